@@ -1,0 +1,117 @@
+"""Build, run and watch VectorShift pipelines.
+
+Every operation exists twice under one implementation: ``pipeline.start(...)`` for scripts and
+notebooks, ``await pipeline.astart(...)`` for asyncio and trio.
+
+Importing this package is cheap on purpose: it reads no environment, opens no connection and
+starts no thread. Names below load on first use; configuration is read at the first request.
+
+Example:
+    >>> import vectorshift
+    >>> vectorshift.api_key = "sk-..."            # or set VECTORSHIFT_API_KEY
+    >>> pipeline = vectorshift.Pipeline.fetch(name="Summariser")
+    >>> handler = pipeline.start({"query": "hello"})
+    >>> handler.result(timeout=600)["result"]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vectorshift._version import __version__
+from vectorshift.errors import (
+    ApiConnectionError,
+    ApiError,
+    ApiStatusError,
+    ApiTimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    PipelineDefinitionError,
+    PipelineRunCancelledError,
+    PipelineRunFailedError,
+    PollTimeoutError,
+    RateLimitError,
+    RunError,
+    StreamError,
+    StreamInterruptedError,
+    UnprocessableEntityError,
+    VectorshiftApiError,
+    VectorshiftError,
+)
+
+if TYPE_CHECKING:
+    from vectorshift._client import Client
+    from vectorshift._retry import RetryPolicy
+    from vectorshift.pipeline import Node, NodeOutput, Pipeline, RunHandler
+    from vectorshift.types import RunResult, RunStatus
+
+api_key: str | None = None
+"""The API key for the default client; ``VECTORSHIFT_API_KEY`` is used when unset."""
+
+base_url: str | None = None
+"""The API root for the default client; ``VECTORSHIFT_BASE_URL`` or the platform when unset."""
+
+_LAZY = {
+    "Client": "vectorshift._client",
+    "RetryPolicy": "vectorshift._retry",
+    "Node": "vectorshift.pipeline",
+    "NodeOutput": "vectorshift.pipeline",
+    "Pipeline": "vectorshift.pipeline",
+    "RunHandler": "vectorshift.pipeline",
+    "RunResult": "vectorshift.types",
+    "RunStatus": "vectorshift.types",
+}
+
+__all__ = [
+    "ApiConnectionError",
+    "ApiError",
+    "ApiStatusError",
+    "ApiTimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "InternalServerError",
+    "Node",
+    "NodeOutput",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Pipeline",
+    "PipelineDefinitionError",
+    "PipelineRunCancelledError",
+    "PipelineRunFailedError",
+    "PollTimeoutError",
+    "RateLimitError",
+    "RetryPolicy",
+    "RunError",
+    "RunHandler",
+    "RunResult",
+    "RunStatus",
+    "StreamError",
+    "StreamInterruptedError",
+    "UnprocessableEntityError",
+    "VectorshiftApiError",
+    "VectorshiftError",
+    "__version__",
+    "api_key",
+    "base_url",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'vectorshift' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

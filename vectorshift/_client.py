@@ -1,0 +1,149 @@
+"""Client configuration: API key, base URL, timeouts, retries; and the lazily built default client."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from typing_extensions import Self
+
+from vectorshift._retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import httpx
+
+    from vectorshift._http import HttpTransport
+
+__all__ = ["DEFAULT_BASE_URL", "Client", "default_client"]
+
+DEFAULT_BASE_URL = "https://api.vectorshift.ai/v1"
+DEFAULT_TIMEOUT = 60.0
+
+
+class Client:
+    """Connection settings shared by every call: key, base URL, timeouts and retry policy.
+
+    A client is cheap to create and safe to share between threads and event loops: connection
+    pools are opened lazily, one per event loop that uses the client. Anything left unset is
+    resolved at each request, in this order: the argument, the module attribute
+    (``vectorshift.api_key``, ``vectorshift.base_url``), the environment
+    (``VECTORSHIFT_API_KEY``, ``VECTORSHIFT_BASE_URL``), then the platform default.
+
+    Args:
+        api_key: The API key. It is sent as a bearer token and never logged or shown.
+        base_url: The API root, e.g. ``https://api.vectorshift.ai/v1``.
+        timeout: Seconds per network operation (connect, read, write), or an ``httpx.Timeout``.
+            There is no total deadline, so long polls and streams are not cut off.
+        max_retries: Retries of transient failures (429, 5xx, timeouts, connection errors).
+        retry: A full :class:`RetryPolicy`; ``max_retries`` overrides its retry count when given.
+        headers: Extra headers for every request.
+        transport: An ``httpx.AsyncBaseTransport`` to send requests through (for testing).
+
+    Example:
+        >>> import vectorshift
+        >>> client = vectorshift.Client(api_key="sk-...", max_retries=5)
+        >>> pipeline = vectorshift.Pipeline.fetch(name="Summariser", client=client)
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        policy = retry or RetryPolicy()
+        if max_retries is not None:
+            policy = policy.with_max_retries(max_retries)
+        self._api_key = api_key
+        self._base_url = base_url
+        self._timeout = timeout
+        self.retry = policy
+        self._headers = dict(headers or {})
+        self._transport = transport
+        self._http: HttpTransport | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        key = "set" if self._resolve_api_key() else "unset"
+        return f"Client(base_url={self.base_url!r}, api_key=<{key}>)"
+
+    def __getstate__(self) -> None:
+        raise TypeError(
+            "a vectorshift.Client cannot be pickled (it holds a secret and connection pools); "
+            "pickle ids (e.g. a RunHandler) and build the client again in the other process"
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The API root this client talks to, resolved now."""
+        if self._base_url:
+            return self._base_url
+        module_value = getattr(sys.modules.get("vectorshift"), "base_url", None)
+        return module_value or os.environ.get("VECTORSHIFT_BASE_URL") or DEFAULT_BASE_URL
+
+    def _resolve_api_key(self) -> str | None:
+        if self._api_key:
+            return self._api_key
+        module_value = getattr(sys.modules.get("vectorshift"), "api_key", None)
+        return module_value or os.environ.get("VECTORSHIFT_API_KEY") or None
+
+    @property
+    def http(self) -> HttpTransport:
+        """The transport; built on first use so that creating a client costs nothing."""
+        if self._http is None:
+            with self._lock:
+                if self._http is None:
+                    from vectorshift._http import HttpTransport, to_timeout
+
+                    self._http = HttpTransport(
+                        base_url=lambda: self.base_url,
+                        api_key=self._resolve_api_key,
+                        timeout=to_timeout(self._timeout),
+                        retry=self.retry,
+                        headers=self._headers,
+                        transport=self._transport,
+                    )
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the connection pool of the running event loop.
+
+        Example:
+            >>> await client.aclose()
+        """
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> Client:
+    """The process-wide client used when a call gets no ``client=``; built on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client()
+    return _default

@@ -1,0 +1,199 @@
+"""Graph serialisation (PROTOCOL section 4) and the checks run before any request.
+
+Serialisation is deterministic: node output lists are sorted, edges come in a fixed order, and
+canvas positions follow from the wiring, so the same pipeline gives the same bytes in every
+process. The layout places each node in the column of its longest path from an input
+(``x = 1200 * column``) and stacks a column's nodes in the order they were added
+(``y = 600 * row``), as the platform's editor does for generated graphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from vectorshift.errors import PipelineDefinitionError
+from vectorshift.pipeline._node import Node, references
+
+__all__ = ["canvas_metadata", "pipeline_io", "serialize_nodes", "validate"]
+
+_COLUMN_WIDTH = 1200.0
+_ROW_HEIGHT = 600.0
+
+
+def _label(node: Node) -> str:
+    return f"{node.name!r} ({node.id})"
+
+
+def _upstream(node: Node, ids: set[str]) -> list[str]:
+    seen: list[str] = []
+    for source, _ in node.references():
+        if source in ids and source not in seen:
+            seen.append(source)
+    return seen
+
+
+def columns(nodes: Sequence[Node]) -> dict[str, int]:
+    """Each node's column: the length of its longest path from a node with no inputs.
+
+    Raises:
+        PipelineDefinitionError: the wiring has a cycle (the nodes on it are named).
+    """
+    ids = {node.id for node in nodes}
+    by_id = {node.id: node for node in nodes}
+    upstream = {node.id: _upstream(node, ids) for node in nodes}
+    column: dict[str, int] = {}
+    state: dict[str, int] = {}
+
+    def visit(node_id: str, path: list[str]) -> int:
+        if state.get(node_id) == 2:
+            return column[node_id]
+        if state.get(node_id) == 1:
+            cycle = path[path.index(node_id) :] + [node_id]
+            names = " -> ".join(_label(by_id[i]) for i in cycle)
+            raise PipelineDefinitionError(
+                f"the pipeline's wiring has a cycle: {names}", node_ids=tuple(cycle[:-1])
+            )
+        state[node_id] = 1
+        depth = 0
+        for source in upstream[node_id]:
+            depth = max(depth, visit(source, [*path, node_id]) + 1)
+        state[node_id] = 2
+        column[node_id] = depth
+        return depth
+
+    for node in nodes:
+        visit(node.id, [])
+    return column
+
+
+def canvas_metadata(nodes: Sequence[Node]) -> dict[str, Any]:
+    """``canvas_metadata``: layout for each node, and the edges derived from the templates.
+
+    A node that came from the server keeps its stored layout; nodes added in Python are placed
+    by :func:`columns`.
+    """
+    column = columns(nodes)
+    order = sorted(range(len(nodes)), key=lambda i: (column[nodes[i].id], i))
+    rows: dict[int, int] = {}
+    canvas_nodes: dict[str, Any] = {}
+    for z_index, i in enumerate(order):
+        node = nodes[i]
+        col = column[node.id]
+        row = rows.get(col, 0)
+        rows[col] = row + 1
+        canvas_nodes[node.id] = node.canvas if node.canvas is not None else {
+            "advancedOutputs": False,
+            "position": {"x": col * _COLUMN_WIDTH, "y": row * _ROW_HEIGHT},
+            "zIndex": z_index,
+            "sidePanelOpen": True,
+            "input_mode": "inputs",
+            "batchModeConfig": {},
+        }
+    return {"nodes": canvas_nodes, "edges": edges(nodes)}
+
+
+def edges(nodes: Sequence[Node]) -> list[dict[str, str]]:
+    """One edge per (source handle, target), grouped by target in node order, sources sorted.
+
+    A reference to a condition's path (``path_0``, ``path_else``) leaves from that path's
+    handle; any other reference leaves from the source's ``outputs`` handle.
+    """
+    by_id = {node.id: node for node in nodes}
+    result: list[dict[str, str]] = []
+    for target in nodes:
+        handles: set[tuple[str, str]] = set()
+        for source, field in target.references():
+            if source not in by_id:
+                continue
+            is_path = by_id[source].type == "condition" and field.startswith("path_")
+            handles.add((source, field if is_path else "outputs"))
+        for source, handle in sorted(handles):
+            source_handle = f"{source}-{handle}"
+            result.append(
+                {
+                    "id": f"reactflow__edge-{source}{source_handle}-{target.id}{target.id}-inputs",
+                    "sourceHandle": source_handle,
+                    "targetHandle": f"{target.id}-inputs",
+                    "source": source,
+                    "target": target.id,
+                }
+            )
+    return result
+
+
+def serialize_nodes(nodes: Sequence[Node]) -> dict[str, Any]:
+    """The ``nodes`` map of a graph, in the order the nodes were added."""
+    return {node.id: node.to_json() for node in nodes}
+
+
+def pipeline_io(nodes: Sequence[Node]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Pipeline-level ``inputs`` and ``outputs`` maps, from the input and output nodes."""
+    inputs: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    for node in nodes:
+        if node.type == "input":
+            inputs[node.name] = {
+                "io_type": node.inputs.get("input_type", "string"),
+                "description": node.inputs.get("description", ""),
+                "default_value": node.inputs.get("default_value", ""),
+            }
+        elif node.type == "output":
+            outputs[node.name] = {
+                "io_type": node.inputs.get("output_type", "string"),
+                "description": node.inputs.get("description", ""),
+            }
+    return inputs, outputs
+
+
+def validate(nodes: Sequence[Node]) -> None:
+    """Check a graph before it is sent.
+
+    Raises:
+        PipelineDefinitionError: a duplicate node name or id, a reference to a missing node or
+            output field, a cycle, or an output node wired to nothing. The message names the
+            nodes.
+    """
+    by_id: dict[str, Node] = {}
+    names: dict[str, Node] = {}
+    for node in nodes:
+        if node.id in by_id:
+            raise PipelineDefinitionError(
+                f"two nodes share the id {node.id!r}: {_label(by_id[node.id])} and "
+                f"{node.name!r}",
+                node_ids=(node.id,),
+            )
+        if node.name in names:
+            raise PipelineDefinitionError(
+                f"two nodes share the name {node.name!r}: {names[node.name].id} and {node.id}",
+                node_ids=(names[node.name].id, node.id),
+            )
+        by_id[node.id] = node
+        names[node.name] = node
+    for node in nodes:
+        for key, value in node.inputs.items():
+            for source, field in references(value):
+                target = by_id.get(source)
+                if target is None:
+                    raise PipelineDefinitionError(
+                        f"node {_label(node)} input {key!r} references a node {source!r} that is "
+                        "not in this pipeline",
+                        node_ids=(node.id, source),
+                    )
+                if field not in target.outputs:
+                    raise PipelineDefinitionError(
+                        f"node {_label(node)} input {key!r} references {source}.{field}, but "
+                        f"node {_label(target)} has no output {field!r} "
+                        f"(it has {', '.join(target.outputs)})",
+                        node_ids=(node.id, source),
+                    )
+        if node.type == "output" and not references(node.inputs.get("value")):
+            value = node.inputs.get("value")
+            if value in (None, ""):
+                raise PipelineDefinitionError(
+                    f"output node {_label(node)} is wired to nothing: give it a value "
+                    "(e.g. value=llm.response)",
+                    node_ids=(node.id,),
+                )
+    columns(nodes)
+

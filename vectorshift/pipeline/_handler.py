@@ -1,0 +1,255 @@
+"""RunHandler: a background run, addressed by ids alone."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import anyio
+
+from vectorshift._client import Client, default_client
+from vectorshift._sync._handler import RunHandlerSync
+from vectorshift.errors import (
+    ApiConnectionError,
+    ApiError,
+    BadRequestError,
+    PipelineRunCancelledError,
+    PipelineRunFailedError,
+    PollTimeoutError,
+    UnprocessableEntityError,
+)
+from vectorshift.types import RunStatus
+
+__all__ = ["RunHandler"]
+
+log = logging.getLogger("vectorshift")
+
+LONG_POLL_MAX = 30.0
+"""The longest ``wait`` a status request asks of a server (PROTOCOL X1)."""
+_FIRST_PACE = 0.05
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, ApiConnectionError):
+        return True
+    return isinstance(exc, ApiError) and (exc.status_code in (408, 429) or exc.status_code >= 500)
+
+
+class RunHandler(RunHandlerSync):
+    """A handle on one background run: check it, wait for it, or terminate it.
+
+    ``pipeline.start(...)`` returns one. A handler holds only ids, so it can be rebuilt anywhere
+    with no request (``RunHandler(pipeline_id=..., task_id=...)`` or
+    ``pipeline.run_handler(task_id)``), and pickled to another process (the client is not
+    pickled: the other process uses its default client, or ``client=`` when rebuilding).
+
+    Args:
+        pipeline_id: The pipeline that runs.
+        task_id: The run's id, as ``start`` returned it.
+        trace_id: The run's trace id, when known (it is logged and put in errors).
+        client: The client to talk through; the default client when omitted.
+
+    Example:
+        >>> handler = pipeline.start({"query": "hello"})
+        >>> store(handler.pipeline_id, handler.task_id)          # anywhere: Redis, a database
+        >>> handler = RunHandler(pipeline_id=pid, task_id=tid)   # later, in any process
+        >>> handler.result(timeout=600)["result"]
+        {'answer': '...'}
+    """
+
+    def __init__(
+        self,
+        *,
+        pipeline_id: str,
+        task_id: str,
+        trace_id: str | None = None,
+        client: Client | None = None,
+    ) -> None:
+        if not pipeline_id or not isinstance(pipeline_id, str):
+            raise ValueError(f"pipeline_id must be a non-empty string, got {pipeline_id!r}")
+        if not task_id or not isinstance(task_id, str):
+            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+        self.pipeline_id = pipeline_id
+        self.task_id = task_id
+        self.trace_id = trace_id
+        self._client = client
+        self._long_poll: bool | None = None
+
+    @property
+    def client(self) -> Client:
+        """The client this handler talks through."""
+        return self._client or default_client()
+
+    def __repr__(self) -> str:
+        return (
+            f"RunHandler(pipeline_id={self.pipeline_id!r}, task_id={self.task_id!r}, "
+            f"trace_id={self.trace_id!r})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"pipeline_id": self.pipeline_id, "task_id": self.task_id, "trace_id": self.trace_id}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, RunHandler)
+            and (other.pipeline_id, other.task_id) == (self.pipeline_id, self.task_id)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.pipeline_id, self.task_id))
+
+    def _ids(self) -> dict[str, Any]:
+        return {"pipeline_id": self.pipeline_id, "task_id": self.task_id, "trace_id": self.trace_id}
+
+    async def _status(self, wait: float | None = None) -> RunStatus:
+        params: dict[str, Any] = {}
+        read_timeout = None
+        if wait is not None:
+            params["wait"] = f"{wait:.3f}".rstrip("0").rstrip(".")
+            read_timeout = wait + 15.0
+        response = await self.client.http.request(
+            "GET",
+            f"/pipeline/{self.pipeline_id}/run/status/{self.task_id}",
+            params=params,
+            read_timeout=read_timeout,
+        )
+        data = response.data if isinstance(response.data, dict) else {}
+        return RunStatus.from_wire(
+            data, pipeline_id=self.pipeline_id, task_id=self.task_id, trace_id=self.trace_id
+        )
+
+    async def arun_status(self) -> RunStatus:
+        """Check the run once, without waiting.
+
+        Returns:
+            The run's :class:`RunStatus`: ``status`` is one of ``running``, ``succeeded``,
+            ``failed``, ``cancelled``; ``result`` holds the outputs once it succeeded.
+
+        Example:
+            >>> status = await handler.arun_status()
+            >>> if status.is_terminal: ...
+        """
+        return await self._status()
+
+    async def aresult(self, poll_interval: float = 1.0, timeout: float | None = 300.0) -> RunStatus:
+        """Wait until the run ends and return its final status.
+
+        The first check happens at once. Against a server that holds status requests until the
+        run ends (PROTOCOL X1) the end is seen as soon as it happens; otherwise checks are paced
+        from 50 ms up to ``poll_interval``. Transient API errors while waiting (rate limits,
+        5xx, timeouts, lost connections) are retried within ``timeout``; they never count as a
+        failure of the run.
+
+        Args:
+            poll_interval: The longest pause between two checks, in seconds.
+            timeout: How long to wait in all, in seconds; ``None`` waits without limit.
+
+        Returns:
+            The final :class:`RunStatus`; ``status["result"]`` is the outputs dict keyed by
+            output node name.
+
+        Raises:
+            PipelineRunFailedError: the run failed (do not retry: fix the inputs or pipeline).
+            PipelineRunCancelledError: the run was terminated.
+            PollTimeoutError: the run did not end within ``timeout`` (it may still be running).
+
+        Example:
+            >>> final = await handler.aresult(poll_interval=2.0, timeout=600)
+            >>> final["result"]["answer"]
+        """
+        if not poll_interval > 0 or math.isnan(poll_interval):
+            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+        if timeout is not None and (not timeout > 0 or math.isnan(timeout)):
+            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+        deadline = math.inf if timeout is None else anyio.current_time() + timeout
+        pace = min(_FIRST_PACE, poll_interval)
+        failures = 0
+        last: RunStatus | None = None
+        while True:
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                break
+            wait = None if self._long_poll is False else min(LONG_POLL_MAX, remaining)
+            started = anyio.current_time()
+            status: RunStatus | None = None
+            with anyio.move_on_after(remaining):
+                try:
+                    status = await self._status(wait)
+                except (BadRequestError, UnprocessableEntityError):
+                    if wait is None:
+                        raise
+                    self._long_poll = False
+                    continue
+                except (ApiError, ApiConnectionError) as exc:
+                    if not _transient(exc):
+                        raise
+                    delay = self.client.retry.backoff(failures, getattr(exc, "retry_after", None))
+                    failures += 1
+                    log.info(
+                        "vectorshift: status check of run %s failed transiently (%s); "
+                        "retrying in %.2fs",
+                        self.task_id, exc, delay,
+                        extra={**self._ids(), "attempt": failures},
+                    )
+                    await anyio.sleep(min(delay, max(deadline - anyio.current_time(), 0)))
+                    continue
+            if status is None:
+                break
+            failures = 0
+            last = status
+            if status.is_terminal:
+                return self._finish(status)
+            if wait is not None and self._long_poll is None and wait >= 0.2:
+                self._long_poll = anyio.current_time() - started >= wait * 0.5
+            if self._long_poll is False:
+                await anyio.sleep(min(pace, max(deadline - anyio.current_time(), 0)))
+                pace = min(pace * 2, poll_interval)
+        raw = last.raw_status if last is not None else None
+        raise PollTimeoutError(
+            f"the run did not finish within {timeout}s (last status: {raw or 'none seen'})",
+            timeout=float(timeout or 0),
+            last_status=last,
+            **self._ids(),
+        )
+
+    def _finish(self, status: RunStatus) -> RunStatus:
+        if status.trace_id and not self.trace_id:
+            self.trace_id = status.trace_id
+        log.info(
+            "vectorshift: run %s ended: %s", self.task_id, status.status, extra=self._ids()
+        )
+        if status.status == "failed":
+            raise PipelineRunFailedError(status.error, **self._ids())
+        if status.status == "cancelled":
+            raise PipelineRunCancelledError("the pipeline run was cancelled", **self._ids())
+        return status
+
+    async def aterminate(self) -> RunStatus:
+        """Stop the run. Safe to call more than once, and after the run ended.
+
+        Returns:
+            The run's status after the request: ``cancelled``, or the final status it had
+            already reached (terminating a finished run changes nothing).
+
+        Example:
+            >>> await handler.aterminate()
+        """
+        try:
+            await self.client.http.request(
+                "POST",
+                f"/pipeline/{self.pipeline_id}/terminate",
+                json_body={"run_id": self.task_id},
+            )
+        except (BadRequestError, UnprocessableEntityError, ApiError) as exc:
+            if exc.status_code not in (400, 409, 422):
+                raise
+            status = await self._status()
+            if not status.is_terminal:
+                raise
+            return status
+        log.info("vectorshift: terminated run %s", self.task_id, extra=self._ids())
+        return await self._status()

@@ -1,0 +1,569 @@
+"""Pipeline: build, save, fetch and run a pipeline."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from vectorshift._client import Client, default_client
+from vectorshift._sync._pipeline import PipelineSync
+from vectorshift.errors import NotFoundError, PipelineDefinitionError, PipelineRunFailedError
+from vectorshift.pipeline._builder import NodeBuilder
+from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
+from vectorshift.pipeline._handler import RunHandler
+from vectorshift.pipeline._node import Node
+from vectorshift.types import RunResult, RunStatus
+
+__all__ = ["Pipeline"]
+
+log = logging.getLogger("vectorshift")
+
+
+def _new_trace_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Pipeline(PipelineSync):
+    """A VectorShift pipeline: a graph of nodes, built in Python and run on the platform.
+
+    Build it with the fluent builder, save it, then run it: blocking (``run``), in the
+    background (``start``, returning a :class:`RunHandler`), or in bulk (``bulk_run``).
+    Run inputs and outputs are keyed by node *name*.
+
+    Args:
+        name: The pipeline's name (``fetch(name=...)`` finds it by this name).
+        id: The pipeline's id, once saved.
+        branch_id: The branch saves go to (the platform's ``mainBranch`` when fetched).
+        description: A description shown on the platform.
+        nodes: Nodes to start from.
+        client: The client to talk through; the default client when omitted.
+
+    Example:
+        >>> from vectorshift import NotFoundError, Pipeline
+        >>> try:
+        ...     pipeline = Pipeline.fetch(name="Summariser")
+        ... except NotFoundError:
+        ...     pipeline = Pipeline.new(name="Summariser")
+        ...     q = pipeline.add(name="query").input()
+        ...     llm = pipeline.add(name="llm").llm(model="gpt-4o-mini", prompt=q.text)
+        ...     pipeline.add(name="answer").output(llm.response)
+        ...     pipeline.save()
+        >>> pipeline.run({"query": "Why is the sky blue?"})["outputs"]["answer"]
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        id: str | None = None,
+        branch_id: str | None = None,
+        description: str | None = None,
+        nodes: Iterable[Node] = (),
+        client: Client | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"a pipeline needs a non-empty name, got {name!r}")
+        self.name = name
+        self.id = id
+        self.branch_id = branch_id
+        self.description = description
+        self._client = client
+        self._nodes: list[Node] = []
+        for node in nodes:
+            self.add_node(node)
+
+    @property
+    def client(self) -> Client:
+        """The client this pipeline talks through."""
+        return self._client or default_client()
+
+    def __repr__(self) -> str:
+        return f"Pipeline(name={self.name!r}, id={self.id!r}, nodes={len(self._nodes)})"
+
+    # -- building ---------------------------------------------------------------------------
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The nodes, in the order they were added."""
+        return list(self._nodes)
+
+    def add(self, name: str, id: str | None = None) -> NodeBuilder:
+        """Start a node named ``name``; call a node method on the result to create it.
+
+        Args:
+            name: The node's name, unique in the pipeline.
+            id: The node's id; by default ``<type>_<24 hex>`` derived from the name.
+
+        Example:
+            >>> q = pipeline.add(name="query").input()
+            >>> llm = pipeline.add(name="llm", id="llm_0").llm(prompt=q.text)
+        """
+        return NodeBuilder(self.add_node, name, id)
+
+    def add_node(self, node: Node) -> Node:
+        """Add a node built directly.
+
+        Raises:
+            PipelineDefinitionError: a node with the same name or id is already there.
+        """
+        for existing in self._nodes:
+            if existing.name == node.name or existing.id == node.id:
+                clash = "name" if existing.name == node.name else "id"
+                raise PipelineDefinitionError(
+                    f"pipeline {self.name!r} already has a node with the {clash} "
+                    f"{getattr(node, clash)!r} ({existing.name!r}, {existing.id})",
+                    node_ids=(existing.id, node.id),
+                )
+        self._nodes.append(node)
+        return node
+
+    def node(self, name: str) -> Node:
+        """The node named ``name``.
+
+        Raises:
+            KeyError: there is no such node (the message lists the names there are).
+        """
+        for node in self._nodes:
+            if node.name == name:
+                return node
+        raise KeyError(
+            f"pipeline {self.name!r} has no node named {name!r}; "
+            f"its nodes are {', '.join(n.name for n in self._nodes) or 'none'}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The graph as the platform stores it: nodes, canvas metadata, inputs and outputs.
+
+        Raises:
+            PipelineDefinitionError: the graph is not valid (see :meth:`validate`).
+        """
+        validate(self._nodes)
+        inputs, outputs = pipeline_io(self._nodes)
+        return {
+            "nodes": serialize_nodes(self._nodes),
+            "canvas_metadata": canvas_metadata(self._nodes),
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+
+    def validate(self) -> None:
+        """Check the graph without sending anything.
+
+        Raises:
+            PipelineDefinitionError: naming the nodes involved.
+        """
+        validate(self._nodes)
+
+    # -- server objects -----------------------------------------------------------------------
+
+    @classmethod
+    def _from_object(cls, data: Mapping[str, Any], client: Client | None) -> Pipeline:
+        canvas = (data.get("canvas_metadata") or {}).get("nodes") or {}
+        raw_nodes = data.get("nodes") or {}
+        nodes = [
+            Node.from_json(node, canvas.get(node_id))
+            for node_id, node in raw_nodes.items()
+            if isinstance(node, Mapping)
+        ]
+        pipeline = cls(
+            str(data.get("name") or "unnamed"),
+            id=data.get("_id") or data.get("id"),
+            branch_id=data.get("mainBranch") or data.get("branch_id"),
+            description=data.get("description"),
+            client=client,
+        )
+        pipeline._nodes = nodes
+        return pipeline
+
+    @classmethod
+    async def anew(
+        cls,
+        name: str,
+        *,
+        nodes: Sequence[Node] = (),
+        description: str | None = None,
+        client: Client | None = None,
+    ) -> Pipeline:
+        """Create a pipeline on the platform and return it, ready for nodes to be added.
+
+        Example:
+            >>> pipeline = await Pipeline.anew(name="Summariser")
+        """
+        pipeline = cls(name, description=description, nodes=nodes, client=client)
+        await pipeline._create()
+        return pipeline
+
+    async def _create(self) -> None:
+        body: dict[str, Any] = {**self.to_json(), "name": self.name}
+        if self.description is not None:
+            body["description"] = self.description
+        response = await self.client.http.request(
+            "POST", "/pipeline", json_body=body, retry_mode="unsafe"
+        )
+        self.id = str(response.data["id"])
+        fetched = await self._fetch_object(self.client, id=self.id)
+        self.branch_id = fetched.get("mainBranch") or fetched.get("branch_id")
+        log.info("vectorshift: created pipeline %r", self.name, extra={"pipeline_id": self.id})
+
+    @staticmethod
+    async def _fetch_object(client: Client, **params: Any) -> dict[str, Any]:
+        response = await client.http.request("GET", "/pipeline", params=params)
+        data = response.data if isinstance(response.data, dict) else {}
+        obj = data.get("object")
+        if not isinstance(obj, dict):
+            raise NotFoundError(
+                f"no pipeline in the answer for {params}",
+                status_code=404,
+                method="GET",
+                url=client.base_url + "/pipeline",
+                body=data,
+                request_id=response.request_id,
+            )
+        return obj
+
+    @classmethod
+    async def afetch(
+        cls,
+        id: str | None = None,
+        *,
+        name: str | None = None,
+        branch_id: str | None = None,
+        version: str | None = None,
+        username: str | None = None,
+        org_name: str | None = None,
+        client: Client | None = None,
+    ) -> Pipeline:
+        """Fetch a saved pipeline by id or by name (the most recently modified of that name).
+
+        Raises:
+            NotFoundError: there is no such pipeline (or it belongs to another organisation).
+
+        Example:
+            >>> pipeline = await Pipeline.afetch(name="Summariser")
+        """
+        if (id is None) == (name is None):
+            raise ValueError("give exactly one of id= or name= to fetch a pipeline")
+        params = {
+            "id": id,
+            "name": name,
+            "branch_id": branch_id,
+            "version": version,
+            "username": username,
+            "org_name": org_name,
+        }
+        resolved = client or default_client()
+        obj = await cls._fetch_object(resolved, **{k: v for k, v in params.items() if v})
+        return cls._from_object(obj, client)
+
+    @classmethod
+    async def alist(
+        cls,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        folder_id: str | None = None,
+        include_shared: bool = False,
+        client: Client | None = None,
+    ) -> list[Pipeline]:
+        """The organisation's pipelines, with their graphs.
+
+        Example:
+            >>> [p.name for p in await Pipeline.alist(limit=10)]
+        """
+        if offset < 0 or limit < 1:
+            raise ValueError(f"offset must be >= 0 and limit >= 1, got {offset} and {limit}")
+        resolved = client or default_client()
+        response = await resolved.http.request(
+            "GET",
+            "/pipelines",
+            params={
+                "offset": offset,
+                "limit": limit,
+                "verbose": True,
+                "folder_id": folder_id,
+                "include_shared": include_shared,
+            },
+        )
+        objects = response.data.get("objects") or [] if isinstance(response.data, dict) else []
+        return [cls._from_object(obj, client) for obj in objects if isinstance(obj, Mapping)]
+
+    async def asave(
+        self,
+        *,
+        deploy: bool = True,
+        bump: Literal["patch", "minor", "major"] | None = None,
+        description: str | None = None,
+    ) -> Pipeline:
+        """Save the graph: creates the pipeline if it has no id yet, else updates it.
+
+        Args:
+            deploy: Deploy the saved version (the platform runs deployed versions).
+            bump: Bump the version number by ``patch``, ``minor`` or ``major``.
+            description: A new description.
+
+        Raises:
+            PipelineDefinitionError: the graph is not valid; nothing was sent.
+
+        Example:
+            >>> await pipeline.asave()
+        """
+        if description is not None:
+            self.description = description
+        if self.id is None:
+            await self._create()
+            return self
+        graph = self.to_json()
+        body: dict[str, Any] = {
+            "nodes": graph["nodes"],
+            "canvas_metadata": graph["canvas_metadata"],
+            "branch_id": self.branch_id,
+            "deploy": deploy,
+        }
+        if bump is not None:
+            body["bump"] = bump
+        if description is not None:
+            body["description"] = description
+        if self.branch_id is None:
+            del body["branch_id"]
+        await self.client.http.request("POST", f"/update/pipeline/{self.id}", json_body=body)
+        return self
+
+    async def adelete(self) -> None:
+        """Delete the pipeline from the platform.
+
+        Example:
+            >>> await pipeline.adelete()
+        """
+        await self.client.http.request("DELETE", f"/pipeline/{self._require_id()}")
+
+    def _require_id(self) -> str:
+        if self.id is None:
+            raise ValueError(
+                f"pipeline {self.name!r} has not been saved yet: call save() (or new()) first"
+            )
+        return self.id
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def check_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Check run inputs against the pipeline's input nodes, before any request.
+
+        Raises:
+            ValueError: an input name is unknown, or a required input is missing.
+        """
+        if not isinstance(inputs, Mapping):
+            raise TypeError(f"inputs must be a mapping of input name to value, got {inputs!r}")
+        for key in inputs:
+            if not isinstance(key, str):
+                raise TypeError(f"input names must be strings, got {key!r}")
+        declared = {node.name: node for node in self._nodes if node.type == "input"}
+        if not self._nodes:
+            return dict(inputs)
+        unknown = sorted(set(inputs) - set(declared))
+        if unknown:
+            raise ValueError(
+                f"pipeline {self.name!r} ({self.id}) has no input named "
+                f"{', '.join(map(repr, unknown))}; its inputs are "
+                f"{', '.join(map(repr, declared)) or 'none'}"
+            )
+        missing = [
+            name
+            for name, node in declared.items()
+            if name not in inputs and not node.inputs.get("use_default_value")
+        ]
+        if missing:
+            raise ValueError(
+                f"pipeline {self.name!r} ({self.id}) needs input "
+                f"{', '.join(map(repr, missing))}, which was not given"
+            )
+        return dict(inputs)
+
+    def _run_body(self, inputs: Mapping[str, Any], **options: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"inputs": self.check_inputs(inputs)}
+        body.update({key: value for key, value in options.items() if value is not None})
+        return body
+
+    async def arun(
+        self,
+        inputs: Mapping[str, Any],
+        *,
+        session_id: str | None = None,
+        node_input_overrides: Mapping[str, Any] | None = None,
+        version: str | None = None,
+        trace_id: str | None = None,
+    ) -> RunResult:
+        """Run the pipeline and wait for its outputs (for long runs prefer :meth:`astart`).
+
+        Raises:
+            ValueError: an input is unknown or missing (nothing was sent).
+            PipelineRunFailedError: the run failed.
+
+        Example:
+            >>> result = await pipeline.arun({"query": "hello"})
+            >>> result["outputs"]["answer"]
+        """
+        pipeline_id = self._require_id()
+        trace_id = trace_id or _new_trace_id()
+        body = self._run_body(
+            inputs,
+            session_id=session_id,
+            node_input_overrides=node_input_overrides,
+            version=version,
+            trace_id=trace_id,
+        )
+        response = await self.client.http.request(
+            "POST", f"/pipeline/{pipeline_id}/run", json_body=body, retry_mode="unsafe",
+            read_timeout=None,
+        )
+        data = response.data if isinstance(response.data, dict) else {}
+        run_id = str(data.get("run_id") or data.get("task_id") or "")
+        trace_id = data.get("trace_id") or trace_id
+        if data.get("status") in ("failed", "error") or data.get("error"):
+            raise PipelineRunFailedError(
+                data.get("error"), pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id
+            )
+        outputs = data.get("outputs")
+        return RunResult(
+            pipeline_id=pipeline_id,
+            task_id=run_id,
+            trace_id=trace_id,
+            status="succeeded",
+            raw_status=data.get("status"),
+            result=outputs if isinstance(outputs, dict) else {},
+            raw=data,
+        )
+
+    async def astart(
+        self,
+        inputs: Mapping[str, Any],
+        *,
+        session_id: str | None = None,
+        webhook_url: str | None = None,
+        version: str | None = None,
+        trace_id: str | None = None,
+        node_input_overrides: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> RunHandler:
+        """Start a run in the background and return at once with its :class:`RunHandler`.
+
+        Args:
+            inputs: Run inputs keyed by input node name.
+            session_id: Groups runs into a conversation on the platform.
+            webhook_url: The platform calls it when the run ends.
+            version: The pipeline version to run.
+            trace_id: Your trace id; one is generated when omitted (it is logged and kept on
+                the handler).
+            node_input_overrides: Node input values to use for this run only.
+            idempotency_key: Sent as ``Idempotency-Key`` (at most 255 characters); a server that
+                honours it starts one run however often the same start is sent. Without one, a
+                start is retried only where it cannot have started a run (no connection, 429).
+
+        Raises:
+            ValueError: an input is unknown or missing (nothing was sent).
+            RateLimitError: the organisation's limit of active runs was still reached after
+                the retries; back off and try again.
+
+        Example:
+            >>> handler = await pipeline.astart({"query": "hello"})
+            >>> handler.task_id, handler.trace_id
+        """
+        pipeline_id = self._require_id()
+        trace_id = trace_id or _new_trace_id()
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
+            raise ValueError("idempotency_key must be 1 to 255 characters long")
+        body = self._run_body(
+            inputs,
+            background=True,
+            session_id=session_id,
+            webhook_url=webhook_url,
+            version=version,
+            trace_id=trace_id,
+            node_input_overrides=node_input_overrides,
+        )
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        response = await self.client.http.request(
+            "POST",
+            f"/pipeline/{pipeline_id}/run",
+            json_body=body,
+            headers=headers,
+            retry_mode="safe" if idempotency_key else "unsafe",
+        )
+        data = response.data if isinstance(response.data, dict) else {}
+        task_id = data.get("task_id") or data.get("run_id")
+        if not task_id:
+            raise PipelineRunFailedError(
+                f"the server started no run (answer: {data!r})",
+                pipeline_id=pipeline_id,
+                trace_id=trace_id,
+            )
+        handler = RunHandler(
+            pipeline_id=pipeline_id,
+            task_id=str(task_id),
+            trace_id=data.get("trace_id") or trace_id,
+            client=self._client,
+        )
+        log.info(
+            "vectorshift: started run %s of pipeline %r", handler.task_id, self.name,
+            extra={**handler._ids(), "request_id": response.request_id},
+        )
+        return handler
+
+    def run_handler(self, task_id: str, trace_id: str | None = None) -> RunHandler:
+        """A handler for a run of this pipeline, from its task id alone (no request).
+
+        Example:
+            >>> handler = pipeline.run_handler(saved_task_id)
+            >>> handler.result()
+        """
+        return RunHandler(
+            pipeline_id=self._require_id(), task_id=task_id, trace_id=trace_id, client=self._client
+        )
+
+    async def arun_status(self, run_id: str) -> RunStatus:
+        """The status of a run of this pipeline, by its task id.
+
+        Example:
+            >>> (await pipeline.arun_status(task_id)).status
+        """
+        return await self.run_handler(run_id).arun_status()
+
+    async def aterminate(self, run_id: str) -> RunStatus:
+        """Terminate a run of this pipeline by its task id (idempotent).
+
+        Example:
+            >>> await pipeline.aterminate(run_id=handler.task_id)
+        """
+        return await self.run_handler(run_id).aterminate()
+
+    async def abulk_run(self, inputs: Sequence[Mapping[str, Any]]) -> list[RunResult]:
+        """Run the pipeline once per inputs mapping, in one request; results keep that order.
+
+        Example:
+            >>> results = await pipeline.abulk_run([{"query": "a"}, {"query": "b"}])
+        """
+        pipeline_id = self._require_id()
+        if isinstance(inputs, Mapping) or not isinstance(inputs, Sequence):
+            raise TypeError("bulk_run takes a list of input mappings")
+        runs = [{"inputs": self.check_inputs(one)} for one in inputs]
+        response = await self.client.http.request(
+            "POST", f"/pipeline/{pipeline_id}/bulk-run", json_body={"runs": runs},
+            retry_mode="unsafe", read_timeout=None,
+        )
+        data = response.data if isinstance(response.data, dict) else {}
+        results: list[RunResult] = []
+        for item in data.get("run_outputs") or []:
+            failed = item.get("status") in ("failed", "error") or item.get("error")
+            results.append(
+                RunResult(
+                    pipeline_id=pipeline_id,
+                    task_id=str(item.get("run_id") or ""),
+                    status="failed" if failed else "succeeded",
+                    raw_status=item.get("status"),
+                    result=item.get("outputs") if not failed else None,
+                    error=item.get("error"),
+                    raw=item,
+                )
+            )
+        return results

@@ -1,0 +1,195 @@
+"""Models returned to users.
+
+Wire JSON stays at the edge; these models carry the normalised status vocabulary (PROTOCOL 2.2)
+and also answer the dict access the platform docs show (``status["result"]``,
+``status.get("result")``, ``result["outputs"]["answer"]``), so documented snippets keep working.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["RunResult", "RunState", "RunStatus", "normalize_status"]
+
+log = logging.getLogger("vectorshift")
+
+RunState = Literal["running", "succeeded", "failed", "cancelled"]
+
+_STATES: dict[str, RunState] = {
+    **dict.fromkeys(("pending", "queued", "in_progress", "running", "started"), "running"),
+    **dict.fromkeys(("completed", "succeeded", "success"), "succeeded"),
+    **dict.fromkeys(("failed", "error"), "failed"),
+    **dict.fromkeys(("cancelled", "canceled", "terminated", "aborted"), "cancelled"),
+}
+_TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+_unknown_seen: set[str] = set()
+_unknown_lock = threading.Lock()
+
+
+def normalize_status(raw: str | None) -> tuple[RunState, bool]:
+    """Map a server's status string to one of the four SDK states.
+
+    Returns:
+        The state and whether the raw string was known. An unknown string counts as
+        ``running`` (so waiting stays bounded by its timeout, never an error mid-poll) and is
+        logged once per process.
+    """
+    key = (raw or "").strip().lower()
+    state = _STATES.get(key)
+    if state is not None:
+        return state, True
+    with _unknown_lock:
+        first = key not in _unknown_seen
+        _unknown_seen.add(key)
+    if first:
+        log.warning(
+            "vectorshift: unknown run status %r from the server; treating it as running", raw
+        )
+    return "running", False
+
+
+class _DictAccess(BaseModel):
+    """Mapping-style reads over a model: ``m["key"]``, ``m.get("key")``, ``"key" in m``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def _lookup(self, key: str) -> Any:
+        if key in type(self).model_fields:
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._lookup(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value under ``key``, or ``default``."""
+        try:
+            return self._lookup(key)
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
+
+    def keys(self) -> list[str]:
+        """The keys dict access answers."""
+        return [key for key in self._aliases() if key in self] + list(type(self).model_fields)
+
+    def _aliases(self) -> tuple[str, ...]:
+        return ()
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(self.keys())
+
+
+_MISSING = object()
+
+
+class RunStatus(_DictAccess):
+    """Where a pipeline run stands.
+
+    Attributes:
+        pipeline_id: The pipeline that runs.
+        task_id: The run's id.
+        trace_id: The trace id of the run, when known.
+        status: ``running``, ``succeeded``, ``failed`` or ``cancelled``.
+        raw_status: The status string exactly as the server sent it.
+        result: The outputs keyed by output node name, once the run succeeded.
+        error: The run's error message, when it failed.
+        raw: The response body as received.
+
+    Example:
+        >>> status = handler.run_status()
+        >>> status.status, status.is_terminal
+        ('succeeded', True)
+        >>> status["result"]["answer"] == status.outputs["answer"]
+        True
+    """
+
+    pipeline_id: str | None = None
+    task_id: str
+    trace_id: str | None = None
+    status: RunState
+    raw_status: str | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    raw: dict[str, Any] = {}
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the run succeeded, failed or was cancelled: the status will not change."""
+        return self.status in _TERMINAL
+
+    @property
+    def known_status(self) -> bool:
+        """False when the server sent a status string this SDK does not know."""
+        return (self.raw_status or "").strip().lower() in _STATES
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The outputs keyed by output node name (empty until the run succeeded)."""
+        return dict(self.result or {})
+
+    def _aliases(self) -> tuple[str, ...]:
+        return ("outputs",)
+
+    def _lookup(self, key: str) -> Any:
+        if key == "outputs":
+            return self.outputs
+        return super()._lookup(key)
+
+    @classmethod
+    def from_wire(
+        cls,
+        data: dict[str, Any],
+        *,
+        pipeline_id: str | None,
+        task_id: str,
+        trace_id: str | None = None,
+    ) -> RunStatus:
+        """Build from a status body (PROTOCOL P7)."""
+        raw_status = data.get("status")
+        raw_text = raw_status if isinstance(raw_status, str) else None
+        state, _ = normalize_status(raw_text)
+        result = data.get("result")
+        if result is None and isinstance(data.get("outputs"), dict):
+            result = data["outputs"]
+        error = data.get("error")
+        return cls(
+            pipeline_id=pipeline_id,
+            task_id=str(data.get("task_id") or task_id),
+            trace_id=data.get("trace_id") or trace_id,
+            status=state,
+            raw_status=raw_text,
+            result=result if isinstance(result, dict) else None,
+            error=error if isinstance(error, str) else (None if error is None else str(error)),
+            raw=data,
+        )
+
+
+class RunResult(RunStatus):
+    """The outcome of a blocking run (``pipeline.run(inputs)``); ``run_id`` names the run.
+
+    Example:
+        >>> result = pipeline.run({"query": "hello"})
+        >>> result["outputs"]["answer"]
+        'hello'
+    """
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (the same as ``task_id``)."""
+        return self.task_id
+
+    def _aliases(self) -> tuple[str, ...]:
+        return ("outputs", "run_id")
+
+    def _lookup(self, key: str) -> Any:
+        if key == "run_id":
+            return self.run_id
+        return super()._lookup(key)
