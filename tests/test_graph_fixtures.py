@@ -33,7 +33,9 @@ def normalise(graph: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_save_fixture() -> Pipeline:
-    p = Pipeline("Hello pipeline", id="6709e0f530eacae6703df110", branch_id="6709e0f530eacae6703df111")
+    p = Pipeline(
+        "Hello pipeline", id="6709e0f530eacae6703df110", branch_id="6709e0f530eacae6703df111"
+    )
     query = p.add(name="query", id="input_0").input()
     llm = p.add(name="llm", id="llm_0").llm(model="gpt-4o", prompt=query.text)
     p.add(name="answer", id="output_0").output(llm.response)
@@ -212,12 +214,12 @@ def test_cycle_is_rejected_naming_its_nodes() -> None:
 def test_duplicate_node_name_is_rejected_at_add() -> None:
     p = Pipeline("dup")
     p.add(name="query").input()
-    with pytest.raises(PipelineDefinitionError, match="already has a node with the name 'query'"):
+    with pytest.raises(PipelineDefinitionError, match=r"already has a node with the name 'query'"):
         p.add(name="query").text("x")
 
 
 def test_output_wired_to_nothing_is_rejected() -> None:
     p = Pipeline("empty-output")
     p.add(name="answer").output("")
-    with pytest.raises(PipelineDefinitionError, match="'answer'.*wired to nothing"):
+    with pytest.raises(PipelineDefinitionError, match=r"'answer'.*wired to nothing"):
         p.validate()

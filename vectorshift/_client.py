@@ -1,4 +1,4 @@
-"""Client configuration: API key, base URL, timeouts, retries; and the lazily built default client."""
+"""Client configuration (key, base URL, timeouts, retries) and the lazily built default client."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from typing_extensions import Self
 
 from vectorshift._retry import RetryPolicy
+from vectorshift._sync._client import ClientSync
 
 if TYPE_CHECKING:
     import httpx
@@ -24,7 +25,7 @@ DEFAULT_BASE_URL = "https://api.vectorshift.ai/v1"
 DEFAULT_TIMEOUT = 60.0
 
 
-class Client:
+class Client(ClientSync):
     """Connection settings shared by every call: key, base URL, timeouts and retry policy.
 
     A client is cheap to create and safe to share between threads and event loops: connection

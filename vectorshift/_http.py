@@ -41,6 +41,13 @@ RetryMode = Literal["safe", "unsafe"]
 repeat could act twice, so only failures that prove the server did nothing are retried."""
 
 _MAX_ERROR_TEXT = 2000
+
+
+class _Default:
+    """The type of :data:`DEFAULT`: "use the client's setting"."""
+
+
+DEFAULT = _Default()
 _MAX_TRIO_POOLS = 4
 
 
@@ -59,6 +66,10 @@ def to_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
         return value
     return httpx.Timeout(value)
+
+
+def _with_read(timeout: httpx.Timeout, read: float | None) -> httpx.Timeout:
+    return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
 
 
 def _loop_key() -> tuple[str, object]:
@@ -216,7 +227,7 @@ class HttpTransport:
         headers: Mapping[str, str] | None = None,
         retry_mode: RetryMode = "safe",
         max_retries: int | None = None,
-        read_timeout: float | None = None,
+        read_timeout: float | _Default | None = DEFAULT,
     ) -> ApiResponse:
         """Send one logical request, retrying transient failures, and decode its JSON body.
 
@@ -227,7 +238,11 @@ class HttpTransport:
         url = self._url(path)
         policy = self.retry if max_retries is None else self.retry.with_max_retries(max_retries)
         request_headers = {**self._auth_headers(method, url), **(headers or {})}
-        timeout = self.timeout if read_timeout is None else self.timeout.copy_with(read=read_timeout)
+        timeout = (
+            self.timeout
+            if isinstance(read_timeout, _Default)
+            else _with_read(self.timeout, read_timeout)
+        )
         attempt = 0
         while True:
             try:
@@ -309,7 +324,7 @@ class HttpTransport:
                 params=_query(params),
                 json=json_body,
                 headers=request_headers,
-                timeout=self.timeout.copy_with(read=None),
+                timeout=_with_read(self.timeout, None),
             )
             try:
                 response = await client.send(request, stream=True)

@@ -49,7 +49,7 @@ def columns(nodes: Sequence[Node]) -> dict[str, int]:
         if state.get(node_id) == 2:
             return column[node_id]
         if state.get(node_id) == 1:
-            cycle = path[path.index(node_id) :] + [node_id]
+            cycle = [*path[path.index(node_id) :], node_id]
             names = " -> ".join(_label(by_id[i]) for i in cycle)
             raise PipelineDefinitionError(
                 f"the pipeline's wiring has a cycle: {names}", node_ids=tuple(cycle[:-1])

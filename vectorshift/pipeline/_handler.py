@@ -106,17 +106,16 @@ class RunHandler(RunHandlerSync):
         return {"pipeline_id": self.pipeline_id, "task_id": self.task_id, "trace_id": self.trace_id}
 
     async def _status(self, wait: float | None = None) -> RunStatus:
-        params: dict[str, Any] = {}
-        read_timeout = None
-        if wait is not None:
-            params["wait"] = f"{wait:.3f}".rstrip("0").rstrip(".")
-            read_timeout = wait + 15.0
-        response = await self.client.http.request(
-            "GET",
-            f"/pipeline/{self.pipeline_id}/run/status/{self.task_id}",
-            params=params,
-            read_timeout=read_timeout,
-        )
+        path = f"/pipeline/{self.pipeline_id}/run/status/{self.task_id}"
+        if wait is None:
+            response = await self.client.http.request("GET", path)
+        else:
+            response = await self.client.http.request(
+                "GET",
+                path,
+                params={"wait": f"{wait:.3f}".rstrip("0").rstrip(".")},
+                read_timeout=wait + 15.0,
+            )
         data = response.data if isinstance(response.data, dict) else {}
         return RunStatus.from_wire(
             data, pipeline_id=self.pipeline_id, task_id=self.task_id, trace_id=self.trace_id
@@ -135,7 +134,9 @@ class RunHandler(RunHandlerSync):
         """
         return await self._status()
 
-    async def aresult(self, poll_interval: float = 1.0, timeout: float | None = 300.0) -> RunStatus:
+    async def aresult(
+        self, poll_interval: float = 1.0, timeout: float | None = 300.0
+    ) -> RunStatus:
         """Wait until the run ends and return its final status.
 
         The first check happens at once. Against a server that holds status requests until the
@@ -162,9 +163,9 @@ class RunHandler(RunHandlerSync):
             >>> final["result"]["answer"]
         """
         if not poll_interval > 0 or math.isnan(poll_interval):
-            raise ValueError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}")
+            raise ValueError(f"poll_interval must be a positive number, not {poll_interval!r}")
         if timeout is not None and (not timeout > 0 or math.isnan(timeout)):
-            raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+            raise ValueError(f"timeout must be a positive number or None, not {timeout!r}")
         deadline = math.inf if timeout is None else anyio.current_time() + timeout
         pace = min(_FIRST_PACE, poll_interval)
         failures = 0
@@ -173,7 +174,8 @@ class RunHandler(RunHandlerSync):
             remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 break
-            wait = None if self._long_poll is False else min(LONG_POLL_MAX, remaining)
+            # A long poll ends before the deadline, so the last status is seen, not cut off.
+            wait = None if self._long_poll is False else min(LONG_POLL_MAX, remaining * 0.8)
             started = anyio.current_time()
             status: RunStatus | None = None
             with anyio.move_on_after(remaining):

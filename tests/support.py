@@ -1,0 +1,38 @@
+"""Pipelines and helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import uuid
+
+from vectorshift import Pipeline
+
+
+def lorem_pipeline(
+    name: str, *, tokens: int = 5, delay_ms: int = 1, stream: bool = False
+) -> Pipeline:
+    """query -> local simulated llm ('lorem': ``tokens`` tokens, ``delay_ms`` each) -> answer."""
+    pipeline = Pipeline(name)
+    query = pipeline.add(name="query").input()
+    llm = pipeline.add(name="llm").llm(
+        provider="local",
+        model="lorem",
+        prompt=query.text,
+        max_tokens=tokens,
+        token_delay_ms=delay_ms,
+        stream=stream,
+    )
+    pipeline.add(name="answer").output(llm.response)
+    return pipeline
+
+
+def echo_pipeline(name: str) -> Pipeline:
+    """query -> local 'echo' llm -> answer (the answer is the query)."""
+    pipeline = Pipeline(name)
+    query = pipeline.add(name="query").input()
+    llm = pipeline.add(name="llm").llm(provider="local", model="echo", prompt=query.text)
+    pipeline.add(name="answer").output(llm.response)
+    return pipeline
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
