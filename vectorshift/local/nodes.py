@@ -1,0 +1,292 @@
+"""Node executors of the local engine, and what the engine must know about each node type.
+
+An executor receives a node's inputs with every template already rendered and returns the
+node's outputs by field name; the engine adds ``complete`` and stores them. ``input`` and
+``output`` nodes are handled by the engine itself, since they are the run's own inputs and
+outputs. Executors raise :class:`NodeError` with a message that the engine prefixes with the
+node's name and id.
+
+Node behaviour (outputs in parentheses):
+
+- ``text`` (``text``): the ``text`` input as text.
+- ``combine_text`` (``processed_text``): the ``text`` list's text forms concatenated with no
+  separator, as the platform's combine-text node does (``["a", "b"]`` gives ``"ab"``).
+- ``text_formatter`` (``output``): ``formatter`` is one of ``To Uppercase``, ``To Lowercase``,
+  ``To Propercase`` (also ``To Title Case``: every word capitalised), ``Trim Spaces`` (also
+  ``Trim``: leading and trailing whitespace removed) or ``Truncate`` (the first
+  ``max_num_token`` whitespace-separated tokens, original spacing kept; at least 1).
+- ``split_text`` (``processed_text``, a list): ``delimiter`` is ``space`` (runs of spaces and
+  tabs), ``newline`` (line breaks) or ``character`` (the exact ``character`` input, which must
+  not be empty). With ``space`` and ``newline`` empty pieces are dropped; with ``character``
+  every piece is kept.
+- ``merge`` (``output``): ``function`` ``first`` gives the first field, in field order, whose
+  branch ran (the platform picks the first by time; field order makes runs reproducible);
+  ``join`` gives the list of the values of every field whose branch ran, as the platform's
+  "Join All" does. The engine passes :data:`SKIPPED` for a field from an untaken branch, and
+  skips the merge node itself when no field is available.
+- ``condition`` (``path_<i>``, ``path_else``): see :mod:`vectorshift.local.nodes_condition`;
+  the taken path's output is ``True``, the others are :data:`SKIPPED`.
+- ``llm`` (``response``, ``tokens_used``, ``input_tokens``, ``output_tokens``,
+  ``credits_used``): see :mod:`vectorshift.local.providers`. ``credits_used`` is always 0
+  locally; with ``json_response`` the response is the parsed JSON value.
+- ``pipeline`` (one output per output node of the sub-pipeline, by that node's name): runs
+  another stored pipeline. Its inputs are ``pipeline_id`` (the stored pipeline's id) and, flat
+  beside it, one key per input node name of the sub-pipeline, as the SDK forwards them as
+  keyword arguments, e.g. ``{"pipeline_id": "6630...", "query": "{{ input_0.text }}",
+  "dependencies": []}``. A sub-pipeline input that is not given takes its default value. The
+  node's ``outputs`` list names the outputs other nodes may reference
+  (``{{ pipeline_0.answer }}``). Sub-pipeline runs stream nothing to the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from vectorshift.local.nodes_condition import (
+    ConditionError,
+    condition_paths,
+    first_true_group,
+)
+from vectorshift.local.providers import (
+    LLMRequest,
+    OnToken,
+    ProviderConfig,
+    ProviderError,
+    complete,
+)
+from vectorshift.local.templates import to_text
+
+__all__ = [
+    "EXECUTORS",
+    "NODE_SPECS",
+    "SKIPPED",
+    "NodeContext",
+    "NodeError",
+    "NodeSpec",
+    "RunPipeline",
+]
+
+
+class NodeError(Exception):
+    """A node cannot produce its outputs; the message does not name the node."""
+
+
+class _Skipped:
+    """The value of an output that was not produced because its branch was not taken."""
+
+    def __repr__(self) -> str:
+        return "SKIPPED"
+
+
+SKIPPED: Final = _Skipped()
+
+RunPipeline = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """What an executor may use besides its inputs."""
+
+    node_id: str
+    name: str
+    provider_config: ProviderConfig
+    on_token: OnToken
+    run_pipeline: RunPipeline
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """Static facts about a node type, used by graph validation."""
+
+    required_inputs: tuple[str, ...] = ()
+    list_inputs: tuple[str, ...] = ()
+    default_outputs: tuple[str, ...] = ()
+
+
+NODE_SPECS: dict[str, NodeSpec] = {
+    "input": NodeSpec(default_outputs=("text",)),
+    "output": NodeSpec(required_inputs=("value",)),
+    "text": NodeSpec(required_inputs=("text",), default_outputs=("text",)),
+    "llm": NodeSpec(
+        required_inputs=("provider", "model", "prompt"),
+        default_outputs=("response", "tokens_used", "input_tokens", "output_tokens",
+                         "credits_used"),
+    ),
+    "combine_text": NodeSpec(required_inputs=("text",), list_inputs=("text",),
+                             default_outputs=("processed_text",)),
+    "text_formatter": NodeSpec(required_inputs=("text", "formatter"), default_outputs=("output",)),
+    "split_text": NodeSpec(required_inputs=("text", "delimiter"),
+                           default_outputs=("processed_text",)),
+    "merge": NodeSpec(required_inputs=("function", "fields"), list_inputs=("fields",),
+                      default_outputs=("output",)),
+    "condition": NodeSpec(required_inputs=("conditions",), list_inputs=("conditions",)),
+    "pipeline": NodeSpec(required_inputs=("pipeline_id",)),
+}
+"""Node types vectorshift.local can run; any other type is stored but refused at run time."""
+
+_Executor = Callable[[dict[str, Any], NodeContext], Awaitable[dict[str, Any]]]
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        raise NodeError(f"{what} must be a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    raise NodeError(f"{what} must be a whole number, got {value!r}")
+
+
+def _float(value: Any, what: str) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise NodeError(f"{what} must be a number, got {value!r}")
+
+
+async def _text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+    return {"text": to_text(inputs.get("text"))}
+
+
+async def _combine_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+    parts = inputs.get("text")
+    items = parts if isinstance(parts, list) else [parts]
+    return {"processed_text": "".join(to_text(item) for item in items)}
+
+
+def _truncate(text: str, limit: int) -> str:
+    if limit < 1:
+        raise NodeError(f"formatter 'Truncate' needs max_num_token of at least 1, got {limit}")
+    ends = [match.end() for match in re.finditer(r"\S+", text)]
+    return text if len(ends) <= limit else text[: ends[limit - 1]]
+
+
+_FORMATTERS: dict[str, Callable[[str, dict[str, Any]], str]] = {
+    "touppercase": lambda text, _inputs: text.upper(),
+    "tolowercase": lambda text, _inputs: text.lower(),
+    "topropercase": lambda text, _inputs: re.sub(
+        r"\S+", lambda match: match.group(0)[:1].upper() + match.group(0)[1:].lower(), text
+    ),
+    "trimspaces": lambda text, _inputs: text.strip(),
+    "truncate": lambda text, inputs: _truncate(
+        text, _int(inputs.get("max_num_token"), "input 'max_num_token'")
+    ),
+}
+_FORMATTERS["totitlecase"] = _FORMATTERS["topropercase"]
+_FORMATTERS["trim"] = _FORMATTERS["trimspaces"]
+
+
+async def _text_formatter(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+    formatter = to_text(inputs.get("formatter"))
+    apply = _FORMATTERS.get(re.sub(r"[^a-z]", "", formatter.lower()))
+    if apply is None:
+        raise NodeError(
+            f"unknown formatter '{formatter}' (use To Uppercase, To Lowercase, To Propercase, "
+            "To Title Case, Trim Spaces or Truncate)"
+        )
+    return {"output": apply(to_text(inputs.get("text")), inputs)}
+
+
+async def _split_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+    text = to_text(inputs.get("text"))
+    delimiter = re.sub(r"[^a-z]", "", to_text(inputs.get("delimiter")).lower())
+    if delimiter == "space":
+        parts = [part for part in re.split(r"[ \t]+", text) if part]
+    elif delimiter == "newline":
+        parts = [part for part in text.splitlines() if part]
+    elif delimiter in ("character", "characters"):
+        character = to_text(inputs.get("character"))
+        if not character:
+            raise NodeError("delimiter 'character' needs a non-empty 'character' input")
+        parts = text.split(character)
+    else:
+        raise NodeError(
+            f"unknown delimiter '{inputs.get('delimiter')}' (use space, newline or character)"
+        )
+    return {"processed_text": parts}
+
+
+async def _merge(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+    available = [value for value in inputs.get("fields") or [] if value is not SKIPPED]
+    function = to_text(inputs.get("function")).strip().lower()
+    if function in ("first", "pick first", "pickfirst"):
+        return {"output": available[0]}
+    if function in ("join", "join all", "joinall"):
+        return {"output": available}
+    raise NodeError(f"unknown merge function '{inputs.get('function')}' (use first or join)")
+
+
+async def _condition(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+    try:
+        taken = first_true_group(inputs["conditions"])
+    except ConditionError as exc:
+        raise NodeError(str(exc)) from exc
+    paths = condition_paths(inputs)
+    chosen = paths[-1] if taken is None else paths[taken]
+    return {path: True if path == chosen else SKIPPED for path in paths}
+
+
+async def _llm(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+    temperature = inputs.get("temperature")
+    max_tokens = inputs.get("max_tokens")
+    json_response = inputs.get("json_response") is True
+    request = LLMRequest(
+        provider=to_text(inputs.get("provider")),
+        model=to_text(inputs.get("model")),
+        prompt=to_text(inputs.get("prompt")),
+        system=to_text(inputs.get("system")),
+        temperature=None if temperature in (None, "") else _float(temperature, "temperature"),
+        max_tokens=None if max_tokens in (None, "") else _int(max_tokens, "max_tokens"),
+        json_response=json_response,
+        token_delay_ms=_float(inputs.get("token_delay_ms", 20), "token_delay_ms"),
+    )
+    try:
+        result = await complete(request, ctx.provider_config, ctx.on_token)
+    except ProviderError as exc:
+        raise NodeError(str(exc)) from exc
+    response: Any = result.text
+    if json_response:
+        try:
+            response = json.loads(result.text)
+        except ValueError as exc:
+            raise NodeError(f"json_response is on but the answer is not JSON: {exc}") from exc
+    return {
+        "response": response,
+        "tokens_used": result.input_tokens + result.output_tokens,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "credits_used": 0,
+    }
+
+
+async def _pipeline(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+    pipeline_id = inputs.get("pipeline_id")
+    if not isinstance(pipeline_id, str) or not pipeline_id:
+        raise NodeError("input 'pipeline_id' must be the id of a stored pipeline")
+    forwarded = {
+        key: value for key, value in inputs.items() if key not in ("pipeline_id", "dependencies")
+    }
+    return await ctx.run_pipeline(pipeline_id, forwarded)
+
+
+EXECUTORS: dict[str, _Executor] = {
+    "text": _text,
+    "combine_text": _combine_text,
+    "text_formatter": _text_formatter,
+    "split_text": _split_text,
+    "merge": _merge,
+    "condition": _condition,
+    "llm": _llm,
+    "pipeline": _pipeline,
+}
+"""Executors by node type (``input`` and ``output`` are run by the engine itself)."""
