@@ -14,7 +14,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["RunResult", "RunState", "RunStatus", "normalize_status"]
+from vectorshift._sse import ServerSentEvent as SSEFrame
+
+__all__ = [
+    "RunResult",
+    "RunState",
+    "RunStatus",
+    "SSEFrame",
+    "StreamChunk",
+    "normalize_status",
+]
 
 log = logging.getLogger("vectorshift")
 
@@ -193,3 +202,59 @@ class RunResult(RunStatus):
         if key == "run_id":
             return self.run_id
         return super()._lookup(key)
+
+
+class StreamChunk(_DictAccess):
+    """One frame of a streaming run, decoded (PROTOCOL 2.3).
+
+    ``stream`` chunks carry a token delta of a ``stream<string>`` output, or the value of a
+    node output as it completes (``output_name`` is then ``"<node name>.<field>"`` on
+    ``vectorshift.local``). The last chunk is a ``result`` chunk with the run's ``status``
+    (``success``, ``failed``, ``cancelled``), its ``outputs`` and, when it failed, ``error``.
+
+    Attributes:
+        type: ``stream`` or ``result``.
+        output_name: The output a ``stream`` chunk belongs to.
+        output_value: The delta or value of a ``stream`` chunk.
+        run_id: The run (read from ``run_id`` or ``pipeline_run_id``).
+        status: A ``result`` chunk's status, as sent.
+        outputs: A ``result`` chunk's outputs.
+        error: A failed ``result`` chunk's error.
+        id: The SSE event id, when the server numbers its frames.
+        node_id: The node that produced an intermediate value, when the server says.
+        raw: The frame's JSON object.
+
+    Example:
+        >>> for chunk in pipeline.stream({"query": "hi"}):
+        ...     if chunk.type == "stream":
+        ...         print(chunk.output_name, chunk.output_value)
+    """
+
+    type: str
+    output_name: str | None = None
+    output_value: Any = None
+    run_id: str | None = None
+    status: str | None = None
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    id: str | None = None
+    node_id: str | None = None
+    raw: dict[str, Any] = {}
+
+    @classmethod
+    def from_frame(cls, data: dict[str, Any], event_id: str | None) -> StreamChunk:
+        """Build from a frame's JSON object."""
+        outputs = data.get("outputs")
+        error = data.get("error")
+        return cls(
+            type=str(data.get("type") or "stream"),
+            output_name=data.get("output_name"),
+            output_value=data.get("output_value"),
+            run_id=data.get("run_id") or data.get("pipeline_run_id"),
+            status=data.get("status"),
+            outputs=outputs if isinstance(outputs, dict) else None,
+            error=error if isinstance(error, str) or error is None else str(error),
+            id=event_id,
+            node_id=data.get("node_id"),
+            raw=data,
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from vectorshift._client import Client, default_client
 from vectorshift._sync._pipeline import PipelineSync
@@ -14,7 +14,8 @@ from vectorshift.pipeline._builder import NodeBuilder
 from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
 from vectorshift.pipeline._handler import RunHandler
 from vectorshift.pipeline._node import Node
-from vectorshift.types import RunResult, RunStatus
+from vectorshift.pipeline._stream import AsyncStream, chunk_opener, sse_opener
+from vectorshift.types import RunResult, RunStatus, SSEFrame, StreamChunk
 
 __all__ = ["Pipeline"]
 
@@ -385,24 +386,57 @@ class Pipeline(PipelineSync):
         body.update({key: value for key, value in options.items() if value is not None})
         return body
 
+    @overload
     async def arun(
         self,
         inputs: Mapping[str, Any],
         *,
+        stream: Literal[False] = False,
         session_id: str | None = None,
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
-    ) -> RunResult:
+    ) -> RunResult: ...
+
+    @overload
+    async def arun(
+        self,
+        inputs: Mapping[str, Any],
+        *,
+        stream: Literal[True],
+        session_id: str | None = None,
+        node_input_overrides: Mapping[str, Any] | None = None,
+        version: str | None = None,
+        trace_id: str | None = None,
+    ) -> AsyncStream[SSEFrame]: ...
+
+    async def arun(
+        self,
+        inputs: Mapping[str, Any],
+        *,
+        stream: bool = False,
+        session_id: str | None = None,
+        node_input_overrides: Mapping[str, Any] | None = None,
+        version: str | None = None,
+        trace_id: str | None = None,
+    ) -> RunResult | AsyncStream[SSEFrame]:
         """Run the pipeline and wait for its outputs (for long runs prefer :meth:`astart`).
+
+        With ``stream=True`` the run streams: the request is sent now and an open stream of
+        raw SSE frames is returned, for token-level LLM output (the output node must be of
+        type ``stream<string>``, fed by an llm node built with ``stream=True``). Close it by
+        exhausting it or with ``async with``.
 
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).
-            PipelineRunFailedError: the run failed.
+            PipelineRunFailedError: the run failed (not raised by raw frame streams).
 
         Example:
             >>> result = await pipeline.arun({"query": "hello"})
             >>> result["outputs"]["answer"]
+            >>> async with await pipeline.arun({"query": "hello"}, stream=True) as frames:
+            ...     async for frame in frames:
+            ...         print(frame.event, frame.data)
         """
         pipeline_id = self._require_id()
         trace_id = trace_id or _new_trace_id()
@@ -413,6 +447,10 @@ class Pipeline(PipelineSync):
             version=version,
             trace_id=trace_id,
         )
+        if stream:
+            body["stream"] = True
+            path = f"/pipeline/{pipeline_id}/run"
+            return await AsyncStream(sse_opener(self.client, path, body)).aopen()
         response = await self.client.http.request(
             "POST", f"/pipeline/{pipeline_id}/run", json_body=body, retry_mode="unsafe",
             read_timeout=None,
@@ -434,6 +472,49 @@ class Pipeline(PipelineSync):
             result=outputs if isinstance(outputs, dict) else {},
             raw=data,
         )
+
+    def astream(
+        self,
+        inputs: Mapping[str, Any],
+        *,
+        stream_all_outputs: bool | None = None,
+        send_intermediate_results: bool | None = None,
+        session_id: str | None = None,
+        node_input_overrides: Mapping[str, Any] | None = None,
+        version: str | None = None,
+        trace_id: str | None = None,
+    ) -> AsyncStream[StreamChunk]:
+        """Run the pipeline inline and yield a typed chunk for every output as it is produced.
+
+        Token deltas of ``stream<string>`` outputs and, with intermediate results (the
+        platform's default), each node's outputs as they complete; the last chunk is the
+        ``result``. The inputs are checked now; the request is sent when the stream is opened.
+
+        Raises:
+            ValueError: an input is unknown or missing (nothing was sent).
+            PipelineRunFailedError: after yielding a failed ``result`` chunk.
+            PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
+            StreamInterruptedError: the stream ended before its ``result`` chunk.
+
+        Example:
+            >>> async with pipeline.astream({"query": "hi"}) as chunks:
+            ...     async for chunk in chunks:
+            ...         print(chunk.type, chunk.output_name, chunk.output_value)
+        """
+        pipeline_id = self._require_id()
+        trace_id = trace_id or _new_trace_id()
+        body = self._run_body(
+            inputs,
+            stream=True,
+            stream_all_outputs=stream_all_outputs,
+            send_intermediate_results=send_intermediate_results,
+            session_id=session_id,
+            node_input_overrides=node_input_overrides,
+            version=version,
+            trace_id=trace_id,
+        )
+        frames = sse_opener(self.client, f"/pipeline/{pipeline_id}/run", body)
+        return AsyncStream(chunk_opener(frames, pipeline_id=pipeline_id, trace_id=trace_id))
 
     async def astart(
         self,
