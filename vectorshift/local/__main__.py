@@ -1,0 +1,111 @@
+"""Command line: ``python -m vectorshift.local`` (also installed as ``vectorshift-local``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from vectorshift.local.config import DEFAULT_API_KEY, DEFAULT_ORG, ServerConfig
+from vectorshift.local.faults import parse_rules
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m vectorshift.local",
+        description="Serve the VectorShift v1 API locally (pipelines, runs, streams) on SQLite.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8600, help="port (default 8600; 0: any free)")
+    parser.add_argument(
+        "--db", metavar="PATH", help="SQLite file to keep data in (default: a temporary file)"
+    )
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY[=ORG]",
+        action="append",
+        help=f"accepted API key, optionally with its organisation (default {DEFAULT_API_KEY}); "
+        "repeat for several",
+    )
+    parser.add_argument(
+        "--max-active-runs", type=int, default=32, metavar="N", help="active runs per organisation"
+    )
+    parser.add_argument(
+        "--faults", metavar="JSON", help="fault-injection rules: a JSON object or list of objects"
+    )
+    return parser
+
+
+def _api_keys(values: Sequence[str] | None) -> dict[str, str]:
+    if not values:
+        return {DEFAULT_API_KEY: DEFAULT_ORG}
+    keys = {}
+    for value in values:
+        key, _, org = value.partition("=")
+        keys[key] = org or DEFAULT_ORG
+    return keys
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the server until interrupted (Ctrl-C or SIGTERM).
+
+    Args:
+        argv: Command-line arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    faults: list[dict[str, Any]] = []
+    if args.faults:
+        try:
+            parse_rules(args.faults)
+        except (ValueError, TypeError) as exc:
+            parser.error(f"--faults: {exc}")
+        loaded = json.loads(args.faults)
+        faults = loaded if isinstance(loaded, list) else [loaded]
+    try:
+        config = ServerConfig.from_env(
+            db_path=args.db,
+            api_keys=_api_keys(args.api_key),
+            max_active_runs=args.max_active_runs,
+            faults=faults,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+
+    from vectorshift.local.server import LocalServer
+
+    server = LocalServer(config, host=args.host, port=args.port)
+    try:
+        server.start()
+    except (OSError, RuntimeError) as exc:
+        print(f"vectorshift.local: cannot start: {exc}", file=sys.stderr)
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    print(f"vectorshift.local serving at {server.base_url}")
+    print(f"  VECTORSHIFT_BASE_URL={server.base_url}")
+    print(f"  VECTORSHIFT_API_KEY={server.api_key}")
+    print(f"  database: {server.db_path}")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

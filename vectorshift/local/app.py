@@ -1,0 +1,482 @@
+"""The HTTP face of the local server: the VectorShift v1 routes as a Starlette application.
+
+Routes follow PROTOCOL.md (P1-P9 and the X1-X5 extensions). Handlers check input, talk to the
+store for pipelines and to the run manager for runs; they never execute anything themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
+
+from vectorshift.local.config import ServerConfig
+from vectorshift.local.faults import REQUEST_ID_KEY, TRANSPORT_KEY, FaultInjector, FaultMiddleware
+from vectorshift.local.records import (
+    IdempotencyConflict,
+    PipelineRecord,
+    RunLimitReached,
+    RunRecord,
+)
+from vectorshift.local.runs import RunManager
+from vectorshift.local.store import Store
+from vectorshift.local.validation import (
+    MAX_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    ApiError,
+    field,
+    graph_io,
+    query_bool,
+    query_int,
+    query_seconds,
+    query_str,
+    read_json_object,
+    required_field,
+    run_inputs,
+)
+
+logger = logging.getLogger("vectorshift.local")
+
+_BUMPS = ("patch", "minor", "major")
+
+
+class _LocalApp(Starlette):
+    """Starlette with two things done before any middleware: a request id and transport access.
+
+    The request id goes into the scope and into an ``X-Request-Id`` header on every response,
+    500s included. The transport (when the server is uvicorn) lets fault injection drop
+    connections for real.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request_id = f"req_{uuid.uuid4().hex}"
+        scope[REQUEST_ID_KEY] = request_id
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        if transport is not None:
+            scope[TRANSPORT_KEY] = transport
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await super().__call__(scope, receive, send_with_id)
+
+
+def _error(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"status": "failed", "error": message, "request_id": request.scope.get(REQUEST_ID_KEY)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return _error(request, exc.status, exc.message, exc.headers)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"no such endpoint: {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+    else:
+        message = str(exc.detail)
+    return _error(request, exc.status_code, message, dict(exc.headers or {}))
+
+
+async def _on_internal_error(request: Request, exc: Exception) -> Response:
+    return _error(request, 500, f"internal error of the local server: {type(exc).__name__}: {exc}")
+
+
+def _sse(seq: int, frame: dict[str, Any]) -> bytes:
+    data = json.dumps(frame, separators=(",", ":"), default=str)
+    return f"id: {seq}\nevent: {frame.get('type', 'message')}\ndata: {data}\n\n".encode()
+
+
+class _Api:
+    """The route handlers, sharing the configuration, the store and the run manager."""
+
+    def __init__(self, config: ServerConfig, store: Store, runs: RunManager) -> None:
+        self.config = config
+        self.store = store
+        self.runs = runs
+
+    # Helpers ---------------------------------------------------------------------------------
+
+    def _org(self, request: Request) -> str:
+        header = request.headers.get("authorization")
+        if header is None:
+            raise ApiError(
+                401, "missing Authorization header: send 'Authorization: Bearer <api key>'"
+            )
+        scheme, _, key = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise ApiError(401, "malformed Authorization header: expected 'Bearer <api key>'")
+        org = self.config.api_keys.get(key.strip())
+        if org is None:
+            raise ApiError(401, "unknown API key: this server does not accept it")
+        return org
+
+    def _pipeline(self, org: str, pipeline_id: str) -> PipelineRecord:
+        record = self.store.get_pipeline(org, pipeline_id)
+        if record is None:
+            raise ApiError(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
+        return record
+
+    def _run(self, org: str, pipeline_id: str, task_id: str) -> RunRecord:
+        record = self.store.get_run(org, task_id)
+        if record is None or record.pipeline_id != pipeline_id:
+            raise ApiError(
+                404,
+                f"run {task_id[:MAX_ID_LENGTH]!r} of pipeline {pipeline_id[:MAX_ID_LENGTH]!r} "
+                "not found",
+            )
+        return record
+
+    def _start(
+        self,
+        org: str,
+        pipeline: PipelineRecord,
+        runs: list[tuple[dict[str, Any], str]],
+        intermediate: bool,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[list[RunRecord], bool]:
+        retry = str(math.ceil(self.config.retry_after))
+        try:
+            return self.runs.start(
+                org, pipeline, runs, intermediate_results=intermediate, idempotency=idempotency
+            )
+        except RunLimitReached:
+            raise ApiError(
+                429,
+                f"organisation {org!r} has reached its limit of {self.config.max_active_runs} "
+                "active runs; retry when a run ends",
+                {"Retry-After": retry},
+            ) from None
+        except IdempotencyConflict as exc:
+            raise ApiError(
+                422, f"Idempotency-Key {str(exc)!r} was already used with a different request body"
+            ) from None
+        except RuntimeError as exc:
+            raise ApiError(503, str(exc), {"Retry-After": retry}) from None
+
+    def _stream(self, record: RunRecord, after: int) -> StreamingResponse:
+        async def frames() -> AsyncIterator[bytes]:
+            follow = self.runs.follow(record, after, self.config.keepalive_interval)
+            async with aclosing(follow) as items:
+                async for item in items:
+                    yield b": keep-alive\n\n" if item is None else _sse(*item)
+
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+
+    # P1-P5: pipelines ------------------------------------------------------------------------
+
+    async def create_pipeline(self, request: Request) -> Response:
+        org = self._org(request)
+        body = await read_json_object(request, self.config.max_body_bytes)
+        name = required_field(body, "name", str, max_length=MAX_NAME_LENGTH)
+        if not name.strip():
+            raise ApiError(400, "field 'name' must not be empty")
+        nodes = field(body, "nodes", dict, {})
+        canvas = field(body, "canvas_metadata", dict, {"nodes": {}, "edges": []})
+        description = field(body, "description", str, "")
+        field(body, "inputs", dict)
+        field(body, "outputs", dict)
+        assert nodes is not None and canvas is not None and description is not None
+        inputs, outputs = graph_io(nodes)
+        record = self.store.create_pipeline(
+            org,
+            name=name,
+            nodes=nodes,
+            canvas_metadata=canvas,
+            inputs=inputs,
+            outputs=outputs,
+            description=description,
+        )
+        return JSONResponse({"status": "success", "id": record.id})
+
+    async def fetch_pipeline(self, request: Request) -> Response:
+        org = self._org(request)
+        pipeline_id = query_str(request, "id", max_length=MAX_ID_LENGTH)
+        name = query_str(request, "name")
+        query_str(request, "branch_id", max_length=MAX_ID_LENGTH)
+        query_str(request, "username")
+        query_str(request, "org_name")
+        version = query_str(request, "version", max_length=MAX_ID_LENGTH)
+        if pipeline_id is not None:
+            record = self._pipeline(org, pipeline_id)
+        elif name is not None:
+            found = self.store.find_pipeline(org, name)
+            if found is None:
+                raise ApiError(404, f"no pipeline named {name!r}")
+            record = found
+        else:
+            raise ApiError(400, "give query parameter 'id' or 'name'")
+        if version is not None and version != record.version:
+            raise ApiError(
+                404,
+                f"version {version!r} of pipeline {record.id!r} not found: this server keeps "
+                f"only the latest version ({record.version})",
+            )
+        return JSONResponse({"status": "success", "object": record.to_wire()})
+
+    async def update_pipeline(self, request: Request) -> Response:
+        org = self._org(request)
+        pipeline_id = request.path_params["pipeline_id"]
+        self._pipeline(org, pipeline_id)
+        body = await read_json_object(request, self.config.max_body_bytes)
+        nodes = required_field(body, "nodes", dict)
+        canvas = field(body, "canvas_metadata", dict)
+        field(body, "branch_id", str, max_length=MAX_ID_LENGTH)
+        field(body, "deploy", bool)
+        name = field(body, "name", str, max_length=MAX_NAME_LENGTH)
+        description = field(body, "description", str)
+        bump = field(body, "bump", str, max_length=10)
+        if bump is not None and bump not in _BUMPS:
+            raise ApiError(400, f"field 'bump' must be one of {list(_BUMPS)}, got {bump!r}")
+        if name is not None and not name.strip():
+            raise ApiError(400, "field 'name' must not be empty")
+        inputs, outputs = graph_io(nodes)
+        updated = self.store.update_pipeline(
+            org,
+            pipeline_id,
+            nodes=nodes,
+            inputs=inputs,
+            outputs=outputs,
+            canvas_metadata=canvas,
+            name=name,
+            description=description,
+            bump=bump,
+        )
+        if updated is None:
+            raise ApiError(404, f"pipeline {pipeline_id!r} not found")
+        return JSONResponse({"status": "success"})
+
+    async def delete_pipeline(self, request: Request) -> Response:
+        org = self._org(request)
+        pipeline_id = request.path_params["pipeline_id"]
+        if not self.store.delete_pipeline(org, pipeline_id):
+            raise ApiError(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
+        return JSONResponse({"status": "success"})
+
+    async def list_pipelines(self, request: Request) -> Response:
+        org = self._org(request)
+        offset = query_int(request, "offset", 0, low=0, high=10**9)
+        limit = query_int(request, "limit", 100, low=0, high=1000)
+        verbose = query_bool(request, "verbose", False)
+        query_bool(request, "include_shared", False)
+        query_str(request, "folder_id", max_length=MAX_ID_LENGTH)
+        records = self.store.list_pipelines(org, offset=offset, limit=limit)
+        body: dict[str, Any] = {"status": "success", "object_ids": [r.id for r in records]}
+        if verbose:
+            body["objects"] = [r.to_wire() for r in records]
+        return JSONResponse(body)
+
+    # P6-P9 and X1-X3: runs ------------------------------------------------------------------
+
+    async def run_pipeline(self, request: Request) -> Response:
+        org = self._org(request)
+        pipeline = self._pipeline(org, request.path_params["pipeline_id"])
+        body = await read_json_object(request, self.config.max_body_bytes)
+        given = field(body, "inputs", dict, {})
+        background = field(body, "background", bool, False)
+        stream = field(body, "stream", bool, False)
+        intermediate = field(body, "send_intermediate_results", bool, True)
+        trace_id = field(body, "trace_id", str, max_length=MAX_ID_LENGTH) or uuid.uuid4().hex
+        field(body, "stream_all_outputs", bool)
+        field(body, "session_id", str, max_length=MAX_NAME_LENGTH)
+        field(body, "webhook_url", str, max_length=MAX_NAME_LENGTH)
+        field(body, "node_input_overrides", dict)
+        version = body.get("version")
+        if isinstance(version, bool) or not isinstance(version, (str, int, type(None))):
+            raise ApiError(400, "field 'version' must be a string or an integer")
+        if background and stream:
+            raise ApiError(400, "fields 'background' and 'stream' cannot both be true")
+        assert given is not None
+        inputs = run_inputs(pipeline, given, "")
+        idempotency = None
+        key = request.headers.get("idempotency-key")
+        if background and key is not None:
+            if not key or len(key) > 255:
+                raise ApiError(400, "header 'Idempotency-Key' must hold 1 to 255 characters")
+            canonical = json.dumps([pipeline.id, body], sort_keys=True, default=str)
+            idempotency = (key, hashlib.sha256(canonical.encode()).hexdigest())
+        runs = [(inputs, trace_id)]
+        records, _ = self._start(org, pipeline, runs, bool(intermediate), idempotency)
+        record = records[0]
+        if background:
+            return JSONResponse({"task_id": record.task_id, "trace_id": record.trace_id})
+        if stream:
+            return self._stream(record, 0)
+        final = await self.runs.wait(record, math.inf)
+        if final.status == "completed":
+            return JSONResponse(
+                {
+                    "status": "success",
+                    "run_id": final.task_id,
+                    "outputs": final.outputs or {},
+                    "trace_id": final.trace_id,
+                }
+            )
+        error = final.error or f"run {final.task_id} was {final.status}"
+        body = {"status": "failed", "run_id": final.task_id, "error": error}
+        return JSONResponse({**body, "trace_id": final.trace_id})
+
+    async def run_status(self, request: Request) -> Response:
+        org = self._org(request)
+        record = self._run(org, request.path_params["pipeline_id"], request.path_params["task_id"])
+        wait = query_seconds(request, "wait")
+        if wait:
+            record = await self.runs.wait(record, min(wait, self.config.long_poll_max))
+        return JSONResponse(record.to_status())
+
+    async def run_events(self, request: Request) -> Response:
+        org = self._org(request)
+        record = self._run(org, request.path_params["pipeline_id"], request.path_params["task_id"])
+        header = request.headers.get("last-event-id")
+        if header is not None and header.strip():
+            if not header.strip().isdigit():
+                message = f"header 'Last-Event-ID' must be an integer, got {header[:50]!r}"
+                raise ApiError(400, message)
+            after = int(header.strip())
+        else:
+            after = query_int(request, "after", 0, low=0, high=2**62)
+        return self._stream(record, after)
+
+    async def terminate(self, request: Request) -> Response:
+        org = self._org(request)
+        pipeline_id = request.path_params["pipeline_id"]
+        body = await read_json_object(request, self.config.max_body_bytes)
+        task_id = required_field(body, "run_id", str, max_length=MAX_ID_LENGTH)
+        record = self._run(org, pipeline_id, task_id)
+        final = await self.runs.terminate(record)
+        return JSONResponse({"status": "success", "run_status": final.status})
+
+    async def bulk_run(self, request: Request) -> Response:
+        org = self._org(request)
+        pipeline = self._pipeline(org, request.path_params["pipeline_id"])
+        body = await read_json_object(request, self.config.max_body_bytes)
+        items = required_field(body, "runs", list)
+        limit = min(self.config.max_bulk_runs, self.config.max_active_runs)
+        if len(items) > limit:
+            raise ApiError(
+                422, f"field 'runs' holds {len(items)} runs; this server accepts at most {limit}"
+            )
+        runs = []
+        for index, item in enumerate(items):
+            where = f"runs[{index}]."
+            if not isinstance(item, dict):
+                raise ApiError(400, f"field 'runs[{index}]' must be a JSON object")
+            given = field(item, "inputs", dict, {}, where=where)
+            assert given is not None
+            trace_id = field(item, "trace_id", str, where=where, max_length=MAX_ID_LENGTH)
+            runs.append((run_inputs(pipeline, given, where), trace_id or uuid.uuid4().hex))
+        if not runs:
+            return JSONResponse({"status": "success", "run_outputs": []})
+        records, _ = self._start(org, pipeline, runs, False)
+        outputs = []
+        for record in records:
+            final = await self.runs.wait(record, math.inf)
+            entry: dict[str, Any] = {
+                "run_id": final.task_id,
+                "status": "success" if final.status == "completed" else final.status,
+                "outputs": final.outputs or {},
+            }
+            if final.error is not None:
+                entry["error"] = final.error
+            outputs.append(entry)
+        return JSONResponse({"status": "success", "run_outputs": outputs})
+
+
+def create_app(
+    config: ServerConfig,
+    *,
+    store: Store | None = None,
+    faults: FaultInjector | None = None,
+) -> Starlette:
+    """Build the ASGI application of the local server.
+
+    Runs execute inside the application's lifespan, so the ASGI server must run it (uvicorn does).
+
+    Args:
+        config: The server settings.
+        store: The database; by default ``config.db_path`` is opened (and closed at shutdown).
+        faults: Fault-injection rules; by default those of ``config.faults``.
+
+    Returns:
+        The application; ``app.state.store``, ``app.state.runs`` and ``app.state.faults`` hold
+        the store, the run manager and the fault injector.
+
+    Raises:
+        ValueError: No store given and ``config.db_path`` is ``None``.
+
+    Example:
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "vs.db")
+        >>> app = create_app(ServerConfig(db_path=path))
+    """
+    owns_store = store is None
+    if store is None:
+        if config.db_path is None:
+            raise ValueError("create_app needs a store or config.db_path")
+        store = Store(config.db_path)
+    injector = faults if faults is not None else FaultInjector(config.faults)
+    manager = RunManager(store, config)
+    api = _Api(config, store, manager)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with manager.running():
+            yield
+        if owns_store:
+            store.close()
+
+    pid = "/v1/pipeline/{pipeline_id}"
+    routes = [
+        Route("/v1/pipeline", api.create_pipeline, methods=["POST"]),
+        Route("/v1/pipeline", api.fetch_pipeline, methods=["GET"]),
+        Route("/v1/update/pipeline/{pipeline_id}", api.update_pipeline, methods=["POST"]),
+        Route(pid, api.delete_pipeline, methods=["DELETE"]),
+        Route("/v1/pipelines", api.list_pipelines, methods=["GET"]),
+        Route(pid + "/run", api.run_pipeline, methods=["POST"]),
+        Route(pid + "/run/status/{task_id}", api.run_status, methods=["GET"]),
+        Route(pid + "/run/events/{task_id}", api.run_events, methods=["GET"]),
+        Route(pid + "/terminate", api.terminate, methods=["POST"]),
+        Route(pid + "/bulk-run", api.bulk_run, methods=["POST"]),
+        Route(pid + "/bulk_run", api.bulk_run, methods=["POST"]),
+    ]
+    app = _LocalApp(
+        routes=routes,
+        middleware=[Middleware(FaultMiddleware, injector=injector)],
+        exception_handlers={
+            ApiError: _on_api_error,
+            HTTPException: _on_http_error,
+            Exception: _on_internal_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.state.runs = manager
+    app.state.faults = injector
+    return app

@@ -1,0 +1,116 @@
+"""What the local server stores, as plain values (pipelines, runs), and their wire forms."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+STOPPED_SERVER_ERROR = "the local server stopped while this run was active"
+"""Error of a run whose server stopped (or died) before the run ended."""
+
+IDEMPOTENCY_TTL = 24 * 3600.0
+"""Seconds during which an idempotency key replays its original answer."""
+
+RUN_STATUSES = ("in_progress", "completed", "failed", "cancelled")
+"""Run statuses as stored and served; all but ``in_progress`` are terminal."""
+
+_FRAME_STATUS = {"completed": "success", "failed": "failed", "cancelled": "cancelled"}
+
+
+class RunLimitReached(Exception):
+    """The organisation already has as many active runs as it may."""
+
+
+class IdempotencyConflict(Exception):
+    """An idempotency key was reused with a different request body."""
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    """One stored pipeline (the latest version; older versions are not kept)."""
+
+    id: str
+    org: str
+    name: str
+    nodes: dict[str, Any]
+    canvas_metadata: dict[str, Any]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    branch_id: str
+    version: str
+    description: str
+    created: str
+    modified: str
+
+    def to_wire(self) -> dict[str, Any]:
+        """The pipeline object as ``GET /pipeline`` answers it."""
+        return {
+            "_id": self.id,
+            "mainBranch": self.branch_id,
+            "name": self.name,
+            "nodes": self.nodes,
+            "canvas_metadata": self.canvas_metadata,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
+            "description": self.description,
+            "createdDate": self.created,
+            "modifiedDate": self.modified,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as stored. ``status`` is one of :data:`RUN_STATUSES`."""
+
+    task_id: str
+    pipeline_id: str
+    org: str
+    status: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] | None
+    error: str | None
+    trace_id: str
+    owner_instance: str
+    created: str
+    finished: str | None
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the run has ended (its status will never change again)."""
+        return self.status != "in_progress"
+
+    def to_status(self) -> dict[str, Any]:
+        """The run as its status endpoint answers it (``result`` once completed)."""
+        body: dict[str, Any] = {
+            "task_id": self.task_id,
+            "status": self.status,
+            "trace_id": self.trace_id,
+        }
+        if self.error is not None:
+            body["error"] = self.error
+        if self.status == "completed":
+            body["result"] = self.outputs or {}
+        return body
+
+
+def new_object_id() -> str:
+    """A 24-hex identifier shaped like a MongoDB ObjectId (time prefix, random rest)."""
+    return f"{int(time.time()) & 0xFFFFFFFF:08x}{secrets.token_hex(8)}"
+
+
+def result_frame(
+    task_id: str, status: str, outputs: dict[str, Any] | None, error: str | None
+) -> dict[str, Any]:
+    """The final ``result`` stream frame of a run that ended with ``status`` (a run status)."""
+    frame: dict[str, Any] = {
+        "type": "result",
+        "run_id": task_id,
+        "status": _FRAME_STATUS[status],
+        "outputs": outputs or {},
+    }
+    if error is not None:
+        frame["error"] = error
+    return frame

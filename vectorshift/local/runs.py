@@ -1,0 +1,337 @@
+"""The run manager: starts runs in a server-owned task group, stops them, and fans out their events.
+
+Responses never own a run: a blocking request, a stream or a long-poll only *subscribe* to it, so
+a client that goes away leaves the run going. Terminating cancels the run's own cancel scope, which
+stops the engine's work (provider calls, token loops) rather than merely relabelling the run.
+
+Runs owned by another process sharing the database are followed by polling the database; a run
+ended from elsewhere (terminated through another process) is noticed by a watcher and cancelled.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from vectorshift.local import engine
+from vectorshift.local.config import ServerConfig
+from vectorshift.local.records import STOPPED_SERVER_ERROR, PipelineRecord, RunRecord
+from vectorshift.local.store import Store
+
+logger = logging.getLogger("vectorshift.local")
+
+POLL_INTERVAL = 0.2
+"""Seconds between database polls when following a run this process does not own."""
+
+WATCH_INTERVAL = 0.5
+"""Seconds between checks for runs of this process ended from another process."""
+
+_STOP_GRACE = 5.0
+
+
+@dataclass(eq=False)
+class _ActiveRun:
+    """A run executing in this process, with every frame it has produced so far."""
+
+    task_id: str
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    frames: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    done: anyio.Event = field(default_factory=anyio.Event)
+    changed: anyio.Event = field(default_factory=anyio.Event)
+    stop_error: str | None = None
+    finished: bool = False
+
+    def publish(self, seq: int, frame: dict[str, Any]) -> None:
+        self.frames.append((seq, frame))
+        self.notify()
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = anyio.Event()
+
+    @property
+    def last_seq(self) -> int:
+        return self.frames[-1][0] if self.frames else 0
+
+
+def _failure_message(exc: BaseException) -> str | None:
+    """The user-facing message of a run failure, looking inside exception groups."""
+    if isinstance(exc, engine.RunFailure):
+        return str(exc)
+    for inner in getattr(exc, "exceptions", ()):
+        message = _failure_message(inner)
+        if message is not None:
+            return message
+    return None
+
+
+class RunManager:
+    """Owns every run this server process executes.
+
+    Use :meth:`running` as (part of) the application lifespan: runs only start inside it.
+
+    Args:
+        store: The database.
+        config: The server configuration (limits, provider settings).
+    """
+
+    def __init__(self, store: Store, config: ServerConfig) -> None:
+        self.store = store
+        self.config = config
+        self._active: dict[str, _ActiveRun] = {}
+        self._tg: TaskGroup | None = None
+        self._closing = False
+
+    @property
+    def active_count(self) -> int:
+        """Runs currently executing in this process."""
+        return len(self._active)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Recover runs abandoned by dead servers, then host runs until the block exits.
+
+        On exit every active run is stopped and marked failed (the server is stopping).
+        """
+        recovered = self.store.recover_orphans()
+        if recovered:
+            logger.warning("marked %d abandoned run(s) failed", len(recovered))
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            self._closing = False
+            tg.start_soon(self._watch)
+            try:
+                yield
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.shutdown()
+                tg.cancel_scope.cancel()
+                self._tg = None
+
+    async def shutdown(self) -> None:
+        """Stop every active run (marked failed: the server stopped) and refuse new ones."""
+        self._closing = True
+        runs = list(self._active.values())
+        for run in runs:
+            run.stop_error = STOPPED_SERVER_ERROR
+            run.scope.cancel()
+        with anyio.move_on_after(_STOP_GRACE):
+            for run in runs:
+                await run.done.wait()
+
+    @property
+    def closing(self) -> bool:
+        """Whether the manager is shutting down (waiters should give up)."""
+        return self._closing
+
+    def start(
+        self,
+        org: str,
+        pipeline: PipelineRecord,
+        runs: list[tuple[dict[str, Any], str]],
+        *,
+        intermediate_results: bool,
+        idempotency: tuple[str, str] | None = None,
+    ) -> tuple[list[RunRecord], bool]:
+        """Record and launch runs of ``pipeline``.
+
+        Args:
+            org: The organisation starting them.
+            pipeline: The pipeline; its current graph is what runs.
+            runs: ``(inputs, trace_id)`` per run; inputs complete (defaults applied).
+            intermediate_results: Whether the engine publishes every node output as a frame.
+            idempotency: ``(key, body hash)`` for an idempotent start.
+
+        Returns:
+            The run records and whether they were started (``False``: idempotent replay).
+
+        Raises:
+            RuntimeError: The manager is not running (outside the lifespan or shutting down).
+            vectorshift.local.records.RunLimitReached: The organisation has too many active runs.
+            vectorshift.local.records.IdempotencyConflict: The key was used with another body.
+        """
+        if self._tg is None or self._closing:
+            raise RuntimeError("the local server is not accepting runs (stopped or stopping)")
+        records, created = self.store.create_runs(
+            org, pipeline.id, runs, limit=self.config.max_active_runs, idempotency=idempotency
+        )
+        if created:
+            options = engine.EngineOptions(
+                stream_tokens=True,
+                intermediate_results=intermediate_results,
+                load_pipeline=self._loader(org),
+                openai_api_key=self.config.openai_api_key,
+                openai_base_url=self.config.openai_base_url,
+            )
+            for record in records:
+                run = _ActiveRun(record.task_id)
+                self._active[record.task_id] = run
+                self._tg.start_soon(self._execute, run, pipeline.nodes, record.inputs, options)
+        return records, created
+
+    def _loader(self, org: str) -> engine.SubPipelineLoader:
+        async def load(pipeline_id: str) -> dict[str, Any]:
+            record = self.store.get_pipeline(org, pipeline_id)
+            if record is None:
+                raise KeyError(pipeline_id)
+            return record.nodes
+
+        return load
+
+    async def _execute(
+        self,
+        run: _ActiveRun,
+        nodes: dict[str, Any],
+        inputs: dict[str, Any],
+        options: engine.EngineOptions,
+    ) -> None:
+        async def emit(frame: dict[str, Any]) -> None:
+            if run.finished:
+                return
+            frame = {**frame, "run_id": run.task_id}
+            seq = self.store.append_event(run.task_id, frame)
+            if seq is None:
+                run.scope.cancel()
+            else:
+                run.publish(seq, frame)
+
+        status, outputs, error = "failed", None, None
+        try:
+            with run.scope:
+                try:
+                    outputs = await engine.execute(nodes, inputs, emit, options)
+                    status = "completed"
+                except Exception as exc:
+                    error = _failure_message(exc)
+                    if error is None:
+                        logger.exception("run %s: unexpected engine error", run.task_id)
+                        error = f"internal error of the local engine: {type(exc).__name__}: {exc}"
+        finally:
+            interrupted = run.scope.cancel_called or (status == "failed" and error is None)
+            if interrupted:
+                status = "failed" if run.stop_error else "cancelled"
+                outputs, error = None, run.stop_error
+            self._finish(run, status, outputs, error)
+
+    def _finish(
+        self, run: _ActiveRun, status: str, outputs: dict[str, Any] | None, error: str | None
+    ) -> None:
+        try:
+            ended = self.store.finish_run(run.task_id, status, outputs=outputs, error=error)
+            if ended is not None:
+                run.publish(*ended)
+            else:
+                for seq, frame in self.store.events_after(run.task_id, run.last_seq):
+                    run.publish(seq, frame)
+        except Exception:
+            # The database refused (locked too long, disk full...): the run stays in progress in
+            # the file until a restart recovers it, but this server must go on serving.
+            logger.exception("run %s: could not record its end (%s)", run.task_id, status)
+        finally:
+            run.finished = True
+            run.done.set()
+            run.notify()
+            self._active.pop(run.task_id, None)
+
+    async def _watch(self) -> None:
+        while True:
+            await anyio.sleep(WATCH_INTERVAL)
+            try:
+                ended = self.store.terminal_runs(list(self._active))
+            except Exception:
+                logger.exception("could not check for runs ended by another process")
+                continue
+            for task_id in ended:
+                run = self._active.get(task_id)
+                if run is not None:
+                    run.scope.cancel()
+
+    async def terminate(self, record: RunRecord) -> RunRecord:
+        """Cancel a run and return its final record (a no-op for an ended run).
+
+        A run of this process is cancelled through its scope and awaited, so its work has stopped
+        when this returns; a run owned by another process is marked cancelled in the database and
+        its owner stops it within a moment.
+        """
+        run = self._active.get(record.task_id)
+        if run is not None:
+            run.scope.cancel()
+            with anyio.move_on_after(_STOP_GRACE):
+                await run.done.wait()
+        elif not record.terminal:
+            self.store.finish_run(record.task_id, "cancelled")
+        final = self.store.get_run(record.org, record.task_id)
+        return record if final is None else final
+
+    async def wait(self, record: RunRecord, seconds: float) -> RunRecord:
+        """Wait until the run ends or ``seconds`` pass; return its latest record."""
+        if record.terminal or seconds <= 0:
+            return record
+        run = self._active.get(record.task_id)
+        with anyio.move_on_after(seconds):
+            if run is not None:
+                await run.done.wait()
+            else:
+                while not self._closing:
+                    latest = self.store.get_run(record.org, record.task_id)
+                    if latest is None or latest.terminal:
+                        break
+                    await anyio.sleep(POLL_INTERVAL)
+        final = self.store.get_run(record.org, record.task_id)
+        return record if final is None else final
+
+    async def follow(
+        self, record: RunRecord, after: int, keepalive: float = math.inf
+    ) -> AsyncGenerator[tuple[int, dict[str, Any]] | None, None]:
+        """Yield the run's frames with a sequence number above ``after``, until its result frame.
+
+        Stored frames come first, then live ones as they are produced. ``None`` is yielded after
+        ``keepalive`` seconds without a frame, so the caller can keep its connection alive.
+        """
+        run = self._active.get(record.task_id)
+        if run is not None:
+            position = 0
+            while True:
+                while position < len(run.frames):
+                    seq, frame = run.frames[position]
+                    position += 1
+                    if seq > after:
+                        yield seq, frame
+                if run.finished:
+                    return
+                changed = run.changed
+                with anyio.move_on_after(keepalive) as idle:
+                    await changed.wait()
+                if idle.cancel_called:
+                    yield None
+        else:
+            async with aclosing(self._follow_stored(record, after, keepalive)) as items:
+                async for item in items:
+                    yield item
+
+    async def _follow_stored(
+        self, record: RunRecord, after: int, keepalive: float
+    ) -> AsyncGenerator[tuple[int, dict[str, Any]] | None, None]:
+        idle = 0.0
+        while True:
+            latest = self.store.get_run(record.org, record.task_id)
+            frames = self.store.events_after(record.task_id, after)
+            for seq, frame in frames:
+                after = seq
+                yield seq, frame
+                if frame.get("type") == "result":
+                    return
+            if latest is None or (latest.terminal and not frames) or self._closing:
+                return
+            idle = 0.0 if frames else idle + POLL_INTERVAL
+            if idle >= keepalive:
+                idle = 0.0
+                yield None
+            await anyio.sleep(POLL_INTERVAL)

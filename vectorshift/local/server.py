@@ -1,0 +1,216 @@
+"""Run the local server inside the current process, on a loopback port, in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import weakref
+from types import TracebackType
+
+import uvicorn
+
+from vectorshift.local.app import create_app
+from vectorshift.local.config import ServerConfig
+from vectorshift.local.faults import FaultInjector
+from vectorshift.local.runs import RunManager
+from vectorshift.local.store import Store
+
+_START_TIMEOUT = 15.0
+_STOP_TIMEOUT = 10.0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when proto says TCP.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class LocalServer:
+    """A VectorShift-compatible server on a loopback port, for tests, examples and notebooks.
+
+    uvicorn runs in a daemon thread with its own event loop; :meth:`start` returns once the server
+    accepts requests. Stopping ends the active runs (marked failed: the server stopped) and closes
+    the sockets. The database survives :meth:`restart`.
+
+    Args:
+        config: Server settings; default: a fresh temporary database and the dev key.
+        host: Interface to listen on.
+        port: Port to listen on; 0 picks a free one.
+
+    Attributes:
+        config: The settings in force.
+        faults: Fault injection rules and request counters (changeable while running).
+        host: The interface listened on.
+
+    Example:
+        >>> with LocalServer() as server:
+        ...     url, key = server.base_url, server.api_key
+    """
+
+    def __init__(
+        self, config: ServerConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config if config is not None else ServerConfig()
+        self.host = host
+        self._port = port
+        self.faults = FaultInjector(self.config.faults)
+        if self.config.db_path is None:
+            directory = tempfile.mkdtemp(prefix="vectorshift-local-")
+            self._db_path = os.path.join(directory, "vectorshift.db")
+            self._cleanup = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
+        else:
+            self._db_path = self.config.db_path
+        self._store: Store | None = None
+        self._runs: RunManager | None = None
+        self._uvicorn: uvicorn.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def db_path(self) -> str:
+        """The SQLite file in use."""
+        return self._db_path
+
+    @property
+    def port(self) -> int:
+        """The port listened on (known once started)."""
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://<host>:<port>/v1``: what a client uses as its base URL."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}/v1"
+
+    @property
+    def api_key(self) -> str:
+        """A key the server accepts (the first configured one)."""
+        return self.config.default_api_key
+
+    @property
+    def store(self) -> Store:
+        """The open database (only while running)."""
+        if self._store is None:
+            raise RuntimeError("the local server is not running")
+        return self._store
+
+    @property
+    def active_runs(self) -> int:
+        """Runs executing in this server right now (0 when stopped)."""
+        return 0 if self._runs is None else self._runs.active_count
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> LocalServer:
+        """Start serving and return once requests are accepted.
+
+        Returns:
+            The server itself.
+
+        Raises:
+            RuntimeError: Already running, or the server failed to start.
+            OSError: The port cannot be bound.
+        """
+        if self._thread is not None:
+            raise RuntimeError("the local server is already running")
+        sock = _bind(self.host, self._port)
+        self._port = sock.getsockname()[1]
+        store = Store(self._db_path)
+        app = create_app(self.config, store=store, faults=self.faults)
+        self._store, self._runs = store, app.state.runs
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            http="h11",
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        self._uvicorn, self._failure = server, None
+        ready = threading.Event()
+
+        def serve() -> None:
+            async def main() -> None:
+                self._loop = asyncio.get_running_loop()
+                await server.serve(sockets=[sock])
+
+            try:
+                asyncio.run(main())
+            except BaseException as exc:
+                self._failure = exc
+            finally:
+                sock.close()
+                ready.set()
+
+        self._thread = threading.Thread(target=serve, name="vectorshift-local", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            ready.wait(0.005)
+        if not server.started:
+            self._teardown()
+            raise RuntimeError(f"the local server failed to start: {self._failure!r}")
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: end active runs, close the sockets and the database. Idempotent."""
+        if self._thread is None:
+            return
+        loop, runs, server = self._loop, self._runs, self._uvicorn
+        if loop is not None and runs is not None and self._thread.is_alive():
+            future = asyncio.run_coroutine_threadsafe(runs.shutdown(), loop)
+            try:
+                future.result(_STOP_TIMEOUT)
+            except Exception:
+                future.cancel()
+        if server is not None:
+            server.should_exit = True
+        self._thread.join(_STOP_TIMEOUT)
+        if self._thread.is_alive() and server is not None:
+            server.force_exit = True
+            self._thread.join(_STOP_TIMEOUT)
+        self._teardown()
+
+    def _teardown(self) -> None:
+        if self._store is not None:
+            self._store.close()
+        self._store = self._runs = self._uvicorn = self._loop = self._thread = None
+
+    def restart(self) -> LocalServer:
+        """Stop, then start again on the same database and, if it is free, the same port."""
+        self.stop()
+        try:
+            return self.start()
+        except OSError:
+            self._port = 0
+            return self.start()
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

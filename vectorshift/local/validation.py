@@ -1,0 +1,256 @@
+"""Checking client input for the local server: bodies, fields and query parameters.
+
+Every problem becomes an :class:`ApiError` with a 4xx status and a message naming the field, so
+bad input never reaches a handler's logic (and never turns into a 500).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+
+from vectorshift.local import engine
+from vectorshift.local.records import PipelineRecord
+
+T = TypeVar("T")
+
+logger = logging.getLogger("vectorshift.local")
+
+MAX_NAME_LENGTH = 1000
+MAX_ID_LENGTH = 255
+
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    bool: "a boolean",
+    dict: "a JSON object",
+    list: "a JSON array",
+    int: "an integer",
+}
+
+
+class ApiError(Exception):
+    """An error answered as ``{"status": "failed", "error": message}`` with an HTTP status.
+
+    Args:
+        status: The HTTP status.
+        message: What went wrong, naming the field or object concerned.
+        headers: Extra response headers (``Retry-After``...).
+    """
+
+    def __init__(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    """Read the request body as a JSON object, at most ``max_bytes`` long.
+
+    Raises:
+        ApiError: 413 when too large, 415 for multipart or form bodies, 400 for anything that is
+            not a JSON object.
+    """
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
+        raise ApiError(
+            415,
+            "this server accepts JSON bodies only (Content-Type: application/json); "
+            "multipart file inputs are not supported by vectorshift.local",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ApiError(413, f"request body exceeds the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise ApiError(400, "request body is empty: send a JSON object")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise ApiError(400, "request body is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, f"request body is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
+        ) from None
+    except ValueError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "request body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, f"request body must be a JSON object, got {_json_type(data)}")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def field(
+    body: Mapping[str, Any],
+    name: str,
+    kind: type[T],
+    default: T | None = None,
+    *,
+    required: bool = False,
+    max_length: int | None = None,
+    where: str = "",
+) -> T | None:
+    """A body field of the given JSON type; ``null`` counts as absent.
+
+    Args:
+        body: The JSON object.
+        name: The field.
+        kind: ``str``, ``bool``, ``dict``, ``list`` or ``int``.
+        default: Value when absent.
+        required: Absent is an error (400).
+        max_length: Longest accepted string.
+        where: Prefix naming the enclosing object in messages (``"runs[2]."``).
+
+    Raises:
+        ApiError: 400 naming the field.
+    """
+    value: Any = body.get(name)
+    label = f"'{where}{name}'"
+    if value is None:
+        if required:
+            raise ApiError(400, f"missing required field {label}")
+        return default
+    if kind is int:
+        valid = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        valid = isinstance(value, kind)
+    if not valid:
+        raise ApiError(400, f"field {label} must be {_TYPE_NAMES[kind]}, got {_json_type(value)}")
+    if max_length is not None and isinstance(value, str) and len(value) > max_length:
+        raise ApiError(400, f"field {label} is too long ({len(value)} > {max_length} characters)")
+    checked: T = value
+    return checked
+
+
+def required_field(
+    body: Mapping[str, Any], name: str, kind: type[T], *, max_length: int | None = None
+) -> T:
+    """Like :func:`field` with ``required=True``, typed as never ``None``."""
+    value = field(body, name, kind, required=True, max_length=max_length)
+    assert value is not None
+    return value
+
+
+def query_bool(request: Request, name: str, default: bool) -> bool:
+    """A ``true``/``false`` query parameter (case-insensitive; ``1``/``0`` also accepted)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ApiError(400, f"query parameter '{name}' must be 'true' or 'false', got {raw[:50]!r}")
+
+
+def query_int(request: Request, name: str, default: int, *, low: int, high: int) -> int:
+    """An integer query parameter within ``[low, high]``."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(
+            400, f"query parameter '{name}' must be an integer, got {raw[:50]!r}"
+        ) from None
+    if not low <= value <= high:
+        raise ApiError(400, f"query parameter '{name}' must be between {low} and {high}")
+    return value
+
+
+def query_seconds(request: Request, name: str) -> float | None:
+    """A non-negative, finite number of seconds from the query string, or ``None`` if absent."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ApiError(
+            400, f"query parameter '{name}' must be a number of seconds >= 0, got {raw[:50]!r}"
+        )
+    return value
+
+
+def query_str(request: Request, name: str, *, max_length: int = MAX_NAME_LENGTH) -> str | None:
+    """A string query parameter, or ``None`` if absent or empty."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if len(raw) > max_length:
+        raise ApiError(400, f"query parameter '{name}' is too long (> {max_length} characters)")
+    return raw
+
+
+def graph_io(nodes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate a graph and compute its pipeline-level inputs and outputs (422 when invalid)."""
+    for node_id, node in nodes.items():
+        if not isinstance(node, dict):
+            raise ApiError(422, f"field 'nodes.{node_id}' must be a JSON object (a node)")
+    try:
+        engine.validate_graph(nodes)
+        return engine.pipeline_io(nodes)
+    except engine.GraphValidationError as exc:
+        raise ApiError(422, str(exc)) from None
+    except Exception as exc:
+        logger.exception("graph validation failed unexpectedly")
+        raise ApiError(422, f"field 'nodes': invalid graph ({type(exc).__name__}: {exc})") from None
+
+
+def _uses_default(nodes: dict[str, Any], input_name: str) -> bool:
+    for node in nodes.values():
+        if node.get("type") == "input" and node.get("name") == input_name:
+            return bool((node.get("inputs") or {}).get("use_default_value"))
+    return False
+
+
+def run_inputs(pipeline: PipelineRecord, given: dict[str, Any], where: str) -> dict[str, Any]:
+    """The inputs of one run, checked against the pipeline and completed with defaults (422)."""
+    declared = pipeline.inputs
+    for name in given:
+        if name not in declared:
+            known = ", ".join(repr(n) for n in sorted(declared)) or "none"
+            shown = name if len(name) <= 100 else name[:100] + "..."
+            message = f"{where}inputs: unknown input {shown!r} (pipeline inputs: {known})"
+            raise ApiError(422, message)
+    inputs = dict(given)
+    for name, spec in declared.items():
+        if name in inputs:
+            continue
+        if not _uses_default(pipeline.nodes, name):
+            raise ApiError(
+                422, f"{where}inputs: missing required input {name!r} (it has no default value)"
+            )
+        inputs[name] = (spec or {}).get("default_value")
+    return inputs
