@@ -1,0 +1,171 @@
+"""Benchmarks: the SDK against raw httpx, on the same local server, in the same run.
+
+Absolute times on shared machines are noise; ratios measured side by side are not. Each figure
+is reported with its raw-httpx baseline and the ratio between them.
+
+    python tools/bench.py [--calls 1000] [--tokens 4000]
+
+1. ``run_status``: median of N calls each for a raw ``httpx.Client`` GET, a raw
+   ``httpx.AsyncClient`` GET, the SDK's ``await handler.arun_status()`` and its sync
+   ``handler.run_status()``, all for the same finished run.
+2. Streaming: tokens per second through ``pipeline.astream()`` against raw httpx line
+   iteration of an identical streaming run, and the time to the first token of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+
+from vectorshift import Client, Pipeline, RunHandler
+from vectorshift.local import LocalServer
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000.0
+
+
+def _time_sync(fn: Callable[[], Any], calls: int) -> list[float]:
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def _time_async(fn: Callable[[], Awaitable[Any]], calls: int) -> list[float]:
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        await fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _token_pipeline(client: Client, tokens: int) -> Pipeline:
+    pipeline = Pipeline("bench-tokens", client=client)
+    query = pipeline.add(name="query").input()
+    llm = pipeline.add(name="llm").llm(
+        provider="local", model="lorem", prompt=query.text, max_tokens=tokens,
+        token_delay_ms=0, stream=True,
+    )
+    pipeline.add(name="answer").output(llm.response, "stream<string>")
+    pipeline.save()
+    return pipeline
+
+
+def bench_status(server: LocalServer, client: Client, calls: int) -> dict[str, float]:
+    pipeline = Pipeline("bench-status", client=client)
+    query = pipeline.add(name="query").input()
+    pipeline.add(name="answer").output(query.text)
+    pipeline.save()
+    handler = pipeline.start({"query": "x"})
+    handler.result(timeout=30)
+    url = f"{server.base_url}/pipeline/{handler.pipeline_id}/run/status/{handler.task_id}"
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+    rebuilt = RunHandler(pipeline_id=handler.pipeline_id, task_id=handler.task_id, client=client)
+
+    with httpx.Client(headers=headers) as raw:
+        raw.get(url)
+        raw_sync = _time_sync(lambda: raw.get(url).json(), calls)
+
+    async def async_side() -> tuple[list[float], list[float]]:
+        async with httpx.AsyncClient(headers=headers) as raw_async:
+            await raw_async.get(url)
+
+            async def raw_get() -> Any:
+                return (await raw_async.get(url)).json()
+
+            raw_times = await _time_async(raw_get, calls)
+        await rebuilt.arun_status()
+        sdk_times = await _time_async(rebuilt.arun_status, calls)
+        return raw_times, sdk_times
+
+    raw_async_times, sdk_async = anyio.run(async_side)
+    rebuilt.run_status()
+    sdk_sync = _time_sync(rebuilt.run_status, calls)
+    return {
+        "raw httpx.Client GET": _median_ms(raw_sync),
+        "raw httpx.AsyncClient GET": _median_ms(raw_async_times),
+        "SDK await arun_status()": _median_ms(sdk_async),
+        "SDK run_status() (sync)": _median_ms(sdk_sync),
+    }
+
+
+def bench_stream(server: LocalServer, client: Client, tokens: int) -> dict[str, float]:
+    pipeline = _token_pipeline(client, tokens)
+    url = f"{server.base_url}/pipeline/{pipeline.id}/run"
+    headers = {"Authorization": f"Bearer {server.api_key}", "Accept": "text/event-stream"}
+    body = {"inputs": {"query": "bench"}, "stream": True}
+
+    async def raw_stream() -> tuple[float, float, int]:
+        async with httpx.AsyncClient(headers=headers, timeout=None) as raw:
+            started = time.perf_counter()
+            first = 0.0
+            count = 0
+            async with raw.stream("POST", url, json=body) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("data:") and '"output_name":"answer"' in line:
+                        count += 1
+                        if count == 1:
+                            first = time.perf_counter() - started
+            return first, time.perf_counter() - started, count
+
+    async def sdk_stream() -> tuple[float, float, int]:
+        started = time.perf_counter()
+        first = 0.0
+        count = 0
+        async with pipeline.astream({"query": "bench"}) as chunks:
+            async for chunk in chunks:
+                if chunk.type == "stream" and chunk.output_name == "answer":
+                    count += 1
+                    if count == 1:
+                        first = time.perf_counter() - started
+        return first, time.perf_counter() - started, count
+
+    raw_runs = [anyio.run(raw_stream) for _ in range(3)]
+    sdk_runs = [anyio.run(sdk_stream) for _ in range(3)]
+    raw_first, raw_total, raw_count = min(raw_runs, key=lambda r: r[1])
+    sdk_first, sdk_total, sdk_count = min(sdk_runs, key=lambda r: r[1])
+    return {
+        "raw httpx tokens/s": raw_count / raw_total,
+        "SDK astream() tokens/s": sdk_count / sdk_total,
+        "raw httpx first token ms": raw_first * 1000.0,
+        "SDK astream() first token ms": sdk_first * 1000.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--tokens", type=int, default=4000)
+    args = parser.parse_args()
+    with LocalServer() as server:
+        client = Client(api_key=server.api_key, base_url=server.base_url)
+        status = bench_status(server, client, args.calls)
+        print(f"run_status, median of {args.calls} calls (ms):")
+        base = status["raw httpx.Client GET"]
+        for name, value in status.items():
+            print(f"  {name:32s} {value:8.3f}   x{value / base:5.2f} of raw sync GET")
+        print(
+            "  SDK async / raw async GET: "
+            f"x{status['SDK await arun_status()'] / status['raw httpx.AsyncClient GET']:.2f}"
+        )
+        stream = bench_stream(server, client, args.tokens)
+        print(f"streaming {args.tokens} tokens (best of 3):")
+        for name, value in stream.items():
+            print(f"  {name:32s} {value:10.1f}")
+        ratio = stream["SDK astream() tokens/s"] / stream["raw httpx tokens/s"]
+        overhead = stream["SDK astream() first token ms"] - stream["raw httpx first token ms"]
+        print(f"  SDK/raw throughput: x{ratio:.2f}; first-token overhead: {overhead:+.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
