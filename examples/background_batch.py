@@ -98,6 +98,7 @@ def start_with_retry(pipeline: Pipeline, inputs: dict[str, str], key: str) -> Ru
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is too much
     with platform() as (client, local):
         pipeline = fetch_or_create(client, local)
         documents = [f"Document {i}: quarterly notes, part {i}." for i in range(1, 6)]
