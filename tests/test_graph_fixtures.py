@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from vectorshift import Pipeline
+from vectorshift import Clause, ConditionGroup, Operator, Pipeline
 from vectorshift.errors import PipelineDefinitionError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -45,30 +45,14 @@ def build_save_fixture() -> Pipeline:
 def build_condition_merge() -> Pipeline:
     p = Pipeline("router")
     query = p.add(name="query", id="input_0").input()
-    router = p.add(name="router", id="condition_0").node(
-        "condition",
-        output_fields=["path_0", "path_else"],
-        conditions=[
-            {
-                "terms": [
-                    {
-                        "operand1": query.text,
-                        "operator": "TextContains",
-                        "termType": "Clause",
-                        "operand2": "code",
-                    }
-                ],
-                "operators": [],
-            }
-        ],
-        outputs={"path_0": "path", "path_else": "path"},
-        dependencies=[],
+    router = p.add(name="router", id="condition_0").condition(
+        [ConditionGroup([Clause(query.text, Operator.TEXT_CONTAINS, "code")])]
     )
     code = p.add(name="code_llm", id="llm_0").llm(
-        model="gpt-4o-mini", prompt=query.text, dependencies=[router.ref("path_0")]
+        model="gpt-4o-mini", prompt=query.text, dependencies=[router.path_0]
     )
     plain = p.add(name="plain", id="text_0").text(
-        f"General: {query.text}", dependencies=[router.ref("path_else")]
+        f"General: {query.text}", dependencies=[router.path_else]
     )
     merged = p.add(name="merge", id="merge_0").merge([code.response, plain.text])
     p.add(name="answer", id="output_0").output(merged.output)
@@ -168,7 +152,7 @@ def test_fetched_unknown_node_type_and_fields_are_kept_verbatim() -> None:
 SCRIPT = """
 import json
 from tests.test_graph_fixtures import build_combine_formatter
-from vectorshift import Pipeline
+from vectorshift import Clause, ConditionGroup, Operator, Pipeline
 p = Pipeline("stable")
 q = p.add(name="q").input()
 l = p.add(name="l").llm(prompt=q.text)

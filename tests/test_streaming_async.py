@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import anyio
 import pytest
 from support import lorem_pipeline, unique
@@ -40,7 +42,7 @@ async def test_tokens_arrive_as_they_are_made_in_order(client: Client) -> None:
             elif chunk.type == "result":
                 final = chunk.outputs or {}
     assert "".join(tokens) == final["answer"] and len(tokens) == 6
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b - a for a, b in pairwise(arrivals)]
     # Delivered one by one as produced (60 ms apart), not all at once at the end.
     assert sum(gap > 0.02 for gap in gaps) >= 4
 

@@ -1,4 +1,10 @@
-"""The node types the SDK knows: their typed outputs and the platform's input defaults.
+"""The node types the SDK knows: typed outputs, keyword constructors and platform defaults.
+
+Each class is the one place that describes its node type: its constructor takes the node's
+settings as keyword arguments, fills in every other input with the platform's default, and
+checks what can be checked without the graph. ``pipeline.add(name=...).llm(...)`` calls the same
+constructor, so a node built directly (``pipeline.add_node(LlmNode(name="llm", ...))``) is the
+same node.
 
 Input defaults and their order follow what the platform's editor and the official client save
 (recorded in ``tests/fixtures``), so a pipeline built here opens in the visual editor as if it had
@@ -8,9 +14,15 @@ been made there. This module is imported only when a pipeline is built or fetche
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
-from vectorshift.pipeline._node import Node, Output
+from vectorshift.errors import PipelineDefinitionError
+from vectorshift.pipeline._condition import ConditionNode
+from vectorshift.pipeline._node import Node, NodeOutput, Output
+
+if TYPE_CHECKING:
+    from vectorshift.pipeline._pipeline import Pipeline
 
 __all__ = [
     "CombineTextNode",
@@ -18,198 +30,471 @@ __all__ = [
     "LlmNode",
     "MergeNode",
     "OutputNode",
+    "PipelineNode",
     "SplitTextNode",
     "TextFormatterNode",
     "TextNode",
     "node_class",
 ]
 
-INPUT_TYPES = ("string", "int32", "float", "bool", "vec<string>", "file")
-OUTPUT_TYPES = ("string", "stream<string>", "json", "int32", "float", "bool", "vec<string>")
+Value = Any
+"""A node input: a literal, a :class:`NodeOutput`, a string embedding references, or a list."""
+Dependencies = Sequence[NodeOutput | str]
+"""Outputs a node waits for besides those its inputs reference (``[router.path_0]``)."""
+
+InputType = Literal["string", "int32", "float", "bool", "vec<string>", "file"]
+OutputType = Literal["string", "stream<string>", "json", "int32", "float", "bool", "vec<string>"]
+Formatter = Literal[
+    "To Uppercase", "To Lowercase", "To Title Case", "To Propercase", "Trim", "Trim Spaces",
+    "Truncate",
+]
+Delimiter = Literal["space", "newline", "character"]
+MergeFunction = Literal["first", "join"]
+
+INPUT_TYPES: tuple[str, ...] = get_args(InputType)
+OUTPUT_TYPES: tuple[str, ...] = get_args(OutputType)
+FORMATTERS: tuple[str, ...] = get_args(Formatter)
 
 
-class InputNode(Node):
-    """A pipeline input; run inputs are keyed by this node's name. Output: ``text``."""
+def _one_of(node: str, what: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise PipelineDefinitionError(
+            f"node {node!r}: {what} {value!r} is not one of {', '.join(allowed)}"
+        )
+
+
+class _TypedNode(Node):
+    """A modelled node type: the platform's defaults, overridden by the given inputs."""
+
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {}
+
+    def _setup(
+        self, name: str, id: str | None, dependencies: Dependencies | None, **inputs: Any
+    ) -> None:
+        merged = {**self.DEFAULTS, **inputs}
+        if dependencies is not None:
+            merged["dependencies"] = list(dependencies)
+        Node.__init__(self, name=name, id=id, inputs=merged)
+
+
+class InputNode(_TypedNode):
+    """A pipeline input; run inputs are keyed by this node's name. Output: ``text``.
+
+    Args:
+        name: The node's name: the key of this input in run inputs.
+        input_type: ``string``, ``int32``, ``float``, ``bool``, ``vec<string>`` or ``file``.
+        id: The node's id; derived from the name by default.
+        description: Shown in the platform's UI and API docs.
+        default_value: Used when a run does not give this input; makes it optional.
+
+    Example:
+        >>> query = pipeline.add(name="query").input()
+    """
 
     node_type = "input"
     output_fields = ("text",)
     text = Output()
+    DEFAULTS = {
+        "description": "", "input_type": "string", "use_default_value": False,
+        "default_value": "", "file_parser": "default", "dataframe_type": "table",
+    }
 
-    @staticmethod
-    def defaults() -> dict[str, Any]:
-        return {
-            "description": "",
-            "input_type": "string",
-            "use_default_value": False,
-            "default_value": "",
-            "file_parser": "default",
-            "dataframe_type": "table",
+    def __init__(
+        self,
+        name: str,
+        input_type: InputType = "string",
+        *,
+        id: str | None = None,
+        description: str = "",
+        default_value: Any = None,
+    ) -> None:
+        _one_of(name, "input_type", input_type, INPUT_TYPES)
+        given = {} if default_value is None else {
+            "use_default_value": True, "default_value": default_value
         }
+        self._setup(name, id, None, description=description, input_type=input_type, **given)
 
 
-class OutputNode(Node):
-    """A pipeline output; run outputs are keyed by this node's name."""
+class OutputNode(_TypedNode):
+    """A pipeline output; run outputs are keyed by this node's name.
+
+    Args:
+        name: The node's name: the key of this output in run results.
+        value: What to output, usually another node's output (``llm.response``).
+        output_type: ``string``, ``stream<string>``, ``json``, ``int32``, ``float``, ``bool``
+            or ``vec<string>``. A ``stream<string>`` output receives token deltas when the run
+            streams; it must be fed directly by the ``response`` of an llm node built with
+            ``stream=True``.
+        id: The node's id; derived from the name by default.
+        description: Shown in the platform's UI and API docs.
+        format_output: Let the platform format the value for display.
+        dependencies: Outputs to wait for besides ``value``'s.
+
+    Example:
+        >>> pipeline.add(name="answer").output(llm.response)
+    """
 
     node_type = "output"
     output_fields = ()
+    DEFAULTS = {
+        "description": "", "format_output": True, "output_type": "string", "dependencies": [],
+        "value": "", "dataframe_type": "table",
+    }
 
-    @staticmethod
-    def defaults() -> dict[str, Any]:
-        return {
-            "description": "",
-            "format_output": True,
-            "output_type": "string",
-            "dependencies": [],
-            "value": "",
-            "dataframe_type": "table",
-        }
+    def __init__(
+        self,
+        name: str,
+        value: Value,
+        output_type: OutputType = "string",
+        *,
+        id: str | None = None,
+        description: str = "",
+        format_output: bool = True,
+        dependencies: Dependencies = (),
+    ) -> None:
+        _one_of(name, "output_type", output_type, OUTPUT_TYPES)
+        self._setup(name, id, dependencies, description=description,
+                    format_output=format_output, output_type=output_type, value=value)
 
 
-class TextNode(Node):
-    """A text template; ``{{ id.field }}`` references are filled in. Output: ``text``."""
+class TextNode(_TypedNode):
+    """A text template; references (``f"Summarise: {q.text}"``) are filled in. Output: ``text``.
+
+    Example:
+        >>> prompt = pipeline.add(name="prompt").text(f"Summarise: {query.text}")
+    """
 
     node_type = "text"
     output_fields = ("text",)
     text = Output()
+    DEFAULTS = {"text": "", "dependencies": []}
 
-    @staticmethod
-    def defaults() -> dict[str, Any]:
-        return {"text": "", "dependencies": []}
+    def __init__(
+        self, name: str, text: Value, *, id: str | None = None, dependencies: Dependencies = ()
+    ) -> None:
+        self._setup(name, id, dependencies, text=text)
 
 
-class LlmNode(Node):
-    """A call to a language model. Outputs: ``response`` and token counts."""
+class LlmNode(_TypedNode):
+    """A call to a language model. Outputs: ``response`` and token counts.
+
+    Args:
+        name: The node's name.
+        id: The node's id; derived from the name by default.
+        provider: ``openai`` on the platform; ``vectorshift.local`` also offers ``local``, an
+            offline simulated model (``model="echo"`` or ``model="lorem"``).
+        model: The model name.
+        prompt: The user prompt; wire other nodes' outputs into it.
+        system: The system prompt.
+        stream: Publish tokens as they are produced (what ``stream<string>`` outputs receive).
+        temperature: Sampling temperature.
+        max_tokens: Upper bound of the answer's length in tokens.
+        top_p: Nucleus sampling.
+        json_response: Ask for a JSON answer; ``response`` is then the parsed JSON value.
+        token_delay_ms: ``vectorshift.local``'s simulated model only: milliseconds per token.
+            Not sent unless given.
+        dependencies: Outputs to wait for besides those the prompts reference.
+        extra_inputs: Other inputs of the platform's llm node
+            (``{"reasoning_effort": "high"}``...), sent as given.
+
+    Raises:
+        PipelineDefinitionError: an extra input the platform's llm node does not have.
+
+    Example:
+        >>> llm = pipeline.add(name="llm").llm(model="gpt-4o-mini", prompt=query.text)
+    """
 
     node_type = "llm"
-    output_fields = (
-        "credits_used",
-        "input_tokens",
-        "output_tokens",
-        "response",
-        "tokens_used",
-    )
+    output_fields = ("credits_used", "input_tokens", "output_tokens", "response", "tokens_used")
     response = Output()
     tokens_used = Output()
     input_tokens = Output()
     output_tokens = Output()
     credits_used = Output()
+    DEFAULTS = {
+        "model": "gpt-4o", "prompt": "", "system": "", "temperature": 0.5,
+        "max_tokens": 128000, "top_p": 0.5, "baseUrl": "", "citation_metadata": [],
+        "enable_moderation": False, "enable_pii_address": False, "enable_pii_cc": False,
+        "enable_pii_email": False, "enable_pii_name": False, "enable_pii_phone": False,
+        "enable_pii_ssn": False, "jsonSchema": "", "provider": "openai",
+        "reasoning_effort": "default", "retry_on_failure": False,
+        "safe_context_token_window": False, "show_sources": False, "stream": False,
+        "use_personal_api_key": False, "verbosity": "default", "dependencies": [],
+        "json_response": False, "max_retries": 1, "retry_interval_ms": 1000, "json_schema": "",
+        "base_url": "", "api_key": "", "use_finetuned_model": False, "finetuned_model": "",
+        "enable_web_search": False, "thinking_token_limit": 24576, "aws_access_key_id": "",
+        "aws_secret_access_key": "", "aws_region": "us-east-1", "endpoint": "",
+        "deployment_id": "",
+    }
 
-    @staticmethod
-    def defaults() -> dict[str, Any]:
-        return {
-            "model": "gpt-4o",
-            "prompt": "",
-            "system": "",
-            "temperature": 0.5,
-            "max_tokens": 128000,
-            "top_p": 0.5,
-            "baseUrl": "",
-            "citation_metadata": [],
-            "enable_moderation": False,
-            "enable_pii_address": False,
-            "enable_pii_cc": False,
-            "enable_pii_email": False,
-            "enable_pii_name": False,
-            "enable_pii_phone": False,
-            "enable_pii_ssn": False,
-            "jsonSchema": "",
-            "provider": "openai",
-            "reasoning_effort": "default",
-            "retry_on_failure": False,
-            "safe_context_token_window": False,
-            "show_sources": False,
-            "stream": False,
-            "use_personal_api_key": False,
-            "verbosity": "default",
-            "dependencies": [],
-            "json_response": False,
-            "max_retries": 1,
-            "retry_interval_ms": 1000,
-            "json_schema": "",
-            "base_url": "",
-            "api_key": "",
-            "use_finetuned_model": False,
-            "finetuned_model": "",
-            "enable_web_search": False,
-            "thinking_token_limit": 24576,
-            "aws_access_key_id": "",
-            "aws_secret_access_key": "",
-            "aws_region": "us-east-1",
-            "endpoint": "",
-            "deployment_id": "",
-        }
+    def __init__(
+        self,
+        name: str,
+        *,
+        id: str | None = None,
+        provider: str = "openai",
+        model: str = "gpt-4o",
+        prompt: Value = "",
+        system: Value = "",
+        stream: bool = False,
+        temperature: float = 0.5,
+        max_tokens: int = 128000,
+        top_p: float = 0.5,
+        json_response: bool = False,
+        token_delay_ms: int | None = None,
+        dependencies: Dependencies = (),
+        extra_inputs: Mapping[str, Any] | None = None,
+    ) -> None:
+        extra_inputs = dict(extra_inputs or {})
+        unknown = sorted(set(extra_inputs) - set(self.DEFAULTS))
+        if unknown:
+            raise PipelineDefinitionError(
+                f"llm node {name!r}: the llm node has no input {', '.join(map(repr, unknown))}"
+            )
+        if token_delay_ms is not None:
+            extra_inputs["token_delay_ms"] = token_delay_ms
+        self._setup(name, id, dependencies, **{
+            **extra_inputs, "provider": provider, "model": model, "prompt": prompt,
+            "system": system, "stream": stream, "temperature": temperature,
+            "max_tokens": max_tokens, "top_p": top_p, "json_response": json_response,
+        })
 
 
-class CombineTextNode(Node):
-    """Joins several texts. Output: ``processed_text``."""
+class CombineTextNode(_TypedNode):
+    """Concatenates texts, in order, with no separator. Output: ``processed_text``.
+
+    Example:
+        >>> both = pipeline.add(name="both").combine_text([topic.text, "\\n", style.text])
+    """
 
     node_type = "combine_text"
     output_fields = ("processed_text",)
     processed_text = Output()
+    DEFAULTS = {"text": [], "dependencies": []}
 
-    @staticmethod
-    def defaults() -> dict[str, Any]:
-        return {"text": [], "dependencies": []}
+    def __init__(
+        self,
+        name: str,
+        text: Sequence[Value],
+        *,
+        id: str | None = None,
+        dependencies: Dependencies = (),
+    ) -> None:
+        if isinstance(text, (str, NodeOutput)):
+            raise PipelineDefinitionError(
+                f"combine_text node {name!r}: text is a list of the texts to combine"
+            )
+        self._setup(name, id, dependencies, text=list(text))
 
 
-class TextFormatterNode(Node):
-    """Applies a formatter (``To Uppercase``, ``Trim``...) to a text. Output: ``output``."""
+class TextFormatterNode(_TypedNode):
+    """Formats a text. Output: ``output``.
+
+    Args:
+        name: The node's name.
+        text: The text to format.
+        formatter: ``To Uppercase``, ``To Lowercase``, ``To Title Case`` (or its platform name
+            ``To Propercase``: every word capitalised), ``Trim`` (or ``Trim Spaces``: leading
+            and trailing whitespace removed) or ``Truncate`` (the first ``max_num_token``
+            whitespace-separated tokens).
+        id: The node's id; derived from the name by default.
+        max_num_token: How many tokens ``Truncate`` keeps (at least 1).
+        dependencies: Outputs to wait for besides ``text``'s.
+
+    Raises:
+        PipelineDefinitionError: an unknown formatter, or ``Truncate`` without
+            ``max_num_token``.
+
+    Example:
+        >>> short = pipeline.add(name="short").text_formatter(llm.response, "Truncate",
+        ...                                                   max_num_token=20)
+    """
 
     node_type = "text_formatter"
     output_fields = ("output",)
     output = Output()
+    DEFAULTS = {"text": "", "formatter": "To Uppercase", "dependencies": [], "max_num_token": 0}
 
-    @staticmethod
-    def defaults() -> dict[str, Any]:
-        return {"text": "", "formatter": "To Uppercase", "dependencies": [], "max_num_token": 0}
+    def __init__(
+        self,
+        name: str,
+        text: Value,
+        formatter: Formatter = "To Uppercase",
+        *,
+        id: str | None = None,
+        max_num_token: int = 0,
+        dependencies: Dependencies = (),
+    ) -> None:
+        _one_of(name, "formatter", formatter, FORMATTERS)
+        if formatter == "Truncate" and max_num_token < 1:
+            raise PipelineDefinitionError(
+                f"text_formatter node {name!r}: 'Truncate' needs max_num_token >= 1, "
+                f"got {max_num_token}"
+            )
+        self._setup(name, id, dependencies, text=text, formatter=formatter,
+                    max_num_token=max_num_token)
 
 
-class SplitTextNode(Node):
-    """Splits a text into a list. Output: ``processed_text``."""
+class SplitTextNode(_TypedNode):
+    """Splits a text into a list. Output: ``processed_text``.
+
+    Args:
+        name: The node's name.
+        text: The text to split.
+        delimiter: ``space`` (runs of spaces and tabs), ``newline`` (line breaks; empty lines
+            dropped) or ``character`` (the exact ``character`` given; every piece kept).
+        id: The node's id; derived from the name by default.
+        character: The separator for ``delimiter="character"``.
+        dependencies: Outputs to wait for besides ``text``'s.
+
+    Example:
+        >>> parts = pipeline.add(name="parts").split_text(doc.text, "character", character=";")
+    """
 
     node_type = "split_text"
     output_fields = ("processed_text",)
     processed_text = Output()
+    DEFAULTS = {"text": "", "delimiter": "newline", "dependencies": [], "character": ""}
 
-    @staticmethod
-    def defaults() -> dict[str, Any]:
-        return {"text": "", "delimiter": "newline", "dependencies": [], "character": ""}
+    def __init__(
+        self,
+        name: str,
+        text: Value,
+        delimiter: Delimiter = "newline",
+        *,
+        id: str | None = None,
+        character: str = "",
+        dependencies: Dependencies = (),
+    ) -> None:
+        _one_of(name, "delimiter", delimiter, get_args(Delimiter))
+        if delimiter == "character" and not character:
+            raise PipelineDefinitionError(
+                f"split_text node {name!r}: delimiter 'character' needs a non-empty character"
+            )
+        self._setup(name, id, dependencies, text=text, delimiter=delimiter, character=character)
 
 
-class MergeNode(Node):
-    """Merges branches: ``first`` available value, or ``join`` of them. Output: ``output``."""
+class MergeNode(_TypedNode):
+    """Brings branches back together. Output: ``output``.
+
+    Args:
+        name: The node's name.
+        fields: The branches' values, in order of preference.
+        function: ``first``: the first field whose branch ran; ``join``: the list of the values
+            of every branch that ran.
+        id: The node's id; derived from the name by default.
+        type: The platform's type of the merged value.
+        dependencies: Outputs to wait for besides the fields'.
+
+    Example:
+        >>> merged = pipeline.add(name="merge").merge([code.response, plain.text])
+    """
 
     node_type = "merge"
     output_fields = ("output",)
     output = Output()
+    DEFAULTS = {"function": "first", "type": "string", "dependencies": [], "fields": []}
 
-    @staticmethod
-    def defaults() -> dict[str, Any]:
-        return {"function": "first", "type": "string", "dependencies": [], "fields": []}
+    def __init__(
+        self,
+        name: str,
+        fields: Sequence[Value],
+        function: MergeFunction = "first",
+        *,
+        id: str | None = None,
+        type: str = "string",
+        dependencies: Dependencies = (),
+    ) -> None:
+        _one_of(name, "function", function, get_args(MergeFunction))
+        if isinstance(fields, (str, NodeOutput)) or not fields:
+            raise PipelineDefinitionError(
+                f"merge node {name!r}: fields is a non-empty list of the branches' values"
+            )
+        self._setup(name, id, dependencies, function=function, type=type, fields=list(fields))
+
+
+class PipelineNode(Node):
+    """A saved pipeline used as a node; its outputs are its output nodes, by name.
+
+    Wire its outputs with :meth:`Node.ref`: ``post.ref("summary")``.
+
+    Args:
+        name: The node's name.
+        pipeline: The sub-pipeline: saved (it has an id) and with its nodes (built here, or
+            fetched).
+        id: The node's id; derived from the name by default.
+        inputs: The sub-pipeline's inputs by input node name, for names that are not Python
+            identifiers or that clash with this constructor's arguments.
+        dependencies: Outputs to wait for besides the inputs'.
+        **input_values: The sub-pipeline's inputs by input node name.
+
+    Raises:
+        PipelineDefinitionError: the sub-pipeline is not saved or has no nodes, an input is
+            unknown, or a required input (one without a default value) is missing.
+
+    Example:
+        >>> post = pipeline.add(name="post").pipeline(cleaner, text=llm.response)
+        >>> pipeline.add(name="answer").output(post.ref("clean_text"))
+    """
+
+    node_type = "pipeline"
+
+    def __init__(
+        self,
+        name: str,
+        pipeline: Pipeline,
+        *,
+        id: str | None = None,
+        inputs: Mapping[str, Value] | None = None,
+        dependencies: Dependencies = (),
+        **input_values: Value,
+    ) -> None:
+        given = {**(inputs or {}), **input_values}
+        label = f"pipeline node {name!r}"
+        if pipeline.id is None or not pipeline.nodes:
+            raise PipelineDefinitionError(
+                f"{label}: pipeline {pipeline.name!r} must be saved and have its nodes "
+                "(save it, or fetch it, before using it as a node)"
+            )
+        sub = f"{label}: sub-pipeline {pipeline.name!r} ({pipeline.id})"
+        declared = {node.name: node for node in pipeline.nodes if node.type == "input"}
+        clashes = sorted({"pipeline_id", "dependencies"} & set(declared))
+        if clashes:
+            raise PipelineDefinitionError(
+                f"{sub} has inputs named {', '.join(map(repr, clashes))}, which the pipeline "
+                "node uses for itself"
+            )
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            raise PipelineDefinitionError(
+                f"{sub} has no input {', '.join(map(repr, unknown))}; its inputs are "
+                f"{', '.join(map(repr, sorted(declared))) or 'none'}"
+            )
+        missing = sorted(
+            input_name
+            for input_name, node in declared.items()
+            if input_name not in given and not node.inputs.get("use_default_value")
+        )
+        if missing:
+            raise PipelineDefinitionError(
+                f"{sub} needs input {', '.join(map(repr, missing))}, which was not given"
+            )
+        outputs = [node.name for node in pipeline.nodes if node.type == "output"]
+        super().__init__(
+            name=name,
+            id=id,
+            inputs={"pipeline_id": pipeline.id, **given, "dependencies": list(dependencies)},
+            outputs=sorted({"complete", *outputs}),
+        )
 
 
 _CLASSES: dict[str, type[Node]] = {
     cls.node_type: cls
-    for cls in (
-        InputNode,
-        OutputNode,
-        TextNode,
-        LlmNode,
-        CombineTextNode,
-        TextFormatterNode,
-        SplitTextNode,
-        MergeNode,
-    )
+    for cls in (InputNode, OutputNode, TextNode, LlmNode, CombineTextNode, TextFormatterNode,
+                SplitTextNode, MergeNode, ConditionNode, PipelineNode)
 }
 
 
 def node_class(node_type: str) -> type[Node]:
     """The typed class for a node type, or :class:`Node` for types the SDK does not model."""
     return _CLASSES.get(node_type, Node)
-
-
-def node_defaults(node_type: str) -> dict[str, Any]:
-    """The platform's default inputs of a node type (empty for unmodelled types)."""
-    cls = _CLASSES.get(node_type)
-    defaults = getattr(cls, "defaults", None)
-    return dict(defaults()) if defaults is not None else {}

@@ -5,6 +5,9 @@ canvas positions follow from the wiring, so the same pipeline gives the same byt
 process. The layout places each node in the column of its longest path from an input
 (``x = 1200 * column``) and stacks a column's nodes in the order they were added
 (``y = 600 * row``), as the platform's editor does for generated graphs.
+
+:func:`validate` runs before any request: names, ids, references, cycles, unwired outputs and
+the ``stream<string>`` rule of :func:`check_streams`.
 """
 
 from __future__ import annotations
@@ -13,9 +16,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from vectorshift.errors import PipelineDefinitionError
-from vectorshift.pipeline._node import Node, references
+from vectorshift.pipeline._node import TEMPLATE, Node, references
 
-__all__ = ["canvas_metadata", "pipeline_io", "serialize_nodes", "validate"]
+__all__ = [
+    "canvas_metadata",
+    "check_streams",
+    "pipeline_io",
+    "serialize_nodes",
+    "validate",
+]
 
 _COLUMN_WIDTH = 1200.0
 _ROW_HEIGHT = 600.0
@@ -146,13 +155,63 @@ def pipeline_io(nodes: Sequence[Node]) -> tuple[dict[str, Any], dict[str, Any]]:
     return inputs, outputs
 
 
+STREAM = "stream<string>"
+_TYPE_INPUTS = ("type", "input_type", "output_type")
+
+
+def check_streams(nodes: Sequence[Node]) -> None:
+    """The rule for ``stream<string>``, which is what the platform streams token by token.
+
+    An output node of type ``stream<string>`` must be fed directly by the ``response`` of an
+    ``llm`` node built with ``stream=True``: its ``value`` is exactly that one reference, with
+    no text around it. No other node may declare ``stream<string>`` (as its ``type``,
+    ``input_type`` or ``output_type``). A streaming llm's ``response`` may also feed other nodes;
+    they receive the complete text.
+
+    Raises:
+        PipelineDefinitionError: naming the node that breaks the rule (and its source).
+    """
+    by_id = {node.id: node for node in nodes}
+    for node in nodes:
+        if node.type != "output":
+            declared = [key for key in _TYPE_INPUTS if node.inputs.get(key) == STREAM]
+            if declared:
+                raise PipelineDefinitionError(
+                    f"node {_label(node)} declares {declared[0]} {STREAM!r}, but only output "
+                    f"nodes may be {STREAM} (fed by an llm built with stream=True)",
+                    node_ids=(node.id,),
+                )
+            continue
+        if node.inputs.get("output_type") != STREAM:
+            continue
+        value = node.inputs.get("value")
+        match = TEMPLATE.fullmatch(value) if isinstance(value, str) else None
+        source = by_id.get(match.group(1)) if match else None
+        if match is None or source is None or source.type != "llm" or (
+            match.group(2) != "response"
+        ):
+            raise PipelineDefinitionError(
+                f"output node {_label(node)} is of type {STREAM} but its value is {value!r}; "
+                f"a {STREAM} output must be fed directly by the response of an llm node built "
+                "with stream=True (value=llm.response), or be of type string",
+                node_ids=(node.id,),
+            )
+        if source.inputs.get("stream") is not True:
+            raise PipelineDefinitionError(
+                f"output node {_label(node)} is of type {STREAM} but llm node "
+                f"{_label(source)} does not stream: build it with stream=True, or make the "
+                "output of type string",
+                node_ids=(node.id, source.id),
+            )
+
+
 def validate(nodes: Sequence[Node]) -> None:
     """Check a graph before it is sent.
 
     Raises:
         PipelineDefinitionError: a duplicate node name or id, a reference to a missing node or
-            output field, a cycle, or an output node wired to nothing. The message names the
-            nodes.
+            output field, a cycle, an output node wired to nothing, or a ``stream<string>``
+            that breaks :func:`check_streams`'s rule. The message names the nodes.
     """
     by_id: dict[str, Node] = {}
     names: dict[str, Node] = {}
@@ -196,4 +255,4 @@ def validate(nodes: Sequence[Node]) -> None:
                     node_ids=(node.id,),
                 )
     columns(nodes)
-
+    check_streams(nodes)
