@@ -17,10 +17,9 @@ local platform (``vectorshift.local``, an offline simulated model) otherwise. It
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+
+from _platform import platform
 
 from vectorshift import (
     ApiConnectionError,
@@ -37,22 +36,6 @@ from vectorshift import (
 log = logging.getLogger("background_batch")
 PIPELINE_NAME = "background-batch-example"
 TRANSIENT = (RateLimitError, InternalServerError, ApiConnectionError)
-
-
-@contextmanager
-def platform() -> Iterator[tuple[Client, bool]]:
-    """A client of the real platform if a key is configured, else of an embedded local one."""
-    if os.environ.get("VECTORSHIFT_API_KEY"):
-        client = Client()
-        print(f"Using the VectorShift platform at {client.base_url}")
-        yield client, False
-        return
-    from vectorshift.local import serve
-
-    with serve() as client:
-        print(f"VECTORSHIFT_API_KEY is not set: using the embedded local platform at "
-              f"{client.base_url}")
-        yield client, True
 
 
 def fetch_or_create(client: Client, local: bool) -> Pipeline:

@@ -17,31 +17,13 @@ prompt) otherwise. It says which.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from _platform import platform
 
 from vectorshift import Clause, Client, NodeOutput, NotFoundError, Operator, Pipeline
 
 WORKFLOW_NAME = "content-workflow-example"
 POLISH_NAME = "content-workflow-polish"
 SIGNATURE = "\n-- the content team"
-
-
-@contextmanager
-def platform() -> Iterator[tuple[Client, bool]]:
-    """A client of the real platform if a key is configured, else of an embedded local one."""
-    if os.environ.get("VECTORSHIFT_API_KEY"):
-        client = Client()
-        print(f"Using the VectorShift platform at {client.base_url}")
-        yield client, False
-        return
-    from vectorshift.local import serve
-
-    with serve() as client:
-        print(f"VECTORSHIFT_API_KEY is not set: using the embedded local platform at "
-              f"{client.base_url}")
-        yield client, True
 
 
 def polish_pipeline(client: Client) -> Pipeline:

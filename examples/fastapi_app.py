@@ -5,7 +5,8 @@ runs never blocks the event loop; the one plain ``def`` route shows the sync API
 FastAPI's thread pool. ``/chat`` relays a run's LLM tokens to the caller as Server-Sent Events.
 
 Uses the VectorShift platform when ``VECTORSHIFT_API_KEY`` is set, and starts the embedded
-local platform otherwise.
+local platform otherwise. ``VECTORSHIFT_EXAMPLE_LLM=local`` picks the simulated model even with
+a key (for a ``python -m vectorshift.local`` server started by hand).
 
     pip install fastapi uvicorn
     uvicorn examples.fastapi_app:app --port 8000
@@ -63,15 +64,16 @@ async def _pipeline(client: Client, local: bool) -> Pipeline:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
-        local = not os.environ.get("VECTORSHIFT_API_KEY")
-        if local:
+        embedded = not os.environ.get("VECTORSHIFT_API_KEY")
+        if embedded:
             from vectorshift.local import serve
 
             client = stack.enter_context(serve())
         else:
             client = Client()
+        local_llm = os.environ.get("VECTORSHIFT_EXAMPLE_LLM", "local" if embedded else "openai")
         app.state.client = client
-        app.state.pipeline = await _pipeline(client, local)
+        app.state.pipeline = await _pipeline(client, local_llm == "local")
         yield
 
 

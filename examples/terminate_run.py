@@ -8,29 +8,11 @@ local platform (``vectorshift.local``) otherwise. It says which.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from _platform import platform
 
 from vectorshift import Client, NotFoundError, Pipeline, PipelineRunCancelledError
 
 PIPELINE_NAME = "terminate-run-example"
-
-
-@contextmanager
-def platform() -> Iterator[tuple[Client, bool]]:
-    """A client of the real platform if a key is configured, else of an embedded local one."""
-    if os.environ.get("VECTORSHIFT_API_KEY"):
-        client = Client()
-        print(f"Using the VectorShift platform at {client.base_url}")
-        yield client, False
-        return
-    from vectorshift.local import serve
-
-    with serve() as client:
-        print(f"VECTORSHIFT_API_KEY is not set: using the embedded local platform at "
-              f"{client.base_url}")
-        yield client, True
 
 
 def long_pipeline(client: Client, local: bool) -> Pipeline:

@@ -46,6 +46,7 @@ from vectorshift.errors import (
 if TYPE_CHECKING:
     from vectorshift._client import Client
     from vectorshift._retry import RetryPolicy
+    from vectorshift._sync._iter import SyncStream
     from vectorshift.pipeline import (
         Clause,
         CombineTextNode,
@@ -66,7 +67,8 @@ if TYPE_CHECKING:
         TextFormatterNode,
         TextNode,
     )
-    from vectorshift.types import RunResult, RunStatus
+    from vectorshift.pipeline._stream import AsyncStream
+    from vectorshift.types import RunResult, RunStatus, SSEFrame, StreamChunk
 
 api_key: str | None = None
 """The API key for the default client; ``VECTORSHIFT_API_KEY`` is used when unset."""
@@ -97,6 +99,10 @@ _LAZY = {
     "TextNode": "vectorshift.pipeline",
     "RunResult": "vectorshift.types",
     "RunStatus": "vectorshift.types",
+    "SSEFrame": "vectorshift.types",
+    "StreamChunk": "vectorshift.types",
+    "AsyncStream": "vectorshift.pipeline._stream",
+    "SyncStream": "vectorshift._sync._iter",
 }
 
 __all__ = [
@@ -104,6 +110,7 @@ __all__ = [
     "ApiError",
     "ApiStatusError",
     "ApiTimeoutError",
+    "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
     "Clause",
@@ -135,9 +142,12 @@ __all__ = [
     "RunHandler",
     "RunResult",
     "RunStatus",
+    "SSEFrame",
     "SplitTextNode",
+    "StreamChunk",
     "StreamError",
     "StreamInterruptedError",
+    "SyncStream",
     "TextFormatterNode",
     "TextNode",
     "UnprocessableEntityError",
