@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Mapping
@@ -87,6 +86,8 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
         return max(float(raw), 0.0)
     except ValueError:
         pass
+    import email.utils  # only HTTP-date values need it; it costs ~15 ms to import
+
     parsed = email.utils.parsedate_tz(raw)
     if parsed is None:
         return None
