@@ -162,6 +162,50 @@ def bench_stream(server: LocalServer, client: Client, tokens: int) -> dict[str, 
     return anyio.run(measure)
 
 
+def bench_paced(client: Client, tokens: int = 10, delay_ms: int = 100) -> dict[str, float]:
+    """A model emitting a token every ``delay_ms``: time to the first token from the request,
+    and the worst lateness of a later token against its emission time (estimated as the first
+    token's arrival plus ``k * delay``), on the async and the sync surface."""
+    pipeline = Pipeline("bench-paced", client=client)
+    query = pipeline.add(name="query").input()
+    llm = pipeline.add(name="llm").llm(
+        provider="local", model="lorem", prompt=query.text, max_tokens=tokens,
+        token_delay_ms=delay_ms, stream=True,
+    )
+    pipeline.add(name="answer").output(llm.response, "stream<string>")
+    pipeline.save()
+    step = delay_ms / 1000.0
+
+    def lateness(started: float, arrivals: list[float]) -> tuple[float, float]:
+        worst = max(a - (arrivals[0] + k * step) for k, a in enumerate(arrivals))
+        return (arrivals[0] - started) * 1000.0, worst * 1000.0
+
+    async def async_side() -> tuple[float, float]:
+        started = time.perf_counter()
+        arrivals = []
+        async with pipeline.astream({"query": "paced"}) as chunks:
+            async for chunk in chunks:
+                if chunk.output_name == "answer":
+                    arrivals.append(time.perf_counter())
+        return lateness(started, arrivals)
+
+    anyio.run(async_side)
+    async_first, async_late = anyio.run(async_side)
+    started = time.perf_counter()
+    arrivals = []
+    with pipeline.stream({"query": "paced"}) as chunks:
+        for chunk in chunks:
+            if chunk.output_name == "answer":
+                arrivals.append(time.perf_counter())
+    sync_first, sync_late = lateness(started, arrivals)
+    return {
+        "async first token ms": async_first,
+        "async worst later-token lateness ms": async_late,
+        "sync first token ms": sync_first,
+        "sync worst later-token lateness ms": sync_late,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
@@ -186,6 +230,10 @@ def main() -> None:
         ratio = stream["SDK astream() tokens/s"] / stream["raw httpx tokens/s"]
         overhead = stream["SDK astream() first token ms"] - stream["raw httpx first token ms"]
         print(f"  SDK/raw throughput: x{ratio:.2f}; first-token overhead: {overhead:+.1f} ms")
+        paced = bench_paced(client)
+        print("paced stream, a token every 100 ms (10 tokens):")
+        for name, value in paced.items():
+            print(f"  {name:38s} {value:8.1f}")
 
 
 if __name__ == "__main__":
