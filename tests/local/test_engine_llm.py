@@ -344,3 +344,25 @@ async def test_cancelling_closes_the_openai_stream(fake_openai: FakeOpenAI) -> N
     assert recorder.values("streamed")[0] == " tick"
     closed = await anyio.to_thread.run_sync(fake_openai.slow_stream_closed.wait, 5.0)
     assert closed, "the endpoint never saw the stream close"
+
+
+def test_embedded_platform_streams_openai_tokens_through_the_sdk(
+        fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vectorshift import Pipeline
+    from vectorshift.local import serve
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
+    with serve() as client:
+        pipeline = Pipeline.new(name="openai-through-sdk", client=client)
+        question = pipeline.add(name="question").input()
+        answer = pipeline.add(name="llm").llm(model="fake-model", prompt=question.text,
+                                              stream=True)
+        pipeline.add(name="tokens").output(answer.response, "stream<string>")
+        pipeline.save()
+        with pipeline.stream({"question": "sdk"}) as chunks:
+            seen = list(chunks)
+    tokens = [c.output_value for c in seen if c.output_name == "tokens" and c.type == "stream"]
+    assert tokens == ["Hel", "lo, ", "sdk"]
+    assert seen[-1].outputs == {"tokens": "Hello, sdk"}
+    assert fake_openai.requests[-1]["authorization"] == "Bearer sk-from-env"

@@ -19,10 +19,13 @@ def serve(config: ServerConfig | None = None, **settings: Any) -> Iterator[Clien
 
     The server runs in a background thread until the block exits; its SQLite file is a fresh
     temporary one unless ``db_path`` is given. Everything else (``max_active_runs``,
-    ``api_keys``, ``faults``...) is a :class:`ServerConfig` setting.
+    ``api_keys``, ``faults``...) is a :class:`ServerConfig` setting. Like
+    ``python -m vectorshift.local``, it reads ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` (when
+    called, never at import), so ``provider="openai"`` nodes work when they are set.
 
     Args:
-        config: A full server configuration.
+        config: A full server configuration (used as given: nothing is read from the
+            environment).
         **settings: :class:`ServerConfig` fields, used when ``config`` is not given.
 
     Example:
@@ -33,5 +36,5 @@ def serve(config: ServerConfig | None = None, **settings: Any) -> Iterator[Clien
     """
     if config is not None and settings:
         raise TypeError("give either a ServerConfig or settings, not both")
-    with LocalServer(config or ServerConfig(**settings)) as server:
+    with LocalServer(config or ServerConfig.from_env(**settings)) as server:
         yield Client(api_key=server.api_key, base_url=server.base_url)
