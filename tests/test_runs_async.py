@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import sqlite3
 import subprocess
 import sys
 import time
@@ -201,16 +202,17 @@ async def test_429_with_retry_after_waits_then_succeeds(
     assert faults.seen("POST", f"/pipeline/{pipeline.id}/run") == 2
 
 
-async def test_unsafe_start_is_not_retried_after_a_5xx(
-    client: Client, faults: FaultInjector
+async def test_a_start_whose_answer_was_lost_is_resent_and_starts_one_run(
+    client: Client, faults: FaultInjector, server: LocalServer
 ) -> None:
     pipeline = await saved(echo_pipeline(unique("no-double-start")), client)
     run_path = f"/pipeline/{pipeline.id}/run"
     faults.add(method="POST", path=run_path, status=502, when="after", count=1)
-    with pytest.raises(ApiError) as info:
-        await pipeline.astart({"query": "x"})
-    assert info.value.status_code == 502
-    assert faults.seen("POST", f"/pipeline/{pipeline.id}/run") == 1
+    handler = await pipeline.astart({"query": "x"})
+    assert faults.seen("POST", f"/pipeline/{pipeline.id}/run") == 2
+    with sqlite3.connect(server.db_path) as db:
+        rows = db.execute("SELECT task_id FROM runs WHERE pipeline_id = ?", (pipeline.id,))
+        assert [task_id for (task_id,) in rows] == [handler.task_id]
 
 
 async def test_keyed_start_is_retried_after_a_5xx(client: Client, faults: FaultInjector) -> None:

@@ -142,6 +142,7 @@ async def test_a_cut_stream_without_resume_raises_interrupted_with_run_id(
 ) -> None:
     pipeline = await token_pipeline(client, tokens=20, delay_ms=5)
     faults.add(method="POST", path=f"{pipeline.id}/run", cut_after_frames=3)
+    faults.add(method="GET", path="/run/events/", status=404)  # a server without X3
     seen = []
     with pytest.raises(StreamInterruptedError) as info:
         async with pipeline.astream({"query": "x"}) as chunks:

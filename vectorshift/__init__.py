@@ -68,7 +68,7 @@ if TYPE_CHECKING:
         TextNode,
     )
     from vectorshift.pipeline._stream import AsyncStream
-    from vectorshift.types import RunResult, RunStatus, SSEFrame, StreamChunk
+    from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 api_key: str | None = None
 """The API key for the default client; ``VECTORSHIFT_API_KEY`` is used when unset."""
@@ -97,6 +97,7 @@ _LAZY = {
     "SplitTextNode": "vectorshift.pipeline",
     "TextFormatterNode": "vectorshift.pipeline",
     "TextNode": "vectorshift.pipeline",
+    "RunOutcome": "vectorshift.types",
     "RunResult": "vectorshift.types",
     "RunStatus": "vectorshift.types",
     "SSEFrame": "vectorshift.types",
@@ -140,6 +141,7 @@ __all__ = [
     "RetryPolicy",
     "RunError",
     "RunHandler",
+    "RunOutcome",
     "RunResult",
     "RunStatus",
     "SSEFrame",

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from vectorshift._sse import ServerSentEvent as SSEFrame
 
+if TYPE_CHECKING:
+    from vectorshift.pipeline._handler import RunHandler
+
 __all__ = [
+    "RunOutcome",
     "RunResult",
     "RunState",
     "RunStatus",
@@ -258,3 +263,42 @@ class StreamChunk(_DictAccess):
             node_id=data.get("node_id"),
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What became of one input of :meth:`Pipeline.map <vectorshift.Pipeline.amap>`.
+
+    Attributes:
+        index: The input's position in the inputs given (0 for the first).
+        inputs: The input mapping itself.
+        handler: The run's handler, once it was started (``None`` when the start failed); a
+            run that did not end in time can still be waited for through it.
+        result: The run's final status (also when it failed or was cancelled); ``None`` when
+            no final status was seen.
+        error: Why the input did not succeed: a run error (failed, cancelled, not finished in
+            time) or the error of its start; ``None`` when it succeeded.
+
+    Example:
+        >>> for outcome in pipeline.map(rows, concurrency=16):
+        ...     if outcome.ok:
+        ...         print(outcome.index, outcome.result["result"]["answer"])
+        ...     else:
+        ...         print(outcome.index, "failed:", outcome.error)
+    """
+
+    index: int
+    inputs: Mapping[str, Any]
+    handler: RunHandler | None = None
+    result: RunStatus | None = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the run succeeded."""
+        return self.error is None and self.result is not None and self.result.status == "succeeded"
+
+    @property
+    def task_id(self) -> str | None:
+        """The run's id, once it was started."""
+        return None if self.handler is None else self.handler.task_id

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vectorshift._sync._iter import SyncStream
 from vectorshift._sync._loop import run_sync
 
 if TYPE_CHECKING:
-    from vectorshift.types import RunStatus
+    from vectorshift.pipeline._stream import AsyncStream
+    from vectorshift.types import RunStatus, StreamChunk
 
 
 class RunHandlerSync:
@@ -32,6 +34,8 @@ class RunHandlerSync:
         ) -> RunStatus: ...
 
         async def aterminate(self) -> RunStatus: ...
+
+        def astream(self, after: str | None = None) -> AsyncStream[StreamChunk]: ...
 
     def run_status(self) -> RunStatus:
         """Check the run once, without waiting.
@@ -85,3 +89,29 @@ class RunHandlerSync:
             >>> handler.terminate()
         """
         return run_sync(self.aterminate())
+
+    def stream(self, after: str | None = None) -> SyncStream[StreamChunk]:
+        """Watch the run's chunks as they are produced, until its ``result`` chunk.
+
+        Reads the run's replayable events (PROTOCOL X3), so a run started in the background,
+        by this process or any other, can be followed live: from its first event, or from
+        the event after ``after`` (an event id seen before, e.g. ``chunk.id``). Events the run
+        already produced are replayed first. A dropped connection is resumed as
+        :meth:`Pipeline.stream` does: every chunk is seen once, in order.
+
+        Args:
+            after: The id of the last event already seen; ``None`` starts from the beginning.
+
+        Raises:
+            NotFoundError: no such run, or the server does not serve replayable events.
+            PipelineRunFailedError: after yielding a failed ``result`` chunk.
+            PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
+            StreamInterruptedError: the stream dropped and could not be resumed.
+
+        Example:
+            >>> handler = pipeline.start({"query": "hi"})
+            >>> with handler.stream() as chunks:
+            ...     for chunk in chunks:
+            ...         print(chunk.output_name, chunk.output_value)
+        """
+        return SyncStream(self.astream(after))

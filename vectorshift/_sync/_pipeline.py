@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast, overload
 
-from vectorshift._sync._iter import AsyncStreamLike, SyncStream
+from vectorshift._sync._iter import AsyncStreamLike, SyncStream, iterate_sync
 from vectorshift._sync._loop import run_sync
 
 if TYPE_CHECKING:
     import builtins
-    from collections.abc import Callable, Coroutine, Mapping, Sequence
+    from collections.abc import (
+        AsyncGenerator,
+        Callable,
+        Coroutine,
+        Iterable,
+        Iterator,
+        Mapping,
+        Sequence,
+    )
     from typing import Any, Literal
 
     from vectorshift._client import Client
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
     from vectorshift.pipeline._node import Node
     from vectorshift.pipeline._pipeline import Pipeline
     from vectorshift.pipeline._stream import AsyncStream
-    from vectorshift.types import RunResult, RunStatus, SSEFrame, StreamChunk
+    from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 
 class PipelineSync:
@@ -135,6 +143,18 @@ class PipelineSync:
             node_input_overrides: Mapping[str, Any] | None = None,
             idempotency_key: str | None = None,
         ) -> RunHandler: ...
+
+        def amap(
+            self,
+            inputs: Iterable[Mapping[str, Any]],
+            *,
+            concurrency: int = 8,
+            ordered: bool = True,
+            keys: Iterable[str] | None = None,
+            poll_interval: float = 1.0,
+            timeout: float | None = 300.0,
+            progress: bool = False,
+        ) -> AsyncGenerator[RunOutcome, None]: ...
 
         async def arun_status(self, run_id: str) -> RunStatus: ...
 
@@ -335,11 +355,20 @@ class PipelineSync:
         platform's default), each node's outputs as they complete; the last chunk is the
         ``result``. The inputs are checked now; the request is sent when the stream is opened.
 
+        A stream that drops before its ``result`` (a lost connection, an early end) is resumed:
+        the run goes on on the server, and the stream reconnects to the run's replayable events
+        (PROTOCOL X3) after the last event it delivered, waiting with jittered backoff (the
+        server's ``retry:`` hint as the base, when it sent one) and giving up after
+        ``client.retry.max_retries`` failed reconnections in a row. Every chunk is seen once,
+        in order.
+
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
             PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
-            StreamInterruptedError: the stream ended before its ``result`` chunk.
+            StreamInterruptedError: the stream ended before its ``result`` chunk and could not
+                be resumed (the server does not replay events, or reconnecting kept failing);
+                it names the run, whose outcome ``run_status`` tells.
 
         Example:
             >>> with pipeline.stream({"query": "hi"}) as chunks:
@@ -371,17 +400,27 @@ class PipelineSync:
     ) -> RunHandler:
         """Start a run in the background and return at once with its :class:`RunHandler`.
 
+        Every start is sent with an ``Idempotency-Key`` (PROTOCOL X2): yours, or a fresh one
+        generated for this call. The key is reused by the SDK's own retries, so a start whose
+        answer was lost (a dropped connection, a 5xx after the run was created) is sent again
+        and a server that honours keys answers with the run it already started instead of
+        starting another. The trade-off: against a server that ignores the header, such a
+        retried start could start the run twice; a start is retried only within the client's
+        retry policy (set ``max_retries=0`` to never resend one).
+
         Args:
             inputs: Run inputs keyed by input node name.
             session_id: Groups runs into a conversation on the platform.
             webhook_url: The platform calls it when the run ends.
             version: The pipeline version to run.
             trace_id: Your trace id; one is generated when omitted (it is logged and kept on
-                the handler).
+                the handler). With your own ``idempotency_key`` and no ``trace_id``, the trace
+                id is derived from the key, so repeating the same start sends the same body.
             node_input_overrides: Node input values to use for this run only.
-            idempotency_key: Sent as ``Idempotency-Key`` (at most 255 characters); a server that
-                honours it starts one run however often the same start is sent. Without one, a
-                start is retried only where it cannot have started a run (no connection, 429).
+            idempotency_key: Your key for this logical start (1 to 255 printable ASCII
+                characters): sending the same start with the same key again, within 24 hours
+                and from any process, returns the run the first one started (e.g. after a
+                crash). Using a key with other inputs is refused (422).
 
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).
@@ -391,6 +430,7 @@ class PipelineSync:
         Example:
             >>> handler = pipeline.start({"query": "hello"})
             >>> handler.task_id, handler.trace_id
+            >>> again = pipeline.start({"query": "hello"}, idempotency_key="order-42")
         """
         return run_sync(
             self.astart(
@@ -401,6 +441,70 @@ class PipelineSync:
                 trace_id=trace_id,
                 node_input_overrides=node_input_overrides,
                 idempotency_key=idempotency_key,
+            )
+        )
+
+    def map(
+        self,
+        inputs: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 8,
+        ordered: bool = True,
+        keys: Iterable[str] | None = None,
+        poll_interval: float = 1.0,
+        timeout: float | None = 300.0,
+        progress: bool = False,
+    ) -> Iterator[RunOutcome]:
+        """Run the pipeline once per input in the background, a bounded number at a time.
+
+        Inputs are taken from ``inputs`` lazily, as slots free up: at most ``concurrency``
+        runs are being started or waited for at once. Each run is started with an idempotency
+        key, waited for, and reported exactly once as a :class:`RunOutcome`: in input order
+        when ``ordered`` (outcomes that finish early are held back), else as they complete.
+
+        Rate limits (429) are waited out as the server asks, for as long as ``timeout``
+        allows; they are never reported as failures. Other transient start errors are retried
+        a few rounds (the key makes that safe). Runs that fail, are cancelled or do not finish
+        in time are reported, never retried. Closing the iterator early (``close()``) stops
+        the waiting but not the runs: they go on on the server.
+
+        Args:
+            inputs: One inputs mapping per run.
+            concurrency: The most runs in flight at once.
+            ordered: Yield outcomes in input order (``True``) or as they complete.
+            keys: Your own id for each input (e.g. a row id), one per input, all distinct:
+                they become the runs' idempotency keys (scoped to this pipeline), so running
+                the same batch again, after a crash, starts nothing twice: inputs whose run was
+                started already get that run back. Without keys, fresh ones are generated.
+            poll_interval: The longest pause between two status checks of one run.
+            timeout: Seconds each input may take, from its first start attempt to its final
+                status (rate-limit waits included); ``None`` for no limit.
+            progress: Show a tqdm progress bar (needs the ``tqdm`` package).
+
+        Yields:
+            One :class:`RunOutcome` per input: ``outcome.ok``, ``outcome.result`` (the final
+            status) and ``outcome.error`` (why it did not succeed).
+
+        Raises:
+            ValueError: the pipeline is not saved, an argument is out of range, or ``keys``
+                does not hold exactly one distinct key per input (raised when the mismatch is
+                met, after the outcomes of the runs already started).
+            ImportError: ``progress=True`` and tqdm is not installed.
+
+        Example:
+            >>> rows = [{"query": q} for q in questions]
+            >>> for outcome in pipeline.map(rows, concurrency=16):
+            ...     print(outcome.index, outcome.ok and outcome.result["result"]["answer"])
+        """
+        return iterate_sync(
+            self.amap(
+                inputs,
+                concurrency=concurrency,
+                ordered=ordered,
+                keys=keys,
+                poll_interval=poll_interval,
+                timeout=timeout,
+                progress=progress,
             )
         )
 

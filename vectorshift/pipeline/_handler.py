@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 
+from vectorshift import _log
 from vectorshift._client import Client, default_client
 from vectorshift._sync._handler import RunHandlerSync
 from vectorshift.errors import (
@@ -19,11 +20,10 @@ from vectorshift.errors import (
     PollTimeoutError,
     UnprocessableEntityError,
 )
-from vectorshift.types import RunStatus
+from vectorshift.pipeline._stream import AsyncStream, byte_opener, events_path, resumable_opener
+from vectorshift.types import RunStatus, StreamChunk
 
 __all__ = ["RunHandler"]
-
-log = logging.getLogger("vectorshift")
 
 LONG_POLL_MAX = 30.0
 """The longest ``wait`` a status request asks of a server (PROTOCOL X1)."""
@@ -117,9 +117,18 @@ class RunHandler(RunHandlerSync):
                 read_timeout=wait + 15.0,
             )
         data = response.data if isinstance(response.data, dict) else {}
-        return RunStatus.from_wire(
+        status = RunStatus.from_wire(
             data, pipeline_id=self.pipeline_id, task_id=self.task_id, trace_id=self.trace_id
         )
+        _log.event(
+            logging.DEBUG,
+            "vectorshift: run %s is %s",
+            self.task_id,
+            status.raw_status,
+            request_id=response.request_id,
+            **self._ids(),
+        )
+        return status
 
     async def arun_status(self) -> RunStatus:
         """Check the run once, without waiting.
@@ -132,7 +141,8 @@ class RunHandler(RunHandlerSync):
             >>> status = await handler.arun_status()
             >>> if status.is_terminal: ...
         """
-        return await self._status()
+        with _log.raising("status", **self._ids()):
+            return await self._status()
 
     async def aresult(
         self, poll_interval: float = 1.0, timeout: float | None = 300.0
@@ -161,6 +171,15 @@ class RunHandler(RunHandlerSync):
         Example:
             >>> final = await handler.aresult(poll_interval=2.0, timeout=600)
             >>> final["result"]["answer"]
+        """
+        with _log.raising("result", **self._ids()):
+            return self._finish(await self._wait_final(poll_interval, timeout))
+
+    async def _wait_final(self, poll_interval: float, timeout: float | None) -> RunStatus:
+        """Wait for the run's final status, whatever it is (see :meth:`aresult`).
+
+        Raises:
+            PollTimeoutError: the run did not end within ``timeout``.
         """
         if not poll_interval > 0 or math.isnan(poll_interval):
             raise ValueError(f"poll_interval must be a positive number, not {poll_interval!r}")
@@ -191,11 +210,14 @@ class RunHandler(RunHandlerSync):
                         raise
                     delay = self.client.retry.backoff(failures, getattr(exc, "retry_after", None))
                     failures += 1
-                    log.info(
+                    _log.event(
+                        logging.INFO,
                         "vectorshift: status check of run %s failed transiently (%s); "
                         "retrying in %.2fs",
-                        self.task_id, exc, delay,
-                        extra={**self._ids(), "attempt": failures},
+                        self.task_id, _log.redact(str(exc)), delay,
+                        request_id=getattr(exc, "request_id", None),
+                        attempt=failures,
+                        **self._ids(),
                     )
                     await anyio.sleep(min(delay, max(deadline - anyio.current_time(), 0)))
                     continue
@@ -204,7 +226,9 @@ class RunHandler(RunHandlerSync):
             failures = 0
             last = status
             if status.is_terminal:
-                return self._finish(status)
+                if status.trace_id and not self.trace_id:
+                    self.trace_id = status.trace_id
+                return status
             if wait is not None and self._long_poll is None and wait >= 0.2:
                 self._long_poll = anyio.current_time() - started >= wait * 0.5
             if self._long_poll is False:
@@ -219,10 +243,10 @@ class RunHandler(RunHandlerSync):
         )
 
     def _finish(self, status: RunStatus) -> RunStatus:
-        if status.trace_id and not self.trace_id:
-            self.trace_id = status.trace_id
-        log.info(
-            "vectorshift: run %s ended: %s", self.task_id, status.status, extra=self._ids()
+        """Return a succeeded final status; raise the run error of any other one."""
+        _log.event(
+            logging.INFO, "vectorshift: run %s ended: %s", self.task_id, status.status,
+            **self._ids(),
         )
         if status.status == "failed":
             raise PipelineRunFailedError(status.error, **self._ids())
@@ -240,18 +264,69 @@ class RunHandler(RunHandlerSync):
         Example:
             >>> await handler.aterminate()
         """
-        try:
-            await self.client.http.request(
-                "POST",
-                f"/pipeline/{self.pipeline_id}/terminate",
-                json_body={"run_id": self.task_id},
+        with _log.raising("terminate", **self._ids()):
+            try:
+                response = await self.client.http.request(
+                    "POST",
+                    f"/pipeline/{self.pipeline_id}/terminate",
+                    json_body={"run_id": self.task_id},
+                )
+            except ApiError as exc:
+                if exc.status_code not in (400, 409, 422):
+                    raise
+                status = await self._status()
+                if not status.is_terminal:
+                    raise
+                return status
+            _log.event(
+                logging.INFO,
+                "vectorshift: asked to terminate run %s",
+                self.task_id,
+                request_id=response.request_id,
+                **self._ids(),
             )
-        except (BadRequestError, UnprocessableEntityError, ApiError) as exc:
-            if exc.status_code not in (400, 409, 422):
-                raise
-            status = await self._status()
-            if not status.is_terminal:
-                raise
-            return status
-        log.info("vectorshift: terminated run %s", self.task_id, extra=self._ids())
-        return await self._status()
+            return await self._status()
+
+    def astream(self, after: str | None = None) -> AsyncStream[StreamChunk]:
+        """Watch the run's chunks as they are produced, until its ``result`` chunk.
+
+        Reads the run's replayable events (PROTOCOL X3), so a run started in the background,
+        by this process or any other, can be followed live: from its first event, or from
+        the event after ``after`` (an event id seen before, e.g. ``chunk.id``). Events the run
+        already produced are replayed first. A dropped connection is resumed as
+        :meth:`Pipeline.astream` does: every chunk is seen once, in order.
+
+        Args:
+            after: The id of the last event already seen; ``None`` starts from the beginning.
+
+        Raises:
+            NotFoundError: no such run, or the server does not serve replayable events.
+            PipelineRunFailedError: after yielding a failed ``result`` chunk.
+            PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
+            StreamInterruptedError: the stream dropped and could not be resumed.
+
+        Example:
+            >>> handler = await pipeline.astart({"query": "hi"})
+            >>> async with handler.astream() as chunks:
+            ...     async for chunk in chunks:
+            ...         print(chunk.output_name, chunk.output_value)
+        """
+        if after is not None and (not isinstance(after, str) or not after.strip()):
+            raise ValueError(f"after must be an event id (a non-empty string), not {after!r}")
+        first = byte_opener(
+            self.client,
+            "GET",
+            events_path(self.pipeline_id, self.task_id),
+            headers={"Last-Event-ID": after} if after else None,
+            retry_mode="safe",
+        )
+        return AsyncStream(
+            resumable_opener(
+                self.client,
+                first,
+                pipeline_id=self.pipeline_id,
+                trace_id=self.trace_id,
+                task_id=self.task_id,
+                after=after,
+            )
+        )

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any, Literal, overload
 
+from vectorshift import _log
 from vectorshift._client import Client, default_client
 from vectorshift._sync._pipeline import PipelineSync
 from vectorshift.errors import NotFoundError, PipelineDefinitionError, PipelineRunFailedError
 from vectorshift.pipeline._builder import NodeBuilder
 from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
 from vectorshift.pipeline._handler import RunHandler
+from vectorshift.pipeline._map import map_runs
 from vectorshift.pipeline._node import Node
-from vectorshift.pipeline._stream import AsyncStream, chunk_opener, sse_opener
-from vectorshift.types import RunResult, RunStatus, SSEFrame, StreamChunk
+from vectorshift.pipeline._stream import AsyncStream, byte_opener, resumable_opener, sse_opener
+from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 __all__ = ["Pipeline"]
 
-log = logging.getLogger("vectorshift")
+_TRACE_NAMESPACE = uuid.UUID("5f0c4a8e-3d1b-4b7e-9a51-7c2e6d9b0f13")
+"""Namespace of the trace ids derived from idempotency keys."""
 
 
 def _new_trace_id() -> str:
     return uuid.uuid4().hex
+
+
+def _valid_key(key: str) -> bool:
+    return 0 < len(key) <= 255 and key.isascii() and key.isprintable()
 
 
 class Pipeline(PipelineSync):
@@ -206,7 +214,7 @@ class Pipeline(PipelineSync):
         self.id = str(response.data["id"])
         fetched = await self._fetch_object(self.client, id=self.id)
         self.branch_id = fetched.get("mainBranch") or fetched.get("branch_id")
-        log.info("vectorshift: created pipeline %r", self.name, extra={"pipeline_id": self.id})
+        _log.event(logging.INFO, "vectorshift: created pipeline %r", self.name, pipeline_id=self.id)
 
     @staticmethod
     async def _fetch_object(client: Client, **params: Any) -> dict[str, Any]:
@@ -451,17 +459,28 @@ class Pipeline(PipelineSync):
             body["stream"] = True
             path = f"/pipeline/{pipeline_id}/run"
             return await AsyncStream(sse_opener(self.client, path, body)).aopen()
-        response = await self.client.http.request(
-            "POST", f"/pipeline/{pipeline_id}/run", json_body=body, retry_mode="unsafe",
-            read_timeout=None,
-        )
-        data = response.data if isinstance(response.data, dict) else {}
-        run_id = str(data.get("run_id") or data.get("task_id") or "")
-        trace_id = data.get("trace_id") or trace_id
-        if data.get("status") in ("failed", "error") or data.get("error"):
-            raise PipelineRunFailedError(
-                data.get("error"), pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id
+        with _log.raising("run", pipeline_id=pipeline_id, trace_id=trace_id):
+            response = await self.client.http.request(
+                "POST", f"/pipeline/{pipeline_id}/run", json_body=body, retry_mode="unsafe",
+                read_timeout=None,
             )
+            data = response.data if isinstance(response.data, dict) else {}
+            run_id = str(data.get("run_id") or data.get("task_id") or "")
+            trace_id = data.get("trace_id") or trace_id
+            if data.get("status") in ("failed", "error") or data.get("error"):
+                raise PipelineRunFailedError(
+                    data.get("error"), pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id
+                )
+        _log.event(
+            logging.INFO,
+            "vectorshift: run %s of pipeline %r succeeded",
+            run_id,
+            self.name,
+            pipeline_id=pipeline_id,
+            task_id=run_id,
+            trace_id=trace_id,
+            request_id=response.request_id,
+        )
         outputs = data.get("outputs")
         return RunResult(
             pipeline_id=pipeline_id,
@@ -490,11 +509,20 @@ class Pipeline(PipelineSync):
         platform's default), each node's outputs as they complete; the last chunk is the
         ``result``. The inputs are checked now; the request is sent when the stream is opened.
 
+        A stream that drops before its ``result`` (a lost connection, an early end) is resumed:
+        the run goes on on the server, and the stream reconnects to the run's replayable events
+        (PROTOCOL X3) after the last event it delivered, waiting with jittered backoff (the
+        server's ``retry:`` hint as the base, when it sent one) and giving up after
+        ``client.retry.max_retries`` failed reconnections in a row. Every chunk is seen once,
+        in order.
+
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
             PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
-            StreamInterruptedError: the stream ended before its ``result`` chunk.
+            StreamInterruptedError: the stream ended before its ``result`` chunk and could not
+                be resumed (the server does not replay events, or reconnecting kept failing);
+                it names the run, whose outcome ``run_status`` tells.
 
         Example:
             >>> async with pipeline.astream({"query": "hi"}) as chunks:
@@ -513,8 +541,10 @@ class Pipeline(PipelineSync):
             version=version,
             trace_id=trace_id,
         )
-        frames = sse_opener(self.client, f"/pipeline/{pipeline_id}/run", body)
-        return AsyncStream(chunk_opener(frames, pipeline_id=pipeline_id, trace_id=trace_id))
+        first = byte_opener(self.client, "POST", f"/pipeline/{pipeline_id}/run", json_body=body)
+        return AsyncStream(
+            resumable_opener(self.client, first, pipeline_id=pipeline_id, trace_id=trace_id)
+        )
 
     async def astart(
         self,
@@ -529,17 +559,27 @@ class Pipeline(PipelineSync):
     ) -> RunHandler:
         """Start a run in the background and return at once with its :class:`RunHandler`.
 
+        Every start is sent with an ``Idempotency-Key`` (PROTOCOL X2): yours, or a fresh one
+        generated for this call. The key is reused by the SDK's own retries, so a start whose
+        answer was lost (a dropped connection, a 5xx after the run was created) is sent again
+        and a server that honours keys answers with the run it already started instead of
+        starting another. The trade-off: against a server that ignores the header, such a
+        retried start could start the run twice; a start is retried only within the client's
+        retry policy (set ``max_retries=0`` to never resend one).
+
         Args:
             inputs: Run inputs keyed by input node name.
             session_id: Groups runs into a conversation on the platform.
             webhook_url: The platform calls it when the run ends.
             version: The pipeline version to run.
             trace_id: Your trace id; one is generated when omitted (it is logged and kept on
-                the handler).
+                the handler). With your own ``idempotency_key`` and no ``trace_id``, the trace
+                id is derived from the key, so repeating the same start sends the same body.
             node_input_overrides: Node input values to use for this run only.
-            idempotency_key: Sent as ``Idempotency-Key`` (at most 255 characters); a server that
-                honours it starts one run however often the same start is sent. Without one, a
-                start is retried only where it cannot have started a run (no connection, 429).
+            idempotency_key: Your key for this logical start (1 to 255 printable ASCII
+                characters): sending the same start with the same key again, within 24 hours
+                and from any process, returns the run the first one started (e.g. after a
+                crash). Using a key with other inputs is refused (422).
 
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).
@@ -549,11 +589,16 @@ class Pipeline(PipelineSync):
         Example:
             >>> handler = await pipeline.astart({"query": "hello"})
             >>> handler.task_id, handler.trace_id
+            >>> again = await pipeline.astart({"query": "hello"}, idempotency_key="order-42")
         """
         pipeline_id = self._require_id()
-        trace_id = trace_id or _new_trace_id()
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
-            raise ValueError("idempotency_key must be 1 to 255 characters long")
+        if idempotency_key is not None and not _valid_key(idempotency_key):
+            raise ValueError("idempotency_key must be 1 to 255 printable ASCII characters")
+        if idempotency_key is None:
+            key, trace_id = uuid.uuid4().hex, trace_id or _new_trace_id()
+        else:
+            key = idempotency_key
+            trace_id = trace_id or uuid.uuid5(_TRACE_NAMESPACE, f"{pipeline_id}\n{key}").hex
         body = self._run_body(
             inputs,
             background=True,
@@ -563,33 +608,103 @@ class Pipeline(PipelineSync):
             trace_id=trace_id,
             node_input_overrides=node_input_overrides,
         )
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-        response = await self.client.http.request(
-            "POST",
-            f"/pipeline/{pipeline_id}/run",
-            json_body=body,
-            headers=headers,
-            retry_mode="safe" if idempotency_key else "unsafe",
-        )
-        data = response.data if isinstance(response.data, dict) else {}
-        task_id = data.get("task_id") or data.get("run_id")
-        if not task_id:
-            raise PipelineRunFailedError(
-                f"the server started no run (answer: {data!r})",
-                pipeline_id=pipeline_id,
-                trace_id=trace_id,
+        with _log.raising("start", pipeline_id=pipeline_id, trace_id=trace_id):
+            response = await self.client.http.request(
+                "POST",
+                f"/pipeline/{pipeline_id}/run",
+                json_body=body,
+                headers={"Idempotency-Key": key},
+                retry_mode="safe",
             )
+            data = response.data if isinstance(response.data, dict) else {}
+            task_id = data.get("task_id") or data.get("run_id")
+            if not task_id:
+                raise PipelineRunFailedError(
+                    f"the server started no run (answer: {data!r})",
+                    pipeline_id=pipeline_id,
+                    trace_id=trace_id,
+                )
         handler = RunHandler(
             pipeline_id=pipeline_id,
             task_id=str(task_id),
             trace_id=data.get("trace_id") or trace_id,
             client=self._client,
         )
-        log.info(
-            "vectorshift: started run %s of pipeline %r", handler.task_id, self.name,
-            extra={**handler._ids(), "request_id": response.request_id},
+        _log.event(
+            logging.INFO,
+            "vectorshift: started run %s of pipeline %r",
+            handler.task_id,
+            self.name,
+            request_id=response.request_id,
+            **handler._ids(),
         )
         return handler
+
+    async def amap(
+        self,
+        inputs: Iterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 8,
+        ordered: bool = True,
+        keys: Iterable[str] | None = None,
+        poll_interval: float = 1.0,
+        timeout: float | None = 300.0,
+        progress: bool = False,
+    ) -> AsyncGenerator[RunOutcome, None]:
+        """Run the pipeline once per input in the background, a bounded number at a time.
+
+        Inputs are taken from ``inputs`` lazily, as slots free up: at most ``concurrency``
+        runs are being started or waited for at once. Each run is started with an idempotency
+        key, waited for, and reported exactly once as a :class:`RunOutcome`: in input order
+        when ``ordered`` (outcomes that finish early are held back), else as they complete.
+
+        Rate limits (429) are waited out as the server asks, for as long as ``timeout``
+        allows; they are never reported as failures. Other transient start errors are retried
+        a few rounds (the key makes that safe). Runs that fail, are cancelled or do not finish
+        in time are reported, never retried. Closing the iterator early (``aclose()``) stops
+        the waiting but not the runs: they go on on the server.
+
+        Args:
+            inputs: One inputs mapping per run.
+            concurrency: The most runs in flight at once.
+            ordered: Yield outcomes in input order (``True``) or as they complete.
+            keys: Your own id for each input (e.g. a row id), one per input, all distinct:
+                they become the runs' idempotency keys (scoped to this pipeline), so running
+                the same batch again, after a crash, starts nothing twice: inputs whose run was
+                started already get that run back. Without keys, fresh ones are generated.
+            poll_interval: The longest pause between two status checks of one run.
+            timeout: Seconds each input may take, from its first start attempt to its final
+                status (rate-limit waits included); ``None`` for no limit.
+            progress: Show a tqdm progress bar (needs the ``tqdm`` package).
+
+        Yields:
+            One :class:`RunOutcome` per input: ``outcome.ok``, ``outcome.result`` (the final
+            status) and ``outcome.error`` (why it did not succeed).
+
+        Raises:
+            ValueError: the pipeline is not saved, an argument is out of range, or ``keys``
+                does not hold exactly one distinct key per input (raised when the mismatch is
+                met, after the outcomes of the runs already started).
+            ImportError: ``progress=True`` and tqdm is not installed.
+
+        Example:
+            >>> rows = [{"query": q} for q in questions]
+            >>> async for outcome in pipeline.amap(rows, concurrency=16):
+            ...     print(outcome.index, outcome.ok and outcome.result["result"]["answer"])
+        """
+        outcomes = map_runs(
+            self,
+            inputs,
+            concurrency=concurrency,
+            ordered=ordered,
+            keys=keys,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            progress=progress,
+        )
+        async with aclosing(outcomes):
+            async for outcome in outcomes:
+                yield outcome
 
     def run_handler(self, task_id: str, trace_id: str | None = None) -> RunHandler:
         """A handler for a run of this pipeline, from its task id alone (no request).

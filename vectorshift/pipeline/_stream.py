@@ -4,20 +4,30 @@ The request is sent when the stream is opened (``async with``, or the first item
 error surfaces there. The response is closed when the stream is exhausted, when ``async with``
 exits (normally, by ``break``, by an exception in the consumer, or by cancellation) and on
 :meth:`AsyncStream.aclose`.
+
+Typed run streams resume: when the connection drops (or ends) before the ``result`` frame, the
+stream reconnects to the run's replayable events (PROTOCOL X3) with ``Last-Event-ID``, so the
+consumer sees every frame once, in order. Against a server without X3 it raises
+:class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import anyio
 from typing_extensions import Self
 
-from vectorshift._sse import aiter_sse, parse_json_object
+from vectorshift import _log
+from vectorshift._sse import SSEDecoder, aiter_sse, parse_json_object
 from vectorshift.errors import (
     ApiConnectionError,
+    ApiError,
     PipelineRunCancelledError,
     PipelineRunFailedError,
     StreamInterruptedError,
@@ -26,12 +36,23 @@ from vectorshift.types import SSEFrame, StreamChunk, normalize_status
 
 if TYPE_CHECKING:
     from vectorshift._client import Client
+    from vectorshift._http import RetryMode
 
-__all__ = ["AsyncStream", "Opener", "chunk_opener", "sse_opener"]
+__all__ = [
+    "AsyncStream",
+    "ByteOpener",
+    "Opener",
+    "byte_opener",
+    "events_path",
+    "resumable_opener",
+    "sse_opener",
+]
 
 T = TypeVar("T")
 Opener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[T]]]
 """Sends the request, registers its cleanup on the stack, and returns the items' iterator."""
+ByteOpener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[bytes]]]
+"""An :data:`Opener` of a response body's raw chunks."""
 
 
 class AsyncStream(Generic[T]):
@@ -107,61 +128,254 @@ class AsyncStream(Generic[T]):
                 await stack.aclose()
 
 
+def byte_opener(
+    client: Client,
+    method: str,
+    path: str,
+    *,
+    json_body: Any = None,
+    headers: dict[str, str] | None = None,
+    retry_mode: RetryMode = "unsafe",
+    max_retries: int | None = None,
+) -> ByteOpener:
+    """Opens ``method path`` as a streamed response and returns its body's byte chunks."""
+
+    async def open_bytes(stack: AsyncExitStack) -> AsyncIterator[bytes]:
+        _, chunks = await stack.enter_async_context(
+            client.http.stream(
+                method,
+                path,
+                json_body=json_body,
+                headers=headers,
+                retry_mode=retry_mode,
+                max_retries=max_retries,
+            )
+        )
+        return chunks
+
+    return open_bytes
+
+
 def sse_opener(
     client: Client, path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None
 ) -> Opener[SSEFrame]:
-    """Opens ``POST path`` as an event stream and yields its raw frames."""
+    """Opens ``POST path`` as an event stream and yields its raw frames (never resumed)."""
+    raw = byte_opener(client, "POST", path, json_body=body, headers=headers)
 
     async def open_frames(stack: AsyncExitStack) -> AsyncIterator[SSEFrame]:
-        _, chunks = await stack.enter_async_context(
-            client.http.stream("POST", path, json_body=body, headers=headers)
-        )
-        return aiter_sse(chunks)
+        return aiter_sse(await raw(stack))
 
     return open_frames
 
 
-def chunk_opener(
-    frames: Opener[SSEFrame], *, pipeline_id: str, trace_id: str | None
+def events_path(pipeline_id: str, task_id: str) -> str:
+    """The replayable events of a run (PROTOCOL X3)."""
+    return f"/pipeline/{pipeline_id}/run/events/{task_id}"
+
+
+def resumable_opener(
+    client: Client,
+    first: ByteOpener,
+    *,
+    pipeline_id: str,
+    trace_id: str | None,
+    task_id: str | None = None,
+    after: str | None = None,
 ) -> Opener[StreamChunk]:
-    """Decodes frames into :class:`StreamChunk`; raises after a failed or cancelled result."""
+    """Typed chunks of a run's event stream, resumed through PROTOCOL X3 when it drops.
+
+    Args:
+        client: The client to reconnect through.
+        first: Opens the first connection (the streaming run, or the run's events).
+        pipeline_id: The pipeline of the run.
+        trace_id: The run's trace id, put in errors.
+        task_id: The run, when known before the first frame (a background run).
+        after: The id of the last event already seen, if any: the first connection starts
+            after it, and frames up to it are skipped should a server send them again.
+    """
 
     async def open_chunks(stack: AsyncExitStack) -> AsyncIterator[StreamChunk]:
-        return _chunks(await frames(stack), pipeline_id=pipeline_id, trace_id=trace_id)
+        resumer = _Resumer(
+            client, pipeline_id=pipeline_id, trace_id=trace_id, task_id=task_id, after=after
+        )
+        stack.push_async_callback(resumer.close)
+        body = await resumer.connect(first)
+        return resumer.chunks(body)
 
     return open_chunks
 
 
-async def _chunks(
-    frames: AsyncIterator[SSEFrame], *, pipeline_id: str, trace_id: str | None
-) -> AsyncIterator[StreamChunk]:
-    run_id: str | None = None
-    last_id: str | None = None
-    cause: ApiConnectionError | None = None
-    try:
-        async for frame in frames:
-            chunk = StreamChunk.from_frame(parse_json_object(frame), frame.id)
-            run_id = chunk.run_id or run_id
-            last_id = frame.id
-            yield chunk
-            if chunk.type != "result":
-                continue
-            state, _ = normalize_status(chunk.status)
-            ids = {"pipeline_id": pipeline_id, "task_id": run_id, "trace_id": trace_id}
-            if state == "failed":
-                raise PipelineRunFailedError(chunk.error, **ids)
-            if state == "cancelled":
-                raise PipelineRunCancelledError("the pipeline run was cancelled", **ids)
-            return
-    except ApiConnectionError as exc:
-        cause = exc
-    finally:
-        aclose = getattr(frames, "aclose", None)
-        if aclose is not None:
-            await aclose()
-    reason = f" ({cause})" if cause is not None else ""
-    raise StreamInterruptedError(
-        f"the stream ended before its result frame{reason}",
-        task_id=run_id,
-        last_event_id=last_id,
-    ) from cause
+_NO_REPLAY = frozenset({404, 405, 501})
+"""Statuses of an events request that mean the server does not serve PROTOCOL X3."""
+
+
+def _seq(event_id: str | None) -> int | None:
+    return int(event_id) if event_id is not None and event_id.isdigit() else None
+
+
+def _is_newer(event_id: str, last: str | None) -> bool:
+    """Whether a numbered frame comes after the last one delivered."""
+    if last is None:
+        return True
+    seq, last_seq = _seq(event_id), _seq(last)
+    if seq is None or last_seq is None:
+        return event_id != last
+    return seq > last_seq
+
+
+class _Resumer:
+    """Reads a run's frames over as many connections as it takes, delivering each frame once.
+
+    Frames are decoded by one :class:`SSEDecoder` for all connections, as an event source does,
+    so the ``retry:`` field and the inherited event id carry over. A frame that brings its own
+    id not newer than the last one delivered is a replay, and is skipped.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        pipeline_id: str,
+        trace_id: str | None,
+        task_id: str | None,
+        after: str | None,
+    ) -> None:
+        self.client = client
+        self.pipeline_id = pipeline_id
+        self.trace_id = trace_id
+        self.task_id = task_id
+        self.last_id = after
+        self.delivered = 0
+        self.failures = 0
+        self.decoder = SSEDecoder()
+        self._connection: AsyncExitStack | None = None
+
+    def _ids(self) -> dict[str, Any]:
+        return {"pipeline_id": self.pipeline_id, "task_id": self.task_id, "trace_id": self.trace_id}
+
+    async def connect(self, opener: ByteOpener) -> AsyncIterator[bytes]:
+        """Close the current connection, if any, and open another one with ``opener``."""
+        await self.close()
+        stack = AsyncExitStack()
+        try:
+            body = await opener(stack)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._connection = stack
+        return body
+
+    async def close(self) -> None:
+        """Close the current connection; safe to call more than once."""
+        stack, self._connection = self._connection, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def chunks(self, body: AsyncIterator[bytes]) -> AsyncIterator[StreamChunk]:
+        """The chunks of the run, from ``body`` and then from reconnections, until the result."""
+        try:
+            while True:
+                cause: Exception | None = None
+                in_force = self.decoder.last_event_id
+                try:
+                    async for data in body:
+                        for frame in self.decoder.feed(data):
+                            own_id = frame.id if frame.id != in_force else None
+                            in_force = frame.id
+                            if own_id is not None and not _is_newer(own_id, self.last_id):
+                                continue
+                            chunk = self._accept(frame, own_id)
+                            yield chunk
+                            if chunk.type == "result":
+                                self._raise_for_result(chunk)
+                                return
+                except ApiConnectionError as exc:
+                    cause = exc
+                self.decoder.close()
+                await self.close()
+                body = await self._reconnect(cause)
+        finally:
+            await self.close()
+
+    def _accept(self, frame: SSEFrame, own_id: str | None) -> StreamChunk:
+        chunk = StreamChunk.from_frame(parse_json_object(frame), frame.id)
+        self.task_id = chunk.run_id or self.task_id
+        if own_id is not None:
+            self.last_id = own_id
+        self.delivered += 1
+        self.failures = 0
+        return chunk
+
+    def _raise_for_result(self, chunk: StreamChunk) -> None:
+        state, _ = normalize_status(chunk.status)
+        if state == "failed":
+            raise PipelineRunFailedError(chunk.error, **self._ids())
+        if state == "cancelled":
+            raise PipelineRunCancelledError("the pipeline run was cancelled", **self._ids())
+
+    def _interrupted(self, reason: str, cause: BaseException | None) -> StreamInterruptedError:
+        detail = f" ({cause})" if cause is not None else ""
+        error = StreamInterruptedError(
+            f"the stream ended before its result frame and {reason}{detail}",
+            task_id=self.task_id,
+            last_event_id=self.last_id,
+        )
+        error.__cause__ = cause
+        _log.failure(error, "stream", **self._ids())
+        return error
+
+    async def _reconnect(self, cause: Exception | None) -> AsyncIterator[bytes]:
+        if self.task_id is None:
+            raise self._interrupted("no frame named its run, so it cannot be resumed", cause)
+        if self.last_id is None and self.delivered:
+            raise self._interrupted("its frames carry no ids, so it cannot be resumed", cause)
+        policy = self.client.retry
+        while True:
+            if self.failures >= policy.max_retries:
+                reason = (
+                    f"{self.failures} reconnection(s) in a row failed"
+                    if self.failures
+                    else "the retry policy allows no reconnection (max_retries=0)"
+                )
+                raise self._interrupted(reason, cause)
+            delay = self._delay(cause)
+            self.failures += 1
+            _log.event(
+                logging.INFO,
+                "vectorshift: stream of run %s broke after event %s (%s); reconnecting in "
+                "%.2fs (%d/%d)",
+                self.task_id, self.last_id, cause or "ended early", delay, self.failures,
+                policy.max_retries,
+                attempt=self.failures, **self._ids(),
+            )
+            await anyio.sleep(delay)
+            headers = {"Last-Event-ID": self.last_id} if self.last_id else None
+            opener = byte_opener(
+                self.client,
+                "GET",
+                events_path(self.pipeline_id, self.task_id),
+                headers=headers,
+                retry_mode="safe",
+                max_retries=0,
+            )
+            try:
+                return await self.connect(opener)
+            except ApiError as exc:
+                if exc.status_code in _NO_REPLAY:
+                    reason = f"the server does not replay events (HTTP {exc.status_code})"
+                    raise self._interrupted(reason, exc) from exc
+                if not self.client.retry.is_retryable_status(exc.status_code):
+                    raise self._interrupted("resuming it was refused", exc) from exc
+                cause = exc
+            except ApiConnectionError as exc:
+                cause = exc
+
+    def _delay(self, cause: Exception | None) -> float:
+        policy = self.client.retry
+        retry_after = cause.retry_after if isinstance(cause, ApiError) else None
+        if retry_after is not None:
+            return policy.backoff(self.failures, retry_after)
+        if self.decoder.retry is not None:
+            base = self.decoder.retry / 1000.0
+            policy = replace(policy, backoff_base=base, max_backoff=max(policy.max_backoff, base))
+        return policy.backoff(self.failures)
