@@ -30,6 +30,17 @@ LONG_POLL_MAX = 30.0
 _FIRST_PACE = 0.05
 
 
+def _long_poll_wait(remaining: float) -> float:
+    """How long to ask the server to hold a status request with ``remaining`` seconds left.
+
+    The poll ends early enough for its answer to arrive before the deadline, so a
+    :class:`PollTimeoutError` carries the last status instead of a request cut mid-flight:
+    the margin is half the time left up to a second, and never less than a tenth of it.
+    """
+    margin = max(remaining * 0.1, min(1.0, remaining / 2))
+    return min(LONG_POLL_MAX, remaining - margin)
+
+
 def _transient(exc: Exception) -> bool:
     if isinstance(exc, ApiConnectionError):
         return True
@@ -193,8 +204,7 @@ class RunHandler(RunHandlerSync):
             remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 break
-            # A long poll ends before the deadline, so the last status is seen, not cut off.
-            wait = None if self._long_poll is False else min(LONG_POLL_MAX, remaining * 0.8)
+            wait = None if self._long_poll is False else _long_poll_wait(remaining)
             started = anyio.current_time()
             status: RunStatus | None = None
             with anyio.move_on_after(remaining):
