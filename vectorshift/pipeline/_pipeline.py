@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, Literal, overload
@@ -11,7 +10,8 @@ from typing import Any, Literal, overload
 from vectorshift import _log
 from vectorshift._client import Client, default_client
 from vectorshift._sync._pipeline import PipelineSync
-from vectorshift.errors import NotFoundError, PipelineDefinitionError, PipelineRunFailedError
+from vectorshift.errors import PipelineDefinitionError
+from vectorshift.pipeline import _requests
 from vectorshift.pipeline._builder import NodeBuilder
 from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
 from vectorshift.pipeline._handler import RunHandler
@@ -21,17 +21,6 @@ from vectorshift.pipeline._stream import AsyncStream, byte_opener, resumable_ope
 from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 __all__ = ["Pipeline"]
-
-_TRACE_NAMESPACE = uuid.UUID("5f0c4a8e-3d1b-4b7e-9a51-7c2e6d9b0f13")
-"""Namespace of the trace ids derived from idempotency keys."""
-
-
-def _new_trace_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _valid_key(key: str) -> bool:
-    return 0 < len(key) <= 255 and key.isascii() and key.isprintable()
 
 
 class Pipeline(PipelineSync):
@@ -212,25 +201,9 @@ class Pipeline(PipelineSync):
             "POST", "/pipeline", json_body=body, retry_mode="unsafe"
         )
         self.id = str(response.data["id"])
-        fetched = await self._fetch_object(self.client, id=self.id)
+        fetched = await _requests.fetch_object(self.client, id=self.id)
         self.branch_id = fetched.get("mainBranch") or fetched.get("branch_id")
         _log.event(logging.INFO, "vectorshift: created pipeline %r", self.name, pipeline_id=self.id)
-
-    @staticmethod
-    async def _fetch_object(client: Client, **params: Any) -> dict[str, Any]:
-        response = await client.http.request("GET", "/pipeline", params=params)
-        data = response.data if isinstance(response.data, dict) else {}
-        obj = data.get("object")
-        if not isinstance(obj, dict):
-            raise NotFoundError(
-                f"no pipeline in the answer for {params}",
-                status_code=404,
-                method="GET",
-                url=client.base_url + "/pipeline",
-                body=data,
-                request_id=response.request_id,
-            )
-        return obj
 
     @classmethod
     async def afetch(
@@ -263,7 +236,7 @@ class Pipeline(PipelineSync):
             "org_name": org_name,
         }
         resolved = client or default_client()
-        obj = await cls._fetch_object(resolved, **{k: v for k, v in params.items() if v})
+        obj = await _requests.fetch_object(resolved, **{k: v for k, v in params.items() if v})
         return cls._from_object(obj, client)
 
     @classmethod
@@ -362,37 +335,21 @@ class Pipeline(PipelineSync):
         Raises:
             ValueError: an input name is unknown, or a required input is missing.
         """
-        if not isinstance(inputs, Mapping):
-            raise TypeError(f"inputs must be a mapping of input name to value, got {inputs!r}")
-        for key in inputs:
-            if not isinstance(key, str):
-                raise TypeError(f"input names must be strings, got {key!r}")
-        declared = {node.name: node for node in self._nodes if node.type == "input"}
-        if not self._nodes:
-            return dict(inputs)
-        unknown = sorted(set(inputs) - set(declared))
-        if unknown:
-            raise ValueError(
-                f"pipeline {self.name!r} ({self.id}) has no input named "
-                f"{', '.join(map(repr, unknown))}; its inputs are "
-                f"{', '.join(map(repr, declared)) or 'none'}"
-            )
-        missing = [
-            name
-            for name, node in declared.items()
-            if name not in inputs and not node.inputs.get("use_default_value")
-        ]
-        if missing:
-            raise ValueError(
-                f"pipeline {self.name!r} ({self.id}) needs input "
-                f"{', '.join(map(repr, missing))}, which was not given"
-            )
-        return dict(inputs)
+        return _requests.check_inputs(self._nodes, inputs, self._label())
 
-    def _run_body(self, inputs: Mapping[str, Any], **options: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"inputs": self.check_inputs(inputs)}
-        body.update({key: value for key, value in options.items() if value is not None})
-        return body
+    def _label(self) -> str:
+        return f"{self.name!r} ({self.id})"
+
+    def _prepare(
+        self, inputs: Mapping[str, Any], trace_id: str | None, **options: Any
+    ) -> tuple[str, str, dict[str, Any]]:
+        """The pipeline id, trace id and checked body of a run, before any request."""
+        pipeline_id = self._require_id()
+        trace_id = trace_id or _requests.new_trace_id()
+        body = _requests.run_body(
+            self._nodes, self._label(), inputs, trace_id=trace_id, **options
+        )
+        return pipeline_id, trace_id, body
 
     @overload
     async def arun(
@@ -446,51 +403,18 @@ class Pipeline(PipelineSync):
             ...     async for frame in frames:
             ...         print(frame.event, frame.data)
         """
-        pipeline_id = self._require_id()
-        trace_id = trace_id or _new_trace_id()
-        body = self._run_body(
+        pipeline_id, trace_id, body = self._prepare(
             inputs,
+            trace_id,
             session_id=session_id,
             node_input_overrides=node_input_overrides,
             version=version,
-            trace_id=trace_id,
         )
         if stream:
             body["stream"] = True
             path = f"/pipeline/{pipeline_id}/run"
             return await AsyncStream(sse_opener(self.client, path, body)).aopen()
-        with _log.raising("run", pipeline_id=pipeline_id, trace_id=trace_id):
-            response = await self.client.http.request(
-                "POST", f"/pipeline/{pipeline_id}/run", json_body=body, retry_mode="unsafe",
-                read_timeout=None,
-            )
-            data = response.data if isinstance(response.data, dict) else {}
-            run_id = str(data.get("run_id") or data.get("task_id") or "")
-            trace_id = data.get("trace_id") or trace_id
-            if data.get("status") in ("failed", "error") or data.get("error"):
-                raise PipelineRunFailedError(
-                    data.get("error"), pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id
-                )
-        _log.event(
-            logging.INFO,
-            "vectorshift: run %s of pipeline %r succeeded",
-            run_id,
-            self.name,
-            pipeline_id=pipeline_id,
-            task_id=run_id,
-            trace_id=trace_id,
-            request_id=response.request_id,
-        )
-        outputs = data.get("outputs")
-        return RunResult(
-            pipeline_id=pipeline_id,
-            task_id=run_id,
-            trace_id=trace_id,
-            status="succeeded",
-            raw_status=data.get("status"),
-            result=outputs if isinstance(outputs, dict) else {},
-            raw=data,
-        )
+        return await _requests.run_blocking(self.client, pipeline_id, self.name, body, trace_id)
 
     def astream(
         self,
@@ -529,17 +453,15 @@ class Pipeline(PipelineSync):
             ...     async for chunk in chunks:
             ...         print(chunk.type, chunk.output_name, chunk.output_value)
         """
-        pipeline_id = self._require_id()
-        trace_id = trace_id or _new_trace_id()
-        body = self._run_body(
+        pipeline_id, trace_id, body = self._prepare(
             inputs,
+            trace_id,
             stream=True,
             stream_all_outputs=stream_all_outputs,
             send_intermediate_results=send_intermediate_results,
             session_id=session_id,
             node_input_overrides=node_input_overrides,
             version=version,
-            trace_id=trace_id,
         )
         first = byte_opener(self.client, "POST", f"/pipeline/{pipeline_id}/run", json_body=body)
         return AsyncStream(
@@ -591,54 +513,20 @@ class Pipeline(PipelineSync):
             >>> handler.task_id, handler.trace_id
             >>> again = await pipeline.astart({"query": "hello"}, idempotency_key="order-42")
         """
-        pipeline_id = self._require_id()
-        if idempotency_key is not None and not _valid_key(idempotency_key):
-            raise ValueError("idempotency_key must be 1 to 255 printable ASCII characters")
-        if idempotency_key is None:
-            key, trace_id = uuid.uuid4().hex, trace_id or _new_trace_id()
-        else:
-            key = idempotency_key
-            trace_id = trace_id or uuid.uuid5(_TRACE_NAMESPACE, f"{pipeline_id}\n{key}").hex
-        body = self._run_body(
+        key, trace_id = _requests.start_key(self._require_id(), idempotency_key, trace_id)
+        pipeline_id, trace_id, body = self._prepare(
             inputs,
+            trace_id,
             background=True,
             session_id=session_id,
             webhook_url=webhook_url,
             version=version,
-            trace_id=trace_id,
             node_input_overrides=node_input_overrides,
         )
-        with _log.raising("start", pipeline_id=pipeline_id, trace_id=trace_id):
-            response = await self.client.http.request(
-                "POST",
-                f"/pipeline/{pipeline_id}/run",
-                json_body=body,
-                headers={"Idempotency-Key": key},
-                retry_mode="safe",
-            )
-            data = response.data if isinstance(response.data, dict) else {}
-            task_id = data.get("task_id") or data.get("run_id")
-            if not task_id:
-                raise PipelineRunFailedError(
-                    f"the server started no run (answer: {data!r})",
-                    pipeline_id=pipeline_id,
-                    trace_id=trace_id,
-                )
-        handler = RunHandler(
-            pipeline_id=pipeline_id,
-            task_id=str(task_id),
-            trace_id=data.get("trace_id") or trace_id,
-            client=self._client,
+        return await _requests.start(
+            self.client, pipeline_id, self.name, body,
+            key=key, trace_id=trace_id, handler_client=self._client,
         )
-        _log.event(
-            logging.INFO,
-            "vectorshift: started run %s of pipeline %r",
-            handler.task_id,
-            self.name,
-            request_id=response.request_id,
-            **handler._ids(),
-        )
-        return handler
 
     async def amap(
         self,
@@ -743,23 +631,4 @@ class Pipeline(PipelineSync):
         if isinstance(inputs, Mapping) or not isinstance(inputs, Sequence):
             raise TypeError("bulk_run takes a list of input mappings")
         runs = [{"inputs": self.check_inputs(one)} for one in inputs]
-        response = await self.client.http.request(
-            "POST", f"/pipeline/{pipeline_id}/bulk-run", json_body={"runs": runs},
-            retry_mode="unsafe", read_timeout=None,
-        )
-        data = response.data if isinstance(response.data, dict) else {}
-        results: list[RunResult] = []
-        for item in data.get("run_outputs") or []:
-            failed = item.get("status") in ("failed", "error") or item.get("error")
-            results.append(
-                RunResult(
-                    pipeline_id=pipeline_id,
-                    task_id=str(item.get("run_id") or ""),
-                    status="failed" if failed else "succeeded",
-                    raw_status=item.get("status"),
-                    result=item.get("outputs") if not failed else None,
-                    error=item.get("error"),
-                    raw=item,
-                )
-            )
-        return results
+        return await _requests.bulk_run(self.client, pipeline_id, runs)

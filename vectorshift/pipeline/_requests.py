@@ -1,0 +1,238 @@
+"""The requests behind :class:`Pipeline`'s methods, and how their answers are read.
+
+:class:`Pipeline` keeps the public signatures and documentation (the sync facade is generated
+from them); the wire work lives here: request bodies, the checks made before any request, and
+the conversion of answers into SDK types.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from vectorshift import _log
+from vectorshift._client import Client
+from vectorshift.errors import NotFoundError, PipelineRunFailedError
+from vectorshift.pipeline._handler import RunHandler
+from vectorshift.pipeline._node import Node
+from vectorshift.types import RunResult
+
+__all__ = [
+    "bulk_run",
+    "check_inputs",
+    "fetch_object",
+    "run_blocking",
+    "run_body",
+    "start",
+    "start_key",
+]
+
+_TRACE_NAMESPACE = uuid.UUID("5f0c4a8e-3d1b-4b7e-9a51-7c2e6d9b0f13")
+"""Namespace of the trace ids derived from idempotency keys."""
+
+
+def new_trace_id() -> str:
+    """A fresh trace id, for runs started without one."""
+    return uuid.uuid4().hex
+
+
+def check_inputs(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """Check run inputs against the input nodes, before any request.
+
+    With no nodes known (a pipeline addressed by id alone) the inputs go as given.
+
+    Raises:
+        TypeError: ``inputs`` is not a mapping of names to values.
+        ValueError: an input name is unknown, or a required input is missing.
+    """
+    if not isinstance(inputs, Mapping):
+        raise TypeError(f"inputs must be a mapping of input name to value, got {inputs!r}")
+    for key in inputs:
+        if not isinstance(key, str):
+            raise TypeError(f"input names must be strings, got {key!r}")
+    if not nodes:
+        return dict(inputs)
+    declared = {node.name: node for node in nodes if node.type == "input"}
+    unknown = sorted(set(inputs) - set(declared))
+    if unknown:
+        raise ValueError(
+            f"pipeline {label} has no input named {', '.join(map(repr, unknown))}; "
+            f"its inputs are {', '.join(map(repr, declared)) or 'none'}"
+        )
+    missing = [
+        name
+        for name, node in declared.items()
+        if name not in inputs and not node.inputs.get("use_default_value")
+    ]
+    if missing:
+        raise ValueError(
+            f"pipeline {label} needs input {', '.join(map(repr, missing))}, which was not given"
+        )
+    return dict(inputs)
+
+
+def run_body(
+    nodes: Sequence[Node], label: str, inputs: Mapping[str, Any], **options: Any
+) -> dict[str, Any]:
+    """A run request body (PROTOCOL 2.1): checked inputs, and the options that are set."""
+    body: dict[str, Any] = {"inputs": check_inputs(nodes, inputs, label)}
+    body.update({key: value for key, value in options.items() if value is not None})
+    return body
+
+
+def start_key(
+    pipeline_id: str, idempotency_key: str | None, trace_id: str | None
+) -> tuple[str, str]:
+    """The ``Idempotency-Key`` and trace id of one logical start.
+
+    A caller's key with no trace id derives the trace id from the key, so sending the same
+    start again (after a crash) sends the same body, which a keyed server requires.
+
+    Raises:
+        ValueError: the key is not 1 to 255 printable ASCII characters.
+    """
+    if idempotency_key is None:
+        return uuid.uuid4().hex, trace_id or new_trace_id()
+    if not (0 < len(idempotency_key) <= 255 and idempotency_key.isascii()
+            and idempotency_key.isprintable()):
+        raise ValueError("idempotency_key must be 1 to 255 printable ASCII characters")
+    derived = uuid.uuid5(_TRACE_NAMESPACE, f"{pipeline_id}\n{idempotency_key}").hex
+    return idempotency_key, trace_id or derived
+
+
+async def fetch_object(client: Client, **params: Any) -> dict[str, Any]:
+    """``GET /pipeline`` (P2) and the stored object it answers.
+
+    Raises:
+        NotFoundError: there is no such pipeline, or the answer holds none.
+    """
+    response = await client.http.request("GET", "/pipeline", params=params)
+    data = response.data if isinstance(response.data, dict) else {}
+    obj = data.get("object")
+    if not isinstance(obj, dict):
+        raise NotFoundError(
+            f"no pipeline in the answer for {params}",
+            status_code=404,
+            method="GET",
+            url=client.base_url + "/pipeline",
+            body=data,
+            request_id=response.request_id,
+        )
+    return obj
+
+
+async def run_blocking(
+    client: Client, pipeline_id: str, name: str, body: dict[str, Any], trace_id: str
+) -> RunResult:
+    """A blocking run (P6 without ``background``/``stream``) and its outputs.
+
+    Raises:
+        PipelineRunFailedError: the run failed.
+    """
+    with _log.raising("run", pipeline_id=pipeline_id, trace_id=trace_id):
+        response = await client.http.request(
+            "POST", f"/pipeline/{pipeline_id}/run", json_body=body, retry_mode="unsafe",
+            read_timeout=None,
+        )
+        data = response.data if isinstance(response.data, dict) else {}
+        run_id = str(data.get("run_id") or data.get("task_id") or "")
+        trace_id = data.get("trace_id") or trace_id
+        if data.get("status") in ("failed", "error") or data.get("error"):
+            raise PipelineRunFailedError(
+                data.get("error"), pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id
+            )
+    _log.event(
+        logging.INFO,
+        "vectorshift: run %s of pipeline %r succeeded",
+        run_id,
+        name,
+        pipeline_id=pipeline_id,
+        task_id=run_id,
+        trace_id=trace_id,
+        request_id=response.request_id,
+    )
+    outputs = data.get("outputs")
+    return RunResult(
+        pipeline_id=pipeline_id,
+        task_id=run_id,
+        trace_id=trace_id,
+        status="succeeded",
+        raw_status=data.get("status"),
+        result=outputs if isinstance(outputs, dict) else {},
+        raw=data,
+    )
+
+
+async def start(
+    client: Client,
+    pipeline_id: str,
+    name: str,
+    body: dict[str, Any],
+    *,
+    key: str,
+    trace_id: str,
+    handler_client: Client | None,
+) -> RunHandler:
+    """A background start (P6 with ``background``), sent with its ``Idempotency-Key``.
+
+    The key makes the start safe to resend, so the HTTP layer retries it like a read.
+    """
+    with _log.raising("start", pipeline_id=pipeline_id, trace_id=trace_id):
+        response = await client.http.request(
+            "POST",
+            f"/pipeline/{pipeline_id}/run",
+            json_body=body,
+            headers={"Idempotency-Key": key},
+            retry_mode="safe",
+        )
+        data = response.data if isinstance(response.data, dict) else {}
+        task_id = data.get("task_id") or data.get("run_id")
+        if not task_id:
+            raise PipelineRunFailedError(
+                f"the server started no run (answer: {data!r})",
+                pipeline_id=pipeline_id,
+                trace_id=trace_id,
+            )
+    handler = RunHandler(
+        pipeline_id=pipeline_id,
+        task_id=str(task_id),
+        trace_id=data.get("trace_id") or trace_id,
+        client=handler_client,
+    )
+    _log.event(
+        logging.INFO,
+        "vectorshift: started run %s of pipeline %r",
+        handler.task_id,
+        name,
+        request_id=response.request_id,
+        **handler._ids(),
+    )
+    return handler
+
+
+async def bulk_run(
+    client: Client, pipeline_id: str, runs: list[dict[str, Any]]
+) -> list[RunResult]:
+    """P9: several blocking runs in one request; results in the order of ``runs``."""
+    response = await client.http.request(
+        "POST", f"/pipeline/{pipeline_id}/bulk-run", json_body={"runs": runs},
+        retry_mode="unsafe", read_timeout=None,
+    )
+    data = response.data if isinstance(response.data, dict) else {}
+    results: list[RunResult] = []
+    for item in data.get("run_outputs") or []:
+        failed = item.get("status") in ("failed", "error") or item.get("error")
+        results.append(
+            RunResult(
+                pipeline_id=pipeline_id,
+                task_id=str(item.get("run_id") or ""),
+                status="failed" if failed else "succeeded",
+                raw_status=item.get("status"),
+                result=item.get("outputs") if not failed else None,
+                error=item.get("error"),
+                raw=item,
+            )
+        )
+    return results
