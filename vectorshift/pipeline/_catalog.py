@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from vectorshift.errors import PipelineDefinitionError
 from vectorshift.pipeline._condition import ConditionNode
+from vectorshift.pipeline._graph import input_mismatch
 from vectorshift.pipeline._node import Node, NodeOutput, Output
 
 if TYPE_CHECKING:
@@ -457,24 +458,18 @@ class PipelineNode(Node):
                 "(save it, or fetch it, before using it as a node)"
             )
         sub = f"{label}: sub-pipeline {pipeline.name!r} ({pipeline.id})"
-        declared = {node.name: node for node in pipeline.nodes if node.type == "input"}
+        unknown, missing, declared = input_mismatch(pipeline.nodes, given)
         clashes = sorted({"pipeline_id", "dependencies"} & set(declared))
         if clashes:
             raise PipelineDefinitionError(
                 f"{sub} has inputs named {', '.join(map(repr, clashes))}, which the pipeline "
                 "node uses for itself"
             )
-        unknown = sorted(set(given) - set(declared))
         if unknown:
             raise PipelineDefinitionError(
                 f"{sub} has no input {', '.join(map(repr, unknown))}; its inputs are "
-                f"{', '.join(map(repr, sorted(declared))) or 'none'}"
+                f"{', '.join(map(repr, declared)) or 'none'}"
             )
-        missing = sorted(
-            input_name
-            for input_name, node in declared.items()
-            if input_name not in given and not node.inputs.get("use_default_value")
-        )
         if missing:
             raise PipelineDefinitionError(
                 f"{sub} needs input {', '.join(map(repr, missing))}, which was not given"

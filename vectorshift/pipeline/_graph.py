@@ -12,7 +12,7 @@ the ``stream<string>`` rule of :func:`check_streams`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vectorshift.errors import PipelineDefinitionError
@@ -256,3 +256,22 @@ def validate(nodes: Sequence[Node]) -> None:
                 )
     columns(nodes)
     check_streams(nodes)
+
+
+def input_mismatch(
+    nodes: Sequence[Node], given: Iterable[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """Compare input names with a pipeline's input nodes.
+
+    Returns:
+        The names given that no input node has, the required inputs (no default value) not
+        given, and every declared input name, each sorted.
+    """
+    declared = {node.name: node for node in nodes if node.type == "input"}
+    names = set(given)
+    unknown = sorted(names - set(declared))
+    missing = sorted(
+        name for name, node in declared.items()
+        if name not in names and not node.inputs.get("use_default_value")
+    )
+    return unknown, missing, sorted(declared)

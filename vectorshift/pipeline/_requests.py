@@ -15,6 +15,7 @@ from typing import Any
 from vectorshift import _log
 from vectorshift._client import Client
 from vectorshift.errors import NotFoundError, PipelineRunFailedError
+from vectorshift.pipeline._graph import input_mismatch
 from vectorshift.pipeline._handler import RunHandler
 from vectorshift.pipeline._node import Node
 from vectorshift.types import RunResult
@@ -54,18 +55,12 @@ def check_inputs(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str) -
             raise TypeError(f"input names must be strings, got {key!r}")
     if not nodes:
         return dict(inputs)
-    declared = {node.name: node for node in nodes if node.type == "input"}
-    unknown = sorted(set(inputs) - set(declared))
+    unknown, missing, declared = input_mismatch(nodes, inputs)
     if unknown:
         raise ValueError(
             f"pipeline {label} has no input named {', '.join(map(repr, unknown))}; "
             f"its inputs are {', '.join(map(repr, declared)) or 'none'}"
         )
-    missing = [
-        name
-        for name, node in declared.items()
-        if name not in inputs and not node.inputs.get("use_default_value")
-    ]
     if missing:
         raise ValueError(
             f"pipeline {label} needs input {', '.join(map(repr, missing))}, which was not given"
