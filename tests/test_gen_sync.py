@@ -340,6 +340,13 @@ def test_docstring_rewriting_touches_code_not_prose() -> None:
     )
 
 
+def test_docstring_rewriting_turns_aclosing_into_closing() -> None:
+    doc = ">>> async with aclosing(pipeline.amap(rows)) as outcomes:"
+    assert gen.rewrite_docstring(doc, {"amap": "map"}) == (
+        ">>> with closing(pipeline.map(rows)) as outcomes:"
+    )
+
+
 def test_the_committed_sync_facade_is_fresh() -> None:
     assert_gen_sync_fresh(REPO)
 

@@ -401,10 +401,11 @@ def rewrite_docstring(doc: str, names: Mapping[str, str]) -> str:
     """Turn an async method's docstring into its sync twin's.
 
     ``await obj.aX(`` becomes ``obj.X(``, ``async with``/``async for`` become ``with``/``for``,
-    and the async names of the mirrored methods become the sync names where they are code
-    (``.aX``, ```aX```), not where they are prose.
+    ``aclosing(`` becomes ``closing(``, and the async names of the mirrored methods become the
+    sync names where they are code (``.aX``, ```aX```), not where they are prose.
     """
     doc = re.sub(r"\basync\s+(with|for)\b", r"\1", doc)
+    doc = re.sub(r"\baclosing\(", "closing(", doc)
     if not names:
         return doc
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
