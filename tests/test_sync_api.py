@@ -20,8 +20,10 @@ from vectorshift import (
     Pipeline,
     PipelineRunCancelledError,
     RunHandler,
+    StreamChunk,
 )
 from vectorshift._sync._loop import private_loop_tasks, run_sync
+from vectorshift.local.faults import FaultInjector
 
 
 def saved(pipeline: Pipeline, client: Client) -> Pipeline:
@@ -161,3 +163,26 @@ def test_raw_frames_through_the_sync_api(client: Client) -> None:
 def test_a_client_works_as_a_sync_context_manager(client: Client) -> None:
     with Client(api_key=client._api_key, base_url=client.base_url) as scoped:
         assert isinstance(Pipeline.list(limit=5, client=scoped), list)
+
+
+def test_sync_streams_cut_every_20_frames_deliver_every_token_once(
+    client: Client, faults: FaultInjector
+) -> None:
+    pipeline = lorem_pipeline(unique("sync-resume"), tokens=120, delay_ms=1, stream=True)
+    pipeline.node("answer").inputs["output_type"] = "stream<string>"
+    saved(pipeline, client)
+    faults.add(path=rf"/pipeline/{pipeline.id}/run(/events/[^/]+)?$", cut_after_frames=20)
+
+    def check(seen: list[StreamChunk]) -> None:
+        ids = [int(chunk.id) for chunk in seen if chunk.id is not None]
+        assert ids == list(range(1, len(seen) + 1)), "every frame once, in order"
+        tokens = [c.output_value for c in seen if c.output_name == "answer" and c.type == "stream"]
+        assert seen[-1].outputs == {"answer": "".join(tokens)} and len(tokens) == 120
+
+    with pipeline.stream({"query": "resume"}) as chunks:
+        check(list(chunks))
+    handler = pipeline.start({"query": "watch"})
+    with handler.stream() as chunks:
+        check(list(chunks))
+    # Each stream has over 120 frames, cut every 20: at least 6 reconnections each.
+    assert faults.seen("GET", f"/pipeline/{pipeline.id}/run/events/") >= 12
