@@ -15,6 +15,7 @@ import pytest
 from support import echo_pipeline, lorem_pipeline, unique
 
 from vectorshift import (
+    AuthenticationError,
     Client,
     NotFoundError,
     Pipeline,
@@ -23,6 +24,7 @@ from vectorshift import (
     StreamChunk,
 )
 from vectorshift._sync._loop import private_loop_tasks, run_sync
+from vectorshift.local import LocalServer
 from vectorshift.local.faults import FaultInjector
 
 
@@ -186,3 +188,19 @@ def test_sync_streams_cut_every_20_frames_deliver_every_token_once(
         check(list(chunks))
     # Each stream has over 120 frames, cut every 20: at least 6 reconnections each.
     assert faults.seen("GET", f"/pipeline/{pipeline.id}/run/events/") >= 12
+
+
+def test_module_settings_configure_the_default_client(
+    server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vectorshift
+
+    monkeypatch.delenv("VECTORSHIFT_API_KEY", raising=False)
+    monkeypatch.delenv("VECTORSHIFT_BASE_URL", raising=False)
+    monkeypatch.setattr(vectorshift, "api_key", server.api_key)
+    monkeypatch.setattr(vectorshift, "base_url", server.base_url)
+    pipeline = Pipeline.new(name=unique("module-settings"))
+    assert Pipeline.fetch(id=pipeline.id).name == pipeline.name
+    monkeypatch.setattr(vectorshift, "api_key", "not-a-key")
+    with pytest.raises(AuthenticationError):
+        Pipeline.fetch(id=pipeline.id)
