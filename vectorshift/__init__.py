@@ -45,6 +45,7 @@ from vectorshift.errors import (
 
 if TYPE_CHECKING:
     from vectorshift._client import Client
+    from vectorshift._files import File
     from vectorshift._retry import RetryPolicy
     from vectorshift._sync._iter import SyncStream
     from vectorshift.pipeline import (
@@ -78,6 +79,7 @@ base_url: str | None = None
 
 _LAZY = {
     "Client": "vectorshift._client",
+    "File": "vectorshift._files",
     "RetryPolicy": "vectorshift._retry",
     "Node": "vectorshift.pipeline",
     "NodeOutput": "vectorshift.pipeline",
@@ -120,6 +122,7 @@ __all__ = [
     "ConditionGroup",
     "ConditionNode",
     "ConflictError",
+    "File",
     "InputNode",
     "InternalServerError",
     "LlmNode",

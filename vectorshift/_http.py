@@ -23,6 +23,7 @@ import anyio
 import httpx
 import sniffio
 
+from vectorshift._files import FormParts
 from vectorshift._retry import RetryPolicy, parse_retry_after
 from vectorshift._version import __version__
 from vectorshift.errors import (
@@ -231,12 +232,17 @@ class HttpTransport:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        files: FormParts | None = None,
         headers: Mapping[str, str] | None = None,
         retry_mode: RetryMode = "safe",
         max_retries: int | None = None,
         read_timeout: float | _Default | None = DEFAULT,
     ) -> ApiResponse:
         """Send one logical request, retrying transient failures, and decode its JSON body.
+
+        The body is ``json_body`` as JSON or, when ``files`` is given, ``multipart/form-data``
+        of the ``data`` fields and the file parts; a retry resends the same bytes.
 
         Raises:
             ApiError: the server answered an error status (after retries, when transient).
@@ -258,6 +264,8 @@ class HttpTransport:
                     url,
                     params=_query(params),
                     json=json_body,
+                    data=data,
+                    files=files,
                     headers=request_headers,
                     timeout=timeout,
                 )
@@ -304,12 +312,16 @@ class HttpTransport:
         path: str,
         *,
         json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        files: FormParts | None = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         retry_mode: RetryMode = "unsafe",
         max_retries: int | None = None,
     ) -> AsyncIterator[tuple[Mapping[str, str], AsyncIterator[bytes]]]:
         """Open a streamed response; yields its headers and an iterator of body chunks.
+
+        The body is sent as :meth:`request` sends it (JSON, or multipart with ``files``).
 
         The request is sent when the context is entered, so HTTP errors surface there. The
         response is closed when the context exits, however it exits. Reads have no timeout:
@@ -330,6 +342,8 @@ class HttpTransport:
                 url,
                 params=_query(params),
                 json=json_body,
+                data=data,
+                files=files,
                 headers=request_headers,
                 timeout=_with_read(self.timeout, None),
             )

@@ -409,7 +409,9 @@ class PipelineSync:
         retry policy (set ``max_retries=0`` to never resend one).
 
         Args:
-            inputs: Run inputs keyed by input node name.
+            inputs: Run inputs keyed by input node name. A ``file`` input takes a
+                :class:`~vectorshift.File`, a :class:`pathlib.Path` or a binary file object;
+                a run with a file is sent as multipart form data.
             session_id: Groups runs into a conversation on the platform.
             webhook_url: The platform calls it when the run ends.
             version: The pipeline version to run.

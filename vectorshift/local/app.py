@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
@@ -25,6 +25,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import REQUEST_ID_KEY, TRANSPORT_KEY, FaultInjector, FaultMiddleware
+from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.records import (
     IdempotencyConflict,
     PipelineRecord,
@@ -33,11 +34,13 @@ from vectorshift.local.records import (
 )
 from vectorshift.local.runs import RunManager
 from vectorshift.local.store import Store
+from vectorshift.local.uploads import is_multipart, read_run_form
 from vectorshift.local.validation import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
     ApiError,
     field,
+    file_inputs,
     graph_io,
     query_bool,
     query_int,
@@ -160,11 +163,13 @@ class _Api:
         runs: list[tuple[dict[str, Any], str]],
         intermediate: bool,
         idempotency: tuple[str, str] | None = None,
+        files: Mapping[str, UploadedFile] | None = None,
     ) -> tuple[list[RunRecord], bool]:
         retry = str(math.ceil(self.config.retry_after))
         try:
             return self.runs.start(
-                org, pipeline, runs, intermediate_results=intermediate, idempotency=idempotency
+                org, pipeline, runs, intermediate_results=intermediate, idempotency=idempotency,
+                files=files,
             )
         except RunLimitReached:
             raise ApiError(
@@ -298,7 +303,13 @@ class _Api:
     async def run_pipeline(self, request: Request) -> Response:
         org = self._org(request)
         pipeline = self._pipeline(org, request.path_params["pipeline_id"])
-        body = await read_json_object(request, self.config.max_body_bytes)
+        files: dict[str, UploadedFile] = {}
+        if is_multipart(request):
+            body, files = await read_run_form(
+                request, self.config.max_body_bytes, file_inputs(pipeline)
+            )
+        else:
+            body = await read_json_object(request, self.config.max_body_bytes)
         given = field(body, "inputs", dict, {})
         background = field(body, "background", bool, False)
         stream = field(body, "stream", bool, False)
@@ -314,16 +325,19 @@ class _Api:
         if background and stream:
             raise ApiError(400, "fields 'background' and 'stream' cannot both be true")
         assert given is not None
-        inputs = run_inputs(pipeline, given, "")
+        inputs = run_inputs(pipeline, given, "", files)
         idempotency = None
         key = request.headers.get("idempotency-key")
         if background and key is not None:
             if not key or len(key) > 255:
                 raise ApiError(400, "header 'Idempotency-Key' must hold 1 to 255 characters")
-            canonical = json.dumps([pipeline.id, body], sort_keys=True, default=str)
+            hashed: list[Any] = [pipeline.id, body]
+            if files:
+                hashed.append({name: upload.metadata() for name, upload in files.items()})
+            canonical = json.dumps(hashed, sort_keys=True, default=str)
             idempotency = (key, hashlib.sha256(canonical.encode()).hexdigest())
         runs = [(inputs, trace_id)]
-        records, _ = self._start(org, pipeline, runs, bool(intermediate), idempotency)
+        records, _ = self._start(org, pipeline, runs, bool(intermediate), idempotency, files)
         record = records[0]
         if background:
             return JSONResponse({"task_id": record.task_id, "trace_id": record.trace_id})

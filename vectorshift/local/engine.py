@@ -18,7 +18,9 @@ is skipped only when none is (or when its own ``dependencies`` are skipped).
 
 Inputs and outputs. An ``input`` node publishes the run input of its name (or its
 ``default_value`` when the run does not give one) under every output field it declares, and
-under ``text``. Input nodes' own inputs are configuration and are never treated as templates.
+under ``text``; a ``file`` input publishes the file's ``file``, ``file_name`` and
+``processed_text`` instead (see :func:`vectorshift.local.nodes.input_outputs`). Input nodes'
+own inputs are configuration and are never treated as templates.
 An ``output`` node's ``value`` becomes the run output of the node's name, with its type kept
 (a list from ``split_text`` stays a list). An output node that is skipped is absent from the
 outputs returned and gets no frame.
@@ -46,7 +48,15 @@ from typing import Any
 import anyio
 from anyio import CancelScope
 
-from vectorshift.local.nodes import EXECUTORS, NODE_SPECS, SKIPPED, NodeContext, NodeError
+from vectorshift.local.nodes import (
+    EXECUTORS,
+    FILE_INPUT_OUTPUTS,
+    NODE_SPECS,
+    SKIPPED,
+    NodeContext,
+    NodeError,
+    input_outputs,
+)
 from vectorshift.local.nodes_condition import condition_paths, condition_problems
 from vectorshift.local.providers import OnToken, ProviderConfig
 from vectorshift.local.templates import find_references, render, single_reference
@@ -130,6 +140,8 @@ def _declared_outputs(node: dict[str, Any]) -> set[str]:
         fields = set(spec.default_outputs) if spec else set()
         if node["type"] == "condition":
             fields.update(condition_paths(node["inputs"]))
+        if node["type"] == "input" and node["inputs"].get("input_type") == "file":
+            fields = set(FILE_INPUT_OUTPUTS)
     fields.add("complete")
     return fields
 
@@ -395,8 +407,8 @@ class _Run:
         kind, name = node["type"], node["name"]
         if kind == "input":
             value = self._inputs.get(name, node["inputs"].get("default_value"))
-            fields = (_declared_outputs(node) - {"complete"}) | {"text"}
-            await self._publish(node_id, node, dict.fromkeys(sorted(fields), value))
+            fields = _declared_outputs(node) - {"complete"}
+            await self._publish(node_id, node, input_outputs(node["inputs"], value, fields))
             return
         try:
             inputs = self._render_inputs(kind, node["inputs"])

@@ -8,6 +8,8 @@ node's name and id.
 
 Node behaviour (outputs in parentheses):
 
+- ``input``: see :func:`input_outputs` (``text``; for ``file`` inputs ``file``, ``file_name``
+  and ``processed_text``).
 - ``text`` (``text``): the ``text`` input as text.
 - ``combine_text`` (``processed_text``): the ``text`` list's text forms concatenated with no
   separator, as the platform's combine-text node does (``["a", "b"]`` gives ``"ab"``).
@@ -40,10 +42,11 @@ Node behaviour (outputs in parentheses):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from vectorshift.local.nodes_condition import (
@@ -62,12 +65,15 @@ from vectorshift.local.templates import to_text
 
 __all__ = [
     "EXECUTORS",
+    "FILE_INPUT_OUTPUTS",
     "NODE_SPECS",
     "SKIPPED",
     "NodeContext",
     "NodeError",
     "NodeSpec",
     "RunPipeline",
+    "UploadedFile",
+    "input_outputs",
 ]
 
 
@@ -85,6 +91,69 @@ class _Skipped:
 SKIPPED: Final = _Skipped()
 
 RunPipeline = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+FILE_INPUT_OUTPUTS: Final = ("file", "file_name", "processed_text")
+"""The outputs of an input node of type ``file`` (besides ``complete``)."""
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file given to a run as a multipart part: the value a ``file`` input node receives.
+
+    Args:
+        name: The file name the client sent.
+        content_type: The part's media type.
+        content: The file's bytes.
+    """
+
+    name: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """The hex SHA-256 digest of the content."""
+        return hashlib.sha256(self.content).hexdigest()
+
+    def metadata(self) -> dict[str, Any]:
+        """What a run records of the file: name, media type, size and digest, not the bytes."""
+        return {
+            "name": self.name,
+            "content_type": self.content_type,
+            "size": len(self.content),
+            "sha256": self.sha256,
+        }
+
+
+def input_outputs(config: dict[str, Any], value: Any, fields: set[str]) -> dict[str, Any]:
+    """The input node executor: the outputs of an input node given ``value``.
+
+    Every input type but ``file`` gives the value unchanged under ``text`` and under any other
+    declared output in ``fields``. A ``file`` input gives ``file`` (``{"name", "content_type",
+    "size"}``), ``file_name`` and ``processed_text``: the content decoded as UTF-8, with
+    undecodable bytes replaced by U+FFFD. vectorshift.local's parser is plain-text only: it does
+    not parse PDF, Word or other document formats as the platform does, so binary content gives
+    replacement characters. A file input given no file (its default value) has no ``file``, an
+    empty ``file_name`` and the value's text as ``processed_text``.
+
+    Args:
+        config: The input node's own inputs (``input_type``...).
+        value: The run's value for this input: an :class:`UploadedFile` for a file input.
+        fields: The node's declared outputs, ``complete`` excluded.
+    """
+    if config.get("input_type") != "file":
+        return dict.fromkeys(sorted(fields | {"text"}), value)
+    if isinstance(value, UploadedFile):
+        return {
+            "file": {
+                "name": value.name,
+                "content_type": value.content_type,
+                "size": len(value.content),
+            },
+            "file_name": value.name,
+            "processed_text": value.content.decode("utf-8", errors="replace"),
+        }
+    return {"file": None, "file_name": "", "processed_text": to_text(value)}
 
 
 @dataclass(frozen=True)

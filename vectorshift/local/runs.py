@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ from anyio.abc import TaskGroup
 
 from vectorshift.local import engine
 from vectorshift.local.config import ServerConfig
+from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.records import STOPPED_SERVER_ERROR, PipelineRecord, RunRecord
 from vectorshift.local.store import Store
 
@@ -139,6 +140,7 @@ class RunManager:
         *,
         intermediate_results: bool,
         idempotency: tuple[str, str] | None = None,
+        files: Mapping[str, UploadedFile] | None = None,
     ) -> tuple[list[RunRecord], bool]:
         """Record and launch runs of ``pipeline``.
 
@@ -148,6 +150,8 @@ class RunManager:
             runs: ``(inputs, trace_id)`` per run; inputs complete (defaults applied).
             intermediate_results: Whether the engine publishes every node output as a frame.
             idempotency: ``(key, body hash)`` for an idempotent start.
+            files: Uploaded files by input name, given to the engine in place of the
+                metadata the run records keep (single-run starts only).
 
         Returns:
             The run records and whether they were started (``False``: idempotent replay).
@@ -173,7 +177,8 @@ class RunManager:
             for record in records:
                 run = _ActiveRun(record.task_id)
                 self._active[record.task_id] = run
-                self._tg.start_soon(self._execute, run, pipeline.nodes, record.inputs, options)
+                inputs = {**record.inputs, **(files or {})}
+                self._tg.start_soon(self._execute, run, pipeline.nodes, inputs, options)
         return records, created
 
     def _loader(self, org: str) -> engine.SubPipelineLoader:

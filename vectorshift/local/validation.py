@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from vectorshift.local import engine
+from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.records import PipelineRecord
 
 T = TypeVar("T")
@@ -60,8 +61,8 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
         raise ApiError(
             415,
-            "this server accepts JSON bodies only (Content-Type: application/json); "
-            "multipart file inputs are not supported by vectorshift.local",
+            "this endpoint accepts JSON bodies only (Content-Type: application/json); "
+            "multipart bodies (file inputs) are accepted by the run endpoint only",
         )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
@@ -235,16 +236,49 @@ def _uses_default(nodes: dict[str, Any], input_name: str) -> bool:
     return False
 
 
-def run_inputs(pipeline: PipelineRecord, given: dict[str, Any], where: str) -> dict[str, Any]:
-    """The inputs of one run, checked against the pipeline and completed with defaults (422)."""
+def file_inputs(pipeline: PipelineRecord) -> list[str]:
+    """The names of the pipeline's inputs of type ``file``."""
+    return sorted(
+        name for name, spec in pipeline.inputs.items()
+        if isinstance(spec, dict) and spec.get("io_type") == "file"
+    )
+
+
+def run_inputs(
+    pipeline: PipelineRecord,
+    given: dict[str, Any],
+    where: str,
+    files: Mapping[str, UploadedFile] | None = None,
+) -> dict[str, Any]:
+    """The inputs of one run, checked against the pipeline and completed with defaults (422).
+
+    File inputs come as ``files`` (multipart parts) and are recorded by their metadata (name,
+    media type, size and digest); a file input given as a plain value is refused.
+    """
     declared = pipeline.inputs
+    accepts_files = file_inputs(pipeline)
     for name in given:
         if name not in declared:
             known = ", ".join(repr(n) for n in sorted(declared)) or "none"
             shown = name if len(name) <= 100 else name[:100] + "..."
             message = f"{where}inputs: unknown input {shown!r} (pipeline inputs: {known})"
             raise ApiError(422, message)
+        if name in accepts_files:
+            raise ApiError(
+                422,
+                f"{where}inputs: input {name!r} is a file input: send it as a multipart file "
+                "part named after it, not as a value",
+            )
+    for name in files or {}:
+        if name not in accepts_files:
+            shown = name if len(name) <= 100 else name[:100] + "..."
+            known = ", ".join(repr(n) for n in accepts_files) or "none"
+            raise ApiError(
+                422,
+                f"file part {shown!r} is not a file input of the pipeline (file inputs: {known})",
+            )
     inputs = dict(given)
+    inputs.update({name: upload.metadata() for name, upload in (files or {}).items()})
     for name, spec in declared.items():
         if name in inputs:
             continue

@@ -79,7 +79,11 @@ class _TypedNode(Node):
 
 
 class InputNode(_TypedNode):
-    """A pipeline input; run inputs are keyed by this node's name. Output: ``text``.
+    """A pipeline input; run inputs are keyed by this node's name.
+
+    Outputs: ``text`` for every input type but ``file``; a ``file`` input has ``file`` (the
+    file), ``file_name`` and ``processed_text`` (the file's text) instead. Referencing an output
+    the input type does not have is refused when the pipeline is validated.
 
     Args:
         name: The node's name: the key of this input in run inputs.
@@ -90,11 +94,17 @@ class InputNode(_TypedNode):
 
     Example:
         >>> query = pipeline.add(name="query").input()
+        >>> doc = pipeline.add(name="doc").input(input_type="file")
+        >>> pipeline.add(name="summary").text(text=f"{doc.file_name}: {doc.processed_text}")
     """
 
     node_type = "input"
     output_fields = ("text",)
+    FILE_OUTPUTS: ClassVar[tuple[str, ...]] = ("file", "file_name", "processed_text")
     text = Output()
+    processed_text = Output()
+    file = Output()
+    file_name = Output()
     DEFAULTS = {
         "description": "", "input_type": "string", "use_default_value": False,
         "default_value": "", "file_parser": "default", "dataframe_type": "table",
@@ -114,6 +124,8 @@ class InputNode(_TypedNode):
             "use_default_value": True, "default_value": default_value
         }
         self._setup(name, id, None, description=description, input_type=input_type, **given)
+        if input_type == "file":
+            self.outputs = sorted({"complete", *self.FILE_OUTPUTS})
 
 
 class OutputNode(_TypedNode):

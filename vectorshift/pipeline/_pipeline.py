@@ -9,6 +9,7 @@ from typing import Any, Literal, overload
 
 from vectorshift import _log
 from vectorshift._client import Client, default_client
+from vectorshift._files import encode_body
 from vectorshift._sync._pipeline import PipelineSync
 from vectorshift.errors import PipelineDefinitionError
 from vectorshift.pipeline import _requests
@@ -463,7 +464,11 @@ class Pipeline(PipelineSync):
             node_input_overrides=node_input_overrides,
             version=version,
         )
-        first = byte_opener(self.client, "POST", f"/pipeline/{pipeline_id}/run", json_body=body)
+        json_body, data, files = encode_body(body)
+        first = byte_opener(
+            self.client, "POST", f"/pipeline/{pipeline_id}/run",
+            json_body=json_body, data=data, files=files,
+        )
         return AsyncStream(
             resumable_opener(self.client, first, pipeline_id=pipeline_id, trace_id=trace_id)
         )
@@ -490,7 +495,9 @@ class Pipeline(PipelineSync):
         retry policy (set ``max_retries=0`` to never resend one).
 
         Args:
-            inputs: Run inputs keyed by input node name.
+            inputs: Run inputs keyed by input node name. A ``file`` input takes a
+                :class:`~vectorshift.File`, a :class:`pathlib.Path` or a binary file object;
+                a run with a file is sent as multipart form data.
             session_id: Groups runs into a conversation on the platform.
             webhook_url: The platform calls it when the run ends.
             version: The pipeline version to run.

@@ -14,6 +14,7 @@ from typing import Any
 
 from vectorshift import _log
 from vectorshift._client import Client
+from vectorshift._files import as_file, encode_body, is_file_value
 from vectorshift.errors import NotFoundError, PipelineRunFailedError
 from vectorshift.pipeline._graph import input_mismatch
 from vectorshift.pipeline._handler import RunHandler
@@ -65,14 +66,38 @@ def check_inputs(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str) -
         raise ValueError(
             f"pipeline {label} needs input {', '.join(map(repr, missing))}, which was not given"
         )
+    for node in nodes:
+        if node.type != "input" or node.name not in inputs:
+            continue
+        wants_file = node.inputs.get("input_type") == "file"
+        if wants_file != is_file_value(inputs[node.name]):
+            expected = (
+                "a file (a vectorshift.File, a pathlib.Path or a binary file object)"
+                if wants_file else "a value, not a file"
+            )
+            raise ValueError(
+                f"pipeline {label}: input {node.name!r} is a "
+                f"{node.inputs.get('input_type', 'string')} input and takes {expected}; "
+                f"got {type(inputs[node.name]).__name__}"
+            )
     return dict(inputs)
 
 
 def run_body(
     nodes: Sequence[Node], label: str, inputs: Mapping[str, Any], **options: Any
 ) -> dict[str, Any]:
-    """A run request body (PROTOCOL 2.1): checked inputs, and the options that are set."""
-    body: dict[str, Any] = {"inputs": check_inputs(nodes, inputs, label)}
+    """A run request body (PROTOCOL 2.1): checked inputs, and the options that are set.
+
+    File inputs (paths and file objects included) are read now and held as
+    :class:`~vectorshift.File` values; such a body is sent as multipart form data.
+    """
+    checked = check_inputs(nodes, inputs, label)
+    body: dict[str, Any] = {
+        "inputs": {
+            name: as_file(value, name) if is_file_value(value) else value
+            for name, value in checked.items()
+        }
+    }
     body.update({key: value for key, value in options.items() if value is not None})
     return body
 
@@ -127,9 +152,10 @@ async def run_blocking(
         PipelineRunFailedError: the run failed.
     """
     with _log.raising("run", pipeline_id=pipeline_id, trace_id=trace_id):
+        json_body, data, files = encode_body(body)
         response = await client.http.request(
-            "POST", f"/pipeline/{pipeline_id}/run", json_body=body, retry_mode="unsafe",
-            read_timeout=None,
+            "POST", f"/pipeline/{pipeline_id}/run", json_body=json_body, data=data, files=files,
+            retry_mode="unsafe", read_timeout=None,
         )
         data = response.data if isinstance(response.data, dict) else {}
         run_id = str(data.get("run_id") or data.get("task_id") or "")
@@ -175,10 +201,13 @@ async def start(
     The key makes the start safe to resend, so the HTTP layer retries it like a read.
     """
     with _log.raising("start", pipeline_id=pipeline_id, trace_id=trace_id):
+        json_body, data, files = encode_body(body)
         response = await client.http.request(
             "POST",
             f"/pipeline/{pipeline_id}/run",
-            json_body=body,
+            json_body=json_body,
+            data=data,
+            files=files,
             headers={"Idempotency-Key": key},
             retry_mode="safe",
         )
@@ -210,7 +239,18 @@ async def start(
 async def bulk_run(
     client: Client, pipeline_id: str, runs: list[dict[str, Any]]
 ) -> list[RunResult]:
-    """P9: several blocking runs in one request; results in the order of ``runs``."""
+    """P9: several blocking runs in one request; results in the order of ``runs``.
+
+    Raises:
+        TypeError: an input is a file (bulk runs are JSON only; run file inputs one by one).
+    """
+    for index, run in enumerate(runs):
+        for name, value in (run.get("inputs") or {}).items():
+            if is_file_value(value):
+                raise TypeError(
+                    f"bulk_run does not take file inputs (runs[{index}] input {name!r}); "
+                    "use run() or start() for each file instead"
+                )
     response = await client.http.request(
         "POST", f"/pipeline/{pipeline_id}/bulk-run", json_body={"runs": runs},
         retry_mode="unsafe", read_timeout=None,

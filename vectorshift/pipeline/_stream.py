@@ -24,6 +24,7 @@ import anyio
 from typing_extensions import Self
 
 from vectorshift import _log
+from vectorshift._files import FormParts, encode_body
 from vectorshift._sse import SSEDecoder, aiter_sse, parse_json_object
 from vectorshift.errors import (
     ApiConnectionError,
@@ -134,11 +135,16 @@ def byte_opener(
     path: str,
     *,
     json_body: Any = None,
+    data: dict[str, str] | None = None,
+    files: FormParts | None = None,
     headers: dict[str, str] | None = None,
     retry_mode: RetryMode = "unsafe",
     max_retries: int | None = None,
 ) -> ByteOpener:
-    """Opens ``method path`` as a streamed response and returns its body's byte chunks."""
+    """Opens ``method path`` as a streamed response and returns its body's byte chunks.
+
+    The body is ``json_body`` as JSON, or multipart form data of ``data`` and ``files``.
+    """
 
     async def open_bytes(stack: AsyncExitStack) -> AsyncIterator[bytes]:
         _, chunks = await stack.enter_async_context(
@@ -146,6 +152,8 @@ def byte_opener(
                 method,
                 path,
                 json_body=json_body,
+                data=data,
+                files=files,
                 headers=headers,
                 retry_mode=retry_mode,
                 max_retries=max_retries,
@@ -160,7 +168,10 @@ def sse_opener(
     client: Client, path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None
 ) -> Opener[SSEFrame]:
     """Opens ``POST path`` as an event stream and yields its raw frames (never resumed)."""
-    raw = byte_opener(client, "POST", path, json_body=body, headers=headers)
+    json_body, data, files = encode_body(body)
+    raw = byte_opener(
+        client, "POST", path, json_body=json_body, data=data, files=files, headers=headers
+    )
 
     async def open_frames(stack: AsyncExitStack) -> AsyncIterator[SSEFrame]:
         return aiter_sse(await raw(stack))
