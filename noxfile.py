@@ -1,6 +1,6 @@
 """Single entry point for tests, lint, typing, code generation and benchmarks.
 
-    nox -s tests        # the suite on every Python (3.10-3.13) found on PATH
+    nox -s tests        # the suite on every Python 3.10-3.13 found (on PATH or via pyenv)
     nox -s lint         # ruff
     nox -s typing       # mypy --strict on the package and the typed usage files
     nox -s codegen      # regenerate the sync facade (vectorshift/_sync)
