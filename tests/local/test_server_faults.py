@@ -12,30 +12,7 @@ import pytest
 from vectorshift.local import LocalServer, ServerConfig
 from vectorshift.local.faults import FaultInjector, FaultRule, parse_rules, route_key
 
-
-def lorem_graph(tokens: int, delay_ms: float) -> dict[str, Any]:
-    return {
-        "input_0": {"id": "input_0", "name": "query", "type": "input", "inputs": {}},
-        "llm_0": {
-            "id": "llm_0",
-            "name": "llm",
-            "type": "llm",
-            "inputs": {
-                "provider": "local",
-                "model": "lorem",
-                "prompt": "{{ input_0.text }}",
-                "max_tokens": tokens,
-                "token_delay_ms": delay_ms,
-                "stream": True,
-            },
-        },
-        "output_0": {
-            "id": "output_0",
-            "name": "answer",
-            "type": "output",
-            "inputs": {"output_type": "stream<string>", "value": "{{ llm_0.response }}"},
-        },
-    }
+from .graphs import llm_graph
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +85,8 @@ def test_delay_slows_the_answer_down(api: httpx.Client, faults: FaultInjector) -
 def test_after_rules_let_the_handler_act_and_lose_its_answer(
     server: LocalServer, api: httpx.Client, faults: FaultInjector
 ) -> None:
-    pipeline_id = api.post("/pipeline", json={"name": "x", "nodes": lorem_graph(3, 0)}).json()["id"]
+    nodes = llm_graph(model="lorem", tokens=3)
+    pipeline_id = api.post("/pipeline", json={"name": "x", "nodes": nodes}).json()["id"]
     faults.add(method="POST", path=r"/run$", status=502, when="after", count=1)
     faults.add(method="POST", path=r"/run$", drop=True, when="after", count=1)
     before = sum(server.store.run_counts().values())
@@ -122,7 +100,7 @@ def test_after_rules_let_the_handler_act_and_lose_its_answer(
 def test_cut_stream_resumes_from_last_event_id_without_loss_or_repeat(
     api: httpx.Client, faults: FaultInjector
 ) -> None:
-    nodes = lorem_graph(15, 2)
+    nodes = llm_graph(model="lorem", tokens=15, delay_ms=2)
     pipeline_id = api.post("/pipeline", json={"name": "cut", "nodes": nodes}).json()["id"]
     faults.add(method="POST", path=r"/run$", cut_after_frames=4, count=1)
     seen: list[tuple[int, dict[str, Any]]] = []

@@ -9,7 +9,6 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,34 +16,10 @@ import pytest
 from vectorshift.local import LocalServer, ServerConfig
 from vectorshift.local.store import Store
 
+from .graphs import long_graph
+
 ROOT = Path(__file__).resolve().parents[2]
 STOPPED = "the local server stopped while this run was active"
-
-
-def long_graph() -> dict[str, Any]:
-    """query -> local 'lorem' llm of about 20 s (2000 tokens, 10 ms each) -> answer."""
-    return {
-        "input_0": {"id": "input_0", "name": "query", "type": "input", "inputs": {}},
-        "llm_0": {
-            "id": "llm_0",
-            "name": "llm",
-            "type": "llm",
-            "inputs": {
-                "provider": "local",
-                "model": "lorem",
-                "prompt": "{{ input_0.text }}",
-                "max_tokens": 2000,
-                "token_delay_ms": 10,
-                "stream": True,
-            },
-        },
-        "output_0": {
-            "id": "output_0",
-            "name": "answer",
-            "type": "output",
-            "inputs": {"output_type": "stream<string>", "value": "{{ llm_0.response }}"},
-        },
-    }
 
 
 def client(server: LocalServer) -> httpx.Client:

@@ -12,56 +12,9 @@ import pytest
 
 from vectorshift.local import LocalServer, ServerConfig
 
+from .graphs import llm_graph, long_graph
+
 KEYS = {"key-a": "org-a", "key-b": "org-b"}
-
-
-def llm_graph(
-    *,
-    model: str = "echo",
-    tokens: int = 5,
-    delay_ms: float = 0,
-    default: str | None = None,
-) -> dict[str, Any]:
-    """query -> local llm (streaming its tokens) -> answer (stream<string>)."""
-    return {
-        "input_0": {
-            "id": "input_0",
-            "name": "query",
-            "type": "input",
-            "inputs": {
-                "input_type": "string",
-                "use_default_value": default is not None,
-                "default_value": default or "",
-            },
-            "outputs": ["text"],
-        },
-        "llm_0": {
-            "id": "llm_0",
-            "name": "llm",
-            "type": "llm",
-            "inputs": {
-                "provider": "local",
-                "model": model,
-                "prompt": "{{ input_0.text }}",
-                "max_tokens": tokens,
-                "token_delay_ms": delay_ms,
-                "stream": True,
-            },
-            "outputs": ["response"],
-        },
-        "output_0": {
-            "id": "output_0",
-            "name": "answer",
-            "type": "output",
-            "inputs": {"output_type": "stream<string>", "value": "{{ llm_0.response }}"},
-            "outputs": [],
-        },
-    }
-
-
-def long_graph() -> dict[str, Any]:
-    """A run of about 20 s unless it is stopped (2000 tokens, 10 ms each)."""
-    return llm_graph(model="lorem", tokens=2000, delay_ms=10)
 
 
 @pytest.fixture(scope="module")
