@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from vectorshift.local.nodes import UploadedFile
-from vectorshift.local.validation import ApiError
+from vectorshift.local.validation import ApiError, read_body_capped
 
 __all__ = ["is_multipart", "read_run_form"]
 
@@ -28,20 +28,6 @@ _OBJECT_FIELDS = ("inputs", "node_input_overrides")
 def is_multipart(request: Request) -> bool:
     """Whether the request body is ``multipart/form-data``."""
     return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
-
-
-async def _read_capped(request: Request, max_bytes: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise ApiError(413, f"request body exceeds the limit of {max_bytes} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _replay(request: Request, raw: bytes) -> Request:
@@ -93,7 +79,7 @@ async def read_run_form(
         ApiError: 413 when too large; 400 for a malformed body or field; 422 for a file part
             given twice or a file input sent as a plain form field.
     """
-    raw = await _read_capped(request, max_bytes)
+    raw = await read_body_capped(request, max_bytes)
     body: dict[str, Any] = {}
     files: dict[str, UploadedFile] = {}
     async with _replay(request, raw).form() as form:

@@ -50,6 +50,25 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+async def read_body_capped(request: Request, max_bytes: int) -> bytes:
+    """Read the whole request body, refusing more than ``max_bytes``.
+
+    Raises:
+        ApiError: 413 as soon as the declared or received size is over the limit.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ApiError(413, f"request body exceeds the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     """Read the request body as a JSON object, at most ``max_bytes`` long.
 
@@ -64,17 +83,7 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
             "this endpoint accepts JSON bodies only (Content-Type: application/json); "
             "multipart bodies (file inputs) are accepted by the run endpoint only",
         )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise ApiError(413, f"request body exceeds the limit of {max_bytes} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await read_body_capped(request, max_bytes)
     if not raw.strip():
         raise ApiError(400, "request body is empty: send a JSON object")
     try:
