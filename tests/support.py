@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 from vectorshift import Pipeline
+
+ROOT = Path(__file__).parent.parent
+"""The repository's root."""
+
+
+def build_wheel(dist: Path) -> Path:
+    """Build the project's wheel into ``dist`` as a release would, offline; its path."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(dist), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    (wheel,) = dist.glob("vectorshift-*.whl")
+    return wheel
 
 
 def lorem_pipeline(

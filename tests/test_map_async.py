@@ -326,9 +326,20 @@ async def test_progress_without_tqdm_is_an_import_error_naming_it(
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     pipeline = await echo_with_delay(client)
-    with pytest.raises(ImportError, match="tqdm"):
+    with pytest.raises(ImportError, match=r"pip install 'vectorshift\[progress\]'"):
         await outcomes_of(pipeline, [row("x")], progress=True)
     assert len(await outcomes_of(pipeline, [row("x")])) == 1
+
+
+async def test_progress_draws_a_real_tqdm_bar(
+    client: Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The `progress` extra installs tqdm (the test extra includes it); the bar goes to stderr.
+    pipeline = await echo_with_delay(client)
+    outcomes = await outcomes_of(pipeline, [row("a"), row("b")], progress=True)
+    assert len(outcomes) == 2
+    drawn = capsys.readouterr().err
+    assert "vectorshift runs" in drawn and "2/2" in drawn and "finished=2" in drawn
 
 
 def test_run_outcome_is_public() -> None:

@@ -17,8 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).parent.parent
+from support import ROOT, build_wheel
 
 MISSPELT = """
 from vectorshift import Pipeline
@@ -46,13 +45,7 @@ def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site-packages visible after the wheel's own files, so ``vectorshift`` resolves to the
     wheel and never to the source tree.
     """
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(dist), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
-    )
-    (wheel,) = dist.glob("vectorshift-*.whl")
+    wheel = build_wheel(tmp_path_factory.mktemp("dist"))
     env_dir = tmp_path_factory.mktemp("user-venv")
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"

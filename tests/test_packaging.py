@@ -1,0 +1,51 @@
+"""What ``pip install vectorshift`` gets: the files, the licence and the extras in the wheel."""
+
+from __future__ import annotations
+
+import email
+import re
+import zipfile
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from support import ROOT, build_wheel
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    return zipfile.ZipFile(build_wheel(tmp_path_factory.mktemp("dist")))
+
+
+def metadata(wheel: zipfile.ZipFile) -> Message:
+    (name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    return email.message_from_bytes(wheel.read(name))
+
+
+def test_the_licence_file_is_the_mit_licence_pyproject_declares(wheel: zipfile.ZipFile) -> None:
+    declared = re.search(r'^license = "(.*)"$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert declared is not None and declared.group(1) == "MIT"
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n")
+    assert metadata(wheel)["License-Expression"] == "MIT"
+    shipped = [n for n in wheel.namelist() if n.endswith("/LICENSE")]
+    assert shipped and wheel.read(shipped[0]).decode() == text
+
+
+def test_the_progress_extra_installs_tqdm(wheel: zipfile.ZipFile) -> None:
+    meta = metadata(wheel)
+    assert "progress" in meta.get_all("Provides-Extra", [])
+    assert any(req.startswith("tqdm") and re.search("extra == ['\"]progress['\"]", req)
+               for req in meta.get_all("Requires-Dist", []))
+
+
+def test_the_wheel_holds_the_package_and_its_typing_marker(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    assert {"vectorshift/__init__.py", "vectorshift/py.typed", "vectorshift/local/app.py"} <= names
+    assert not [n for n in names if n.startswith(("tests/", "tools/", "examples/"))]
+
+
+def test_the_version_in_the_wheel_is_the_package_version(wheel: zipfile.ZipFile) -> None:
+    namespace: dict[str, str] = {}
+    exec((Path(ROOT) / "vectorshift" / "_version.py").read_text(), namespace)
+    assert metadata(wheel)["Version"] == namespace["__version__"]
