@@ -10,10 +10,10 @@ from typing import Any, Literal, overload
 from vectorshift import _log
 from vectorshift._client import Client, default_client
 from vectorshift._files import encode_body
-from vectorshift._sync._pipeline import PipelineSync
 from vectorshift.errors import PipelineDefinitionError
 from vectorshift.pipeline import _requests
 from vectorshift.pipeline._builder import NodeBuilder
+from vectorshift.pipeline._generated_pipeline import PipelineSync
 from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
 from vectorshift.pipeline._handler import RunHandler
 from vectorshift.pipeline._map import map_runs
