@@ -3,7 +3,7 @@
     nox -s tests        # the suite on every Python 3.10-3.13 found (on PATH or via pyenv)
     nox -s lint         # ruff
     nox -s typing       # mypy --strict on the package and the typed usage files
-    nox -s codegen      # regenerate the sync facade (vectorshift/_sync)
+    nox -s codegen      # regenerate the sync facade (the _generated_*.py mixins)
     nox -s bench        # benchmarks: ratios against raw httpx on the same local server
 """
 
@@ -64,8 +64,12 @@ def typing(session: nox.Session) -> None:
 
 @nox.session
 def codegen(session: nox.Session) -> None:
-    """Regenerate the sync facade from the async classes."""
-    session.run("python", "tools/gen_sync.py", external=True)
+    """Regenerate the sync facade: the ``_generated_*.py`` mixins beside their async sources.
+
+    The generator needs only the standard library and ruff, which formats its output.
+    """
+    session.install("ruff>=0.5")
+    session.run("python", "tools/gen_sync.py")
 
 
 @nox.session

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from vectorshift._sse import (
     DEFAULT_MAX_EVENT_BYTES,
-    ServerSentEvent,
     SSEDecoder,
+    SSEFrame,
     aiter_sse,
     parse_json_object,
 )
@@ -22,10 +22,10 @@ from vectorshift.errors import StreamError
 BOM = b"\xef\xbb\xbf"
 
 
-def decode(*chunks: bytes, decoder: SSEDecoder | None = None) -> list[ServerSentEvent]:
+def decode(*chunks: bytes, decoder: SSEDecoder | None = None) -> list[SSEFrame]:
     """Feed ``chunks`` to a decoder, close it, and return every event."""
     sse = decoder if decoder is not None else SSEDecoder()
-    events: list[ServerSentEvent] = []
+    events: list[SSEFrame] = []
     for chunk in chunks:
         events.extend(sse.feed(chunk))
     events.extend(sse.close())
@@ -34,8 +34,8 @@ def decode(*chunks: bytes, decoder: SSEDecoder | None = None) -> list[ServerSent
 
 def ev(
     data: str, event: str = "message", id: str | None = None, retry: int | None = None
-) -> ServerSentEvent:
-    return ServerSentEvent(event=event, data=data, id=id, retry=retry)
+) -> SSEFrame:
+    return SSEFrame(event=event, data=data, id=id, retry=retry)
 
 
 # --- the standard's examples -------------------------------------------------------------------
@@ -314,7 +314,7 @@ def test_json_and_parse_json_object() -> None:
 
 def test_invalid_json_raises_quoting_the_frame() -> None:
     event = ev('{"type": "stream", "output_value": ', event="stream")
-    for parse in (ServerSentEvent.json, parse_json_object):
+    for parse in (SSEFrame.json, parse_json_object):
         with pytest.raises(StreamError, match="'stream' event does not hold valid JSON") as info:
             parse(event)
         assert info.value.frame == event.data
@@ -429,10 +429,10 @@ def _lines(block: _Block) -> list[str]:
 
 
 @st.composite
-def _streams(draw: st.DrawFn) -> tuple[bytes, list[ServerSentEvent]]:
+def _streams(draw: st.DrawFn) -> tuple[bytes, list[SSEFrame]]:
     blocks = draw(st.lists(_blocks, max_size=6))
     text = draw(st.sampled_from(["", "\ufeff"]))
-    expected: list[ServerSentEvent] = []
+    expected: list[SSEFrame] = []
     last_id: str | None = None
     previous_eol = ""
     for block in blocks:
@@ -446,7 +446,7 @@ def _streams(draw: st.DrawFn) -> tuple[bytes, list[ServerSentEvent]]:
             last_id = block.id
         if block.data:
             expected.append(
-                ServerSentEvent(
+                SSEFrame(
                     event=block.event or "message",
                     data="\n".join(block.data),
                     id=last_id,
@@ -459,7 +459,7 @@ def _streams(draw: st.DrawFn) -> tuple[bytes, list[ServerSentEvent]]:
 @settings(max_examples=200, deadline=None)
 @given(stream=_streams(), cuts=st.lists(st.integers(min_value=0), max_size=12))
 def test_chunking_never_changes_the_events(
-    stream: tuple[bytes, list[ServerSentEvent]], cuts: list[int]
+    stream: tuple[bytes, list[SSEFrame]], cuts: list[int]
 ) -> None:
     data, expected = stream
     whole = decode(data)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vectorshift._public_path import publish as _publish
 from vectorshift._version import __version__
 from vectorshift.errors import (
     ApiConnectionError,
@@ -163,6 +164,11 @@ __all__ = [
     "base_url",
 ]
 
+for _name in __all__:  # the names imported above; lazy ones are published when loaded
+    if _name in globals():
+        _publish(globals()[_name], __all__)
+del _name
+
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
@@ -171,6 +177,7 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     value = getattr(importlib.import_module(module_name), name)
+    _publish(value, __all__)
     globals()[name] = value
     return value
 

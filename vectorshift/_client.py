@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import Self
 
+from vectorshift._generated_client import ClientSync
 from vectorshift._retry import RetryPolicy
-from vectorshift._sync._client import ClientSync
 
 if TYPE_CHECKING:
     import httpx

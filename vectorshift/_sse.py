@@ -23,7 +23,7 @@ from vectorshift.errors import StreamError
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
     "SSEDecoder",
-    "ServerSentEvent",
+    "SSEFrame",
     "aiter_sse",
     "parse_json_object",
 ]
@@ -56,7 +56,7 @@ def _utf8_len(text: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class ServerSentEvent:
+class SSEFrame:
     """One dispatched event.
 
     Attributes:
@@ -90,7 +90,7 @@ class ServerSentEvent:
             ) from exc
 
 
-def parse_json_object(event: ServerSentEvent) -> dict[str, Any]:
+def parse_json_object(event: SSEFrame) -> dict[str, Any]:
     """Decode an event's data as a JSON object.
 
     Args:
@@ -121,7 +121,7 @@ def _new_text_decoder() -> codecs.IncrementalDecoder:
 
 
 class SSEDecoder:
-    """Turns the bytes of an event stream, in any chunking, into :class:`ServerSentEvent` objects.
+    """Turns the bytes of an event stream, in any chunking, into :class:`SSEFrame` objects.
 
     Feed chunks as they arrive with :meth:`feed` and call :meth:`close` at the end of the input.
     After :meth:`close` the decoder can decode the next connection's stream: it keeps
@@ -185,7 +185,7 @@ class SSEDecoder:
         """
         return self._block_started or (bool(self._partial) and not self._partial[0].startswith(":"))
 
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+    def feed(self, chunk: bytes) -> list[SSEFrame]:
         """Decode the next chunk of the stream.
 
         Args:
@@ -199,7 +199,7 @@ class SSEDecoder:
         """
         return self._feed_text(self._text_decoder.decode(chunk))
 
-    def close(self) -> list[ServerSentEvent]:
+    def close(self) -> list[SSEFrame]:
         """End the input, and prepare for the next connection's stream.
 
         As 9.2.5 requires, an event without its terminating blank line is discarded (not
@@ -223,7 +223,7 @@ class SSEDecoder:
         self._id_buffer = self.last_event_id
         return events
 
-    def _feed_text(self, text: str) -> list[ServerSentEvent]:
+    def _feed_text(self, text: str) -> list[SSEFrame]:
         if self._skip_lf and text:
             # 9.2.5: CRLF is one line ending, even when the CR and the LF come in two chunks.
             self._skip_lf = False
@@ -247,7 +247,7 @@ class SSEDecoder:
             complete = complete.replace("\r\n", "\n").replace("\r", "\n")
         lines = complete.split("\n")
         lines.pop()  # the empty string after the final line ending
-        events: list[ServerSentEvent] = []
+        events: list[SSEFrame] = []
         for line in lines:
             self._process_line(line, events)
         rest = text[end + 1 :]
@@ -267,7 +267,7 @@ class SSEDecoder:
             f"server-sent event larger than {self.max_event_bytes} bytes", frame=_excerpt(start)
         )
 
-    def _process_line(self, line: str, events: list[ServerSentEvent]) -> None:
+    def _process_line(self, line: str, events: list[SSEFrame]) -> None:
         # 9.2.6: a blank line dispatches the event.
         if not line:
             self._dispatch(events)
@@ -305,7 +305,7 @@ class SSEDecoder:
             self.retry = int(value)
             self._block_retry = self.retry
 
-    def _dispatch(self, events: list[ServerSentEvent]) -> None:
+    def _dispatch(self, events: list[SSEFrame]) -> None:
         # 9.2.6 "dispatch the event", step 1: the last event ID buffer becomes the last event ID
         # string, whether or not an event is dispatched; the buffer itself is not reset.
         self.last_event_id = self._id_buffer
@@ -315,7 +315,7 @@ class SSEDecoder:
             # Steps 3 to 5: the data lines joined with LF (the spec's trailing LF never added);
             # the type is "message" unless the event type buffer is non-empty.
             events.append(
-                ServerSentEvent(
+                SSEFrame(
                     event=self._event_type or "message",
                     data="\n".join(self._data),
                     id=self.last_event_id,
@@ -334,7 +334,7 @@ class SSEDecoder:
 
 async def aiter_sse(
     chunks: AsyncIterable[bytes], decoder: SSEDecoder | None = None
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[SSEFrame]:
     """Decode an asynchronous stream of byte chunks into events.
 
     Args:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from vectorshift._sse import ServerSentEvent as SSEFrame
+from vectorshift._sse import SSEFrame
 
 if TYPE_CHECKING:
     from vectorshift.pipeline._handler import RunHandler

@@ -10,7 +10,7 @@ import anyio
 import anyio.lowlevel
 from typing_extensions import Self
 
-from ._sync._widget import WidgetSync
+from ._generated_widget import WidgetSync
 from ._types import NOT_GIVEN, AsyncStream, Label, NotGiven
 
 

@@ -11,7 +11,7 @@ the ``stream<string>`` rule of :func:`check_streams`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from vectorshift.errors import PipelineDefinitionError
@@ -20,6 +20,7 @@ from vectorshift.pipeline._node import TEMPLATE, Node, references
 __all__ = [
     "canvas_metadata",
     "check_streams",
+    "deserialize_nodes",
     "pipeline_io",
     "serialize_nodes",
     "validate",
@@ -155,6 +156,17 @@ def edges(nodes: Sequence[Node]) -> list[dict[str, str]]:
 def serialize_nodes(nodes: Sequence[Node]) -> dict[str, Any]:
     """The ``nodes`` map of a graph, in the order the nodes were added."""
     return {node.id: node.to_json() for node in nodes}
+
+
+def deserialize_nodes(data: Mapping[str, Any]) -> list[Node]:
+    """The nodes of a stored pipeline object, with their canvas positions when it has them."""
+    canvas = (data.get("canvas_metadata") or {}).get("nodes") or {}
+    raw_nodes = data.get("nodes") or {}
+    return [
+        Node.from_json(node, canvas.get(node_id))
+        for node_id, node in raw_nodes.items()
+        if isinstance(node, Mapping)
+    ]
 
 
 def pipeline_io(nodes: Sequence[Node]) -> tuple[dict[str, Any], dict[str, Any]]:

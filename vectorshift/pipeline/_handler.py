@@ -10,7 +10,6 @@ import anyio
 
 from vectorshift import _log
 from vectorshift._client import Client, default_client
-from vectorshift._sync._handler import RunHandlerSync
 from vectorshift.errors import (
     ApiConnectionError,
     ApiError,
@@ -20,6 +19,7 @@ from vectorshift.errors import (
     PollTimeoutError,
     UnprocessableEntityError,
 )
+from vectorshift.pipeline._generated_handler import RunHandlerSync
 from vectorshift.pipeline._stream import AsyncStream, byte_opener, events_path, resumable_opener
 from vectorshift.types import RunStatus, StreamChunk
 

@@ -1,4 +1,4 @@
-"""Pipeline: build, save, fetch and run a pipeline."""
+"""Pipeline: save, fetch and run a pipeline (:class:`PipelineDefinition` builds its graph)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from typing import Any, Literal, overload
 from vectorshift import _log
 from vectorshift._client import Client, default_client
 from vectorshift._files import encode_body
-from vectorshift._sync._pipeline import PipelineSync
-from vectorshift.errors import PipelineDefinitionError
 from vectorshift.pipeline import _requests
-from vectorshift.pipeline._builder import NodeBuilder
-from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
+from vectorshift.pipeline._definition import PipelineDefinition
+from vectorshift.pipeline._generated_pipeline import PipelineSync
+from vectorshift.pipeline._graph import deserialize_nodes
 from vectorshift.pipeline._handler import RunHandler
 from vectorshift.pipeline._map import map_runs
 from vectorshift.pipeline._node import Node
@@ -24,7 +23,7 @@ from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, Stream
 __all__ = ["Pipeline"]
 
 
-class Pipeline(PipelineSync):
+class Pipeline(PipelineDefinition, PipelineSync):
     """A VectorShift pipeline: a graph of nodes, built in Python and run on the platform.
 
     Build it with the fluent builder, save it, then run it: blocking (``run``), in the
@@ -62,16 +61,8 @@ class Pipeline(PipelineSync):
         nodes: Iterable[Node] = (),
         client: Client | None = None,
     ) -> None:
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"a pipeline needs a non-empty name, got {name!r}")
-        self.name = name
-        self.id = id
-        self.branch_id = branch_id
-        self.description = description
+        super().__init__(name, id=id, branch_id=branch_id, description=description, nodes=nodes)
         self._client = client
-        self._nodes: list[Node] = []
-        for node in nodes:
-            self.add_node(node)
 
     @property
     def client(self) -> Client:
@@ -81,91 +72,10 @@ class Pipeline(PipelineSync):
     def __repr__(self) -> str:
         return f"Pipeline(name={self.name!r}, id={self.id!r}, nodes={len(self._nodes)})"
 
-    # -- building ---------------------------------------------------------------------------
-
-    @property
-    def nodes(self) -> list[Node]:
-        """The nodes, in the order they were added."""
-        return list(self._nodes)
-
-    def add(self, name: str, id: str | None = None) -> NodeBuilder:
-        """Start a node named ``name``; call a node method on the result to create it.
-
-        Args:
-            name: The node's name, unique in the pipeline.
-            id: The node's id; by default ``<type>_<24 hex>`` derived from the name.
-
-        Example:
-            >>> q = pipeline.add(name="query").input()
-            >>> llm = pipeline.add(name="llm", id="llm_0").llm(prompt=q.text)
-        """
-        return NodeBuilder(self.add_node, name, id)
-
-    def add_node(self, node: Node) -> Node:
-        """Add a node built directly.
-
-        Raises:
-            PipelineDefinitionError: a node with the same name or id is already there.
-        """
-        for existing in self._nodes:
-            if existing.name == node.name or existing.id == node.id:
-                clash = "name" if existing.name == node.name else "id"
-                raise PipelineDefinitionError(
-                    f"pipeline {self.name!r} already has a node with the {clash} "
-                    f"{getattr(node, clash)!r} ({existing.name!r}, {existing.id})",
-                    node_ids=(existing.id, node.id),
-                )
-        self._nodes.append(node)
-        return node
-
-    def node(self, name: str) -> Node:
-        """The node named ``name``.
-
-        Raises:
-            KeyError: there is no such node (the message lists the names there are).
-        """
-        for node in self._nodes:
-            if node.name == name:
-                return node
-        raise KeyError(
-            f"pipeline {self.name!r} has no node named {name!r}; "
-            f"its nodes are {', '.join(n.name for n in self._nodes) or 'none'}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The graph as the platform stores it: nodes, canvas metadata, inputs and outputs.
-
-        Raises:
-            PipelineDefinitionError: the graph is not valid (see :meth:`validate`).
-        """
-        validate(self._nodes)
-        inputs, outputs = pipeline_io(self._nodes)
-        return {
-            "nodes": serialize_nodes(self._nodes),
-            "canvas_metadata": canvas_metadata(self._nodes),
-            "inputs": inputs,
-            "outputs": outputs,
-        }
-
-    def validate(self) -> None:
-        """Check the graph without sending anything.
-
-        Raises:
-            PipelineDefinitionError: naming the nodes involved.
-        """
-        validate(self._nodes)
-
-    # -- server objects -----------------------------------------------------------------------
+    # -- the pipeline on the platform -------------------------------------------------------
 
     @classmethod
     def _from_object(cls, data: Mapping[str, Any], client: Client | None) -> Pipeline:
-        canvas = (data.get("canvas_metadata") or {}).get("nodes") or {}
-        raw_nodes = data.get("nodes") or {}
-        nodes = [
-            Node.from_json(node, canvas.get(node_id))
-            for node_id, node in raw_nodes.items()
-            if isinstance(node, Mapping)
-        ]
         pipeline = cls(
             str(data.get("name") or "unnamed"),
             id=data.get("_id") or data.get("id"),
@@ -173,7 +83,7 @@ class Pipeline(PipelineSync):
             description=data.get("description"),
             client=client,
         )
-        pipeline._nodes = nodes
+        pipeline._nodes = deserialize_nodes(data)
         return pipeline
 
     @classmethod
@@ -228,16 +138,10 @@ class Pipeline(PipelineSync):
         """
         if (id is None) == (name is None):
             raise ValueError("give exactly one of id= or name= to fetch a pipeline")
-        params = {
-            "id": id,
-            "name": name,
-            "branch_id": branch_id,
-            "version": version,
-            "username": username,
-            "org_name": org_name,
-        }
-        resolved = client or default_client()
-        obj = await _requests.fetch_object(resolved, **{k: v for k, v in params.items() if v})
+        obj = await _requests.fetch_object(
+            client or default_client(), id=id, name=name, branch_id=branch_id,
+            version=version, username=username, org_name=org_name,
+        )
         return cls._from_object(obj, client)
 
     @classmethod
@@ -257,20 +161,11 @@ class Pipeline(PipelineSync):
         """
         if offset < 0 or limit < 1:
             raise ValueError(f"offset must be >= 0 and limit >= 1, got {offset} and {limit}")
-        resolved = client or default_client()
-        response = await resolved.http.request(
-            "GET",
-            "/pipelines",
-            params={
-                "offset": offset,
-                "limit": limit,
-                "verbose": True,
-                "folder_id": folder_id,
-                "include_shared": include_shared,
-            },
+        objects = await _requests.list_objects(
+            client or default_client(), offset=offset, limit=limit, verbose=True,
+            folder_id=folder_id, include_shared=include_shared,
         )
-        objects = response.data.get("objects") or [] if isinstance(response.data, dict) else []
-        return [cls._from_object(obj, client) for obj in objects if isinstance(obj, Mapping)]
+        return [cls._from_object(obj, client) for obj in objects]
 
     async def asave(
         self,
@@ -297,20 +192,10 @@ class Pipeline(PipelineSync):
         if self.id is None:
             await self._create()
             return self
-        graph = self.to_json()
-        body: dict[str, Any] = {
-            "nodes": graph["nodes"],
-            "canvas_metadata": graph["canvas_metadata"],
-            "branch_id": self.branch_id,
-            "deploy": deploy,
-        }
-        if bump is not None:
-            body["bump"] = bump
-        if description is not None:
-            body["description"] = description
-        if self.branch_id is None:
-            del body["branch_id"]
-        await self.client.http.request("POST", f"/update/pipeline/{self.id}", json_body=body)
+        await _requests.update(
+            self.client, self.id, self.to_json(), branch_id=self.branch_id, deploy=deploy,
+            bump=bump, description=description,
+        )
         return self
 
     async def adelete(self) -> None:
@@ -321,36 +206,7 @@ class Pipeline(PipelineSync):
         """
         await self.client.http.request("DELETE", f"/pipeline/{self._require_id()}")
 
-    def _require_id(self) -> str:
-        if self.id is None:
-            raise ValueError(
-                f"pipeline {self.name!r} has not been saved yet: call save() (or new()) first"
-            )
-        return self.id
-
     # -- running ----------------------------------------------------------------------------------
-
-    def check_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        """Check run inputs against the pipeline's input nodes, before any request.
-
-        Raises:
-            ValueError: an input name is unknown, or a required input is missing.
-        """
-        return _requests.check_inputs(self._nodes, inputs, self._label())
-
-    def _label(self) -> str:
-        return f"{self.name!r} ({self.id})"
-
-    def _prepare(
-        self, inputs: Mapping[str, Any], trace_id: str | None, **options: Any
-    ) -> tuple[str, str, dict[str, Any]]:
-        """The pipeline id, trace id and checked body of a run, before any request."""
-        pipeline_id = self._require_id()
-        trace_id = trace_id or _requests.new_trace_id()
-        body = _requests.run_body(
-            self._nodes, self._label(), inputs, trace_id=trace_id, **options
-        )
-        return pipeline_id, trace_id, body
 
     @overload
     async def arun(

@@ -25,10 +25,12 @@ __all__ = [
     "bulk_run",
     "check_inputs",
     "fetch_object",
+    "list_objects",
     "run_blocking",
     "run_body",
     "start",
     "start_key",
+    "update",
 ]
 
 _TRACE_NAMESPACE = uuid.UUID("5f0c4a8e-3d1b-4b7e-9a51-7c2e6d9b0f13")
@@ -122,13 +124,14 @@ def start_key(
     return idempotency_key, trace_id or derived
 
 
-async def fetch_object(client: Client, **params: Any) -> dict[str, Any]:
-    """``GET /pipeline`` (P2) and the stored object it answers.
+async def fetch_object(client: Client, **params: str | None) -> dict[str, Any]:
+    """``GET /pipeline`` (P2) and the stored object it answers; empty ``params`` are not sent.
 
     Raises:
         NotFoundError: there is no such pipeline, or the answer holds none.
     """
-    response = await client.http.request("GET", "/pipeline", params=params)
+    given = {key: value for key, value in params.items() if value}
+    response = await client.http.request("GET", "/pipeline", params=given)
     data = response.data if isinstance(response.data, dict) else {}
     obj = data.get("object")
     if not isinstance(obj, dict):
@@ -141,6 +144,34 @@ async def fetch_object(client: Client, **params: Any) -> dict[str, Any]:
             request_id=response.request_id,
         )
     return obj
+
+
+async def list_objects(client: Client, **params: Any) -> list[Mapping[str, Any]]:
+    """``GET /pipelines`` (P5): the stored objects of one page."""
+    response = await client.http.request("GET", "/pipelines", params=params)
+    objects = response.data.get("objects") or [] if isinstance(response.data, dict) else []
+    return [obj for obj in objects if isinstance(obj, Mapping)]
+
+
+async def update(
+    client: Client,
+    pipeline_id: str,
+    graph: Mapping[str, Any],
+    *,
+    branch_id: str | None,
+    deploy: bool,
+    bump: str | None,
+    description: str | None,
+) -> None:
+    """``POST /update/pipeline/{id}`` (P3): save ``graph`` (``Pipeline.to_json()``)."""
+    body: dict[str, Any] = {
+        "nodes": graph["nodes"],
+        "canvas_metadata": graph["canvas_metadata"],
+        "deploy": deploy,
+    }
+    optional = {"branch_id": branch_id, "bump": bump, "description": description}
+    body.update({key: value for key, value in optional.items() if value is not None})
+    await client.http.request("POST", f"/update/pipeline/{pipeline_id}", json_body=body)
 
 
 async def run_blocking(

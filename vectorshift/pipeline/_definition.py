@@ -1,0 +1,151 @@
+"""What a pipeline is without the platform: its name, ids and nodes, checked and serialised.
+
+:class:`PipelineDefinition` is the base of :class:`~vectorshift.Pipeline`, which adds the
+requests (save, fetch, run). Nothing here sends one: building, validating and preparing a run's
+body are local, so they fail before any request is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from vectorshift.errors import PipelineDefinitionError
+from vectorshift.pipeline import _requests
+from vectorshift.pipeline._builder import NodeBuilder
+from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
+from vectorshift.pipeline._node import Node
+
+__all__ = ["PipelineDefinition"]
+
+
+class PipelineDefinition:
+    """A pipeline's name, ids and graph, built and checked locally (see :class:`Pipeline`).
+
+    Args:
+        name: The pipeline's name.
+        id: The pipeline's id, once saved.
+        branch_id: The branch saves go to.
+        description: A description shown on the platform.
+        nodes: Nodes to start from.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        id: str | None = None,
+        branch_id: str | None = None,
+        description: str | None = None,
+        nodes: Iterable[Node] = (),
+    ) -> None:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"a pipeline needs a non-empty name, got {name!r}")
+        self.name = name
+        self.id = id
+        self.branch_id = branch_id
+        self.description = description
+        self._nodes: list[Node] = []
+        for node in nodes:
+            self.add_node(node)
+
+    @property
+    def nodes(self) -> list[Node]:
+        """The nodes, in the order they were added."""
+        return list(self._nodes)
+
+    def add(self, name: str, id: str | None = None) -> NodeBuilder:
+        """Start a node named ``name``; call a node method on the result to create it.
+
+        Args:
+            name: The node's name, unique in the pipeline.
+            id: The node's id; by default ``<type>_<24 hex>`` derived from the name.
+
+        Example:
+            >>> q = pipeline.add(name="query").input()
+            >>> llm = pipeline.add(name="llm", id="llm_0").llm(prompt=q.text)
+        """
+        return NodeBuilder(self.add_node, name, id)
+
+    def add_node(self, node: Node) -> Node:
+        """Add a node built directly.
+
+        Raises:
+            PipelineDefinitionError: a node with the same name or id is already there.
+        """
+        for existing in self._nodes:
+            if existing.name == node.name or existing.id == node.id:
+                clash = "name" if existing.name == node.name else "id"
+                raise PipelineDefinitionError(
+                    f"pipeline {self.name!r} already has a node with the {clash} "
+                    f"{getattr(node, clash)!r} ({existing.name!r}, {existing.id})",
+                    node_ids=(existing.id, node.id),
+                )
+        self._nodes.append(node)
+        return node
+
+    def node(self, name: str) -> Node:
+        """The node named ``name``.
+
+        Raises:
+            KeyError: there is no such node (the message lists the names there are).
+        """
+        for node in self._nodes:
+            if node.name == name:
+                return node
+        raise KeyError(
+            f"pipeline {self.name!r} has no node named {name!r}; "
+            f"its nodes are {', '.join(n.name for n in self._nodes) or 'none'}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The graph as the platform stores it: nodes, canvas metadata, inputs and outputs.
+
+        Raises:
+            PipelineDefinitionError: the graph is not valid (see :meth:`validate`).
+        """
+        validate(self._nodes)
+        inputs, outputs = pipeline_io(self._nodes)
+        return {
+            "nodes": serialize_nodes(self._nodes),
+            "canvas_metadata": canvas_metadata(self._nodes),
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+
+    def validate(self) -> None:
+        """Check the graph without sending anything.
+
+        Raises:
+            PipelineDefinitionError: naming the nodes involved.
+        """
+        validate(self._nodes)
+
+    def _require_id(self) -> str:
+        if self.id is None:
+            raise ValueError(
+                f"pipeline {self.name!r} has not been saved yet: call save() (or new()) first"
+            )
+        return self.id
+
+    def check_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Check run inputs against the pipeline's input nodes, before any request.
+
+        Raises:
+            ValueError: an input name is unknown, or a required input is missing.
+        """
+        return _requests.check_inputs(self._nodes, inputs, self._label())
+
+    def _label(self) -> str:
+        return f"{self.name!r} ({self.id})"
+
+    def _prepare(
+        self, inputs: Mapping[str, Any], trace_id: str | None, **options: Any
+    ) -> tuple[str, str, dict[str, Any]]:
+        """The pipeline id, trace id and checked body of a run, before any request."""
+        pipeline_id = self._require_id()
+        trace_id = trace_id or _requests.new_trace_id()
+        body = _requests.run_body(
+            self._nodes, self._label(), inputs, trace_id=trace_id, **options
+        )
+        return pipeline_id, trace_id, body
