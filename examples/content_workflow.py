@@ -66,7 +66,7 @@ def workflow_pipeline(client: Client, local: bool, polish: Pipeline) -> Pipeline
     request = workflow.add(name="request").input(description="What to write")
     router = workflow.add(name="router").condition([
         Clause(request.text, Operator.TEXT_CONTAINS, "code")
-        | Clause(request.text, Operator.TEXT_BEGINS_WITH, "Implement"),
+        | Clause(request.text, Operator.TEXT_STARTS_WITH, "Implement"),
     ])
     code = writer(workflow, "code_writer", f"Answer with a short Python snippet: {request.text}",
                   local, router.path_0)

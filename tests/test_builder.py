@@ -111,14 +111,15 @@ def test_directly_built_nodes_are_added_and_wired() -> None:
 
 
 def test_input_types_and_defaults() -> None:
-    for input_type in ("string", "int32", "float", "bool", "vec<string>", "file"):
-        node = InputNode("x", input_type)
+    for input_type in ("string", "int32", "float", "bool", "vec<string>", "timestamp", "file",
+                       "vec<file>", "image", "audio", "json", "stream<string>"):
+        node = InputNode("x", input_type)  # type: ignore[arg-type]
         assert node.inputs["input_type"] == input_type
         assert node.inputs["use_default_value"] is False
     optional = InputNode("x", "int32", default_value=3)
     assert optional.inputs["use_default_value"] is True and optional.inputs["default_value"] == 3
-    with pytest.raises(PipelineDefinitionError, match=r"'x': input_type 'json' is not one of"):
-        InputNode("x", "json")  # type: ignore[arg-type]
+    with pytest.raises(PipelineDefinitionError, match=r"'x': input_type 'vec<int32>' is not one"):
+        InputNode("x", "vec<int32>")  # type: ignore[arg-type]
 
 
 def test_output_types() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -37,18 +38,18 @@ CASES: list[tuple[Operator, str, Any, Any]] = [
     (Operator.NOT_EQUAL, "number", 8, 7),
     (Operator.GREATER_THAN, "number", 5, 7),
     (Operator.LESS_THAN, "number", 10, 7),
-    (Operator.GREATER_THAN_OR_EQUAL, "number", 7, 8),
-    (Operator.LESS_THAN_OR_EQUAL, "number", 7, 6),
+    (Operator.GREATER_THAN_EQUAL, "number", 7, 8),
+    (Operator.LESS_THAN_EQUAL, "number", 7, 6),
     (Operator.TEXT_CONTAINS, "text", "lo w", "xyz"),
     (Operator.TEXT_DOES_NOT_CONTAIN, "text", "xyz", "world"),
-    (Operator.TEXT_BEGINS_WITH, "text", "Hello", "world"),
-    (Operator.TEXT_DOES_NOT_BEGIN_WITH, "text", "world", "Hello"),
+    (Operator.TEXT_STARTS_WITH, "text", "Hello", "world"),
+    (Operator.TEXT_DOES_NOT_START_WITH, "text", "world", "Hello"),
     (Operator.TEXT_ENDS_WITH, "text", "world", "Hello"),
     (Operator.TEXT_DOES_NOT_END_WITH, "text", "Hello", "world"),
-    (Operator.TEXT_LENGTH_GREATER_THAN, "text", 10, 11),
-    (Operator.TEXT_LENGTH_LESS_THAN, "text", 12, 11),
-    (Operator.LIST_CONTAINS, "items", "b", "z"),
-    (Operator.LIST_DOES_NOT_CONTAIN, "items", "z", "a"),
+    (Operator.TEXT_GREATER_THAN_N_CHARS, "text", 10, 11),
+    (Operator.TEXT_LESS_THAN_N_CHARS, "text", 12, 11),
+    (Operator.VEC_CONTAINS, "items", "b", "z"),
+    (Operator.VEC_DOES_NOT_CONTAIN, "items", "z", "a"),
     (Operator.MAP_CONTAINS_KEY, "json", "response", "key"),
 ]
 # Operators that ignore operand2: (operator, source when true, source when false)
@@ -61,9 +62,9 @@ UNARY: list[tuple[Operator, str, str]] = [
 
 
 def test_cases_cover_every_operator_the_engine_accepts() -> None:
-    covered = [op for op, *_ in CASES] + [op for op, *_ in UNARY]
+    covered = [op for op, *_ in CASES] + [op for op, *_ in UNARY] + [Operator.EXPRESSION]
     assert sorted(op.value for op in covered) == sorted(op.value for op in Operator)
-    assert {op.value for op in Operator} == set(OPERATORS)
+    assert {op.value for op in Operator} - {"Expression"} == set(OPERATORS)
 
 
 def operator_pipeline(client: Client) -> tuple[Pipeline, dict[str, bool]]:
@@ -71,10 +72,10 @@ def operator_pipeline(client: Client) -> tuple[Pipeline, dict[str, bool]]:
     p = Pipeline(unique("operators"), client=client)
     types = {"text": "string", "blank": "string", "number": "int32", "items": "vec<string>",
              "on": "bool", "off": "bool", "doc": "string"}
-    sources: dict[str, NodeOutput] = {
-        name: p.add(name=name).input(kind).text  # type: ignore[arg-type]
-        for name, kind in types.items()
-    }
+    sources: dict[str, NodeOutput] = {}
+    for name, kind in types.items():
+        node = p.add(name=name).input(kind)  # type: ignore[arg-type]
+        sources[name] = node.text if kind == "string" else node.value
     sources["json"] = p.add(name="parse").llm(
         provider="local", model="echo", prompt=sources["doc"], json_response=True,
         token_delay_ms=0,
@@ -224,3 +225,37 @@ async def test_server_refuses_what_the_client_cannot_see_naming_the_node(
     with pytest.raises(UnprocessableEntityError, match=r"'picker' \(merge_0\).*'query'") as info:
         await client.http.request("POST", "/pipeline", json_body=body, retry_mode="unsafe")
     assert info.value.status_code == 422
+
+
+async def test_typed_inputs_run_through_their_value_outputs(client: Client) -> None:
+    p = Pipeline(unique("typed"), client=client)
+    count = p.add(name="count").input("int32")
+    ratio = p.add(name="ratio").input("float")
+    flag = p.add(name="flag").input("bool")
+    tags = p.add(name="tags").input("vec<string>")
+    when = p.add(name="when").input("timestamp")
+    p.add(name="line").input("json")
+    router = p.add(name="router").condition([
+        Clause(count.value, Operator.GREATER_THAN_EQUAL, 3) & Clause(flag.value, Operator.IS_TRUE),
+        Clause(tags.value, Operator.VEC_CONTAINS, "b"),
+    ])
+    p.add(name="big").output(router.path_0, "bool")
+    p.add(name="summary").output(f"{count.value}/{ratio.value}/{when.value}")
+    await p.asave()
+    outputs = (await p.arun({"count": 3, "ratio": 0.5, "flag": True, "tags": ["a", "b"],
+                             "when": "2026-12-02T10:00:00Z", "line": {"k": 1}}))["outputs"]
+    assert outputs == {"big": True, "summary": "3/0.5/2026-12-02T10:00:00Z"}
+
+
+@pytest.mark.parametrize("input_type", ["vec<file>", "image", "audio"])
+async def test_input_types_the_local_server_cannot_run_are_refused_by_name(
+    client: Client, input_type: str
+) -> None:
+    p = Pipeline(unique("media"), client=client)
+    media = p.add(name="media").input(input_type)  # type: ignore[arg-type]
+    p.add(name="done").output(media.complete)
+    await p.asave()
+    with pytest.raises(UnprocessableEntityError,
+                       match=f"input 'media' is of type '{re.escape(input_type)}', which "
+                             "vectorshift.local does not run"):
+        await p.arun({"media": "x"})

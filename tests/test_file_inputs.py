@@ -55,17 +55,21 @@ def test_file_input_nodes_have_file_outputs_and_string_inputs_keep_text() -> Non
     assert summary_pipeline("built").to_json()["inputs"]["doc"]["io_type"] == "file"
 
 
-def test_validation_rejects_outputs_the_input_type_does_not_have() -> None:
+def test_an_output_the_input_type_does_not_have_is_refused_at_once() -> None:
+    doc = Pipeline("file-text").add(name="doc").input(input_type="file")
+    with pytest.raises(PipelineDefinitionError, match=r"'doc'.* type 'file' has no output 'text'"):
+        _ = doc.text
+    query = Pipeline("string-processed").add(name="query").input()
+    with pytest.raises(PipelineDefinitionError, match=r"'query'.*no output 'processed_text'"):
+        _ = query.processed_text
+
+
+def test_validation_rejects_a_template_naming_an_output_the_input_does_not_have() -> None:
     wrong_text = Pipeline("file-text")
     doc = wrong_text.add(name="doc").input(input_type="file")
-    wrong_text.add(name="out").output(doc.text)
+    wrong_text.add(name="out").output(f"{{{{ {doc.id}.text }}}}")
     with pytest.raises(PipelineDefinitionError, match=r"'doc'.*text"):
         wrong_text.validate()
-    wrong_processed = Pipeline("string-processed")
-    query = wrong_processed.add(name="query").input()
-    wrong_processed.add(name="out").output(query.processed_text)
-    with pytest.raises(PipelineDefinitionError, match=r"'query'.*processed_text"):
-        wrong_processed.validate()
 
 
 def test_file_from_path_guesses_the_content_type(tmp_path: Path) -> None:

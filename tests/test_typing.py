@@ -18,7 +18,7 @@ query = p.add(name="query").input()
 llm = p.add(name="llm").llm(prompt=query.text)
 p.add(name="answer").output(llm.responce)
 p.add(name="other").llm(promt=query.text)
-p.add(name="kind").input("json")
+p.add(name="kind").input("vec<int32>")
 """
 
 

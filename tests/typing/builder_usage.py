@@ -37,15 +37,18 @@ def build(sub: Pipeline) -> Pipeline:
 
     router = p.add(name="router").condition([
         ConditionGroup([Clause(query.text, Operator.TEXT_CONTAINS, "code")]),
-        Clause(count.text, Operator.GREATER_THAN, 2) | Clause(query.text, Operator.IS_EMPTY),
+        Clause(count.value, Operator.GREATER_THAN, 2) | Clause(query.text, Operator.IS_EMPTY),
         ConditionGroup(
-            [Clause(query.text, Operator.TEXT_BEGINS_WITH, "a"), Clause(count.text,
+            [Clause(query.text, Operator.TEXT_STARTS_WITH, "a"), Clause(count.value,
                                                                       Operator.IS_NOT_EMPTY)],
             LogicalOp.AND,
         ),
     ])
     assert_type(router, ConditionNode)
     assert_type(router.path_0, NodeOutput)
+    assert_type(router.path_2, NodeOutput)
+    assert_type(Clause(count.value, Operator.TEXT_BEGINS_WITH, "1"), Clause)
+    assert_type(count.value, NodeOutput)
     assert_type(router.path(2), NodeOutput)
 
     code = p.add(name="code").llm(

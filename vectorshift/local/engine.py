@@ -18,9 +18,10 @@ is skipped only when none is (or when its own ``dependencies`` are skipped).
 
 Inputs and outputs. An ``input`` node publishes the run input of its name (or its
 ``default_value`` when the run does not give one) under every output field it declares, and
-under ``text``; a ``file`` input publishes the file's ``file``, ``file_name`` and
-``processed_text`` instead (see :func:`vectorshift.local.nodes.input_outputs`). Input nodes'
-own inputs are configuration and are never treated as templates.
+under its type's outputs (``text`` for ``string``, ``value`` for ``int32``...); a ``file``
+input publishes the file's ``file``, ``file_name`` and ``processed_text`` instead (see
+:func:`vectorshift.local.nodes.input_outputs`). Input nodes' own inputs are configuration and
+are never treated as templates.
 An ``output`` node's ``value`` becomes the run output of the node's name, with its type kept
 (a list from ``split_text`` stays a list). An output node that is skipped is absent from the
 outputs returned and gets no frame.
@@ -48,9 +49,9 @@ from typing import Any
 import anyio
 from anyio import CancelScope
 
+from vectorshift._vocabulary import INPUT_OUTPUTS
 from vectorshift.local.nodes import (
     EXECUTORS,
-    FILE_INPUT_OUTPUTS,
     NODE_SPECS,
     SKIPPED,
     NodeContext,
@@ -140,8 +141,8 @@ def _declared_outputs(node: dict[str, Any]) -> set[str]:
         fields = set(spec.default_outputs) if spec else set()
         if node["type"] == "condition":
             fields.update(condition_paths(node["inputs"]))
-        if node["type"] == "input" and node["inputs"].get("input_type") == "file":
-            fields = set(FILE_INPUT_OUTPUTS)
+        if node["type"] == "input":
+            fields = set(INPUT_OUTPUTS.get(str(node["inputs"].get("input_type")), ("text",)))
     fields.add("complete")
     return fields
 

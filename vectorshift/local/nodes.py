@@ -8,8 +8,8 @@ node's name and id.
 
 Node behaviour (outputs in parentheses):
 
-- ``input``: see :func:`input_outputs` (``text``; for ``file`` inputs ``file``, ``file_name``
-  and ``processed_text``).
+- ``input``: see :func:`input_outputs` (``text`` for ``string`` inputs, ``value`` for typed
+  ones; for ``file`` inputs ``file``, ``file_name`` and ``processed_text``).
 - ``text`` (``text``): the ``text`` input as text.
 - ``combine_text`` (``processed_text``): the ``text`` list's text forms concatenated with no
   separator, as the platform's combine-text node does (``["a", "b"]`` gives ``"ab"``).
@@ -49,6 +49,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from vectorshift._vocabulary import INPUT_OUTPUTS
 from vectorshift.local.nodes_condition import (
     ConditionError,
     condition_paths,
@@ -65,7 +66,6 @@ from vectorshift.local.templates import to_text
 
 __all__ = [
     "EXECUTORS",
-    "FILE_INPUT_OUTPUTS",
     "NODE_SPECS",
     "SKIPPED",
     "NodeContext",
@@ -91,9 +91,6 @@ class _Skipped:
 SKIPPED: Final = _Skipped()
 
 RunPipeline = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-FILE_INPUT_OUTPUTS: Final = ("file", "file_name", "processed_text")
-"""The outputs of an input node of type ``file`` (besides ``complete``)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,9 @@ class UploadedFile:
 def input_outputs(config: dict[str, Any], value: Any, fields: set[str]) -> dict[str, Any]:
     """The input node executor: the outputs of an input node given ``value``.
 
-    Every input type but ``file`` gives the value unchanged under ``text`` and under any other
+    Every input type but ``file`` gives the value unchanged under its type's outputs
+    (:data:`vectorshift._vocabulary.INPUT_OUTPUTS`: ``text`` for ``string``, ``value`` for
+    ``int32``, ``float``, ``bool``, ``vec<string>`` and ``timestamp``) and under any other
     declared output in ``fields``. A ``file`` input gives ``file`` (``{"name", "content_type",
     "size"}``), ``file_name`` and ``processed_text``: the content decoded as UTF-8, with
     undecodable bytes replaced by U+FFFD. vectorshift.local's parser is plain-text only: it does
@@ -142,7 +141,8 @@ def input_outputs(config: dict[str, Any], value: Any, fields: set[str]) -> dict[
         fields: The node's declared outputs, ``complete`` excluded.
     """
     if config.get("input_type") != "file":
-        return dict.fromkeys(sorted(fields | {"text"}), value)
+        typed = INPUT_OUTPUTS.get(str(config.get("input_type")), ("text",))
+        return dict.fromkeys(sorted(fields | set(typed)), value)
     if isinstance(value, UploadedFile):
         return {
             "file": {

@@ -8,39 +8,42 @@ consecutive terms, and a term is either a clause
 OR (``a OR b AND c`` is ``a OR (b AND c)``) and evaluation short-circuits. The first group that
 is true gives path ``path_<index>``; when none is, ``path_else`` is taken.
 
-Operators are the ones the VectorShift condition node lists (comparison, text, list and map
-operators). Their canonical wire strings follow the platform's recorded ``TextContains``:
+Operators are the platform's, by the exact strings it stores
+(:data:`vectorshift._vocabulary.OPERATORS`, recorded from the official client):
 
-==========================  ================================================================
-``Equal``/``NotEqual``      numbers compare as numbers when either side is a number, other
-                            values compare by their text form (``==``, ``!=``, ``Equals`` too)
-``GreaterThan`` ...         ``GreaterThan``, ``LessThan``, ``GreaterThanOrEqual``,
-                            ``LessThanOrEqual`` (``>``, ``<``, ``>=``, ``<=``): both sides must
-                            be numbers or numeric text
-``TextContains`` ...        ``TextContains``, ``TextDoesNotContain``, ``TextBeginsWith``,
-                            ``TextDoesNotBeginWith``, ``TextEndsWith``, ``TextDoesNotEndWith``:
-                            case-sensitive, on the text forms
-``TextLengthGreaterThan``   the text has more than ``operand2`` characters
-``TextLengthLessThan``      the text has fewer than ``operand2`` characters
-``IsEmpty``/``IsNotEmpty``  null, ``""``, ``[]`` and ``{}`` are empty; ``operand2`` is ignored
-``IsTrue``/``IsFalse``      the boolean, or the text ``true``/``false`` in any case
-``ListContains`` ...        ``ListContains``/``ListDoesNotContain``: ``operand1`` must be a list;
-                            an element matches when it is ``Equal`` to ``operand2``
-``MapContainsKey``          ``operand1`` must be an object having the key ``operand2``
-==========================  ================================================================
+================================  ==========================================================
+``Equal``/``NotEqual``            numbers compare as numbers when either side is a number, a
+                                  boolean equals the text ``true``/``false`` in any case,
+                                  other values compare by their text form
+``GreaterThan``, ``LessThan``,    both sides must be numbers or numeric text
+``GreaterThanEqual``,
+``LessThanEqual``
+``TextContains``,                 case-sensitive, on the text forms
+``TextDoesNotContains``,
+``TextStartsWith``,
+``TextDoesNotStartWith``,
+``TextEndsWith``,
+``TextDoesNotEndWith``
+``TextGreaterThanNCharacters``    the text has more than ``operand2`` characters
+``TextLessThanNCharacters``       the text has fewer than ``operand2`` characters
+``IsEmpty``/``IsNotEmpty``        null, ``""``, ``[]`` and ``{}`` are empty (unary)
+``IsTrue``/``IsFalse``            the boolean, or the text ``true``/``false`` in any case
+``VecContainsItem``,              ``operand1`` must be a list; an element matches when it is
+``VecDoesNotContainsItem``        ``Equal`` to ``operand2``
+``MapContainsKey``                ``operand1`` must be an object having the key ``operand2``
+================================  ==========================================================
 
-Operator strings are matched ignoring case, spaces, underscores and dashes, and common
-spellings are accepted as aliases (``Contains``, ``DOES_NOT_CONTAIN``, ``StartsWith``,
-``GREATER_THAN_EQUAL``, ``IS_NOT_EMPTY``...). The platform's "Custom Expression" operator is
-refused: the local engine never evaluates expressions.
+Names are matched exactly, as the platform stores them. ``Expression`` (the platform's custom
+expression, unary) is refused with a run error: its expression language is not documented, so
+the local engine does not guess at it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
+from vectorshift._vocabulary import OPERATORS as PLATFORM_OPERATORS
 from vectorshift.local.templates import to_text
 
 __all__ = [
@@ -58,35 +61,7 @@ class ConditionError(Exception):
 
 _Binary = Callable[[Any, Any], bool]
 
-_SYMBOLS = {"==": "Equal", "!=": "NotEqual", ">": "GreaterThan", "<": "LessThan",
-            ">=": "GreaterThanOrEqual", "<=": "LessThanOrEqual"}
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "Equal": ("Equals", "EqualTo", "IsEqual", "TextEquals", "NumberEquals"),
-    "NotEqual": ("NotEquals", "NotEqualTo", "DoesNotEqual", "TextNotEquals", "NumberNotEquals"),
-    "GreaterThan": ("NumberGreaterThan",),
-    "LessThan": ("NumberLessThan",),
-    "GreaterThanOrEqual": ("GreaterThanEqual", "GreaterThanOrEqualTo", "NumberGreaterThanOrEqual"),
-    "LessThanOrEqual": ("LessThanEqual", "LessThanOrEqualTo", "NumberLessThanOrEqual"),
-    "TextContains": ("Contains",),
-    "TextDoesNotContain": ("DoesNotContain", "NotContains", "TextNotContains"),
-    "TextBeginsWith": ("BeginsWith", "StartsWith", "TextStartsWith"),
-    "TextDoesNotBeginWith": ("DoesNotBeginWith", "NotStartsWith", "TextDoesNotStartWith",
-                             "DoesNotStartWith", "TextNotStartsWith"),
-    "TextEndsWith": ("EndsWith",),
-    "TextDoesNotEndWith": ("DoesNotEndWith", "NotEndsWith", "TextNotEndsWith"),
-    "TextLengthGreaterThan": ("GreaterThanNCharacters", "TextGreaterThanNCharacters",
-                              "LengthGreaterThan"),
-    "TextLengthLessThan": ("LessThanNCharacters", "TextLessThanNCharacters", "LengthLessThan"),
-    "IsEmpty": ("TextIsEmpty", "Empty"),
-    "IsNotEmpty": ("TextIsNotEmpty", "NotEmpty"),
-    "IsTrue": ("TextIsTrue", "BooleanIsTrue", "True"),
-    "IsFalse": ("TextIsFalse", "BooleanIsFalse", "False"),
-    "ListContains": (),
-    "ListDoesNotContain": ("ListNotContains",),
-    "MapContainsKey": ("MapHasKey", "ContainsKey"),
-}
-_UNSUPPORTED = {"customexpression", "expression"}
-
+_NOT_EVALUATED = {"Expression"}
 
 def _number(value: Any, operator: str) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -104,6 +79,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _equal(left: Any, right: Any) -> bool:
+    if isinstance(left, bool) or isinstance(right, bool):
+        # The platform stores operand2 as text, so ``True`` arrives as "True".
+        return to_text(left).lower() == to_text(right).lower()
     if _is_number(left) or _is_number(right):
         try:
             return _number(left, "Equal") == _number(right, "Equal")
@@ -153,52 +131,46 @@ OPERATORS: dict[str, _Binary] = {
     "NotEqual": lambda left, right: not _equal(left, right),
     "GreaterThan": _compare(lambda a, b: a > b, "GreaterThan"),
     "LessThan": _compare(lambda a, b: a < b, "LessThan"),
-    "GreaterThanOrEqual": _compare(lambda a, b: a >= b, "GreaterThanOrEqual"),
-    "LessThanOrEqual": _compare(lambda a, b: a <= b, "LessThanOrEqual"),
+    "GreaterThanEqual": _compare(lambda a, b: a >= b, "GreaterThanEqual"),
+    "LessThanEqual": _compare(lambda a, b: a <= b, "LessThanEqual"),
     "TextContains": _text(lambda a, b: b in a),
-    "TextDoesNotContain": _text(lambda a, b: b not in a),
-    "TextBeginsWith": _text(lambda a, b: a.startswith(b)),
-    "TextDoesNotBeginWith": _text(lambda a, b: not a.startswith(b)),
+    "TextDoesNotContains": _text(lambda a, b: b not in a),
+    "TextStartsWith": _text(lambda a, b: a.startswith(b)),
+    "TextDoesNotStartWith": _text(lambda a, b: not a.startswith(b)),
     "TextEndsWith": _text(lambda a, b: a.endswith(b)),
     "TextDoesNotEndWith": _text(lambda a, b: not a.endswith(b)),
-    "TextLengthGreaterThan": _length(lambda n, limit: n > limit, "TextLengthGreaterThan"),
-    "TextLengthLessThan": _length(lambda n, limit: n < limit, "TextLengthLessThan"),
+    "TextGreaterThanNCharacters": _length(lambda n, limit: n > limit, "TextGreaterThanNCharacters"),
+    "TextLessThanNCharacters": _length(lambda n, limit: n < limit, "TextLessThanNCharacters"),
     "IsEmpty": lambda left, _right: _empty(left),
     "IsNotEmpty": lambda left, _right: not _empty(left),
     "IsTrue": lambda left, _right: _truth(left, True),
     "IsFalse": lambda left, _right: _truth(left, False),
-    "ListContains": lambda left, right: any(
-        _equal(item, right) for item in _list(left, "ListContains")
+    "VecContainsItem": lambda left, right: any(
+        _equal(item, right) for item in _list(left, "VecContainsItem")
     ),
-    "ListDoesNotContain": lambda left, right: not any(
-        _equal(item, right) for item in _list(left, "ListDoesNotContain")
+    "VecDoesNotContainsItem": lambda left, right: not any(
+        _equal(item, right) for item in _list(left, "VecDoesNotContainsItem")
     ),
     "MapContainsKey": lambda left, right: to_text(right) in _map(left, "MapContainsKey"),
 }
-"""Every supported operator under its canonical name: ``f(operand1, operand2) -> bool``."""
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-_LOOKUP: dict[str, str] = {}
-for _canonical, _aliases in _ALIASES.items():
-    for _alias in (_canonical, *_aliases):
-        _LOOKUP[_normalise(_alias)] = _canonical
+"""Every operator the local engine evaluates, by its platform name: ``f(operand1, operand2)``."""
 
 
 def _operator(name: Any) -> _Binary:
     if not isinstance(name, str):
         raise ConditionError(f"operator {name!r} is not a string")
-    canonical = _SYMBOLS.get(name.strip()) or _LOOKUP.get(_normalise(name))
-    if canonical is not None:
-        return OPERATORS[canonical]
-    if _normalise(name) in _UNSUPPORTED:
+    found = OPERATORS.get(name)
+    if found is not None:
+        return found
+    if name in _NOT_EVALUATED:
         raise ConditionError(
-            f"operator '{name}' (custom expressions) is not supported by vectorshift.local"
+            f"operator '{name}' (a custom expression) is not evaluated by vectorshift.local: "
+            "the platform's expression language is not documented; use the other operators"
         )
-    raise ConditionError(f"unknown condition operator '{name}'")
+    raise ConditionError(
+        f"unknown condition operator '{name}'; the platform's operators are "
+        f"{', '.join(PLATFORM_OPERATORS)}"
+    )
 
 
 def _is_group(term: dict[str, Any]) -> bool:

@@ -10,10 +10,11 @@ import json
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from starlette.requests import Request
 
+from vectorshift._vocabulary import INPUT_TYPES
 from vectorshift.local import engine
 from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.records import PipelineRecord
@@ -253,6 +254,11 @@ def file_inputs(pipeline: PipelineRecord) -> list[str]:
     )
 
 
+NOT_RUN_INPUT_TYPES: Final = ("vec<file>", "image", "audio")
+"""Platform input types the local server stores but does not run (it has no media parsing)."""
+RUN_INPUT_TYPES: Final = tuple(t for t in INPUT_TYPES if t not in NOT_RUN_INPUT_TYPES)
+
+
 def run_inputs(
     pipeline: PipelineRecord,
     given: dict[str, Any],
@@ -262,9 +268,18 @@ def run_inputs(
     """The inputs of one run, checked against the pipeline and completed with defaults (422).
 
     File inputs come as ``files`` (multipart parts) and are recorded by their metadata (name,
-    media type, size and digest); a file input given as a plain value is refused.
+    media type, size and digest); a file input given as a plain value is refused. A pipeline
+    with an input of a type in :data:`NOT_RUN_INPUT_TYPES` is refused by name.
     """
     declared = pipeline.inputs
+    for name, spec in declared.items():
+        io_type = spec.get("io_type") if isinstance(spec, dict) else None
+        if io_type in NOT_RUN_INPUT_TYPES:
+            raise ApiError(
+                422,
+                f"{where}input {name!r} is of type {io_type!r}, which vectorshift.local does not "
+                f"run (it runs {', '.join(RUN_INPUT_TYPES)})",
+            )
     accepts_files = file_inputs(pipeline)
     for name in given:
         if name not in declared:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
+from vectorshift._vocabulary import INPUT_OUTPUTS
 from vectorshift.errors import PipelineDefinitionError
 from vectorshift.pipeline._condition import ConditionNode
 from vectorshift.pipeline._graph import input_mismatch
@@ -43,7 +44,10 @@ Value = Any
 Dependencies = Sequence[NodeOutput | str]
 """Outputs a node waits for besides those its inputs reference (``[router.path_0]``)."""
 
-InputType = Literal["string", "int32", "float", "bool", "vec<string>", "file"]
+InputType = Literal[
+    "string", "int32", "float", "bool", "vec<string>", "timestamp", "file", "vec<file>", "image",
+    "audio", "json", "stream<string>",
+]
 OutputType = Literal["string", "stream<string>", "json", "int32", "float", "bool", "vec<string>"]
 Formatter = Literal[
     "To Uppercase", "To Lowercase", "To Title Case", "To Propercase", "Trim", "Trim Spaces",
@@ -81,30 +85,46 @@ class _TypedNode(Node):
 class InputNode(_TypedNode):
     """A pipeline input; run inputs are keyed by this node's name.
 
-    Outputs: ``text`` for every input type but ``file``; a ``file`` input has ``file`` (the
-    file), ``file_name`` and ``processed_text`` (the file's text) instead. Referencing an output
-    the input type does not have is refused when the pipeline is validated.
+    Outputs depend on the input type, as on the platform: ``string`` has ``text``; ``int32``,
+    ``float``, ``bool``, ``vec<string>`` and ``timestamp`` have ``value``; ``file`` has ``file``
+    (the file), ``file_name`` and ``processed_text`` (the file's text); ``vec<file>`` has
+    ``files``, ``file_names`` and ``processed_texts``; ``image`` has ``image`` and ``audio``
+    ``audio``; ``json`` and ``stream<string>`` have only ``complete``. Using an output the type
+    does not have (``count.text`` on an ``int32`` input) raises at once.
 
     Args:
         name: The node's name: the key of this input in run inputs.
-        input_type: ``string``, ``int32``, ``float``, ``bool``, ``vec<string>`` or ``file``.
+        input_type: One of ``string``, ``int32``, ``float``, ``bool``, ``vec<string>``,
+            ``timestamp``, ``file``, ``vec<file>``, ``image``, ``audio``, ``json``,
+            ``stream<string>``. ``vectorshift.local`` runs all but ``vec<file>``, ``image`` and
+            ``audio``, which it refuses by name when a run gives them.
         id: The node's id; derived from the name by default.
         description: Shown in the platform's UI and API docs.
         default_value: Used when a run does not give this input; makes it optional.
 
+    Raises:
+        PipelineDefinitionError: an input type the platform does not have.
+
     Example:
         >>> query = pipeline.add(name="query").input()
+        >>> count = pipeline.add(name="count").input(input_type="int32")
         >>> doc = pipeline.add(name="doc").input(input_type="file")
-        >>> pipeline.add(name="summary").text(text=f"{doc.file_name}: {doc.processed_text}")
+        >>> pipeline.add(name="summary").text(
+        ...     text=f"{doc.file_name} ({count.value} words): {doc.processed_text}")
     """
 
     node_type = "input"
     output_fields = ("text",)
-    FILE_OUTPUTS: ClassVar[tuple[str, ...]] = ("file", "file_name", "processed_text")
     text = Output()
-    processed_text = Output()
+    value = Output()
     file = Output()
     file_name = Output()
+    processed_text = Output()
+    files = Output()
+    file_names = Output()
+    processed_texts = Output()
+    image = Output()
+    audio = Output()
     DEFAULTS = {
         "description": "", "input_type": "string", "use_default_value": False,
         "default_value": "", "file_parser": "default", "dataframe_type": "table",
@@ -124,8 +144,7 @@ class InputNode(_TypedNode):
             "use_default_value": True, "default_value": default_value
         }
         self._setup(name, id, None, description=description, input_type=input_type, **given)
-        if input_type == "file":
-            self.outputs = sorted({"complete", *self.FILE_OUTPUTS})
+        self.outputs = sorted({"complete", *INPUT_OUTPUTS[input_type]})
 
 
 class OutputNode(_TypedNode):

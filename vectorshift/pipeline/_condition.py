@@ -9,59 +9,90 @@ Within a group, ``AND`` binds tighter than ``OR`` (``a OR b AND c`` is ``a OR (b
 the platform evaluates it. Clauses and groups combine with ``&`` and ``|`` with the same
 precedence as Python's, nesting a group where flattening would change the meaning.
 
+Nested groups (a group as a term of another) and ``&``/``|`` are this SDK's own: the
+platform's builder and the official client make flat groups of clauses only. A nested group is
+stored as a term with ``"termType": "ConditionGroup"``; ``vectorshift.local`` evaluates it.
+
 Example:
     >>> router = pipeline.add(name="router").condition([
     ...     Clause(query.text, Operator.TEXT_CONTAINS, "code"),
     ...     Clause(query.text, Operator.IS_EMPTY)
-    ...     | Clause(query.text, Operator.TEXT_BEGINS_WITH, "?"),
+    ...     | Clause(query.text, Operator.TEXT_STARTS_WITH, "?"),
     ... ])
     >>> code = pipeline.add(name="code").llm(prompt=query.text, dependencies=[router.path_0])
+    >>> empty = pipeline.add(name="empty").text("empty", dependencies=[router.path_1])
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from vectorshift._vocabulary import UNARY_OPERATORS
 from vectorshift.errors import PipelineDefinitionError
-from vectorshift.pipeline._node import Node, NodeOutput, Output, to_wire
+from vectorshift.pipeline._node import MissingOutputError, Node, NodeOutput, Output, to_wire
 
 __all__ = ["Clause", "ConditionGroup", "ConditionNode", "LogicalOp", "Operator"]
 
+_PATH = re.compile(r"path_[0-9]+")
+
 
 class Operator(str, Enum):
-    """A clause operator, by the canonical name the platform stores.
+    """A clause operator; each member's value is the string the platform stores.
+
+    The member names are the official client's (``TEXT_STARTS_WITH``, ``VEC_CONTAINS``...), so
+    code written for it works unchanged; readable aliases name the same members
+    (``TEXT_BEGINS_WITH is TEXT_STARTS_WITH``).
 
     Comparisons (``EQUAL``...) compare numbers as numbers and anything else by its text;
     ``GREATER_THAN`` and the like need numbers (or numeric text). Text operators are
-    case-sensitive. ``TEXT_LENGTH_*`` compare the text's length in characters with ``operand2``.
-    ``IS_EMPTY``/``IS_NOT_EMPTY``/``IS_TRUE``/``IS_FALSE`` ignore ``operand2``. ``LIST_*`` need
-    a list as ``operand1``; ``MAP_CONTAINS_KEY`` an object.
+    case-sensitive. ``TEXT_GREATER_THAN_N_CHARS``/``TEXT_LESS_THAN_N_CHARS`` compare the text's
+    length in characters with ``operand2``. ``VEC_*`` need a list as ``operand1``;
+    ``MAP_CONTAINS_KEY`` an object. ``IS_EMPTY``, ``IS_NOT_EMPTY``, ``IS_TRUE``, ``IS_FALSE`` and
+    ``EXPRESSION`` are unary: they take no ``operand2``. ``EXPRESSION``'s ``operand1`` is the
+    platform's custom expression; ``vectorshift.local`` does not evaluate expressions and fails
+    a run that reaches one.
     """
 
     EQUAL = "Equal"
     NOT_EQUAL = "NotEqual"
     GREATER_THAN = "GreaterThan"
     LESS_THAN = "LessThan"
-    GREATER_THAN_OR_EQUAL = "GreaterThanOrEqual"
-    LESS_THAN_OR_EQUAL = "LessThanOrEqual"
+    GREATER_THAN_EQUAL = "GreaterThanEqual"
+    LESS_THAN_EQUAL = "LessThanEqual"
     TEXT_CONTAINS = "TextContains"
-    TEXT_DOES_NOT_CONTAIN = "TextDoesNotContain"
-    TEXT_BEGINS_WITH = "TextBeginsWith"
-    TEXT_DOES_NOT_BEGIN_WITH = "TextDoesNotBeginWith"
+    TEXT_DOES_NOT_CONTAIN = "TextDoesNotContains"
+    TEXT_STARTS_WITH = "TextStartsWith"
+    TEXT_DOES_NOT_START_WITH = "TextDoesNotStartWith"
     TEXT_ENDS_WITH = "TextEndsWith"
     TEXT_DOES_NOT_END_WITH = "TextDoesNotEndWith"
-    TEXT_LENGTH_GREATER_THAN = "TextLengthGreaterThan"
-    TEXT_LENGTH_LESS_THAN = "TextLengthLessThan"
+    TEXT_GREATER_THAN_N_CHARS = "TextGreaterThanNCharacters"
+    TEXT_LESS_THAN_N_CHARS = "TextLessThanNCharacters"
     IS_EMPTY = "IsEmpty"
     IS_NOT_EMPTY = "IsNotEmpty"
     IS_TRUE = "IsTrue"
     IS_FALSE = "IsFalse"
-    LIST_CONTAINS = "ListContains"
-    LIST_DOES_NOT_CONTAIN = "ListDoesNotContain"
+    VEC_CONTAINS = "VecContainsItem"
+    VEC_DOES_NOT_CONTAIN = "VecDoesNotContainsItem"
     MAP_CONTAINS_KEY = "MapContainsKey"
+    EXPRESSION = "Expression"
+    # Readable aliases: the same members under the names this SDK used first.
+    GREATER_THAN_OR_EQUAL = "GreaterThanEqual"
+    LESS_THAN_OR_EQUAL = "LessThanEqual"
+    TEXT_BEGINS_WITH = "TextStartsWith"
+    TEXT_DOES_NOT_BEGIN_WITH = "TextDoesNotStartWith"
+    TEXT_LENGTH_GREATER_THAN = "TextGreaterThanNCharacters"
+    TEXT_LENGTH_LESS_THAN = "TextLessThanNCharacters"
+    LIST_CONTAINS = "VecContainsItem"
+    LIST_DOES_NOT_CONTAIN = "VecDoesNotContainsItem"
+
+    @property
+    def is_unary(self) -> bool:
+        """Whether the operator tests ``operand1`` alone (no ``operand2`` is stored)."""
+        return self.value in UNARY_OPERATORS
 
     def __str__(self) -> str:
         return self.value
@@ -95,7 +126,10 @@ def _logical(value: LogicalOp | str) -> LogicalOp:
 
 
 class _Term:
-    """What clauses and groups share: combining with ``&`` (AND) and ``|`` (OR)."""
+    """What clauses and groups share: combining with ``&`` (AND) and ``|`` (OR).
+
+    The operators are this SDK's own; the platform's builder has no counterpart.
+    """
 
     def __and__(self, other: Term) -> ConditionGroup:
         return ConditionGroup([*_and_terms(self), *_and_terms(other)], LogicalOp.AND)
@@ -109,43 +143,67 @@ class _Term:
 
 @dataclass(frozen=True, eq=True)
 class Clause(_Term):
-    """One comparison: ``operand1 <operator> operand2``.
+    """One comparison: ``operand1 <operator> operand2``, or a unary test of ``operand1``.
 
     Args:
         operand1: The value tested, usually another node's output (``query.text``).
-        operator: An :class:`Operator` (its canonical string, e.g. ``"TextContains"``, is
-            accepted at run time too).
-        operand2: What it is compared with; ignored by ``IS_EMPTY``, ``IS_TRUE`` and the like.
+        operator: An :class:`Operator`, or its platform string (``"TextContains"``).
+        operand2: What it is compared with: text, a number, a boolean or another node's output.
+            The platform stores it as text (``10`` as ``"10"``). Required by binary operators;
+            unary ones (``IS_EMPTY``, ``IS_NOT_EMPTY``, ``IS_TRUE``, ``IS_FALSE``,
+            ``EXPRESSION``) take none.
 
     Raises:
-        PipelineDefinitionError: the operator is not one the platform knows.
+        PipelineDefinitionError: the operator is not one the platform knows, a binary operator
+            has no ``operand2``, a unary one has one, or ``operand2`` is a list or an object.
 
     Example:
         >>> Clause(query.text, Operator.TEXT_CONTAINS, "code")
+        >>> Clause(query.text, Operator.IS_NOT_EMPTY)
     """
 
     operand1: Any
     operator: Operator
-    operand2: Any = ""
+    operand2: Any = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "operator", _operator(self.operator))
+        operator = _operator(self.operator)
+        object.__setattr__(self, "operator", operator)
+        if operator.is_unary and self.operand2 is not None:
+            raise PipelineDefinitionError(
+                f"operator {operator.name} ({operator.value!r}) tests operand1 alone; "
+                f"it takes no operand2 (got {self.operand2!r})"
+            )
+        if not operator.is_unary:
+            if self.operand2 is None:
+                raise PipelineDefinitionError(
+                    f"operator {operator.name} ({operator.value!r}) compares two values: "
+                    "give operand2"
+                )
+            if not isinstance(self.operand2, (str, int, float, NodeOutput)):
+                raise PipelineDefinitionError(
+                    f"operator {operator.name} ({operator.value!r}): operand2 is stored as text, "
+                    f"so it is text, a number, a boolean or a node output, not {self.operand2!r}"
+                )
 
     def to_json(self) -> dict[str, Any]:
-        """The clause as the platform stores it (operands as wire values)."""
-        return {
+        """The clause as the platform stores it: ``operand2`` as text, none for unary operators."""
+        data = {
             "operand1": to_wire(self.operand1),
             "operator": self.operator.value,
             "termType": "Clause",
-            "operand2": to_wire(self.operand2),
         }
+        if not self.operator.is_unary:
+            data["operand2"] = str(to_wire(self.operand2))
+        return data
 
 
 class ConditionGroup(_Term):
     """Terms combined with AND/OR; a condition node has one group per path.
 
     Args:
-        terms: Clauses or nested groups (at least one).
+        terms: Clauses, or nested groups (at least one). Nested groups are this SDK's own: the
+            platform's builder makes groups of clauses only.
         operators: One :class:`LogicalOp` used between every pair of terms, or one per pair
             (``len(terms) - 1`` of them). ``AND`` by default.
 
@@ -154,7 +212,7 @@ class ConditionGroup(_Term):
 
     Example:
         >>> ConditionGroup([Clause(q.text, Operator.IS_NOT_EMPTY),
-        ...                 Clause(q.text, Operator.TEXT_LENGTH_LESS_THAN, 200)])
+        ...                 Clause(q.text, Operator.TEXT_LESS_THAN_N_CHARS, 200)])
     """
 
     def __init__(
@@ -240,8 +298,8 @@ def _group(path: Term, index: int) -> ConditionGroup:
 class ConditionNode(Node):
     """Routes the run down the first path whose condition is true, else ``path_else``.
 
-    Outputs: ``path_0``, ``path_1``... (one per condition, also :meth:`path`) and
-    ``path_else``. Gate nodes on them with ``dependencies=[router.path_0]``.
+    Outputs: ``path_0``, ``path_1``... (one per condition, as attributes or :meth:`path`) and
+    ``path_else``. Gate nodes on them with ``dependencies=[router.path_1]``.
 
     Args:
         name: The node's name, unique in its pipeline.
@@ -294,3 +352,18 @@ class ConditionNode(Node):
             PipelineDefinitionError: the node has no such path.
         """
         return self.ref(f"path_{index}")
+
+    def __getattr__(self, name: str) -> NodeOutput:
+        # Only reached for attributes not found the normal way: ``path_1``, ``path_2``... exist
+        # for as many paths as the node has, so they cannot be class attributes. For mypy every
+        # such attribute is a NodeOutput; at run time an unknown one is an AttributeError.
+        if _PATH.fullmatch(name) and name in self.__dict__.get("outputs", ()):
+            return NodeOutput(self, name)
+        if name.startswith("__") or "outputs" not in self.__dict__:
+            raise AttributeError(name)
+        paths = [field for field in self.outputs if field.startswith("path_")]
+        raise MissingOutputError(
+            f"condition node {self.name!r} ({self.id}) has no attribute {name!r}; "
+            f"its paths are {', '.join(paths)}",
+            node_ids=(self.id,),
+        )

@@ -2,9 +2,8 @@
 
 Serialisation is deterministic: node output lists are sorted, edges come in a fixed order, and
 canvas positions follow from the wiring, so the same pipeline gives the same bytes in every
-process. The layout places each node in the column of its longest path from an input
-(``x = 1200 * column``) and stacks a column's nodes in the order they were added
-(``y = 600 * row``), as the platform's editor does for generated graphs.
+process. The layout is the platform's for generated graphs (:func:`levels`): levels of a
+breadth-first topological walk, ``x = 1200 * level`` and ``y = 600 * index in the level``.
 
 :func:`validate` runs before any request: names, ids, references, cycles, unwired outputs and
 the ``stream<string>`` rule of :func:`check_streams`.
@@ -42,8 +41,8 @@ def _upstream(node: Node, ids: set[str]) -> list[str]:
     return seen
 
 
-def columns(nodes: Sequence[Node]) -> dict[str, int]:
-    """Each node's column: the length of its longest path from a node with no inputs.
+def check_acyclic(nodes: Sequence[Node]) -> None:
+    """Refuse wiring with a cycle.
 
     Raises:
         PipelineDefinitionError: the wiring has a cycle (the nodes on it are named).
@@ -51,12 +50,11 @@ def columns(nodes: Sequence[Node]) -> dict[str, int]:
     ids = {node.id for node in nodes}
     by_id = {node.id: node for node in nodes}
     upstream = {node.id: _upstream(node, ids) for node in nodes}
-    column: dict[str, int] = {}
     state: dict[str, int] = {}
 
-    def visit(node_id: str, path: list[str]) -> int:
+    def visit(node_id: str, path: list[str]) -> None:
         if state.get(node_id) == 2:
-            return column[node_id]
+            return
         if state.get(node_id) == 1:
             cycle = [*path[path.index(node_id) :], node_id]
             names = " -> ".join(_label(by_id[i]) for i in cycle)
@@ -64,33 +62,56 @@ def columns(nodes: Sequence[Node]) -> dict[str, int]:
                 f"the pipeline's wiring has a cycle: {names}", node_ids=tuple(cycle[:-1])
             )
         state[node_id] = 1
-        depth = 0
         for source in upstream[node_id]:
-            depth = max(depth, visit(source, [*path, node_id]) + 1)
+            visit(source, [*path, node_id])
         state[node_id] = 2
-        column[node_id] = depth
-        return depth
 
     for node in nodes:
         visit(node.id, [])
-    return column
+
+
+def levels(nodes: Sequence[Node]) -> list[list[str]]:
+    """The node ids by level of a breadth-first topological walk, as the platform lays them out.
+
+    Level 0 holds the nodes with no predecessor, in node order. Scanning a level in order, each
+    node's successors (in node order) lose one pending predecessor; a successor whose last
+    predecessor this was joins the next level, in the order it became ready. So within a level
+    the order follows readiness, not creation (recorded from the official client's graphs).
+    """
+    ids = {node.id for node in nodes}
+    pending = {node.id: len(_upstream(node, ids)) for node in nodes}
+    successors: dict[str, list[str]] = {node.id: [] for node in nodes}
+    for node in nodes:
+        for source in _upstream(node, ids):
+            successors[source].append(node.id)
+    level = [node.id for node in nodes if pending[node.id] == 0]
+    result: list[list[str]] = []
+    while level:
+        result.append(level)
+        ready: list[str] = []
+        for node_id in level:
+            for successor in successors[node_id]:
+                pending[successor] -= 1
+                if pending[successor] == 0:
+                    ready.append(successor)
+        level = ready
+    return result
 
 
 def canvas_metadata(nodes: Sequence[Node]) -> dict[str, Any]:
     """``canvas_metadata``: layout for each node, and the edges derived from the templates.
 
     A node that came from the server keeps its stored layout; nodes added in Python are placed
-    by :func:`columns`.
+    by :func:`levels`: ``x = 1200 * level``, ``y = 600 * index in the level``, and ``zIndex``
+    counts the nodes in that order.
     """
-    column = columns(nodes)
-    order = sorted(range(len(nodes)), key=lambda i: (column[nodes[i].id], i))
-    rows: dict[int, int] = {}
+    place: dict[str, tuple[int, int, int]] = {}
+    for col, level in enumerate(levels(nodes)):
+        for row, node_id in enumerate(level):
+            place[node_id] = (col, row, len(place))
     canvas_nodes: dict[str, Any] = {}
-    for z_index, i in enumerate(order):
-        node = nodes[i]
-        col = column[node.id]
-        row = rows.get(col, 0)
-        rows[col] = row + 1
+    for node in nodes:
+        col, row, z_index = place[node.id]
         canvas_nodes[node.id] = node.canvas if node.canvas is not None else {
             "advancedOutputs": False,
             "position": {"x": col * _COLUMN_WIDTH, "y": row * _ROW_HEIGHT},
@@ -164,8 +185,9 @@ def check_streams(nodes: Sequence[Node]) -> None:
 
     An output node of type ``stream<string>`` must be fed directly by the ``response`` of an
     ``llm`` node built with ``stream=True``: its ``value`` is exactly that one reference, with
-    no text around it. No other node may declare ``stream<string>`` (as its ``type``,
-    ``input_type`` or ``output_type``). A streaming llm's ``response`` may also feed other nodes;
+    no text around it. No other node but an input (whose ``stream<string>`` type outputs only
+    ``complete``) may declare ``stream<string>`` (as its ``type``, ``input_type`` or
+    ``output_type``). A streaming llm's ``response`` may also feed other nodes;
     they receive the complete text.
 
     Raises:
@@ -173,6 +195,9 @@ def check_streams(nodes: Sequence[Node]) -> None:
     """
     by_id = {node.id: node for node in nodes}
     for node in nodes:
+        if node.type == "input":
+            # The platform has stream<string> inputs; they output only ``complete``.
+            continue
         if node.type != "output":
             declared = [key for key in _TYPE_INPUTS if node.inputs.get(key) == STREAM]
             if declared:
@@ -254,7 +279,7 @@ def validate(nodes: Sequence[Node]) -> None:
                     "(e.g. value=llm.response)",
                     node_ids=(node.id,),
                 )
-    columns(nodes)
+    check_acyclic(nodes)
     check_streams(nodes)
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, overload
 
 from vectorshift.errors import PipelineDefinitionError
 
-__all__ = ["Node", "NodeOutput", "Output", "references", "to_wire"]
+__all__ = ["MissingOutputError", "Node", "NodeOutput", "Output", "references", "to_wire"]
 
 TEMPLATE = re.compile(r"\{\{\s*([A-Za-z0-9_\-]+)\.([A-Za-z0-9_\-]+)\s*\}\}")
 _BAD_NAME = re.compile(r"[{}\n\r]")
@@ -78,7 +78,28 @@ class Output:
     def __get__(self, obj: Node | None, owner: type[Node]) -> Output | NodeOutput:
         if obj is None:
             return self
+        if self.field not in obj.outputs:
+            # A field the class declares but this node does not have: an int32 input has
+            # ``value``, not ``text``; a file input has ``file_name``...
+            raise MissingOutputError(
+                f"{obj.type} node {obj.name!r} ({obj.id}){_kind(obj)} has no output "
+                f"{self.field!r}; its outputs are {', '.join(obj.outputs)}",
+                node_ids=(obj.id,),
+            )
         return NodeOutput(obj, self.field)
+
+
+class MissingOutputError(PipelineDefinitionError, AttributeError):
+    """An output a node does not have was referenced as an attribute.
+
+    It is a :class:`PipelineDefinitionError`, and an :class:`AttributeError` so that
+    ``hasattr(node, "text")`` answers ``False``.
+    """
+
+
+def _kind(node: Node) -> str:
+    input_type = node.inputs.get("input_type") if node.type == "input" else None
+    return f" of type {input_type!r}" if isinstance(input_type, str) else ""
 
 
 def to_wire(value: Any) -> Any:
