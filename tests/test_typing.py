@@ -1,9 +1,19 @@
-"""The public API type-checks as users write it, and mypy catches a misspelt node output."""
+"""The public API type-checks as users write it: from an installed wheel, outside the repo.
+
+A user's mypy sees our types only if the installed package carries a ``py.typed`` marker
+(PEP 561); type-checking from the repo root would read the sources directly and never notice a
+missing marker. So the wheel is built, installed into a scratch virtual environment, and mypy
+runs from another directory on files that import ``vectorshift`` as a user's project does.
+"""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import sysconfig
+import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -27,26 +37,73 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mypy-cache")
 
 
-def mypy(cache_dir: Path, *targets: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of a scratch venv where the wheel is installed, as ``pip install`` would.
+
+    The wheel is pure Python, so installing it is unpacking it into site-packages. The
+    runtime dependencies are not reinstalled: a ``.pth`` file makes this environment's
+    site-packages visible after the wheel's own files, so ``vectorshift`` resolves to the
+    wheel and never to the source tree.
+    """
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(dist), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    (wheel,) = dist.glob("vectorshift-*.whl")
+    env_dir = tmp_path_factory.mktemp("user-venv")
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    site = Path(subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip())
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    (site / "zz_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
+
+
+def mypy(
+    cache_dir: Path, python: Path, cwd: Path, *targets: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
-         "--cache-dir", str(cache_dir), *targets],
-        cwd=ROOT,
+         "--cache-dir", str(cache_dir), "--python-executable", str(python), *targets],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
     )
 
 
-def test_typed_usage_passes_mypy_strict(cache_dir: Path) -> None:
-    result = mypy(cache_dir, "tests/typing")
+def test_the_wheel_ships_the_py_typed_marker(user_python: Path) -> None:
+    found = subprocess.run(
+        [str(user_python), "-c",
+         "import pathlib, vectorshift; print(pathlib.Path(vectorshift.__file__).parent)"],
+        check=True, capture_output=True, text=True, cwd=user_python.parent,
+    ).stdout.strip()
+    assert "user-venv" in found, f"vectorshift resolved outside the scratch venv: {found}"
+    assert (Path(found) / "py.typed").is_file()
+
+
+def test_typed_usage_passes_mypy_strict_in_a_user_project(
+    cache_dir: Path, user_python: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "tests" / "typing", project)
+    result = mypy(cache_dir, user_python, project, ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_mypy_rejects_a_misspelt_output(cache_dir: Path, tmp_path: Path) -> None:
+def test_mypy_rejects_a_misspelt_output_in_a_user_project(
+    cache_dir: Path, user_python: Path, tmp_path: Path
+) -> None:
     script = tmp_path / "misspelt.py"
     script.write_text(MISSPELT)
-    result = mypy(cache_dir, str(script))
+    result = mypy(cache_dir, user_python, tmp_path, "misspelt.py")
     assert result.returncode != 0
     errors = [line for line in result.stdout.splitlines() if ": error: " in line]
     assert len(errors) == 3, result.stdout
