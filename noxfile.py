@@ -5,13 +5,18 @@
     nox -s typing       # mypy --strict on the package and the typed usage files
     nox -s codegen      # regenerate the sync facade (the _generated_*.py mixins)
     nox -s bench        # benchmarks: ratios against raw httpx on the same local server
+    nox -s compat       # the official client (vectorshift==0.1.15) drives vectorshift.local
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 
 import nox
 
@@ -77,3 +82,69 @@ def bench(session: nox.Session) -> None:
     """Benchmarks as ratios against raw httpx, against one local server, in one run."""
     session.install("-e", ".[test]")
     session.run("python", "tools/bench.py", *session.posargs)
+
+
+OFFICIAL_CLIENT = "vectorshift==0.1.15"
+_SERVER_START_TIMEOUT = 60.0
+
+
+def _project_venv(session: nox.Session) -> str:
+    """A venv beside the session's with this project and its ``local`` extra; its python.
+
+    The official client is also named ``vectorshift``, so the server cannot share its venv.
+    """
+    location = os.path.join(session.create_tmp(), "server-venv")
+    bindir = "Scripts" if sys.platform == "win32" else "bin"
+    python = os.path.join(location, bindir, "python")
+    if not os.path.exists(python):
+        session.run("python", "-m", "venv", location)
+    session.run(python, "-m", "pip", "install", "-q", "-e", ".[local]", external=True)
+    return python
+
+
+@contextlib.contextmanager
+def _local_server(python: str) -> Iterator[dict[str, str]]:
+    """``python -m vectorshift.local`` on a free loopback port; yields its URL and key as env.
+
+    The server prints ``VECTORSHIFT_BASE_URL=...`` and ``VECTORSHIFT_API_KEY=...`` once it
+    accepts requests. It is stopped with SIGTERM (it ends its runs and closes) on the way out,
+    and killed if it has not exited 10 s later.
+    """
+    server = subprocess.Popen(
+        [python, "-m", "vectorshift.local", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(_SERVER_START_TIMEOUT, server.kill)
+    watchdog.start()
+    try:
+        env: dict[str, str] = {}
+        assert server.stdout is not None
+        for line in server.stdout:
+            name, _, value = line.strip().partition("=")
+            if name in ("VECTORSHIFT_BASE_URL", "VECTORSHIFT_API_KEY"):
+                env[name] = value
+            if len(env) == 2:
+                break
+        watchdog.cancel()
+        if len(env) != 2:
+            raise RuntimeError(f"vectorshift.local did not start (exit status {server.wait()})")
+        yield env
+    finally:
+        watchdog.cancel()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """The official client drives vectorshift.local (tools/compat_official.py)."""
+    session.install(OFFICIAL_CLIENT)
+    server_python = _project_venv(session)
+    with _local_server(server_python) as env:
+        session.log(f"vectorshift.local at {env['VECTORSHIFT_BASE_URL']}")
+        session.run("python", "tools/compat_official.py", env=env)
