@@ -162,11 +162,11 @@ async def test_combine_formatters_and_split(client: Client) -> None:
             max_num_token=tokens,
         )
         p.add(name=formatter).output(node.output)
-    for delimiter, character in (("space", ""), ("newline", ""), ("character", ",")):
+    for delimiter, character in (("space", ""), ("newline", ""), ("character(s)", ",")):
         split = p.add(name=f"split {delimiter}").split_text(
             f"{first.text},x\n{second.text}", delimiter, character=character  # type: ignore[arg-type]
         )
-        p.add(name=delimiter).output(split.processed_text, "vec<string>")
+        p.add(name=delimiter).output(split.processed_text, "json")
     await p.asave()
     outputs = (await p.arun({"first": "salt PEPPER", "second": "oil"}))["outputs"]
     assert outputs == {
@@ -178,7 +178,7 @@ async def test_combine_formatters_and_split(client: Client) -> None:
         "Truncate": "  salt PEPPER",
         "space": ["salt", "PEPPER,x\noil"],
         "newline": ["salt PEPPER,x", "oil"],
-        "character": ["salt PEPPER", "x\noil"],
+        "character(s)": ["salt PEPPER", "x\noil"],
     }
 
 

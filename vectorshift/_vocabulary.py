@@ -15,6 +15,8 @@ __all__ = [
     "INPUT_OUTPUTS",
     "INPUT_TYPES",
     "OPERATORS",
+    "OUTPUT_TYPES",
+    "SPLIT_DELIMITERS",
     "UNARY_OPERATORS",
 ]
 
@@ -63,3 +65,22 @@ INPUT_OUTPUTS: Final[dict[str, tuple[str, ...]]] = {
 
 INPUT_TYPES: Final = tuple(INPUT_OUTPUTS)
 """Every ``input_type`` an input node may have."""
+
+OUTPUT_TYPES: Final = (
+    "string",
+    "stream<string>",
+    "json",
+    "int32",
+    "float",
+    "bool",
+    "timestamp",
+    "file",
+    "vec<file>",
+    "image",
+    "audio",
+    "dataframe",
+)
+"""Every ``output_type`` an output node may have (a list, such as split text's, is ``json``)."""
+
+SPLIT_DELIMITERS: Final = ("space", "newline", "character(s)")
+"""A split-text node's ``delimiter``: ``character(s)`` splits on its ``character`` input."""

@@ -334,7 +334,7 @@ async def test_truncate_needs_a_positive_limit() -> None:
 @pytest.mark.parametrize(("delimiter", "character", "expected"), [
     ("space", "", ["a,b", "c", "d\n\ne"]),
     ("newline", "", ["a,b  c d", "e"]),
-    ("character", ",", ["a", "b  c d\n\ne"]),
+    ("character(s)", ",", ["a", "b  c d\n\ne"]),
 ])
 async def test_split_text(delimiter: str, character: str, expected: list[str]) -> None:
     nodes = graph(text_input("q", "text"),

@@ -78,7 +78,7 @@ def build(sub: Pipeline) -> Pipeline:
     tokens = p.add(name="tokens").output(code.response, "stream<string>")
     assert_type(tokens, OutputNode)
     p.add(name="answer").output(post.ref("clean_text"))
-    p.add(name="parts").output(words.processed_text, "vec<string>")
+    p.add(name="parts").output(words.processed_text, "json")
     p.add(name="docs").output(kb.ref("results"), "json")
 
     direct = LlmNode(name="direct", prompt=query.text, model="gpt-4o", json_response=True)

@@ -18,9 +18,9 @@ Node behaviour (outputs in parentheses):
   ``Trim``: leading and trailing whitespace removed) or ``Truncate`` (the first
   ``max_num_token`` whitespace-separated tokens, original spacing kept; at least 1).
 - ``split_text`` (``processed_text``, a list): ``delimiter`` is ``space`` (runs of spaces and
-  tabs), ``newline`` (line breaks) or ``character`` (the exact ``character`` input, which must
-  not be empty). With ``space`` and ``newline`` empty pieces are dropped; with ``character``
-  every piece is kept.
+  tabs), ``newline`` (line breaks) or ``character(s)`` (the exact ``character`` input, which
+  must not be empty). With ``space`` and ``newline`` empty pieces are dropped; with
+  ``character(s)`` every piece is kept.
 - ``merge`` (``output``): ``function`` ``first`` gives the first field, in field order, whose
   branch ran (the platform picks the first by time; field order makes runs reproducible);
   ``join`` gives the list of the values of every field whose branch ran, as the platform's
@@ -49,7 +49,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from vectorshift._vocabulary import INPUT_OUTPUTS
+from vectorshift._vocabulary import INPUT_OUTPUTS, SPLIT_DELIMITERS
 from vectorshift.local.nodes_condition import (
     ConditionError,
     condition_paths,
@@ -268,19 +268,20 @@ async def _text_formatter(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str
 
 async def _split_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     text = to_text(inputs.get("text"))
-    delimiter = re.sub(r"[^a-z]", "", to_text(inputs.get("delimiter")).lower())
+    delimiter = to_text(inputs.get("delimiter"))
     if delimiter == "space":
         parts = [part for part in re.split(r"[ \t]+", text) if part]
     elif delimiter == "newline":
         parts = [part for part in text.splitlines() if part]
-    elif delimiter in ("character", "characters"):
+    elif delimiter == "character(s)":
         character = to_text(inputs.get("character"))
         if not character:
-            raise NodeError("delimiter 'character' needs a non-empty 'character' input")
+            raise NodeError("delimiter 'character(s)' needs a non-empty 'character' input")
         parts = text.split(character)
     else:
         raise NodeError(
-            f"unknown delimiter '{inputs.get('delimiter')}' (use space, newline or character)"
+            f"unknown delimiter '{inputs.get('delimiter')}' (the platform's are "
+            f"{', '.join(SPLIT_DELIMITERS)})"
         )
     return {"processed_text": parts}
 

@@ -48,12 +48,15 @@ InputType = Literal[
     "string", "int32", "float", "bool", "vec<string>", "timestamp", "file", "vec<file>", "image",
     "audio", "json", "stream<string>",
 ]
-OutputType = Literal["string", "stream<string>", "json", "int32", "float", "bool", "vec<string>"]
+OutputType = Literal[
+    "string", "stream<string>", "json", "int32", "float", "bool", "timestamp", "file", "vec<file>",
+    "image", "audio", "dataframe",
+]
 Formatter = Literal[
     "To Uppercase", "To Lowercase", "To Title Case", "To Propercase", "Trim", "Trim Spaces",
     "Truncate",
 ]
-Delimiter = Literal["space", "newline", "character"]
+Delimiter = Literal["space", "newline", "character(s)"]
 MergeFunction = Literal["first", "join"]
 
 INPUT_TYPES: tuple[str, ...] = get_args(InputType)
@@ -153,10 +156,11 @@ class OutputNode(_TypedNode):
     Args:
         name: The node's name: the key of this output in run results.
         value: What to output, usually another node's output (``llm.response``).
-        output_type: ``string``, ``stream<string>``, ``json``, ``int32``, ``float``, ``bool``
-            or ``vec<string>``. A ``stream<string>`` output receives token deltas when the run
-            streams; it must be fed directly by the ``response`` of an llm node built with
-            ``stream=True``.
+        output_type: The platform's: ``string``, ``stream<string>``, ``json`` (also for lists,
+            such as split text's), ``int32``, ``float``, ``bool``, ``timestamp``, ``file``,
+            ``vec<file>``, ``image``, ``audio`` or ``dataframe``. A ``stream<string>`` output
+            receives token deltas when the run streams; it must be fed directly by the
+            ``response`` of an llm node built with ``stream=True``.
         id: The node's id; derived from the name by default.
         description: Shown in the platform's UI and API docs.
         format_output: Let the platform format the value for display.
@@ -373,35 +377,37 @@ class SplitTextNode(_TypedNode):
     Args:
         name: The node's name.
         text: The text to split.
-        delimiter: ``space`` (runs of spaces and tabs), ``newline`` (line breaks; empty lines
-            dropped) or ``character`` (the exact ``character`` given; every piece kept).
+        delimiter: ``space`` (runs of spaces and tabs; the default, as on the platform),
+            ``newline`` (line breaks; empty lines dropped) or ``character(s)`` (the exact
+            ``character`` given; every piece kept).
         id: The node's id; derived from the name by default.
-        character: The separator for ``delimiter="character"``.
+        character: The separator for ``delimiter="character(s)"``.
         dependencies: Outputs to wait for besides ``text``'s.
 
     Example:
-        >>> parts = pipeline.add(name="parts").split_text(doc.text, "character", character=";")
+        >>> parts = pipeline.add(name="parts").split_text(doc.text, "character(s)", character=";")
+        >>> pipeline.add(name="items").output(parts.processed_text, "json")
     """
 
     node_type = "split_text"
     output_fields = ("processed_text",)
     processed_text = Output()
-    DEFAULTS = {"text": "", "delimiter": "newline", "dependencies": [], "character": ""}
+    DEFAULTS = {"text": "", "delimiter": "space", "dependencies": [], "character": ""}
 
     def __init__(
         self,
         name: str,
         text: Value,
-        delimiter: Delimiter = "newline",
+        delimiter: Delimiter = "space",
         *,
         id: str | None = None,
         character: str = "",
         dependencies: Dependencies = (),
     ) -> None:
         _one_of(name, "delimiter", delimiter, get_args(Delimiter))
-        if delimiter == "character" and not character:
+        if delimiter == "character(s)" and not character:
             raise PipelineDefinitionError(
-                f"split_text node {name!r}: delimiter 'character' needs a non-empty character"
+                f"split_text node {name!r}: delimiter 'character(s)' needs a non-empty character"
             )
         self._setup(name, id, dependencies, text=text, delimiter=delimiter, character=character)
 

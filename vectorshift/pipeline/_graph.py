@@ -111,8 +111,9 @@ def canvas_metadata(nodes: Sequence[Node]) -> dict[str, Any]:
         for row, node_id in enumerate(level):
             place[node_id] = (col, row, len(place))
     canvas_nodes: dict[str, Any] = {}
-    for node in nodes:
-        col, row, z_index = place[node.id]
+    by_id = {node.id: node for node in nodes}
+    for node_id, (col, row, z_index) in place.items():  # in visiting order, as the platform
+        node = by_id[node_id]
         canvas_nodes[node.id] = node.canvas if node.canvas is not None else {
             "advancedOutputs": False,
             "position": {"x": col * _COLUMN_WIDTH, "y": row * _ROW_HEIGHT},
