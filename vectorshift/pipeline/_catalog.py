@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from vectorshift.errors import PipelineDefinitionError
-from vectorshift.pipeline._condition import ConditionNode
 from vectorshift.pipeline._graph import input_mismatch
 from vectorshift.pipeline._node import Node, NodeOutput, Output
 
@@ -35,7 +34,6 @@ __all__ = [
     "SplitTextNode",
     "TextFormatterNode",
     "TextNode",
-    "node_class",
 ]
 
 Value = Any
@@ -494,14 +492,3 @@ class PipelineNode(Node):
             outputs=sorted({"complete", *outputs}),
         )
 
-
-_CLASSES: dict[str, type[Node]] = {
-    cls.node_type: cls
-    for cls in (InputNode, OutputNode, TextNode, LlmNode, CombineTextNode, TextFormatterNode,
-                SplitTextNode, MergeNode, ConditionNode, PipelineNode)
-}
-
-
-def node_class(node_type: str) -> type[Node]:
-    """The typed class for a node type, or :class:`Node` for types the SDK does not model."""
-    return _CLASSES.get(node_type, Node)
