@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from vectorshift._sse import ServerSentEvent as SSEFrame
 
 if TYPE_CHECKING:
-    from vectorshift.pipeline._handler import RunHandler
+    from vectorshift.pipeline import RunHandler
 
 __all__ = [
     "RunOutcome",
