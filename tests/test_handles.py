@@ -1,4 +1,4 @@
-"""Run handles are immutable values.
+"""Run handles are immutable values, and the run vocabulary is the glossary's (docs/glossary.md).
 
 Against a real vectorshift.local server on loopback, on asyncio and trio.
 """
@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import copy
 import pickle
+from pathlib import Path
+from typing import get_args
 
 import pytest
 from support import echo_pipeline, unique
 
-from vectorshift import Client, Pipeline, PipelineRunFailedError, RunHandler
+from vectorshift import Client, Pipeline, PipelineRunFailedError, RunHandler, StreamChunk
+from vectorshift.types import RunState
 
 pytestmark = pytest.mark.anyio
 
@@ -60,12 +63,37 @@ async def test_waiting_for_a_run_does_not_change_its_handler(client: Client) -> 
 
 
 async def test_a_run_error_names_the_trace_id_the_status_brought(client: Client) -> None:
-    pipeline = Pipeline(unique("trace-in-error"), client=client)
-    query = pipeline.add(name="query").input()
-    llm = pipeline.add(name="llm").llm(provider="local", model="nope", prompt=query.text)
-    pipeline.add(name="answer").output(llm.response)
-    await pipeline.asave()
+    pipeline = await saved(echo_pipeline(unique("trace-in-error"), model="nope"), client)
     started = await pipeline.astart({"query": "x"})
     with pytest.raises(PipelineRunFailedError) as info:
         await pipeline.run_handler(started.task_id).aresult(timeout=30)
     assert info.value.trace_id == started.trace_id
+
+
+async def test_run_status_takes_a_task_id_and_still_accepts_run_id(client: Client) -> None:
+    pipeline = await saved(echo_pipeline(unique("status-by-task-id")), client)
+    handler = await pipeline.astart({"query": "x"})
+    await handler.aresult(timeout=30)
+    by_position = await pipeline.arun_status(handler.task_id)
+    by_name = await pipeline.arun_status(task_id=handler.task_id)
+    by_old_name = await pipeline.arun_status(run_id=handler.task_id)
+    assert by_position == by_name == by_old_name
+    assert by_position.status == "succeeded"
+    with pytest.raises(TypeError):
+        await pipeline.arun_status()  # type: ignore[call-overload]
+
+
+def test_a_result_chunk_says_succeeded_and_keeps_the_platforms_word() -> None:
+    chunk = StreamChunk.from_frame({"type": "result", "status": "success", "outputs": {}}, "3")
+    assert (chunk.status, chunk.raw_status) == ("succeeded", "success")
+    assert chunk["status"] == "succeeded"
+    cancelled = StreamChunk.from_frame({"type": "result", "status": "terminated"}, None)
+    assert (cancelled.status, cancelled.raw_status) == ("cancelled", "terminated")
+    token = StreamChunk.from_frame({"type": "stream", "output_value": "Once"}, "1")
+    assert token.status is None and token.raw_status is None
+
+
+def test_the_glossary_lists_the_status_words_the_code_uses() -> None:
+    glossary = (Path(__file__).parent.parent / "docs" / "glossary.md").read_text()
+    row = next(line for line in glossary.splitlines() if line.startswith("| status |"))
+    assert [word for word in get_args(RunState) if f"`{word}`" in row] == list(get_args(RunState))
