@@ -42,11 +42,14 @@ def lorem_pipeline(
     return pipeline
 
 
-def echo_pipeline(name: str) -> Pipeline:
-    """query -> local 'echo' llm -> answer (the answer is the query)."""
+def echo_pipeline(name: str, model: str = "echo") -> Pipeline:
+    """query -> local 'echo' llm -> answer (the answer is the query).
+
+    With ``model="nope"``, a model the local provider does not have, every run fails.
+    """
     pipeline = Pipeline(name)
     query = pipeline.add(name="query").input()
-    llm = pipeline.add(name="llm").llm(provider="local", model="echo", prompt=query.text)
+    llm = pipeline.add(name="llm").llm(provider="local", model=model, prompt=query.text)
     pipeline.add(name="answer").output(llm.response)
     return pipeline
 

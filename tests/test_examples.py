@@ -16,9 +16,9 @@ EXPECTED = {
     "background_batch_async.py": "8/8 runs succeeded; the runaway run was terminated.",
     "terminate_run.py": "terminated again: status=cancelled",
     "streaming.py": ": success]",
-    "streaming_async.py": ": success]",
+    "streaming_async.py": ": succeeded]",
     "intermediate_results.py": "formatter.output: 'TIDES / HAIKU'",
-    "content_workflow.py": "result (success)",
+    "content_workflow.py": "result (succeeded)",
 }
 
 

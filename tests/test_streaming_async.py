@@ -55,7 +55,8 @@ async def test_chunks_carry_intermediate_outputs_and_event_ids(client: Client) -
     assert "query.text" in names and "llm.response" in names
     ids = [int(chunk.id) for chunk in seen if chunk.id is not None]
     assert ids == sorted(ids) and len(ids) == len(seen)
-    assert seen[-1].type == "result" and seen[-1].status == "success"
+    assert seen[-1].type == "result" and seen[-1].status == "succeeded"
+    assert seen[-1].raw_status == "success"
     assert all(chunk.run_id == seen[-1].run_id for chunk in seen)
 
 

@@ -18,59 +18,97 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vectorshift import errors as errors  # cheap, and `vectorshift.errors.X` has always worked
 from vectorshift._public_path import publish as _publish
-from vectorshift._version import __version__
-from vectorshift.errors import (
-    ApiConnectionError,
-    ApiError,
-    ApiStatusError,
-    ApiTimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    PipelineDefinitionError,
-    PipelineRunCancelledError,
-    PipelineRunFailedError,
-    PollTimeoutError,
-    RateLimitError,
-    RunError,
-    StreamError,
-    StreamInterruptedError,
-    UnprocessableEntityError,
-    VectorshiftApiError,
-    VectorshiftError,
-)
+from vectorshift._version import __version__ as __version__
+
+# The public surface: each public name once, under the module it is imported from. Everything
+# else derives from this table: lazy loading (``__getattr__``), ``__all__`` and ``dir()``. Static
+# tools cannot run it, so the ``TYPE_CHECKING`` block below repeats it as imports;
+# tests/test_exports.py fails when the two differ, and runs mypy on every name. A new public
+# name is one entry here and the same entry there.
+_PUBLIC: dict[str, tuple[str, ...]] = {
+    "vectorshift._client": ("Client",),
+    "vectorshift._files": ("File",),
+    "vectorshift._retry": ("RetryPolicy",),
+    "vectorshift._sync._iter": ("SyncStream",),
+    "vectorshift.errors": (
+        "ApiConnectionError", "ApiError", "ApiStatusError", "ApiTimeoutError",
+        "AuthenticationError", "BadRequestError", "ConflictError", "InternalServerError",
+        "NotFoundError", "PermissionDeniedError", "PipelineDefinitionError",
+        "PipelineRunCancelledError", "PipelineRunFailedError", "PollTimeoutError",
+        "RateLimitError", "RunError", "StreamError", "StreamInterruptedError",
+        "UnprocessableEntityError", "VectorshiftApiError", "VectorshiftError",
+    ),
+    "vectorshift.pipeline": (
+        "Clause", "CombineTextNode", "ConditionGroup", "ConditionNode", "InputNode", "LlmNode",
+        "LogicalOp", "MergeNode", "Node", "NodeOutput", "Operator", "OutputNode", "Pipeline",
+        "PipelineNode", "RunHandler", "SplitTextNode", "TextFormatterNode", "TextNode",
+    ),
+    "vectorshift.pipeline._stream": ("AsyncStream",),
+    "vectorshift.types": ("RunOutcome", "RunResult", "RunStatus", "SSEFrame", "StreamChunk"),
+}
 
 if TYPE_CHECKING:
-    from vectorshift._client import Client
-    from vectorshift._files import File
-    from vectorshift._retry import RetryPolicy
-    from vectorshift._sync._iter import SyncStream
-    from vectorshift.pipeline import (
-        Clause,
-        CombineTextNode,
-        ConditionGroup,
-        ConditionNode,
-        InputNode,
-        LlmNode,
-        LogicalOp,
-        MergeNode,
-        Node,
-        NodeOutput,
-        Operator,
-        OutputNode,
-        Pipeline,
-        PipelineNode,
-        RunHandler,
-        SplitTextNode,
-        TextFormatterNode,
-        TextNode,
+    # The table again, for static tools. One import per module, each name re-exported
+    # explicitly (`X as X`); ruff's isort would put each on its own line, hence isort: off.
+    # isort: off
+    from vectorshift._client import Client as Client
+    from vectorshift._files import File as File
+    from vectorshift._retry import RetryPolicy as RetryPolicy
+    from vectorshift._sync._iter import SyncStream as SyncStream
+    from vectorshift.errors import (
+        ApiConnectionError as ApiConnectionError,
+        ApiError as ApiError,
+        ApiStatusError as ApiStatusError,
+        ApiTimeoutError as ApiTimeoutError,
+        AuthenticationError as AuthenticationError,
+        BadRequestError as BadRequestError,
+        ConflictError as ConflictError,
+        InternalServerError as InternalServerError,
+        NotFoundError as NotFoundError,
+        PermissionDeniedError as PermissionDeniedError,
+        PipelineDefinitionError as PipelineDefinitionError,
+        PipelineRunCancelledError as PipelineRunCancelledError,
+        PipelineRunFailedError as PipelineRunFailedError,
+        PollTimeoutError as PollTimeoutError,
+        RateLimitError as RateLimitError,
+        RunError as RunError,
+        StreamError as StreamError,
+        StreamInterruptedError as StreamInterruptedError,
+        UnprocessableEntityError as UnprocessableEntityError,
+        VectorshiftApiError as VectorshiftApiError,
+        VectorshiftError as VectorshiftError,
     )
-    from vectorshift.pipeline._stream import AsyncStream
-    from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
+    from vectorshift.pipeline import (
+        Clause as Clause,
+        CombineTextNode as CombineTextNode,
+        ConditionGroup as ConditionGroup,
+        ConditionNode as ConditionNode,
+        InputNode as InputNode,
+        LlmNode as LlmNode,
+        LogicalOp as LogicalOp,
+        MergeNode as MergeNode,
+        Node as Node,
+        NodeOutput as NodeOutput,
+        Operator as Operator,
+        OutputNode as OutputNode,
+        Pipeline as Pipeline,
+        PipelineNode as PipelineNode,
+        RunHandler as RunHandler,
+        SplitTextNode as SplitTextNode,
+        TextFormatterNode as TextFormatterNode,
+        TextNode as TextNode,
+    )
+    from vectorshift.pipeline._stream import AsyncStream as AsyncStream
+    from vectorshift.types import (
+        RunOutcome as RunOutcome,
+        RunResult as RunResult,
+        RunStatus as RunStatus,
+        SSEFrame as SSEFrame,
+        StreamChunk as StreamChunk,
+    )
+    # isort: on
 
 api_key: str | None = None
 """The API key for the default client; ``VECTORSHIFT_API_KEY`` is used when unset."""
@@ -78,109 +116,26 @@ api_key: str | None = None
 base_url: str | None = None
 """The API root for the default client; ``VECTORSHIFT_BASE_URL`` or the platform when unset."""
 
-_LAZY = {
-    "Client": "vectorshift._client",
-    "File": "vectorshift._files",
-    "RetryPolicy": "vectorshift._retry",
-    "Node": "vectorshift.pipeline",
-    "NodeOutput": "vectorshift.pipeline",
-    "Pipeline": "vectorshift.pipeline",
-    "RunHandler": "vectorshift.pipeline",
-    "Clause": "vectorshift.pipeline",
-    "CombineTextNode": "vectorshift.pipeline",
-    "ConditionGroup": "vectorshift.pipeline",
-    "ConditionNode": "vectorshift.pipeline",
-    "InputNode": "vectorshift.pipeline",
-    "LlmNode": "vectorshift.pipeline",
-    "LogicalOp": "vectorshift.pipeline",
-    "MergeNode": "vectorshift.pipeline",
-    "Operator": "vectorshift.pipeline",
-    "OutputNode": "vectorshift.pipeline",
-    "PipelineNode": "vectorshift.pipeline",
-    "SplitTextNode": "vectorshift.pipeline",
-    "TextFormatterNode": "vectorshift.pipeline",
-    "TextNode": "vectorshift.pipeline",
-    "RunOutcome": "vectorshift.types",
-    "RunResult": "vectorshift.types",
-    "RunStatus": "vectorshift.types",
-    "SSEFrame": "vectorshift.types",
-    "StreamChunk": "vectorshift.types",
-    "AsyncStream": "vectorshift.pipeline._stream",
-    "SyncStream": "vectorshift._sync._iter",
-}
+_MODULE_OF: dict[str, str] = {name: module for module, names in _PUBLIC.items() for name in names}
 
-__all__ = [
-    "ApiConnectionError",
-    "ApiError",
-    "ApiStatusError",
-    "ApiTimeoutError",
-    "AsyncStream",
-    "AuthenticationError",
-    "BadRequestError",
-    "Clause",
-    "Client",
-    "CombineTextNode",
-    "ConditionGroup",
-    "ConditionNode",
-    "ConflictError",
-    "File",
-    "InputNode",
-    "InternalServerError",
-    "LlmNode",
-    "LogicalOp",
-    "MergeNode",
-    "Node",
-    "NodeOutput",
-    "NotFoundError",
-    "Operator",
-    "OutputNode",
-    "PermissionDeniedError",
-    "Pipeline",
-    "PipelineDefinitionError",
-    "PipelineNode",
-    "PipelineRunCancelledError",
-    "PipelineRunFailedError",
-    "PollTimeoutError",
-    "RateLimitError",
-    "RetryPolicy",
-    "RunError",
-    "RunHandler",
-    "RunOutcome",
-    "RunResult",
-    "RunStatus",
-    "SSEFrame",
-    "SplitTextNode",
-    "StreamChunk",
-    "StreamError",
-    "StreamInterruptedError",
-    "SyncStream",
-    "TextFormatterNode",
-    "TextNode",
-    "UnprocessableEntityError",
-    "VectorshiftApiError",
-    "VectorshiftError",
-    "__version__",
-    "api_key",
-    "base_url",
-]
-
-for _name in __all__:  # the names imported above; lazy ones are published when loaded
-    if _name in globals():
-        _publish(globals()[_name], __all__)
-del _name
+__all__ = sorted(["__version__", "api_key", "base_url", *_MODULE_OF])
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'vectorshift' has no attribute {name!r}")
+def _load(name: str) -> Any:
+    """Import the public object ``name`` from its module and keep it in this namespace."""
     import importlib
 
-    value = getattr(importlib.import_module(module_name), name)
+    value = getattr(importlib.import_module(_MODULE_OF[name]), name)
     _publish(value, __all__)
     globals()[name] = value
     return value
 
 
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'vectorshift' has no attribute {name!r}")
+    return _load(name)
+
+
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return list(__all__)

@@ -10,6 +10,10 @@ Two families that callers must treat differently:
 
 Every exception names the ids it concerns (pipeline, task, trace, request) in its message, so a
 log line alone is enough to find the run again.
+
+``VectorshiftApiError`` and ``ApiStatusError`` are other names of :class:`ApiError` (the same
+class), for code written against clients that use those names; ``except`` any of them catches
+the same errors.
 """
 
 from __future__ import annotations
@@ -93,7 +97,9 @@ class ApiError(VectorshiftError):
 
 
 VectorshiftApiError = ApiError
+"""Another name of :class:`ApiError` (see the module's docstring)."""
 ApiStatusError = ApiError
+"""Another name of :class:`ApiError` (see the module's docstring)."""
 
 
 class BadRequestError(ApiError):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from vectorshift._sse import SSEFrame
 
 if TYPE_CHECKING:
-    from vectorshift.pipeline._handler import RunHandler
+    from vectorshift.pipeline import RunHandler
 
 __all__ = [
     "RunOutcome",
@@ -215,14 +215,18 @@ class StreamChunk(_DictAccess):
     ``stream`` chunks carry a token delta of a ``stream<string>`` output, or the value of a
     node output as it completes (``output_name`` is then ``"<node name>.<field>"`` on
     ``vectorshift.local``). The last chunk is a ``result`` chunk with the run's ``status``
-    (``success``, ``failed``, ``cancelled``), its ``outputs`` and, when it failed, ``error``.
+    (``succeeded``, ``failed`` or ``cancelled``, the words of :attr:`RunStatus.status`; the
+    platform's own word, such as ``success``, is ``raw_status``), its ``outputs`` and, when it
+    failed, ``error``.
 
     Attributes:
         type: ``stream`` or ``result``.
         output_name: The output a ``stream`` chunk belongs to.
         output_value: The delta or value of a ``stream`` chunk.
         run_id: The run (read from ``run_id`` or ``pipeline_run_id``).
-        status: A ``result`` chunk's status, as sent.
+        status: A ``result`` chunk's status: ``succeeded``, ``failed`` or ``cancelled`` (or
+            ``running`` for a word this SDK does not know); ``None`` on ``stream`` chunks.
+        raw_status: A ``result`` chunk's status exactly as the server sent it.
         outputs: A ``result`` chunk's outputs.
         error: A failed ``result`` chunk's error.
         id: The SSE event id, when the server numbers its frames.
@@ -239,7 +243,8 @@ class StreamChunk(_DictAccess):
     output_name: str | None = None
     output_value: Any = None
     run_id: str | None = None
-    status: str | None = None
+    status: RunState | None = None
+    raw_status: str | None = None
     outputs: dict[str, Any] | None = None
     error: str | None = None
     id: str | None = None
@@ -251,12 +256,15 @@ class StreamChunk(_DictAccess):
         """Build from a frame's JSON object."""
         outputs = data.get("outputs")
         error = data.get("error")
+        raw_status = data.get("status")
+        raw_text = raw_status if isinstance(raw_status, str) else None
         return cls(
             type=str(data.get("type") or "stream"),
             output_name=data.get("output_name"),
             output_value=data.get("output_value"),
             run_id=data.get("run_id") or data.get("pipeline_run_id"),
-            status=data.get("status"),
+            status=None if raw_text is None else normalize_status(raw_text)[0],
+            raw_status=raw_text,
             outputs=outputs if isinstance(outputs, dict) else None,
             error=error if isinstance(error, str) or error is None else str(error),
             id=event_id,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from vectorshift._client import Client
+from vectorshift import Client
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.server import LocalServer
 

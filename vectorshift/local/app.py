@@ -38,7 +38,7 @@ from vectorshift.local.uploads import is_multipart, read_run_form
 from vectorshift.local.validation import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
-    ApiError,
+    Refusal,
     field,
     file_inputs,
     graph_io,
@@ -91,8 +91,8 @@ def _error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _on_api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
+async def _on_refusal(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refusal)
     return _error(request, exc.status, exc.message, exc.headers)
 
 
@@ -129,27 +129,27 @@ class _Api:
     def _org(self, request: Request) -> str:
         header = request.headers.get("authorization")
         if header is None:
-            raise ApiError(
+            raise Refusal(
                 401, "missing Authorization header: send 'Authorization: Bearer <api key>'"
             )
         scheme, _, key = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
-            raise ApiError(401, "malformed Authorization header: expected 'Bearer <api key>'")
+            raise Refusal(401, "malformed Authorization header: expected 'Bearer <api key>'")
         org = self.config.api_keys.get(key.strip())
         if org is None:
-            raise ApiError(401, "unknown API key: this server does not accept it")
+            raise Refusal(401, "unknown API key: this server does not accept it")
         return org
 
     def _pipeline(self, org: str, pipeline_id: str) -> PipelineRecord:
         record = self.store.get_pipeline(org, pipeline_id)
         if record is None:
-            raise ApiError(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
+            raise Refusal(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
         return record
 
     def _run(self, org: str, pipeline_id: str, task_id: str) -> RunRecord:
         record = self.store.get_run(org, task_id)
         if record is None or record.pipeline_id != pipeline_id:
-            raise ApiError(
+            raise Refusal(
                 404,
                 f"run {task_id[:MAX_ID_LENGTH]!r} of pipeline {pipeline_id[:MAX_ID_LENGTH]!r} "
                 "not found",
@@ -172,18 +172,18 @@ class _Api:
                 files=files,
             )
         except RunLimitReached:
-            raise ApiError(
+            raise Refusal(
                 429,
                 f"organisation {org!r} has reached its limit of {self.config.max_active_runs} "
                 "active runs; retry when a run ends",
                 {"Retry-After": retry},
             ) from None
         except IdempotencyConflict as exc:
-            raise ApiError(
+            raise Refusal(
                 422, f"Idempotency-Key {str(exc)!r} was already used with a different request body"
             ) from None
         except RuntimeError as exc:
-            raise ApiError(503, str(exc), {"Retry-After": retry}) from None
+            raise Refusal(503, str(exc), {"Retry-After": retry}) from None
 
     def _stream(self, record: RunRecord, after: int) -> StreamingResponse:
         async def frames() -> AsyncIterator[bytes]:
@@ -202,7 +202,7 @@ class _Api:
         body = await read_json_object(request, self.config.max_body_bytes)
         name = required_field(body, "name", str, max_length=MAX_NAME_LENGTH)
         if not name.strip():
-            raise ApiError(400, "field 'name' must not be empty")
+            raise Refusal(400, "field 'name' must not be empty")
         nodes = field(body, "nodes", dict, {})
         canvas = field(body, "canvas_metadata", dict, {"nodes": {}, "edges": []})
         description = field(body, "description", str, "")
@@ -234,12 +234,12 @@ class _Api:
         elif name is not None:
             found = self.store.find_pipeline(org, name)
             if found is None:
-                raise ApiError(404, f"no pipeline named {name!r}")
+                raise Refusal(404, f"no pipeline named {name!r}")
             record = found
         else:
-            raise ApiError(400, "give query parameter 'id' or 'name'")
+            raise Refusal(400, "give query parameter 'id' or 'name'")
         if version is not None and version != record.version:
-            raise ApiError(
+            raise Refusal(
                 404,
                 f"version {version!r} of pipeline {record.id!r} not found: this server keeps "
                 f"only the latest version ({record.version})",
@@ -259,9 +259,9 @@ class _Api:
         description = field(body, "description", str)
         bump = field(body, "bump", str, max_length=10)
         if bump is not None and bump not in _BUMPS:
-            raise ApiError(400, f"field 'bump' must be one of {list(_BUMPS)}, got {bump!r}")
+            raise Refusal(400, f"field 'bump' must be one of {list(_BUMPS)}, got {bump!r}")
         if name is not None and not name.strip():
-            raise ApiError(400, "field 'name' must not be empty")
+            raise Refusal(400, "field 'name' must not be empty")
         inputs, outputs = graph_io(nodes)
         updated = self.store.update_pipeline(
             org,
@@ -275,14 +275,14 @@ class _Api:
             bump=bump,
         )
         if updated is None:
-            raise ApiError(404, f"pipeline {pipeline_id!r} not found")
+            raise Refusal(404, f"pipeline {pipeline_id!r} not found")
         return JSONResponse({"status": "success"})
 
     async def delete_pipeline(self, request: Request) -> Response:
         org = self._org(request)
         pipeline_id = request.path_params["pipeline_id"]
         if not self.store.delete_pipeline(org, pipeline_id):
-            raise ApiError(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
+            raise Refusal(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
         return JSONResponse({"status": "success"})
 
     async def list_pipelines(self, request: Request) -> Response:
@@ -321,16 +321,16 @@ class _Api:
         field(body, "node_input_overrides", dict)
         version = body.get("version")
         if isinstance(version, bool) or not isinstance(version, (str, int, type(None))):
-            raise ApiError(400, "field 'version' must be a string or an integer")
+            raise Refusal(400, "field 'version' must be a string or an integer")
         if background and stream:
-            raise ApiError(400, "fields 'background' and 'stream' cannot both be true")
+            raise Refusal(400, "fields 'background' and 'stream' cannot both be true")
         assert given is not None
         inputs = run_inputs(pipeline, given, "", files)
         idempotency = None
         key = request.headers.get("idempotency-key")
         if background and key is not None:
             if not key or len(key) > 255:
-                raise ApiError(400, "header 'Idempotency-Key' must hold 1 to 255 characters")
+                raise Refusal(400, "header 'Idempotency-Key' must hold 1 to 255 characters")
             hashed: list[Any] = [pipeline.id, body]
             if files:
                 hashed.append({name: upload.metadata() for name, upload in files.items()})
@@ -372,7 +372,7 @@ class _Api:
         if header is not None and header.strip():
             if not header.strip().isdigit():
                 message = f"header 'Last-Event-ID' must be an integer, got {header[:50]!r}"
-                raise ApiError(400, message)
+                raise Refusal(400, message)
             after = int(header.strip())
         else:
             after = query_int(request, "after", 0, low=0, high=2**62)
@@ -394,14 +394,14 @@ class _Api:
         items = required_field(body, "runs", list)
         limit = min(self.config.max_bulk_runs, self.config.max_active_runs)
         if len(items) > limit:
-            raise ApiError(
+            raise Refusal(
                 422, f"field 'runs' holds {len(items)} runs; this server accepts at most {limit}"
             )
         runs = []
         for index, item in enumerate(items):
             where = f"runs[{index}]."
             if not isinstance(item, dict):
-                raise ApiError(400, f"field 'runs[{index}]' must be a JSON object")
+                raise Refusal(400, f"field 'runs[{index}]' must be a JSON object")
             given = field(item, "inputs", dict, {}, where=where)
             assert given is not None
             trace_id = field(item, "trace_id", str, where=where, max_length=MAX_ID_LENGTH)
@@ -484,7 +484,7 @@ def create_app(
         routes=routes,
         middleware=[Middleware(FaultMiddleware, injector=injector)],
         exception_handlers={
-            ApiError: _on_api_error,
+            Refusal: _on_refusal,
             HTTPException: _on_http_error,
             Exception: _on_internal_error,
         },

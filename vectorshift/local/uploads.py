@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from vectorshift.local.nodes import UploadedFile
-from vectorshift.local.validation import ApiError, read_body_capped
+from vectorshift.local.validation import Refusal, read_body_capped
 
 __all__ = ["is_multipart", "read_run_form"]
 
@@ -48,7 +48,7 @@ def _option(name: str, raw: str) -> Any:
     if name in _BOOLEAN_FIELDS:
         lowered = raw.strip().lower()
         if lowered not in ("true", "false"):
-            raise ApiError(400, f"form field {name!r} must be 'true' or 'false', got {raw[:50]!r}")
+            raise Refusal(400, f"form field {name!r} must be 'true' or 'false', got {raw[:50]!r}")
         return lowered == "true"
     if name in _OBJECT_FIELDS:
         try:
@@ -56,7 +56,7 @@ def _option(name: str, raw: str) -> Any:
         except ValueError:
             value = None
         if not isinstance(value, dict):
-            raise ApiError(400, f"form field {name!r} must be a JSON object (as a string)")
+            raise Refusal(400, f"form field {name!r} must be a JSON object (as a string)")
         return value
     return raw
 
@@ -76,7 +76,7 @@ async def read_run_form(
         uploaded files keyed by part name.
 
     Raises:
-        ApiError: 413 when too large; 400 for a malformed body or field; 422 for a file part
+        Refusal: 413 when too large; 400 for a malformed body or field; 422 for a file part
             given twice or a file input sent as a plain form field.
     """
     raw = await read_body_capped(request, max_bytes)
@@ -86,7 +86,7 @@ async def read_run_form(
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if name in files:
-                    raise ApiError(422, f"file input {name!r} was sent in more than one part")
+                    raise Refusal(422, f"file input {name!r} was sent in more than one part")
                 content = await value.read()
                 files[name] = UploadedFile(
                     name=value.filename or name,
@@ -94,7 +94,7 @@ async def read_run_form(
                     content=content,
                 )
             elif name in file_inputs:
-                raise ApiError(
+                raise Refusal(
                     422,
                     f"input {name!r} is a file input: send it as a file part, not a form field",
                 )

@@ -1,6 +1,6 @@
 """Checking client input for the local server: bodies, fields and query parameters.
 
-Every problem becomes an :class:`ApiError` with a 4xx status and a message naming the field, so
+Every problem becomes a :class:`Refusal` with a 4xx status and a message naming the field, so
 bad input never reaches a handler's logic (and never turns into a 500).
 """
 
@@ -35,8 +35,12 @@ _TYPE_NAMES: dict[type, str] = {
 }
 
 
-class ApiError(Exception):
-    """An error answered as ``{"status": "failed", "error": message}`` with an HTTP status.
+class Refusal(Exception):
+    """The server's refusal of a request: answered as ``{"status": "failed", "error": message}``
+    with an HTTP status.
+
+    The server's own exception, raised by its handlers and turned into the response by the app;
+    not :class:`vectorshift.ApiError`, which is what a client raises on receiving such an answer.
 
     Args:
         status: The HTTP status.
@@ -55,17 +59,17 @@ async def read_body_capped(request: Request, max_bytes: int) -> bytes:
     """Read the whole request body, refusing more than ``max_bytes``.
 
     Raises:
-        ApiError: 413 as soon as the declared or received size is over the limit.
+        Refusal: 413 as soon as the declared or received size is over the limit.
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise ApiError(413, f"request body of {declared} bytes exceeds the limit of {max_bytes}")
+        raise Refusal(413, f"request body of {declared} bytes exceeds the limit of {max_bytes}")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise ApiError(413, f"request body exceeds the limit of {max_bytes} bytes")
+            raise Refusal(413, f"request body exceeds the limit of {max_bytes} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -74,33 +78,33 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     """Read the request body as a JSON object, at most ``max_bytes`` long.
 
     Raises:
-        ApiError: 413 when too large, 415 for multipart or form bodies, 400 for anything that is
+        Refusal: 413 when too large, 415 for multipart or form bodies, 400 for anything that is
             not a JSON object.
     """
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
-        raise ApiError(
+        raise Refusal(
             415,
             "this endpoint accepts JSON bodies only (Content-Type: application/json); "
             "multipart bodies (file inputs) are accepted by the run endpoint only",
         )
     raw = await read_body_capped(request, max_bytes)
     if not raw.strip():
-        raise ApiError(400, "request body is empty: send a JSON object")
+        raise Refusal(400, "request body is empty: send a JSON object")
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError:
-        raise ApiError(400, "request body is not valid UTF-8") from None
+        raise Refusal(400, "request body is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise ApiError(
+        raise Refusal(
             400, f"request body is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
         ) from None
     except ValueError as exc:
-        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+        raise Refusal(400, f"request body is not valid JSON: {exc}") from None
     except RecursionError:
-        raise ApiError(400, "request body is nested too deeply") from None
+        raise Refusal(400, "request body is nested too deeply") from None
     if not isinstance(data, dict):
-        raise ApiError(400, f"request body must be a JSON object, got {_json_type(data)}")
+        raise Refusal(400, f"request body must be a JSON object, got {_json_type(data)}")
     return data
 
 
@@ -140,22 +144,22 @@ def field(
         where: Prefix naming the enclosing object in messages (``"runs[2]."``).
 
     Raises:
-        ApiError: 400 naming the field.
+        Refusal: 400 naming the field.
     """
     value: Any = body.get(name)
     label = f"'{where}{name}'"
     if value is None:
         if required:
-            raise ApiError(400, f"missing required field {label}")
+            raise Refusal(400, f"missing required field {label}")
         return default
     if kind is int:
         valid = isinstance(value, int) and not isinstance(value, bool)
     else:
         valid = isinstance(value, kind)
     if not valid:
-        raise ApiError(400, f"field {label} must be {_TYPE_NAMES[kind]}, got {_json_type(value)}")
+        raise Refusal(400, f"field {label} must be {_TYPE_NAMES[kind]}, got {_json_type(value)}")
     if max_length is not None and isinstance(value, str) and len(value) > max_length:
-        raise ApiError(400, f"field {label} is too long ({len(value)} > {max_length} characters)")
+        raise Refusal(400, f"field {label} is too long ({len(value)} > {max_length} characters)")
     checked: T = value
     return checked
 
@@ -179,7 +183,7 @@ def query_bool(request: Request, name: str, default: bool) -> bool:
         return True
     if lowered in ("false", "0"):
         return False
-    raise ApiError(400, f"query parameter '{name}' must be 'true' or 'false', got {raw[:50]!r}")
+    raise Refusal(400, f"query parameter '{name}' must be 'true' or 'false', got {raw[:50]!r}")
 
 
 def query_int(request: Request, name: str, default: int, *, low: int, high: int) -> int:
@@ -190,11 +194,11 @@ def query_int(request: Request, name: str, default: int, *, low: int, high: int)
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(
+        raise Refusal(
             400, f"query parameter '{name}' must be an integer, got {raw[:50]!r}"
         ) from None
     if not low <= value <= high:
-        raise ApiError(400, f"query parameter '{name}' must be between {low} and {high}")
+        raise Refusal(400, f"query parameter '{name}' must be between {low} and {high}")
     return value
 
 
@@ -208,7 +212,7 @@ def query_seconds(request: Request, name: str) -> float | None:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0:
-        raise ApiError(
+        raise Refusal(
             400, f"query parameter '{name}' must be a number of seconds >= 0, got {raw[:50]!r}"
         )
     return value
@@ -220,7 +224,7 @@ def query_str(request: Request, name: str, *, max_length: int = MAX_NAME_LENGTH)
     if raw is None or raw == "":
         return None
     if len(raw) > max_length:
-        raise ApiError(400, f"query parameter '{name}' is too long (> {max_length} characters)")
+        raise Refusal(400, f"query parameter '{name}' is too long (> {max_length} characters)")
     return raw
 
 
@@ -228,15 +232,15 @@ def graph_io(nodes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate a graph and compute its pipeline-level inputs and outputs (422 when invalid)."""
     for node_id, node in nodes.items():
         if not isinstance(node, dict):
-            raise ApiError(422, f"field 'nodes.{node_id}' must be a JSON object (a node)")
+            raise Refusal(422, f"field 'nodes.{node_id}' must be a JSON object (a node)")
     try:
         engine.validate_graph(nodes)
         return engine.pipeline_io(nodes)
     except engine.GraphValidationError as exc:
-        raise ApiError(422, str(exc)) from None
+        raise Refusal(422, str(exc)) from None
     except Exception as exc:
         logger.exception("graph validation failed unexpectedly")
-        raise ApiError(422, f"field 'nodes': invalid graph ({type(exc).__name__}: {exc})") from None
+        raise Refusal(422, f"field 'nodes': invalid graph ({type(exc).__name__}: {exc})") from None
 
 
 def _uses_default(nodes: dict[str, Any], input_name: str) -> bool:
@@ -275,7 +279,7 @@ def run_inputs(
     for name, spec in declared.items():
         io_type = spec.get("io_type") if isinstance(spec, dict) else None
         if io_type in NOT_RUN_INPUT_TYPES:
-            raise ApiError(
+            raise Refusal(
                 422,
                 f"{where}input {name!r} is of type {io_type!r}, which vectorshift.local does not "
                 f"run (it runs {', '.join(RUN_INPUT_TYPES)})",
@@ -286,9 +290,9 @@ def run_inputs(
             known = ", ".join(repr(n) for n in sorted(declared)) or "none"
             shown = name if len(name) <= 100 else name[:100] + "..."
             message = f"{where}inputs: unknown input {shown!r} (pipeline inputs: {known})"
-            raise ApiError(422, message)
+            raise Refusal(422, message)
         if name in accepts_files:
-            raise ApiError(
+            raise Refusal(
                 422,
                 f"{where}inputs: input {name!r} is a file input: send it as a multipart file "
                 "part named after it, not as a value",
@@ -297,7 +301,7 @@ def run_inputs(
         if name not in accepts_files:
             shown = name if len(name) <= 100 else name[:100] + "..."
             known = ", ".join(repr(n) for n in accepts_files) or "none"
-            raise ApiError(
+            raise Refusal(
                 422,
                 f"file part {shown!r} is not a file input of the pipeline (file inputs: {known})",
             )
@@ -307,7 +311,7 @@ def run_inputs(
         if name in inputs:
             continue
         if not _uses_default(pipeline.nodes, name):
-            raise ApiError(
+            raise Refusal(
                 422, f"{where}inputs: missing required input {name!r} (it has no default value)"
             )
         inputs[name] = (spec or {}).get("default_value")

@@ -1,44 +1,16 @@
-"""Pipelines, their nodes and the handles of their runs."""
+"""Pipelines, their nodes and the handles of their runs.
 
-from vectorshift.pipeline._catalog import (
-    CombineTextNode,
-    InputNode,
-    LlmNode,
-    MergeNode,
-    OutputNode,
-    PipelineNode,
-    SplitTextNode,
-    TextFormatterNode,
-    TextNode,
-)
-from vectorshift.pipeline._condition import (
-    Clause,
-    ConditionGroup,
-    ConditionNode,
-    LogicalOp,
-    Operator,
-)
+The node types are the public names of ``_catalog`` and ``_condition`` (their ``__all__``), so a
+node type defined there is exported here with no second list.
+"""
+
+from vectorshift.pipeline import _catalog, _condition
+from vectorshift.pipeline._catalog import *  # noqa: F403 (exactly _catalog.__all__)
+from vectorshift.pipeline._condition import *  # noqa: F403 (exactly _condition.__all__)
 from vectorshift.pipeline._handler import RunHandler
 from vectorshift.pipeline._node import Node, NodeOutput
 from vectorshift.pipeline._pipeline import Pipeline
 
-__all__ = [
-    "Clause",
-    "CombineTextNode",
-    "ConditionGroup",
-    "ConditionNode",
-    "InputNode",
-    "LlmNode",
-    "LogicalOp",
-    "MergeNode",
-    "Node",
-    "NodeOutput",
-    "Operator",
-    "OutputNode",
-    "Pipeline",
-    "PipelineNode",
-    "RunHandler",
-    "SplitTextNode",
-    "TextFormatterNode",
-    "TextNode",
-]
+__all__ = ["Node", "NodeOutput", "Pipeline", "RunHandler"]
+__all__ += _catalog.__all__
+__all__ += _condition.__all__

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from vectorshift._vocabulary import INPUT_OUTPUTS
 from vectorshift.errors import PipelineDefinitionError
-from vectorshift.pipeline._condition import ConditionNode
 from vectorshift.pipeline._graph import input_mismatch
 from vectorshift.pipeline._node import Node, NodeOutput, Output
 
@@ -36,7 +35,6 @@ __all__ = [
     "SplitTextNode",
     "TextFormatterNode",
     "TextNode",
-    "node_class",
 ]
 
 Value = Any
@@ -519,14 +517,3 @@ class PipelineNode(Node):
             outputs=sorted({"complete", *outputs}),
         )
 
-
-_CLASSES: dict[str, type[Node]] = {
-    cls.node_type: cls
-    for cls in (InputNode, OutputNode, TextNode, LlmNode, CombineTextNode, TextFormatterNode,
-                SplitTextNode, MergeNode, ConditionNode, PipelineNode)
-}
-
-
-def node_class(node_type: str) -> type[Node]:
-    """The typed class for a node type, or :class:`Node` for types the SDK does not model."""
-    return _CLASSES.get(node_type, Node)

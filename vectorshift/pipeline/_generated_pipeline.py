@@ -157,7 +157,15 @@ class PipelineSync:
             progress: bool = False,
         ) -> AsyncGenerator[RunOutcome, None]: ...
 
-        async def arun_status(self, run_id: str) -> RunStatus: ...
+        @overload
+        async def arun_status(self, task_id: str) -> RunStatus: ...
+
+        @overload
+        async def arun_status(self, *, run_id: str) -> RunStatus: ...
+
+        async def arun_status(
+            self, task_id: str | None = None, *, run_id: str | None = None
+        ) -> RunStatus: ...
 
         async def aterminate(self, run_id: str) -> RunStatus: ...
 
@@ -509,16 +517,32 @@ class PipelineSync:
             )
         )
 
-    def run_status(self, run_id: str) -> RunStatus:
+    @overload
+    def run_status(self, task_id: str) -> RunStatus: ...
+
+    @overload
+    def run_status(self, *, run_id: str) -> RunStatus: ...
+
+    def run_status(self, task_id: str | None = None, *, run_id: str | None = None) -> RunStatus:
         """The status of a run of this pipeline, by its task id.
 
+        Args:
+            task_id: The run's task id, as ``start`` returned it (``handler.task_id``).
+            run_id: The former name of ``task_id``, still accepted as a keyword.
+
+        Raises:
+            TypeError: neither or both of ``task_id`` and ``run_id`` given.
+
         Example:
-            >>> (pipeline.run_status(task_id)).status
+            >>> (pipeline.run_status(handler.task_id)).status
         """
-        return run_sync(self.arun_status(run_id))
+        implementation = cast("Callable[..., Coroutine[Any, Any, RunStatus]]", self.arun_status)
+        return run_sync(implementation(task_id, run_id=run_id))
 
     def terminate(self, run_id: str) -> RunStatus:
         """Terminate a run of this pipeline by its task id (idempotent).
+
+        ``run_id`` is the platform's name for the task id in a terminate request (PROTOCOL P8).
 
         Example:
             >>> pipeline.terminate(run_id=handler.task_id)

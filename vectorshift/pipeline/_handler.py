@@ -1,4 +1,12 @@
-"""RunHandler: a background run, addressed by ids alone."""
+"""RunHandler: a background run, addressed by ids alone.
+
+A handler is immutable: its ids are read-only, and waiting for the run changes nothing in it
+(what a wait learns, such as whether the server holds status requests, lives in that wait).
+
+Package-internal seam: :func:`wait_for_end`, :func:`raise_for_end` and :func:`ids_of` are how
+the rest of the package (``Pipeline.amap``) waits for runs the way :meth:`RunHandler.aresult`
+does, without reaching into the handler.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +31,7 @@ from vectorshift.pipeline._generated_handler import RunHandlerSync
 from vectorshift.pipeline._stream import AsyncStream, byte_opener, events_path, resumable_opener
 from vectorshift.types import RunStatus, StreamChunk
 
-__all__ = ["RunHandler"]
+__all__ = ["RunHandler", "ids_of", "raise_for_end", "wait_for_end"]
 
 LONG_POLL_MAX = 30.0
 """The longest ``wait`` a status request asks of a server (PROTOCOL X1)."""
@@ -69,6 +77,8 @@ class RunHandler(RunHandlerSync):
         {'answer': '...'}
     """
 
+    __slots__ = ("_client", "_pipeline_id", "_task_id", "_trace_id")
+
     def __init__(
         self,
         *,
@@ -81,11 +91,28 @@ class RunHandler(RunHandlerSync):
             raise ValueError(f"pipeline_id must be a non-empty string, got {pipeline_id!r}")
         if not task_id or not isinstance(task_id, str):
             raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
-        self.pipeline_id = pipeline_id
-        self.task_id = task_id
-        self.trace_id = trace_id
+        self._pipeline_id = pipeline_id
+        self._task_id = task_id
+        self._trace_id = trace_id
         self._client = client
-        self._long_poll: bool | None = None
+
+    @property
+    def pipeline_id(self) -> str:
+        """The pipeline that runs."""
+        return self._pipeline_id
+
+    @property
+    def task_id(self) -> str:
+        """The run's id, as ``start`` returned it (see docs/glossary.md: task id)."""
+        return self._task_id
+
+    @property
+    def trace_id(self) -> str | None:
+        """The run's trace id, when it was known as the handler was made.
+
+        A handler does not learn it later; the statuses it returns carry the server's.
+        """
+        return self._trace_id
 
     @property
     def client(self) -> Client:
@@ -113,9 +140,6 @@ class RunHandler(RunHandlerSync):
     def __hash__(self) -> int:
         return hash((self.pipeline_id, self.task_id))
 
-    def _ids(self) -> dict[str, Any]:
-        return {"pipeline_id": self.pipeline_id, "task_id": self.task_id, "trace_id": self.trace_id}
-
     async def _status(self, wait: float | None = None) -> RunStatus:
         path = f"/pipeline/{self.pipeline_id}/run/status/{self.task_id}"
         if wait is None:
@@ -137,7 +161,7 @@ class RunHandler(RunHandlerSync):
             self.task_id,
             status.raw_status,
             request_id=response.request_id,
-            **self._ids(),
+            **ids_of(self),
         )
         return status
 
@@ -152,7 +176,7 @@ class RunHandler(RunHandlerSync):
             >>> status = await handler.arun_status()
             >>> if status.is_terminal: ...
         """
-        with _log.raising("status", **self._ids()):
+        with _log.raising("status", **ids_of(self)):
             return await self._status()
 
     async def aresult(
@@ -183,86 +207,8 @@ class RunHandler(RunHandlerSync):
             >>> final = await handler.aresult(poll_interval=2.0, timeout=600)
             >>> final["result"]["answer"]
         """
-        with _log.raising("result", **self._ids()):
-            return self._finish(await self._wait_final(poll_interval, timeout))
-
-    async def _wait_final(self, poll_interval: float, timeout: float | None) -> RunStatus:
-        """Wait for the run's final status, whatever it is (see :meth:`aresult`).
-
-        Raises:
-            PollTimeoutError: the run did not end within ``timeout``.
-        """
-        if not poll_interval > 0 or math.isnan(poll_interval):
-            raise ValueError(f"poll_interval must be a positive number, not {poll_interval!r}")
-        if timeout is not None and (not timeout > 0 or math.isnan(timeout)):
-            raise ValueError(f"timeout must be a positive number or None, not {timeout!r}")
-        deadline = math.inf if timeout is None else anyio.current_time() + timeout
-        pace = min(_FIRST_PACE, poll_interval)
-        failures = 0
-        last: RunStatus | None = None
-        while True:
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
-                break
-            wait = None if self._long_poll is False else _long_poll_wait(remaining)
-            started = anyio.current_time()
-            status: RunStatus | None = None
-            with anyio.move_on_after(remaining):
-                try:
-                    status = await self._status(wait)
-                except (BadRequestError, UnprocessableEntityError):
-                    if wait is None:
-                        raise
-                    self._long_poll = False
-                    continue
-                except (ApiError, ApiConnectionError) as exc:
-                    if not _transient(exc):
-                        raise
-                    delay = self.client.retry.backoff(failures, getattr(exc, "retry_after", None))
-                    failures += 1
-                    _log.event(
-                        logging.INFO,
-                        "vectorshift: status check of run %s failed transiently (%s); "
-                        "retrying in %.2fs",
-                        self.task_id, _log.redact(str(exc)), delay,
-                        request_id=getattr(exc, "request_id", None),
-                        attempt=failures,
-                        **self._ids(),
-                    )
-                    await anyio.sleep(min(delay, max(deadline - anyio.current_time(), 0)))
-                    continue
-            if status is None:
-                break
-            failures = 0
-            last = status
-            if status.is_terminal:
-                if status.trace_id and not self.trace_id:
-                    self.trace_id = status.trace_id
-                return status
-            if wait is not None and self._long_poll is None and wait >= 0.2:
-                self._long_poll = anyio.current_time() - started >= wait * 0.5
-            if self._long_poll is False:
-                await anyio.sleep(min(pace, max(deadline - anyio.current_time(), 0)))
-                pace = min(pace * 2, poll_interval)
-        raw = last.raw_status if last is not None else None
-        raise PollTimeoutError(
-            f"the run did not finish within {timeout}s (last status: {raw or 'none seen'})",
-            timeout=float(timeout or 0),
-            last_status=last,
-            **self._ids(),
-        )
-
-    def _finish(self, status: RunStatus) -> RunStatus:
-        """Return a succeeded final status; raise the run error of any other one."""
-        _log.event(
-            logging.INFO, "vectorshift: run %s ended: %s", self.task_id, status.status,
-            **self._ids(),
-        )
-        if status.status == "failed":
-            raise PipelineRunFailedError(status.error, **self._ids())
-        if status.status == "cancelled":
-            raise PipelineRunCancelledError("the pipeline run was cancelled", **self._ids())
-        return status
+        with _log.raising("result", **ids_of(self)):
+            return raise_for_end(await wait_for_end(self, poll_interval, timeout))
 
     async def aterminate(self) -> RunStatus:
         """Stop the run. Safe to call more than once, and after the run ended.
@@ -274,7 +220,7 @@ class RunHandler(RunHandlerSync):
         Example:
             >>> await handler.aterminate()
         """
-        with _log.raising("terminate", **self._ids()):
+        with _log.raising("terminate", **ids_of(self)):
             try:
                 response = await self.client.http.request(
                     "POST",
@@ -293,7 +239,7 @@ class RunHandler(RunHandlerSync):
                 "vectorshift: asked to terminate run %s",
                 self.task_id,
                 request_id=response.request_id,
-                **self._ids(),
+                **ids_of(self),
             )
             return await self._status()
 
@@ -340,3 +286,107 @@ class RunHandler(RunHandlerSync):
                 after=after,
             )
         )
+
+
+def ids_of(handler: RunHandler) -> dict[str, Any]:
+    """The ids every log record and error about ``handler``'s run carries."""
+    return {
+        "pipeline_id": handler.pipeline_id,
+        "task_id": handler.task_id,
+        "trace_id": handler.trace_id,
+    }
+
+
+def _status_ids(status: RunStatus) -> dict[str, Any]:
+    return {
+        "pipeline_id": status.pipeline_id,
+        "task_id": status.task_id,
+        "trace_id": status.trace_id,
+    }
+
+
+async def wait_for_end(
+    handler: RunHandler, poll_interval: float, timeout: float | None
+) -> RunStatus:
+    """Wait for the run's final status, whatever it is (see :meth:`RunHandler.aresult`).
+
+    Whether the server holds status requests (PROTOCOL X1) is learnt afresh by each wait, in
+    the wait: the handler is not changed.
+
+    Raises:
+        PollTimeoutError: the run did not end within ``timeout``.
+    """
+    if not poll_interval > 0 or math.isnan(poll_interval):
+        raise ValueError(f"poll_interval must be a positive number, not {poll_interval!r}")
+    if timeout is not None and (not timeout > 0 or math.isnan(timeout)):
+        raise ValueError(f"timeout must be a positive number or None, not {timeout!r}")
+    deadline = math.inf if timeout is None else anyio.current_time() + timeout
+    pace = min(_FIRST_PACE, poll_interval)
+    failures = 0
+    long_poll: bool | None = None
+    last: RunStatus | None = None
+    while True:
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            break
+        wait = None if long_poll is False else _long_poll_wait(remaining)
+        started = anyio.current_time()
+        status: RunStatus | None = None
+        with anyio.move_on_after(remaining):
+            try:
+                status = await handler._status(wait)
+            except (BadRequestError, UnprocessableEntityError):
+                if wait is None:
+                    raise
+                long_poll = False
+                continue
+            except (ApiError, ApiConnectionError) as exc:
+                if not _transient(exc):
+                    raise
+                delay = handler.client.retry.backoff(failures, getattr(exc, "retry_after", None))
+                failures += 1
+                _log.event(
+                    logging.INFO,
+                    "vectorshift: status check of run %s failed transiently (%s); "
+                    "retrying in %.2fs",
+                    handler.task_id, _log.redact(str(exc)), delay,
+                    request_id=getattr(exc, "request_id", None),
+                    attempt=failures,
+                    **ids_of(handler),
+                )
+                await anyio.sleep(min(delay, max(deadline - anyio.current_time(), 0)))
+                continue
+        if status is None:
+            break
+        failures = 0
+        last = status
+        if status.is_terminal:
+            return status
+        if wait is not None and long_poll is None and wait >= 0.2:
+            long_poll = anyio.current_time() - started >= wait * 0.5
+        if long_poll is False:
+            await anyio.sleep(min(pace, max(deadline - anyio.current_time(), 0)))
+            pace = min(pace * 2, poll_interval)
+    raw = last.raw_status if last is not None else None
+    raise PollTimeoutError(
+        f"the run did not finish within {timeout}s (last status: {raw or 'none seen'})",
+        timeout=float(timeout or 0),
+        last_status=last,
+        **ids_of(handler),
+    )
+
+
+def raise_for_end(status: RunStatus) -> RunStatus:
+    """Return a succeeded final status; raise the run error of any other one.
+
+    The error names the ids the status carries (its trace id may be one the handler lacked).
+    """
+    ids = _status_ids(status)
+    _log.event(
+        logging.INFO, "vectorshift: run %s ended: %s", status.task_id, status.status, **ids
+    )
+    if status.status == "failed":
+        raise PipelineRunFailedError(status.error, **ids)
+    if status.status == "cancelled":
+        raise PipelineRunCancelledError("the pipeline run was cancelled", **ids)
+    return status

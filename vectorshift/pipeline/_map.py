@@ -22,10 +22,10 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from vectorshift import _log
 from vectorshift.errors import ApiConnectionError, ApiError, RateLimitError
+from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wait_for_end
 from vectorshift.types import RunOutcome
 
 if TYPE_CHECKING:
-    from vectorshift.pipeline._handler import RunHandler
     from vectorshift.pipeline._pipeline import Pipeline
 
 __all__ = ["idempotency_key_for", "map_runs"]
@@ -156,11 +156,13 @@ class _Mapper:
                 handler = await self.start(item, key, deadline)
                 self.progress.run_started()
                 remaining = deadline - anyio.current_time()
-                with _log.raising("result", **handler._ids()):
-                    result = await handler._wait_final(
-                        self.poll_interval, None if math.isinf(remaining) else max(remaining, 1e-3)
+                with _log.raising("result", **ids_of(handler)):
+                    result = await wait_for_end(
+                        handler,
+                        self.poll_interval,
+                        None if math.isinf(remaining) else max(remaining, 1e-3),
                     )
-                    handler._finish(result)
+                    raise_for_end(result)
             except Exception as exc:
                 error = exc
             finally:

@@ -16,11 +16,26 @@ from typing import Any, ClassVar, overload
 
 from vectorshift.errors import PipelineDefinitionError
 
-__all__ = ["MissingOutputError", "Node", "NodeOutput", "Output", "references", "to_wire"]
+__all__ = [
+    "MissingOutputError", "Node", "NodeOutput", "Output", "node_class", "references", "to_wire",
+]
 
 TEMPLATE = re.compile(r"\{\{\s*([A-Za-z0-9_\-]+)\.([A-Za-z0-9_\-]+)\s*\}\}")
 _BAD_NAME = re.compile(r"[{}\n\r]")
 _ID = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+_NODE_CLASSES: dict[str, type[Node]] = {}
+"""The typed class of each node type: every class that declares its own ``node_type``.
+
+Filled as the classes are defined (:meth:`Node.__init_subclass__`); ``vectorshift.pipeline``
+imports the modules that define them, and Python runs that package before any of its modules,
+so the table is complete before a node is decoded.
+"""
+
+
+def node_class(node_type: str) -> type[Node]:
+    """The typed class for a node type, or :class:`Node` for types the SDK does not model."""
+    return _NODE_CLASSES.get(node_type, Node)
 
 
 class NodeOutput:
@@ -147,7 +162,9 @@ class Node:
     """A node of a pipeline graph.
 
     Subclasses describe the node types the SDK knows (their typed outputs and input defaults);
-    :class:`Node` itself stands for any other platform type, kept verbatim.
+    :class:`Node` itself stands for any other platform type, kept verbatim. A subclass that
+    declares its own ``node_type`` registers itself as that type's class, so
+    :meth:`from_json` rebuilds nodes of that type as it; two classes may not claim one type.
 
     Attributes:
         id: The node id, unique in its pipeline; wiring references it.
@@ -161,6 +178,22 @@ class Node:
     output_fields: ClassVar[tuple[str, ...]] = ()
 
     complete = Output()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        node_type = cls.__dict__.get("node_type")
+        if not node_type:
+            return
+        known = _NODE_CLASSES.get(node_type)
+        same = known is not None and (known.__module__, known.__qualname__) == (
+            cls.__module__, cls.__qualname__
+        )
+        if known is not None and not same:
+            raise TypeError(
+                f"{cls.__qualname__} declares node_type {node_type!r}, which "
+                f"{known.__module__}.{known.__qualname__} already models"
+            )
+        _NODE_CLASSES[node_type] = cls
 
     def __init__(
         self,
@@ -242,8 +275,6 @@ class Node:
         Unknown node types and unknown fields are kept verbatim, so saving what was fetched
         loses nothing.
         """
-        from vectorshift.pipeline._catalog import node_class
-
         known = {"id", "name", "type", "inputs", "outputs", "task_name", "execution_mode"}
         node_type = str(data.get("type") or "")
         node = node_class(node_type).__new__(node_class(node_type))

@@ -468,16 +468,33 @@ class Pipeline(PipelineDefinition, PipelineSync):
             pipeline_id=self._require_id(), task_id=task_id, trace_id=trace_id, client=self._client
         )
 
-    async def arun_status(self, run_id: str) -> RunStatus:
+    @overload
+    async def arun_status(self, task_id: str) -> RunStatus: ...
+    @overload
+    async def arun_status(self, *, run_id: str) -> RunStatus: ...
+    async def arun_status(
+        self, task_id: str | None = None, *, run_id: str | None = None
+    ) -> RunStatus:
         """The status of a run of this pipeline, by its task id.
 
+        Args:
+            task_id: The run's task id, as ``start`` returned it (``handler.task_id``).
+            run_id: The former name of ``task_id``, still accepted as a keyword.
+
+        Raises:
+            TypeError: neither or both of ``task_id`` and ``run_id`` given.
+
         Example:
-            >>> (await pipeline.arun_status(task_id)).status
+            >>> (await pipeline.arun_status(handler.task_id)).status
         """
-        return await self.run_handler(run_id).arun_status()
+        if (task_id is None) == (run_id is None):
+            raise TypeError("give the run's task id: arun_status(task_id)")
+        return await self.run_handler(task_id or run_id or "").arun_status()
 
     async def aterminate(self, run_id: str) -> RunStatus:
         """Terminate a run of this pipeline by its task id (idempotent).
+
+        ``run_id`` is the platform's name for the task id in a terminate request (PROTOCOL P8).
 
         Example:
             >>> await pipeline.aterminate(run_id=handler.task_id)

@@ -17,7 +17,7 @@ from vectorshift._client import Client
 from vectorshift._files import as_file, encode_body, is_file_value
 from vectorshift.errors import NotFoundError, PipelineRunFailedError
 from vectorshift.pipeline._graph import input_mismatch
-from vectorshift.pipeline._handler import RunHandler
+from vectorshift.pipeline._handler import RunHandler, ids_of
 from vectorshift.pipeline._node import Node
 from vectorshift.types import RunResult
 
@@ -262,7 +262,7 @@ async def start(
         handler.task_id,
         name,
         request_id=response.request_id,
-        **handler._ids(),
+        **ids_of(handler),
     )
     return handler
 

@@ -33,7 +33,7 @@ from vectorshift.errors import (
     PipelineRunFailedError,
     StreamInterruptedError,
 )
-from vectorshift.types import SSEFrame, StreamChunk, normalize_status
+from vectorshift.types import SSEFrame, StreamChunk
 
 if TYPE_CHECKING:
     from vectorshift._client import Client
@@ -318,10 +318,9 @@ class _Resumer:
         return chunk
 
     def _raise_for_result(self, chunk: StreamChunk) -> None:
-        state, _ = normalize_status(chunk.status)
-        if state == "failed":
+        if chunk.status == "failed":
             raise PipelineRunFailedError(chunk.error, **self._ids())
-        if state == "cancelled":
+        if chunk.status == "cancelled":
             raise PipelineRunCancelledError("the pipeline run was cancelled", **self._ids())
 
     def _interrupted(self, reason: str, cause: BaseException | None) -> StreamInterruptedError:
