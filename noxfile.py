@@ -55,7 +55,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the package, tests, examples and tools."""
-    session.install("ruff>=0.5")
+    session.install("ruff==0.17.6")
     session.run("ruff", "check", "vectorshift", "tests", "examples", "tools", "noxfile.py")
 
 
@@ -73,7 +73,7 @@ def codegen(session: nox.Session) -> None:
 
     The generator needs only the standard library and ruff, which formats its output.
     """
-    session.install("ruff>=0.5")
+    session.install("ruff==0.17.6")
     session.run("python", "tools/gen_sync.py")
 
 
