@@ -152,11 +152,17 @@ class ApiConnectionError(VectorshiftError):
     Attributes:
         method: The request method.
         url: The request URL.
+        request_sent: ``False`` when the failure proves the request never left the client
+            (no connection could be made, or none came free in the pool), so the server cannot
+            have acted on it.
     """
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
+    def __init__(
+        self, message: str, *, method: str, url: str, request_sent: bool = True
+    ) -> None:
         self.method = method
         self.url = url
+        self.request_sent = request_sent
         super().__init__(f"{message} ({method} {url})")
 
 

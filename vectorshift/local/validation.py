@@ -7,20 +7,20 @@ bad input never reaches a handler's logic (and never turns into a 500).
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 
+from vectorshift import _log
 from vectorshift.local import engine
 from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.records import PipelineRecord
 
 T = TypeVar("T")
 
-logger = logging.getLogger("vectorshift.local")
+logger = _log.get_logger("vectorshift.local")
 
 MAX_NAME_LENGTH = 1000
 MAX_ID_LENGTH = 255

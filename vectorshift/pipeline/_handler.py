@@ -41,12 +41,6 @@ def _long_poll_wait(remaining: float) -> float:
     return min(LONG_POLL_MAX, remaining - margin)
 
 
-def _transient(exc: Exception) -> bool:
-    if isinstance(exc, ApiConnectionError):
-        return True
-    return isinstance(exc, ApiError) and (exc.status_code in (408, 429) or exc.status_code >= 500)
-
-
 class RunHandler(RunHandlerSync):
     """A handle on one background run: check it, wait for it, or terminate it.
 
@@ -133,7 +127,7 @@ class RunHandler(RunHandlerSync):
         )
         _log.event(
             logging.DEBUG,
-            "vectorshift: run %s is %s",
+            "run %s is %s",
             self.task_id,
             status.raw_status,
             request_id=response.request_id,
@@ -216,17 +210,12 @@ class RunHandler(RunHandlerSync):
                     self._long_poll = False
                     continue
                 except (ApiError, ApiConnectionError) as exc:
-                    if not _transient(exc):
+                    if not self.client.retry.is_retryable(exc):
                         raise
-                    delay = self.client.retry.backoff(failures, getattr(exc, "retry_after", None))
+                    delay = self.client.retry.delay(exc, failures)
                     failures += 1
-                    _log.event(
-                        logging.INFO,
-                        "vectorshift: status check of run %s failed transiently (%s); "
-                        "retrying in %.2fs",
-                        self.task_id, _log.redact(str(exc)), delay,
-                        request_id=getattr(exc, "request_id", None),
-                        attempt=failures,
+                    _log.retrying(
+                        f"status check of run {self.task_id}", exc, failures, delay,
                         **self._ids(),
                     )
                     await anyio.sleep(min(delay, max(deadline - anyio.current_time(), 0)))
@@ -254,8 +243,10 @@ class RunHandler(RunHandlerSync):
 
     def _finish(self, status: RunStatus) -> RunStatus:
         """Return a succeeded final status; raise the run error of any other one."""
+        # A run that did not succeed is raised as well, so only success is news worth INFO.
         _log.event(
-            logging.INFO, "vectorshift: run %s ended: %s", self.task_id, status.status,
+            logging.INFO if status.status == "succeeded" else logging.DEBUG,
+            "run %s ended: %s", self.task_id, status.status,
             **self._ids(),
         )
         if status.status == "failed":
@@ -290,7 +281,7 @@ class RunHandler(RunHandlerSync):
                 return status
             _log.event(
                 logging.INFO,
-                "vectorshift: asked to terminate run %s",
+                "asked to terminate run %s",
                 self.task_id,
                 request_id=response.request_id,
                 **self._ids(),
