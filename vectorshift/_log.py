@@ -19,9 +19,16 @@ know, a stream resumed from a server that dropped it...).
 Nothing here is given the API key, and text that comes from elsewhere (a server's error message
 quoted in an exception) has bearer tokens blanked before it is logged.
 
+Put a formatter that names the fields on a handler of the ``vectorshift`` logger (records of
+other libraries, httpx's among them, do not carry them).
+
 Example:
     >>> import logging
-    >>> logging.basicConfig(format="%(levelname)s %(name)s: %(message)s task=%(task_id)s")
+    >>> handler = logging.StreamHandler()
+    >>> handler.setFormatter(
+    ...     logging.Formatter("%(levelname)s %(name)s: %(message)s task=%(task_id)s")
+    ... )
+    >>> logging.getLogger("vectorshift").addHandler(handler)
     >>> logging.getLogger("vectorshift").setLevel(logging.INFO)
 """
 
