@@ -122,8 +122,13 @@ def event(level: int, message: str, *args: object, **ids: Any) -> None:
         *args: Its arguments.
         **ids: Any of :data:`FIELDS`.
     """
+    _emit(level, message, args, ids)
+
+
+def _emit(level: int, message: str, args: tuple[object, ...], ids: dict[str, Any]) -> None:
+    """Log for the public function that called this (``%(filename)s`` names its caller)."""
     if log.isEnabledFor(level):
-        log.log(level, message, *args, extra=fields(**ids))
+        log.log(level, message, *args, extra=fields(**ids), stacklevel=3)
 
 
 def _ids_of(exc: BaseException) -> dict[str, Any]:
@@ -164,12 +169,11 @@ def retrying(
     reason = "it ended early" if exc is None else redact(str(exc))
     of_budget = "" if budget is None else f"/{budget}"
     merged = {**ids, **(_ids_of(exc) if exc is not None else {})}
-    event(
+    _emit(
         logging.DEBUG,
         "%s failed (%s); retry %d%s in %.2fs",
-        subject, reason, attempt, of_budget, delay,
-        attempt=attempt,
-        **merged,
+        (subject, reason, attempt, of_budget, delay),
+        {**merged, "attempt": attempt},
     )
 
 
@@ -184,13 +188,11 @@ def failure(exc: BaseException, operation: str, **ids: Any) -> None:
         operation: What was being done (``start``, ``status``, ``result``, ``terminate``...).
         **ids: The context's ids; those the exception carries take precedence.
     """
-    event(
+    _emit(
         logging.DEBUG,
         "%s raised %s: %s",
-        operation,
-        type(exc).__name__,
-        redact(str(exc)),
-        **{**ids, **_ids_of(exc)},
+        (operation, type(exc).__name__, redact(str(exc))),
+        {**ids, **_ids_of(exc)},
     )
 
 

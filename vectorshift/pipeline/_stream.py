@@ -363,9 +363,9 @@ class _Resumer:
             # A stream that broke and is resumed is news the caller gets no exception for.
             _log.event(
                 logging.INFO,
-                "stream of run %s broke after event %s (%s); reconnecting in %.2fs (%d/%d)",
-                self.task_id, self.last_id, failure or "it ended early", delay, self.failures,
-                policy.max_retries,
+                "stream of run %s broke after event %s (%s); reconnection %d/%d in %.2fs",
+                self.task_id, self.last_id, failure or "it ended early", self.failures,
+                policy.max_retries, delay,
                 attempt=self.failures, **self._ids(),
             )
             await anyio.sleep(delay)
