@@ -63,7 +63,9 @@ class ApiError(VectorshiftError):
         body: The decoded JSON body, or the raw text.
         headers: The response headers.
         request_id: ``X-Request-Id`` of the response, when the server sent one.
-        retry_after: Seconds the server asked to wait (``Retry-After``/``retry-after-ms``), if any.
+        retry_after: Seconds the server asked to wait (``Retry-After``/``retry-after-ms``), if
+            any, as the client's retry policy honours it (``RetryPolicy.server_wait``: NaN
+            ignored, negative waits 0, capped at ``max_retry_after``).
     """
 
     def __init__(
