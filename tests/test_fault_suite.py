@@ -346,7 +346,7 @@ def serve(db_path: Path, port: int = 0, faults: str = "[]") -> tuple[subprocess.
 async def test_pollers_ride_through_a_server_killed_and_restarted(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="vectorshift")
+    caplog.set_level("DEBUG", logger="vectorshift")
     db_path = tmp_path / "vs.db"
     # Status requests that ask to be held are refused, so pollers pace their own checks and
     # keep asking while the server is down.

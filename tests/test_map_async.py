@@ -139,7 +139,7 @@ async def test_inputs_are_taken_lazily_and_cancelling_leaves_the_runs_going(
                 pytest.fail("no run of 10 s can have ended")
     # No slot ever freed, so exactly `concurrency` inputs were taken from the endless source.
     assert waited.cancel_called and taken == 3
-    assert client.http.pool_stats()["active"] == 0
+    assert client.http.open_responses() == 0
     running = query_runs(server, pipeline, "in_progress")
     assert len(running) == 3
     for task_id in running:
@@ -234,7 +234,7 @@ async def test_breaking_early_stops_the_waits_but_not_the_runs(
         async with aclosing(pipeline.amap(inputs, concurrency=6, ordered=False)) as outcomes:
             async for _ in outcomes:
                 break
-    assert client.http.pool_stats()["active"] == 0
+    assert client.http.open_responses() == 0
     started = runs_of(server, pipeline)
     for _ in range(400):  # the runs end on their own, within seconds
         if runs_of(server, pipeline, "completed") == started:

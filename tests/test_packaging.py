@@ -1,7 +1,9 @@
-"""What ``pip install vectorshift`` gets: the files, the licence and the extras in the wheel."""
+"""What ``pip install vectorshift`` gets: the files, the licence, the extras and the dependencies
+in the wheel, each declared once and each used."""
 
 from __future__ import annotations
 
+import ast
 import email
 import re
 import zipfile
@@ -45,7 +47,32 @@ def test_the_wheel_holds_the_package_and_its_typing_marker(wheel: zipfile.ZipFil
     assert not [n for n in names if n.startswith(("tests/", "tools/", "examples/"))]
 
 
-def test_the_version_in_the_wheel_is_the_package_version(wheel: zipfile.ZipFile) -> None:
+def test_the_version_has_one_home_and_the_wheel_carries_it(wheel: zipfile.ZipFile) -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    project = pyproject.split("[project]", 1)[1].split("\n[", 1)[0]
+    assert re.search(r"(?m)^version\s*=", project) is None
+    assert re.search(r'(?m)^dynamic\s*=\s*\[[^\]]*"version"', project) is not None
     namespace: dict[str, str] = {}
     exec((Path(ROOT) / "vectorshift" / "_version.py").read_text(), namespace)
     assert metadata(wheel)["Version"] == namespace["__version__"]
+
+
+def imported_top_level_modules() -> set[str]:
+    """Every top-level module some file of the package imports."""
+    found: set[str] = set()
+    for path in (ROOT / "vectorshift").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.partition(".")[0])
+    return found
+
+
+def test_every_runtime_dependency_is_imported_by_the_package(wheel: zipfile.ZipFile) -> None:
+    specs = metadata(wheel).get_all("Requires-Dist", [])
+    names = [re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0] for spec in specs
+             if "extra ==" not in spec]
+    imported = imported_top_level_modules()
+    unused = [name for name in names if name.lower().replace("-", "_") not in imported]
+    assert "httpx" in names and unused == [], f"declared but never imported: {unused}"

@@ -82,7 +82,7 @@ async def test_early_break_frees_the_connection_and_the_run_goes_on(client: Clie
             if chunk.output_name == "answer":
                 run_id = chunk.run_id
                 break
-    assert client.http.pool_stats()["active"] == 0
+    assert client.http.open_responses() == 0
     assert run_id is not None
     final = await pipeline.run_handler(run_id).aresult(timeout=30)
     assert len(final["result"]["answer"].split()) == 30
@@ -94,7 +94,7 @@ async def test_cancelling_the_consumer_closes_the_stream(client: Client) -> None
         async with pipeline.astream({"query": "x"}) as chunks:
             async for _ in chunks:
                 pass
-    assert client.http.pool_stats()["active"] == 0
+    assert client.http.open_responses() == 0
 
 
 async def test_http_error_is_raised_when_the_stream_opens(client: Client) -> None:
@@ -124,7 +124,7 @@ async def test_raw_frames_for_token_streaming(client: Client) -> None:
     ]
     result = collected[-1].json()
     assert result["type"] == "result" and "".join(tokens) == result["outputs"]["answer"]
-    assert client.http.pool_stats()["active"] == 0
+    assert client.http.open_responses() == 0
 
 
 async def test_a_non_object_frame_is_a_stream_error_quoting_it(

@@ -122,10 +122,10 @@ def test_ctrl_c_during_result_stops_promptly_and_leaves_nothing_behind(client: C
     assert time.monotonic() - started < 10
     assert private_loop_tasks() == 0
 
-    async def pool() -> dict[str, int]:
-        return client.http.pool_stats()
+    async def in_use() -> int:
+        return client.http.open_responses()
 
-    assert run_sync(pool())["active"] == 0
+    assert run_sync(in_use()) == 0
     assert handler.terminate().status == "cancelled"
     with pytest.raises(PipelineRunCancelledError):
         RunHandler(pipeline_id=handler.pipeline_id, task_id=handler.task_id, client=client).result()
@@ -146,10 +146,10 @@ def test_sync_streams_deliver_tokens_as_they_come_and_close_on_break(client: Cli
     gaps = [b - a for a, b in pairwise(arrivals)]
     assert sum(gap > 0.01 for gap in gaps) >= 3, "tokens came one by one, not in a burst"
 
-    async def pool() -> dict[str, int]:
-        return client.http.pool_stats()
+    async def in_use() -> int:
+        return client.http.open_responses()
 
-    assert run_sync(pool())["active"] == 0
+    assert run_sync(in_use()) == 0
     assert run_id is not None
     assert pipeline.run_handler(run_id).result(timeout=30).status == "succeeded"
 

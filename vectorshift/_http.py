@@ -1,7 +1,8 @@
 """The one HTTP seam: the only module that imports httpx.
 
 It owns connection pools, turns error responses into :mod:`vectorshift.errors` types, and retries
-transient failures under a :class:`~vectorshift._retry.RetryPolicy`.
+failures in one loop (:meth:`HttpTransport._send`) that asks the
+:class:`~vectorshift._retry.RetryPolicy` which of them are transient and how long to wait.
 
 Pools live per event loop. An ``httpx.AsyncClient`` is bound to the loop that first used it, so a
 single :class:`vectorshift.Client` keeps one pool per running loop: it survives ``asyncio.run``
@@ -23,6 +24,7 @@ import anyio
 import httpx
 import sniffio
 
+from vectorshift import _log
 from vectorshift._files import FormParts
 from vectorshift._retry import RetryPolicy, parse_retry_after
 from vectorshift._version import __version__
@@ -35,8 +37,6 @@ from vectorshift.errors import (
 )
 
 __all__ = ["ApiResponse", "HttpTransport", "RetryMode", "to_timeout"]
-
-log = logging.getLogger("vectorshift")
 
 RetryMode = Literal["safe", "unsafe"]
 """``safe``: the call may be repeated (reads, updates, terminate, keyed starts); ``unsafe``: a
@@ -108,16 +108,54 @@ def _decode(response: httpx.Response) -> tuple[Any, str]:
         return text[:_MAX_ERROR_TEXT], text
 
 
-def _is_transient_exc(exc: Exception) -> bool:
-    return isinstance(exc, (httpx.TransportError,))
-
-
 def _never_reached_server(exc: Exception) -> bool:
     return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
 def _redact(url: httpx.URL) -> str:
     return str(url.copy_with(query=None)) if url.query else str(url)
+
+
+class _CountedStream(httpx.AsyncByteStream):
+    """A response body that tells its :class:`_Accounting` when it is closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, accounting: _Accounting) -> None:
+        self._stream = stream
+        self._accounting = accounting
+        self._open = True
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            self._accounting.open_responses -= 1
+        await self._stream.aclose()
+
+
+class _Accounting(httpx.AsyncBaseTransport):
+    """Wraps the real transport and counts the responses whose body is not closed yet.
+
+    A connection is busy exactly while its response body is open, so the count is the number
+    of connections in use, known without reading the connection pool's private state.
+    """
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+        self.open_responses = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._transport.handle_async_request(request)
+        if not isinstance(response.stream, httpx.AsyncByteStream):
+            return response
+        self.open_responses += 1
+        response.stream = _CountedStream(response.stream, self)
+        return response
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
 
 
 class HttpTransport:
@@ -149,49 +187,55 @@ class HttpTransport:
         self.retry = retry
         self._headers = dict(headers or {})
         self._transport = transport
-        self._pools: OrderedDict[tuple[str, object], httpx.AsyncClient] = OrderedDict()
+        self._pools: OrderedDict[tuple[str, object], tuple[httpx.AsyncClient, _Accounting]] = (
+            OrderedDict()
+        )
         self._ssl_context: ssl.SSLContext | None = None
 
-    def _pool(self) -> httpx.AsyncClient:
+    def _loop_client(self) -> httpx.AsyncClient:
         key = _loop_key()
         for stale in [k for k in self._pools if k[0] == "asyncio" and k[1].is_closed()]:  # type: ignore[attr-defined]
             del self._pools[stale]
-        client = self._pools.get(key)
-        if client is None:
+        pool = self._pools.get(key)
+        if pool is None:
             if self._ssl_context is None:
                 # Built once: loading the CA bundle costs ~25 ms, and every event loop that
                 # uses this client gets a pool of its own.
                 self._ssl_context = httpx.create_ssl_context()
+            accounting = _Accounting(
+                self._transport
+                or httpx.AsyncHTTPTransport(
+                    verify=self._ssl_context,
+                    limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                )
+            )
             client = httpx.AsyncClient(
                 timeout=self.timeout,
-                verify=self._ssl_context,
-                transport=self._transport,
+                transport=accounting,
                 headers={"User-Agent": f"vectorshift-python/{__version__}", **self._headers},
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             )
-            self._pools[key] = client
+            pool = self._pools[key] = (client, accounting)
             trio_keys = [k for k in self._pools if k[0] == "trio"]
             if len(trio_keys) > _MAX_TRIO_POOLS:
                 del self._pools[trio_keys[0]]
-        return client
+        return pool[0]
 
     async def aclose(self) -> None:
         """Close the pool of the running event loop and forget the pools of other loops."""
         key = _loop_key()
-        client = self._pools.pop(key, None)
+        pool = self._pools.pop(key, None)
         self._pools.clear()
-        if client is not None:
-            await client.aclose()
+        if pool is not None:
+            await pool[0].aclose()
 
-    def pool_stats(self) -> dict[str, int]:
-        """Connections of the current loop's pool, by state (for tests and diagnostics)."""
-        client = self._pools.get(_loop_key())
-        if client is None:
-            return {"idle": 0, "active": 0}
-        pool = client._transport._pool  # type: ignore[attr-defined]
-        connections = list(pool.connections)
-        idle = sum(1 for c in connections if c.is_idle())
-        return {"idle": idle, "active": len(connections) - idle}
+    def open_responses(self) -> int:
+        """Responses of the current loop's pool whose body is still open: connections in use.
+
+        Counted by this client as responses are received and closed (for tests and
+        diagnostics); 0 once every stream was closed and every body read.
+        """
+        pool = self._pools.get(_loop_key())
+        return 0 if pool is None else pool[1].open_responses
 
     def _url(self, path: str) -> str:
         return self._base_url().rstrip("/") + "/" + path.lstrip("/")
@@ -222,7 +266,7 @@ class HttpTransport:
             headers=dict(response.headers),
             request_id=response.headers.get("x-request-id")
             or (data.get("request_id") if isinstance(data, dict) else None),
-            retry_after=parse_retry_after(response.headers),
+            retry_after=self.retry.server_wait(parse_retry_after(response.headers)),
         )
 
     async def request(
@@ -248,62 +292,25 @@ class HttpTransport:
             ApiError: the server answered an error status (after retries, when transient).
             ApiConnectionError: no answer was received (after retries).
         """
-        url = self._url(path)
-        policy = self.retry if max_retries is None else self.retry.with_max_retries(max_retries)
-        request_headers = {**self._auth_headers(method, url), **(headers or {})}
         timeout = (
             self.timeout
             if isinstance(read_timeout, _Default)
             else _with_read(self.timeout, read_timeout)
         )
-        attempt = 0
-        while True:
-            try:
-                response = await self._pool().request(
-                    method,
-                    url,
-                    params=_query(params),
-                    json=json_body,
-                    data=data,
-                    files=files,
-                    headers=request_headers,
-                    timeout=timeout,
-                )
-                self._raise_for_status(method, response)
-            except ApiError as exc:
-                retryable = policy.is_retryable_status(exc.status_code) and (
-                    retry_mode == "safe" or exc.status_code == 429
-                )
-                if not retryable or attempt >= policy.max_retries:
-                    raise
-                delay = policy.backoff(attempt, exc.retry_after)
-                log.info(
-                    "vectorshift: %s %s answered %s; retry %d/%d in %.2fs",
-                    method, path, exc.status_code, attempt + 1, policy.max_retries, delay,
-                    extra={"request_id": exc.request_id, "attempt": attempt + 1},
-                )
-            except httpx.HTTPError as exc:
-                retryable = _is_transient_exc(exc) and (
-                    retry_mode == "safe" or _never_reached_server(exc)
-                )
-                if not retryable or attempt >= policy.max_retries:
-                    raise _connection_error(exc, method, url) from exc
-                delay = policy.backoff(attempt)
-                log.info(
-                    "vectorshift: %s %s failed (%s); retry %d/%d in %.2fs",
-                    method, path, type(exc).__name__, attempt + 1, policy.max_retries, delay,
-                    extra={"attempt": attempt + 1},
-                )
-            else:
-                data, _ = _decode(response)
-                request_id = response.headers.get("x-request-id")
-                log.debug(
-                    "vectorshift: %s %s -> %s", method, path, response.status_code,
-                    extra={"request_id": request_id, "attempt": attempt + 1},
-                )
-                return ApiResponse(response.status_code, response.headers, data, request_id)
-            attempt += 1
-            await anyio.sleep(delay)
+        response = await self._send(
+            method,
+            path,
+            _Body(params, json_body, data, files),
+            headers=headers or {},
+            retry_mode=retry_mode,
+            max_retries=max_retries,
+            timeout=timeout,
+            stream=False,
+        )
+        body, _ = _decode(response)
+        return ApiResponse(
+            response.status_code, response.headers, body, response.headers.get("x-request-id")
+        )
 
     @asynccontextmanager
     async def stream(
@@ -327,54 +334,113 @@ class HttpTransport:
         response is closed when the context exits, however it exits. Reads have no timeout:
         a stream may stay quiet between frames for as long as its run needs.
         """
+        response = await self._send(
+            method,
+            path,
+            _Body(params, json_body, data, files),
+            headers={"Accept": "text/event-stream", **(headers or {})},
+            retry_mode=retry_mode,
+            max_retries=max_retries,
+            timeout=_with_read(self.timeout, None),
+            stream=True,
+        )
+        try:
+            yield response.headers, _body(response, method, self._url(path))
+        finally:
+            await response.aclose()
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: _Body,
+        *,
+        headers: Mapping[str, str],
+        retry_mode: RetryMode,
+        max_retries: int | None,
+        timeout: httpx.Timeout,
+        stream: bool,
+    ) -> httpx.Response:
+        """The retry loop of every request: send, and ask the policy about each failure.
+
+        Returns a response below 400: read (``stream=False``) or with its body still open.
+        """
         url = self._url(path)
         policy = self.retry if max_retries is None else self.retry.with_max_retries(max_retries)
-        request_headers = {
-            **self._auth_headers(method, url),
-            "Accept": "text/event-stream",
-            **(headers or {}),
-        }
+        request_headers = {**self._auth_headers(method, url), **headers}
         attempt = 0
         while True:
-            client = self._pool()
-            request = client.build_request(
-                method,
-                url,
-                params=_query(params),
-                json=json_body,
-                data=data,
-                files=files,
-                headers=request_headers,
-                timeout=_with_read(self.timeout, None),
-            )
             try:
-                response = await client.send(request, stream=True)
+                response = await self._attempt(
+                    method, url, body, request_headers, timeout, stream=stream
+                )
+            except (ApiError, ApiConnectionError) as exc:
+                repeatable = retry_mode == "safe"
+                if attempt >= policy.max_retries or not policy.is_retryable(
+                    exc, repeatable=repeatable
+                ):
+                    raise
+                delay = policy.delay(exc, attempt)
+                attempt += 1
+                _log.retrying(
+                    f"{method} {path}", exc, attempt, delay, budget=policy.max_retries
+                )
+                await anyio.sleep(delay)
+                continue
+            _log.event(
+                logging.DEBUG,
+                "%s %s -> %s",
+                method, path, response.status_code,
+                request_id=response.headers.get("x-request-id"),
+                attempt=attempt + 1,
+            )
+            return response
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        body: _Body,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout,
+        *,
+        stream: bool,
+    ) -> httpx.Response:
+        """One try: the response below 400, or the SDK error standing for what went wrong."""
+        client = self._loop_client()
+        request = client.build_request(
+            method,
+            url,
+            params=_query(body.params),
+            json=body.json_body,
+            data=body.data,
+            files=body.files,
+            headers=headers,
+            timeout=timeout,
+        )
+        try:
+            response = await client.send(request, stream=stream)
+        except httpx.HTTPError as exc:
+            raise _connection_error(exc, method, url) from exc
+        if response.status_code >= 400:
+            try:
+                await response.aread()
             except httpx.HTTPError as exc:
-                retryable = retry_mode == "safe" or _never_reached_server(exc)
-                if not retryable or attempt >= policy.max_retries:
-                    raise _connection_error(exc, method, url) from exc
-                delay = policy.backoff(attempt)
-            else:
-                try:
-                    if response.status_code >= 400:
-                        await response.aread()
-                        self._raise_for_status(method, response)
-                except ApiError as exc:
-                    await response.aclose()
-                    retryable = policy.is_retryable_status(exc.status_code) and (
-                        retry_mode == "safe" or exc.status_code == 429
-                    )
-                    if not retryable or attempt >= policy.max_retries:
-                        raise
-                    delay = policy.backoff(attempt, exc.retry_after)
-                else:
-                    try:
-                        yield response.headers, _body(response, method, url)
-                    finally:
-                        await response.aclose()
-                    return
-            attempt += 1
-            await anyio.sleep(delay)
+                raise _connection_error(exc, method, url) from exc
+            finally:
+                await response.aclose()
+            self._raise_for_status(method, response)
+        return response
+
+
+@dataclass(frozen=True)
+class _Body:
+    """What a request sends besides its headers; the same for every try."""
+
+    params: Mapping[str, Any] | None
+    json_body: Any
+    data: Mapping[str, str] | None
+    files: FormParts | None
 
 
 async def _body(response: httpx.Response, method: str, url: str) -> AsyncIterator[bytes]:
@@ -397,7 +463,12 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
 
 
 def _connection_error(exc: Exception, method: str, url: str) -> ApiConnectionError:
+    sent = not _never_reached_server(exc)
     if isinstance(exc, httpx.TimeoutException):
-        return ApiTimeoutError(f"request timed out ({type(exc).__name__})", method=method, url=url)
+        return ApiTimeoutError(
+            f"request timed out ({type(exc).__name__})", method=method, url=url, request_sent=sent
+        )
     detail = str(exc) or type(exc).__name__
-    return ApiConnectionError(f"connection failed: {detail}", method=method, url=url)
+    return ApiConnectionError(
+        f"connection failed: {detail}", method=method, url=url, request_sent=sent
+    )

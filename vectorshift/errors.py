@@ -67,7 +67,9 @@ class ApiError(VectorshiftError):
         body: The decoded JSON body, or the raw text.
         headers: The response headers.
         request_id: ``X-Request-Id`` of the response, when the server sent one.
-        retry_after: Seconds the server asked to wait (``Retry-After``/``retry-after-ms``), if any.
+        retry_after: Seconds the server asked to wait (``Retry-After``/``retry-after-ms``), if
+            any, as the client's retry policy honours it (``RetryPolicy.server_wait``: NaN
+            ignored, negative waits 0, capped at ``max_retry_after``).
     """
 
     def __init__(
@@ -158,11 +160,17 @@ class ApiConnectionError(VectorshiftError):
     Attributes:
         method: The request method.
         url: The request URL.
+        request_sent: ``False`` when the failure proves the request never left the client
+            (no connection could be made, or none came free in the pool), so the server cannot
+            have acted on it.
     """
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
+    def __init__(
+        self, message: str, *, method: str, url: str, request_sent: bool = True
+    ) -> None:
         self.method = method
         self.url = url
+        self.request_sent = request_sent
         super().__init__(f"{message} ({method} {url})")
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from vectorshift import _log
 from vectorshift._sse import SSEFrame
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ __all__ = [
     "StreamChunk",
     "normalize_status",
 ]
-
-log = logging.getLogger("vectorshift")
 
 RunState = Literal["running", "succeeded", "failed", "cancelled"]
 
@@ -61,8 +60,8 @@ def normalize_status(raw: str | None) -> tuple[RunState, bool]:
         first = key not in _unknown_seen
         _unknown_seen.add(key)
     if first:
-        log.warning(
-            "vectorshift: unknown run status %r from the server; treating it as running", raw
+        _log.event(
+            logging.WARNING, "unknown run status %r from the server; treating it as running", raw
         )
     return "running", False
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -23,6 +22,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
+from vectorshift import _log
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import REQUEST_ID_KEY, TRANSPORT_KEY, FaultInjector, FaultMiddleware
 from vectorshift.local.nodes import UploadedFile
@@ -51,7 +51,7 @@ from vectorshift.local.validation import (
     run_inputs,
 )
 
-logger = logging.getLogger("vectorshift.local")
+logger = _log.get_logger("vectorshift.local")
 
 _BUMPS = ("patch", "minor", "major")
 

@@ -10,7 +10,6 @@ ended from elsewhere (terminated through another process) is noticed by a watche
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
@@ -20,13 +19,14 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
+from vectorshift import _log
 from vectorshift.local import engine
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.records import STOPPED_SERVER_ERROR, PipelineRecord, RunRecord
 from vectorshift.local.store import Store
 
-logger = logging.getLogger("vectorshift.local")
+logger = _log.get_logger("vectorshift.local")
 
 POLL_INTERVAL = 0.2
 """Seconds between database polls when following a run this process does not own."""

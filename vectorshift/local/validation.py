@@ -7,13 +7,13 @@ bad input never reaches a handler's logic (and never turns into a 500).
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
 from starlette.requests import Request
 
+from vectorshift import _log
 from vectorshift._vocabulary import INPUT_TYPES
 from vectorshift.local import engine
 from vectorshift.local.nodes import UploadedFile
@@ -21,7 +21,7 @@ from vectorshift.local.records import PipelineRecord
 
 T = TypeVar("T")
 
-logger = logging.getLogger("vectorshift.local")
+logger = _log.get_logger("vectorshift.local")
 
 MAX_NAME_LENGTH = 1000
 MAX_ID_LENGTH = 255

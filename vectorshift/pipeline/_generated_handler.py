@@ -54,9 +54,9 @@ class RunHandlerSync:
 
         The first check happens at once. Against a server that holds status requests until the
         run ends (PROTOCOL X1) the end is seen as soon as it happens; otherwise checks are paced
-        from 50 ms up to ``poll_interval``. Transient API errors while waiting (rate limits,
-        5xx, timeouts, lost connections) are retried within ``timeout``; they never count as a
-        failure of the run.
+        from 50 ms up to ``poll_interval``. API errors while waiting that the client's
+        :class:`RetryPolicy` calls transient (by default rate limits, 5xx, timeouts, lost
+        connections) are retried within ``timeout``; they never count as a failure of the run.
 
         Args:
             poll_interval: The longest pause between two checks, in seconds.

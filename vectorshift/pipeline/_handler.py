@@ -49,12 +49,6 @@ def _long_poll_wait(remaining: float) -> float:
     return min(LONG_POLL_MAX, remaining - margin)
 
 
-def _transient(exc: Exception) -> bool:
-    if isinstance(exc, ApiConnectionError):
-        return True
-    return isinstance(exc, ApiError) and (exc.status_code in (408, 429) or exc.status_code >= 500)
-
-
 class RunHandler(RunHandlerSync):
     """A handle on one background run: check it, wait for it, or terminate it.
 
@@ -157,7 +151,7 @@ class RunHandler(RunHandlerSync):
         )
         _log.event(
             logging.DEBUG,
-            "vectorshift: run %s is %s",
+            "run %s is %s",
             self.task_id,
             status.raw_status,
             request_id=response.request_id,
@@ -186,9 +180,9 @@ class RunHandler(RunHandlerSync):
 
         The first check happens at once. Against a server that holds status requests until the
         run ends (PROTOCOL X1) the end is seen as soon as it happens; otherwise checks are paced
-        from 50 ms up to ``poll_interval``. Transient API errors while waiting (rate limits,
-        5xx, timeouts, lost connections) are retried within ``timeout``; they never count as a
-        failure of the run.
+        from 50 ms up to ``poll_interval``. API errors while waiting that the client's
+        :class:`RetryPolicy` calls transient (by default rate limits, 5xx, timeouts, lost
+        connections) are retried within ``timeout``; they never count as a failure of the run.
 
         Args:
             poll_interval: The longest pause between two checks, in seconds.
@@ -236,7 +230,7 @@ class RunHandler(RunHandlerSync):
                 return status
             _log.event(
                 logging.INFO,
-                "vectorshift: asked to terminate run %s",
+                "asked to terminate run %s",
                 self.task_id,
                 request_id=response.request_id,
                 **ids_of(self),
@@ -341,17 +335,12 @@ async def wait_for_end(
                 long_poll = False
                 continue
             except (ApiError, ApiConnectionError) as exc:
-                if not _transient(exc):
+                if not handler.client.retry.is_retryable(exc):
                     raise
-                delay = handler.client.retry.backoff(failures, getattr(exc, "retry_after", None))
+                delay = handler.client.retry.delay(exc, failures)
                 failures += 1
-                _log.event(
-                    logging.INFO,
-                    "vectorshift: status check of run %s failed transiently (%s); "
-                    "retrying in %.2fs",
-                    handler.task_id, _log.redact(str(exc)), delay,
-                    request_id=getattr(exc, "request_id", None),
-                    attempt=failures,
+                _log.retrying(
+                    f"status check of run {handler.task_id}", exc, failures, delay,
                     **ids_of(handler),
                 )
                 await anyio.sleep(min(delay, max(deadline - anyio.current_time(), 0)))
@@ -382,8 +371,10 @@ def raise_for_end(status: RunStatus) -> RunStatus:
     The error names the ids the status carries (its trace id may be one the handler lacked).
     """
     ids = _status_ids(status)
+    # A run that did not succeed is raised as well, so only success is news worth INFO.
     _log.event(
-        logging.INFO, "vectorshift: run %s ended: %s", status.task_id, status.status, **ids
+        logging.INFO if status.status == "succeeded" else logging.DEBUG,
+        "run %s ended: %s", status.task_id, status.status, **ids,
     )
     if status.status == "failed":
         raise PipelineRunFailedError(status.error, **ids)

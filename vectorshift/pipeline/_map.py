@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import itertools
-import logging
 import math
 import uuid
 from collections.abc import AsyncGenerator, Iterable, Iterator, Mapping, Sized
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["idempotency_key_for", "map_runs"]
 
 _MAX_KEY = 255
-_MAX_DOUBLINGS = 32
 
 
 def idempotency_key_for(pipeline_id: str, key: object) -> str:
@@ -44,12 +42,6 @@ def idempotency_key_for(pipeline_id: str, key: object) -> str:
     if len(text) <= _MAX_KEY and text.isascii() and text.isprintable():
         return text
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _is_transient(exc: Exception) -> bool:
-    if isinstance(exc, ApiConnectionError):
-        return True
-    return isinstance(exc, ApiError) and (exc.status_code == 408 or exc.status_code >= 500)
 
 
 class _Progress:
@@ -172,8 +164,10 @@ class _Mapper:
     async def start(self, item: Mapping[str, Any], key: str, deadline: float) -> RunHandler:
         """Start the run, waiting out rate limits until ``deadline``.
 
-        The start is keyed, so sending it again is safe: transient failures that outlast the
-        client's own retries get ``max_retries`` more rounds before they are reported.
+        The start is keyed, so sending it again is safe. What is transient is the client's
+        retry policy's call; of those failures, rate limits are waited out until ``deadline``,
+        and others that outlast the client's own retries get ``max_retries`` more rounds
+        before they are reported.
         """
         policy = self.pipeline.client.retry
         waits = 0
@@ -182,24 +176,19 @@ class _Mapper:
             try:
                 return await self.pipeline.astart(item, idempotency_key=key)
             except (ApiError, ApiConnectionError) as exc:
-                if isinstance(exc, RateLimitError):
-                    delay = policy.backoff(min(waits, _MAX_DOUBLINGS), exc.retry_after)
-                elif _is_transient(exc) and rounds < policy.max_retries:
-                    rounds += 1
-                    retry_after = getattr(exc, "retry_after", None)
-                    delay = policy.backoff(min(waits, _MAX_DOUBLINGS), retry_after)
-                else:
+                if not policy.is_retryable(exc):
                     raise
+                if not isinstance(exc, RateLimitError):
+                    if rounds >= policy.max_retries:
+                        raise
+                    rounds += 1
+                delay = policy.delay(exc, waits)
                 if anyio.current_time() + delay >= deadline:
                     raise
                 waits += 1
-                _log.event(
-                    logging.DEBUG,
-                    "vectorshift: start of a run of pipeline %s deferred %.2fs (%s)",
-                    self.pipeline_id, delay, type(exc).__name__,
+                _log.retrying(
+                    f"start of a run of pipeline {self.pipeline_id}", exc, waits, delay,
                     pipeline_id=self.pipeline_id,
-                    request_id=getattr(exc, "request_id", None),
-                    attempt=waits,
                 )
             await anyio.sleep(delay)
 

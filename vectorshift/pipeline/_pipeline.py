@@ -114,7 +114,7 @@ class Pipeline(PipelineDefinition, PipelineSync):
         self.id = str(response.data["id"])
         fetched = await _requests.fetch_object(self.client, id=self.id)
         self.branch_id = fetched.get("mainBranch") or fetched.get("branch_id")
-        _log.event(logging.INFO, "vectorshift: created pipeline %r", self.name, pipeline_id=self.id)
+        _log.event(logging.INFO, "created pipeline %r", self.name, pipeline_id=self.id)
 
     @classmethod
     async def afetch(

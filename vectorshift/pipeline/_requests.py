@@ -197,7 +197,7 @@ async def run_blocking(
             )
     _log.event(
         logging.INFO,
-        "vectorshift: run %s of pipeline %r succeeded",
+        "run %s of pipeline %r succeeded",
         run_id,
         name,
         pipeline_id=pipeline_id,
@@ -258,7 +258,7 @@ async def start(
     )
     _log.event(
         logging.INFO,
-        "vectorshift: started run %s of pipeline %r",
+        "started run %s of pipeline %r",
         handler.task_id,
         name,
         request_id=response.request_id,

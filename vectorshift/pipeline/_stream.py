@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -286,7 +285,7 @@ class _Resumer:
         """The chunks of the run, from ``body`` and then from reconnections, until the result."""
         try:
             while True:
-                cause: Exception | None = None
+                cause: ApiConnectionError | None = None
                 in_force = self.decoder.last_event_id
                 try:
                     async for data in body:
@@ -334,12 +333,21 @@ class _Resumer:
         _log.failure(error, "stream", **self._ids())
         return error
 
-    async def _reconnect(self, cause: Exception | None) -> AsyncIterator[bytes]:
+    async def _reconnect(self, cause: ApiConnectionError | None) -> AsyncIterator[bytes]:
         if self.task_id is None:
             raise self._interrupted("no frame named its run, so it cannot be resumed", cause)
         if self.last_id is None and self.delivered:
             raise self._interrupted("its frames carry no ids, so it cannot be resumed", cause)
         policy = self.client.retry
+        # A stream that ends before its result frame lost its connection, error or not.
+        lost = cause or ApiConnectionError(
+            "the stream ended before its result frame",
+            method="GET",
+            url=events_path(self.pipeline_id, self.task_id),
+        )
+        if not policy.is_retryable(lost):
+            raise self._interrupted("the retry policy does not resume lost connections", cause)
+        failure: ApiError | ApiConnectionError | None = cause
         while True:
             if self.failures >= policy.max_retries:
                 reason = (
@@ -347,15 +355,16 @@ class _Resumer:
                     if self.failures
                     else "the retry policy allows no reconnection (max_retries=0)"
                 )
-                raise self._interrupted(reason, cause)
-            delay = self._delay(cause)
+                raise self._interrupted(reason, failure)
+            hint = None if self.decoder.retry is None else self.decoder.retry / 1000.0
+            delay = policy.delay(failure, self.failures, hint=hint)
             self.failures += 1
+            # A stream that broke and is resumed is news the caller gets no exception for.
             _log.event(
                 logging.INFO,
-                "vectorshift: stream of run %s broke after event %s (%s); reconnecting in "
-                "%.2fs (%d/%d)",
-                self.task_id, self.last_id, cause or "ended early", delay, self.failures,
-                policy.max_retries,
+                "stream of run %s broke after event %s (%s); reconnection %d/%d in %.2fs",
+                self.task_id, self.last_id, failure or "it ended early", self.failures,
+                policy.max_retries, delay,
                 attempt=self.failures, **self._ids(),
             )
             await anyio.sleep(delay)
@@ -374,18 +383,10 @@ class _Resumer:
                 if exc.status_code in _NO_REPLAY:
                     reason = f"the server does not replay events (HTTP {exc.status_code})"
                     raise self._interrupted(reason, exc) from exc
-                if not self.client.retry.is_retryable_status(exc.status_code):
+                if not policy.is_retryable(exc):
                     raise self._interrupted("resuming it was refused", exc) from exc
-                cause = exc
+                failure = exc
             except ApiConnectionError as exc:
-                cause = exc
-
-    def _delay(self, cause: Exception | None) -> float:
-        policy = self.client.retry
-        retry_after = cause.retry_after if isinstance(cause, ApiError) else None
-        if retry_after is not None:
-            return policy.backoff(self.failures, retry_after)
-        if self.decoder.retry is not None:
-            base = self.decoder.retry / 1000.0
-            policy = replace(policy, backoff_base=base, max_backoff=max(policy.max_backoff, base))
-        return policy.backoff(self.failures)
+                if not policy.is_retryable(exc):
+                    raise self._interrupted("reconnecting failed", exc) from exc
+                failure = exc
