@@ -181,6 +181,20 @@ def test_command_line_rejects_bad_fault_rules() -> None:
     assert "stauts" in done.stderr
 
 
+def test_command_line_documents_and_checks_the_retention() -> None:
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "vectorshift.local", *args],
+            capture_output=True, text=True, env=subprocess_env(), cwd=ROOT, timeout=60,
+        )
+
+    shown = command("--help")
+    assert shown.returncode == 0
+    assert "--retain DURATION" in shown.stdout and "default 7d" in shown.stdout
+    refused = command("--retain", "soon")
+    assert refused.returncode == 2 and "not a duration: 'soon'" in refused.stderr
+
+
 def test_importing_the_package_loads_no_server_dependency() -> None:
     code = (
         "import sys, vectorshift.local\n"

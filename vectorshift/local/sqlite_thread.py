@@ -17,8 +17,6 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any, TypeVar
 
-import anyio
-
 from vectorshift.local.sqlite_schema import migrate
 
 __all__ = ["ConnectionThread", "connect", "fetch", "transaction"]
@@ -28,16 +26,6 @@ T = TypeVar("T")
 _BUSY_TIMEOUT = 10.0
 
 Job = Callable[[sqlite3.Connection], T]
-
-
-def _waker() -> Callable[[Callable[[], object]], object]:
-    """A thread-safe way to schedule a callback on the calling task's event loop."""
-    try:
-        return asyncio.get_running_loop().call_soon_threadsafe
-    except RuntimeError:
-        import trio
-
-        return trio.lowlevel.current_trio_token().run_sync_soon
 
 
 def connect(path: str, *, writer: bool) -> sqlite3.Connection:
@@ -73,6 +61,25 @@ def transaction(job: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Con
 def fetch(sql: str, params: Sequence[Any] = ()) -> Callable[[sqlite3.Connection], list[Any]]:
     """A job running one query and returning its rows."""
     return lambda db: db.execute(sql, params).fetchall()
+
+
+async def _trio_wait(future: concurrent.futures.Future[T]) -> T:
+    import trio
+
+    done = trio.Event()
+    token = trio.lowlevel.current_trio_token()
+
+    def wake(_: object) -> None:
+        with suppress(trio.RunFinishedError):  # the caller's loop has ended: nobody waits
+            token.run_sync_soon(done.set)
+
+    future.add_done_callback(wake)
+    try:
+        await done.wait()
+    except BaseException:
+        future.cancel()
+        raise
+    return future.result()
 
 
 class ConnectionThread:
@@ -125,26 +132,17 @@ class ConnectionThread:
         return self.submit(job).result()
 
     async def run(self, job: Job[T]) -> T:
-        """Run ``job`` and await it without blocking the event loop.
+        """Run ``job`` and await it without blocking the event loop (asyncio or trio).
 
         Cancelling the caller drops a job that has not started; one already running finishes
         (its transaction commits or rolls back as a whole) and its result is discarded.
         """
         future = self.submit(job)
-        done = anyio.Event()
-        wake = _waker()
-
-        def on_done(_: object) -> None:
-            with suppress(RuntimeError):  # the caller's loop has closed: nobody waits any more
-                wake(done.set)
-
-        future.add_done_callback(on_done)
         try:
-            await done.wait()
-        except BaseException:
-            future.cancel()
-            raise
-        return future.result()
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return await _trio_wait(future)
+        return await asyncio.wrap_future(future)
 
     def close(self) -> None:
         """Run the queued jobs, close the connection and end the thread."""

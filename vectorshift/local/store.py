@@ -13,6 +13,7 @@ calls into a running server's store.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -209,7 +210,11 @@ class BlockingStore:
             return method
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            future = asyncio.run_coroutine_threadsafe(method(*args, **kwargs), self._loop)
+            # An empty context: the caller's context variables (which async library runs
+            # *this* thread, for one) must not leak into the task on the server's loop.
+            future = contextvars.Context().run(
+                asyncio.run_coroutine_threadsafe, method(*args, **kwargs), self._loop
+            )
             return future.result(self._timeout)
 
         return call
