@@ -191,7 +191,7 @@ class _Api:
             follow = self.runs.follow(record, after, self.config.keepalive_interval)
             async with aclosing(follow) as items:
                 async for item in items:
-                    yield b": keep-alive\n\n" if item is None else _sse(*item)
+                    yield b": keep-alive\n\n" if item is None else b"".join(_sse(*f) for f in item)
 
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)

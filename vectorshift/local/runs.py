@@ -9,9 +9,11 @@ ended from elsewhere (terminated through another process) is noticed by a watche
 
 Events are written in batches. The engine's frames go into a bounded queue per run (the engine
 waits when it is full); one writer task per run takes every frame queued so far and appends them
-in one transaction, then publishes them to the run's followers. A batch starts as soon as the
-previous one has been written, so a frame waits at most one transaction (well under 50 ms unless
-another process holds the database), and a run end writes whatever is queued before its result
+in one transaction, then publishes them to the run's followers. A write starts as soon as a frame
+is queued, but no sooner than :data:`FLUSH_INTERVAL` (20 ms) after the previous write started:
+a slow stream is written frame by frame with no added delay, a fast one in batches of up to
+20 ms, so a frame is stored and sent within 20 ms plus one transaction (unless another process
+holds the database's write lock). A run end writes whatever is queued before its result
 frame. Followers only ever see frames that are stored, with their stored sequence numbers, so a
 client resuming with ``Last-Event-ID`` from any process sharing the file loses nothing and sees
 nothing twice.
@@ -46,6 +48,9 @@ POLL_INTERVAL = 0.2
 
 WATCH_INTERVAL = 0.5
 """Seconds between checks for runs of this process ended from another process."""
+
+FLUSH_INTERVAL = 0.02
+"""Least seconds between the starts of two event writes of one run (at most 50 per second)."""
 
 EVENT_QUEUE = 1024
 """Frames a run may have queued for writing before its engine waits for the writer."""
@@ -278,8 +283,13 @@ class RunManager:
         self, run: _ActiveRun, receive: MemoryObjectReceiveStream[dict[str, Any]]
     ) -> None:
         """Append the run's queued frames in batches until the engine is done, then publish."""
+        last_write = -math.inf
         async with receive:
             async for first in receive:
+                linger = last_write + FLUSH_INTERVAL - anyio.current_time()
+                if linger > 0:
+                    await anyio.sleep(linger)  # what the engine emits meanwhile joins this batch
+                last_write = anyio.current_time()
                 batch = [first]
                 while True:
                     try:
@@ -371,21 +381,24 @@ class RunManager:
 
     async def follow(
         self, record: RunRecord, after: int, keepalive: float = math.inf
-    ) -> AsyncGenerator[tuple[int, dict[str, Any]] | None, None]:
+    ) -> AsyncGenerator[list[tuple[int, dict[str, Any]]] | None, None]:
         """Yield the run's frames with a sequence number above ``after``, until its result frame.
 
-        Stored frames come first, then live ones as they are produced. ``None`` is yielded after
-        ``keepalive`` seconds without a frame, so the caller can keep its connection alive.
+        Frames come in lists, in order: every frame available at once (a stored replay, a
+        written batch), so a response can send them in one write. Stored frames come first, then
+        live ones as they are written. ``None`` is yielded after ``keepalive`` seconds without a
+        frame, so the caller can keep its connection alive.
         """
         run = self._active.get(record.task_id)
         if run is not None:
             position = 0
             while True:
-                while position < len(run.frames):
-                    seq, frame = run.frames[position]
-                    position += 1
-                    if seq > after:
-                        yield seq, frame
+                available = [item for item in run.frames[position:] if item[0] > after]
+                position = len(run.frames)
+                if available:
+                    yield available
+                if position < len(run.frames):
+                    continue  # more frames arrived while the caller was sending them
                 if run.finished:
                     return
                 changed = run.changed
@@ -400,15 +413,16 @@ class RunManager:
 
     async def _follow_stored(
         self, record: RunRecord, after: int, keepalive: float
-    ) -> AsyncGenerator[tuple[int, dict[str, Any]] | None, None]:
+    ) -> AsyncGenerator[list[tuple[int, dict[str, Any]]] | None, None]:
         idle = 0.0
         while True:
             latest = await self.store.get_run(record.org, record.task_id)
             frames = await self.store.events_after(record.task_id, after)
-            for seq, frame in frames:
-                after = seq
-                yield seq, frame
-                if frame.get("type") == "result":
+            ends = next((i for i, (_, f) in enumerate(frames) if f.get("type") == "result"), None)
+            if frames:
+                after = frames[-1][0]
+                yield frames if ends is None else frames[: ends + 1]
+                if ends is not None:
                     return
             if latest is None or (latest.terminal and not frames) or self._closing:
                 return
