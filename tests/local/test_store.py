@@ -16,7 +16,7 @@ import pytest
 from vectorshift.local import LocalServer, ServerConfig
 from vectorshift.local.config import parse_duration
 from vectorshift.local.records import IDEMPOTENCY_TTL, PipelineRecord
-from vectorshift.local.runs import FLUSH_INTERVAL, RunManager
+from vectorshift.local.runs import FLUSH_BURST, FLUSH_INTERVAL, RunManager
 from vectorshift.local.sqlite_schema import SCHEMA_VERSION
 from vectorshift.local.sqlite_store import SQLiteStore
 
@@ -207,8 +207,9 @@ async def test_a_fast_stream_is_stored_in_batches_without_loss(tmp_path: Path) -
         deltas = [f["output_value"] for _, f in stored[:600]]
         assert "".join(deltas) == final.outputs["answer"]  # type: ignore[index]
         assert sum(store.batches) == 600
-        # Writes of one run start at least FLUSH_INTERVAL apart: not a transaction per token.
-        assert len(store.batches) <= elapsed / FLUSH_INTERVAL + 1, (elapsed, store.batches)
+        # A burst, then one write per FLUSH_INTERVAL at most: not a transaction per token.
+        bound = FLUSH_BURST + elapsed / FLUSH_INTERVAL + 1
+        assert len(store.batches) <= bound, (elapsed, store.batches)
         assert len(store.batches) < 600, store.batches
     finally:
         await store.aclose()

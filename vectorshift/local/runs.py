@@ -8,15 +8,16 @@ Runs owned by another process sharing the database are followed by polling the d
 ended from elsewhere (terminated through another process) is noticed by a watcher and cancelled.
 
 Events are written in batches. The engine's frames go into a bounded queue per run (the engine
-waits when it is full); one writer task per run takes every frame queued so far and appends them
-in one transaction, then publishes them to the run's followers. A write starts as soon as a frame
-is queued, but no sooner than :data:`FLUSH_INTERVAL` (20 ms) after the previous write started:
-a slow stream is written frame by frame with no added delay, a fast one in batches of up to
-20 ms, so a frame is stored and sent within 20 ms plus one transaction (unless another process
-holds the database's write lock). A run end writes whatever is queued before its result
-frame. Followers only ever see frames that are stored, with their stored sequence numbers, so a
-client resuming with ``Last-Event-ID`` from any process sharing the file loses nothing and sees
-nothing twice.
+waits when it is full); one writer task per run takes every frame queued so far and appends them in
+one transaction, then publishes them to the run's followers. Writes are paced by a token bucket: a
+write starts as soon as a frame is queued while the run has written fewer than :data:`FLUSH_BURST`
+times in the last ``FLUSH_BURST * FLUSH_INTERVAL``, else when the next :data:`FLUSH_INTERVAL` (20
+ms) slot comes. So a slow stream, and the first frames of any run, are written frame by frame with
+no added delay, and a fast one in batches of about 20 ms: a frame is stored and sent within 20 ms
+plus one transaction (unless another process holds the write lock). A run end writes whatever is
+queued before its result frame. Followers only ever see frames that are stored, with their stored
+sequence numbers, so a client resuming with ``Last-Event-ID`` from any process sharing the file
+loses nothing and sees nothing twice.
 
 Expiry runs at start and then periodically: see :meth:`RunManager.expire`.
 """
@@ -50,7 +51,10 @@ WATCH_INTERVAL = 0.5
 """Seconds between checks for runs of this process ended from another process."""
 
 FLUSH_INTERVAL = 0.02
-"""Least seconds between the starts of two event writes of one run (at most 50 per second)."""
+"""Seconds per event write of one run, sustained (at most 50 writes per second)."""
+
+FLUSH_BURST = 4
+"""Event writes of one run that may start at once before :data:`FLUSH_INTERVAL` applies."""
 
 EVENT_QUEUE = 1024
 """Frames a run may have queued for writing before its engine waits for the writer."""
@@ -283,13 +287,16 @@ class RunManager:
         self, run: _ActiveRun, receive: MemoryObjectReceiveStream[dict[str, Any]]
     ) -> None:
         """Append the run's queued frames in batches until the engine is done, then publish."""
-        last_write = -math.inf
+        allowance, stamp = float(FLUSH_BURST), anyio.current_time()
         async with receive:
             async for first in receive:
-                linger = last_write + FLUSH_INTERVAL - anyio.current_time()
-                if linger > 0:
-                    await anyio.sleep(linger)  # what the engine emits meanwhile joins this batch
-                last_write = anyio.current_time()
+                now = anyio.current_time()
+                allowance = min(FLUSH_BURST, allowance + (now - stamp) / FLUSH_INTERVAL)
+                stamp = now
+                if allowance < 1:  # what the engine emits meanwhile joins this batch
+                    await anyio.sleep((1 - allowance) * FLUSH_INTERVAL)
+                    allowance, stamp = 1.0, anyio.current_time()
+                allowance -= 1
                 batch = [first]
                 while True:
                     try:
