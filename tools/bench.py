@@ -10,12 +10,26 @@ is reported with its raw-httpx baseline and the ratio between them.
    ``handler.run_status()``, all for the same finished run.
 2. Streaming: tokens per second through ``pipeline.astream()`` against raw httpx line
    iteration of an identical streaming run, and the time to the first token of each.
+3. Paced stream: first-token time and lateness of later tokens of a slow model.
+4. Server throughput: tokens per second *through the server* for a streaming run of
+   ``--server-tokens`` (2,000) tokens of the simulated model at ``token_delay_ms=0``, the server
+   in its own process (``python -m vectorshift.local``), consumed by raw httpx over SSE; the
+   time runs from the request to the last token, and the figure is the median of
+   ``--server-runs`` runs. It uses only the command line and HTTP, so it measures any version
+   of the server the same way.
+
+    python tools/bench.py --only server   # section 4 alone
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -206,11 +220,80 @@ def bench_paced(client: Client, tokens: int = 10, delay_ms: int = 100) -> dict[s
     }
 
 
+def _raw_token_graph(tokens: int) -> dict[str, Any]:
+    """query -> simulated llm streaming ``tokens`` tokens at no delay -> answer (stream)."""
+    return {
+        "input_0": {"id": "input_0", "name": "query", "type": "input",
+                    "inputs": {"input_type": "string"}, "outputs": ["text"]},
+        "llm_0": {"id": "llm_0", "name": "llm", "type": "llm", "outputs": ["response"],
+                  "inputs": {"provider": "local", "model": "lorem",
+                             "prompt": "{{ input_0.text }}", "max_tokens": tokens,
+                             "token_delay_ms": 0, "stream": True}},
+        "output_0": {"id": "output_0", "name": "answer", "type": "output", "outputs": [],
+                     "inputs": {"output_type": "stream<string>",
+                                "value": "{{ llm_0.response }}"}},
+    }
+
+
+def bench_server(tokens: int, runs: int) -> dict[str, float]:
+    """Tokens per second through a server in its own process (see the module docstring)."""
+    directory = tempfile.mkdtemp(prefix="vs-bench-")
+    command = [sys.executable, "-m", "vectorshift.local", "--port", "0",
+               "--db", os.path.join(directory, "bench.db")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().split()[-1]
+        key = next(line for line in process.stdout if "VECTORSHIFT_API_KEY=" in line)
+        headers = {"Authorization": f"Bearer {key.strip().split('=', 1)[1]}"}
+        with httpx.Client(base_url=base_url, headers=headers, timeout=120) as raw:
+            created = raw.post("/pipeline", json={"name": "bench-server",
+                                                  "nodes": _raw_token_graph(tokens)})
+            url = f"/pipeline/{created.json()['id']}/run"
+            body = {"inputs": {"query": "bench"}, "stream": True}
+            rates = []
+            for attempt in range(runs + 1):  # the first run warms the server up
+                count = 0
+                started = time.perf_counter()
+                last = started
+                with raw.stream("POST", url, json=body) as response:
+                    for line in response.iter_lines():
+                        if line.startswith("data:") and '"output_name":"answer"' in line:
+                            count += 1
+                            last = time.perf_counter()
+                if count != tokens:
+                    raise RuntimeError(f"expected {tokens} tokens, got {count}")
+                if attempt:
+                    rates.append(count / (last - started))
+    finally:
+        process.terminate()
+        process.wait(30)
+        shutil.rmtree(directory, ignore_errors=True)
+    return {
+        "median tokens/s": statistics.median(rates),
+        "min tokens/s": min(rates),
+        "max tokens/s": max(rates),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--tokens", type=int, default=4000)
+    parser.add_argument("--server-tokens", type=int, default=2000)
+    parser.add_argument("--server-runs", type=int, default=7)
+    parser.add_argument("--only", choices=["server"], help="run one section only")
     args = parser.parse_args()
+    if args.only != "server":
+        _in_process(args)
+    server_figures = bench_server(args.server_tokens, args.server_runs)
+    print(f"server in its own process: a {args.server_tokens}-token stream, raw httpx SSE, "
+          f"{args.server_runs} runs:")
+    for name, value in server_figures.items():
+        print(f"  {name:32s} {value:10.1f}")
+
+
+def _in_process(args: argparse.Namespace) -> None:
     with LocalServer() as server:
         client = Client(api_key=server.api_key, base_url=server.base_url)
         status = bench_status(server, client, args.calls)

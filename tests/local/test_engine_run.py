@@ -439,3 +439,41 @@ async def test_sub_pipeline_errors_name_the_node() -> None:
         await run(parent_pipeline("loop"), {"query": "x"}, EngineOptions(load_pipeline=load))
     with pytest.raises(RunFailure, match="need a pipeline loader"):
         await run(parent_pipeline("sub-1"), {"query": "x"})
+
+
+@pytest.fixture
+def reverse_node() -> Any:
+    """A transform node type added the way a new one is: one registered executor."""
+    from vectorshift.local.nodes import NODE_SPECS, NodeContext, node_type
+
+    @node_type("reverse_text", required_inputs=("text",), default_outputs=("reversed",))
+    async def reverse(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+        return {"reversed": str(inputs["text"])[::-1]}
+
+    yield reverse
+    del NODE_SPECS["reverse_text"]
+
+
+@pytest.mark.anyio
+async def test_a_registered_node_type_is_validated_and_runs(reverse_node: Any) -> None:
+    from vectorshift.local.engine import GraphValidationError, validate_graph
+
+    def nodes(**inputs: Any) -> dict[str, Any]:
+        return {
+            "input_0": {"id": "input_0", "name": "query", "type": "input",
+                        "inputs": {"input_type": "string"}, "outputs": ["text"]},
+            "rev_0": {"id": "rev_0", "name": "rev", "type": "reverse_text", "inputs": inputs},
+            "output_0": {"id": "output_0", "name": "answer", "type": "output",
+                         "inputs": {"value": "{{ rev_0.reversed }}"}},
+        }
+
+    with pytest.raises(GraphValidationError, match=r"'rev' \(rev_0\) is missing input 'text'"):
+        validate_graph(nodes())
+    outputs = await execute(
+        nodes(text="{{ input_0.text }}"), {"query": "abc"}, _ignore, EngineOptions()
+    )
+    assert outputs == {"answer": "cba"}
+
+
+async def _ignore(_frame: dict[str, Any]) -> None:
+    """An emit callback that drops every frame."""

@@ -8,13 +8,15 @@ import subprocess
 import sys
 import textwrap
 import time
+from functools import partial
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 
 from vectorshift.local import LocalServer, ServerConfig
-from vectorshift.local.store import Store
+from vectorshift.local.sqlite_store import SQLiteStore
 
 from .graphs import long_graph
 
@@ -63,9 +65,9 @@ def test_stop_ends_active_runs_promptly(tmp_path: Path) -> None:
     server.stop()
     assert time.monotonic() - began < 5
     assert not server.running
-    store = Store(path)
+    store = SQLiteStore(path)
     try:
-        record = store.get_run("local", task_id)
+        record = anyio.run(store.get_run, "local", task_id)
         assert record is not None and record.status == "failed" and record.error == STOPPED
     finally:
         store.close()
@@ -106,8 +108,9 @@ def test_runs_left_by_a_crashed_process_are_marked_failed(tmp_path: Path) -> Non
 
 def test_runs_of_a_closed_store_in_this_process_are_marked_failed(tmp_path: Path) -> None:
     path = str(tmp_path / "vs.db")
-    abandoned = Store(path)
-    (record,), _ = abandoned.create_runs("local", "p" * 24, [({}, "trace")], limit=10)
+    abandoned = SQLiteStore(path)
+    start = partial(abandoned.create_runs, "local", "p" * 24, [({}, "trace")], limit=10)
+    (record,), _ = anyio.run(start)
     abandoned.close()
     with LocalServer(ServerConfig(db_path=path)) as server:
         final = server.store.get_run("local", record.task_id)
@@ -176,6 +179,20 @@ def test_command_line_rejects_bad_fault_rules() -> None:
     )
     assert done.returncode == 2
     assert "stauts" in done.stderr
+
+
+def test_command_line_documents_and_checks_the_retention() -> None:
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "vectorshift.local", *args],
+            capture_output=True, text=True, env=subprocess_env(), cwd=ROOT, timeout=60,
+        )
+
+    shown = command("--help")
+    assert shown.returncode == 0
+    assert "--retain DURATION" in shown.stdout and "default 7d" in shown.stdout
+    refused = command("--retain", "soon")
+    assert refused.returncode == 2 and "not a duration: 'soon'" in refused.stderr
 
 
 def test_importing_the_package_loads_no_server_dependency() -> None:

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from vectorshift.local.config import DEFAULT_API_KEY, DEFAULT_ORG, ServerConfig
+from vectorshift.local.config import DEFAULT_API_KEY, DEFAULT_ORG, ServerConfig, parse_duration
 from vectorshift.local.faults import parse_rules
 
 
@@ -35,9 +35,24 @@ def _parser() -> argparse.ArgumentParser:
         "--max-active-runs", type=int, default=32, metavar="N", help="active runs per organisation"
     )
     parser.add_argument(
+        "--retain",
+        metavar="DURATION",
+        type=_duration,
+        default="7d",
+        help="keep the stream events of finished runs this long, e.g. 90 (seconds), 30m, 12h, "
+        "7d (default 7d); then only each run's status and result frame stay",
+    )
+    parser.add_argument(
         "--faults", metavar="JSON", help="fault-injection rules: a JSON object or list of objects"
     )
     return parser
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _api_keys(values: Sequence[str] | None) -> dict[str, str]:
@@ -75,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             api_keys=_api_keys(args.api_key),
             max_active_runs=args.max_active_runs,
             faults=faults,
+            retain=args.retain,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -33,6 +33,7 @@ from vectorshift.local.records import (
     RunRecord,
 )
 from vectorshift.local.runs import RunManager
+from vectorshift.local.sqlite_store import SQLiteStore
 from vectorshift.local.store import Store
 from vectorshift.local.uploads import is_multipart, read_run_form
 from vectorshift.local.validation import (
@@ -140,14 +141,14 @@ class _Api:
             raise Refusal(401, "unknown API key: this server does not accept it")
         return org
 
-    def _pipeline(self, org: str, pipeline_id: str) -> PipelineRecord:
-        record = self.store.get_pipeline(org, pipeline_id)
+    async def _pipeline(self, org: str, pipeline_id: str) -> PipelineRecord:
+        record = await self.store.get_pipeline(org, pipeline_id)
         if record is None:
             raise Refusal(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
         return record
 
-    def _run(self, org: str, pipeline_id: str, task_id: str) -> RunRecord:
-        record = self.store.get_run(org, task_id)
+    async def _run(self, org: str, pipeline_id: str, task_id: str) -> RunRecord:
+        record = await self.store.get_run(org, task_id)
         if record is None or record.pipeline_id != pipeline_id:
             raise Refusal(
                 404,
@@ -156,7 +157,7 @@ class _Api:
             )
         return record
 
-    def _start(
+    async def _start(
         self,
         org: str,
         pipeline: PipelineRecord,
@@ -167,7 +168,7 @@ class _Api:
     ) -> tuple[list[RunRecord], bool]:
         retry = str(math.ceil(self.config.retry_after))
         try:
-            return self.runs.start(
+            return await self.runs.start(
                 org, pipeline, runs, intermediate_results=intermediate, idempotency=idempotency,
                 files=files,
             )
@@ -190,7 +191,7 @@ class _Api:
             follow = self.runs.follow(record, after, self.config.keepalive_interval)
             async with aclosing(follow) as items:
                 async for item in items:
-                    yield b": keep-alive\n\n" if item is None else _sse(*item)
+                    yield b": keep-alive\n\n" if item is None else b"".join(_sse(*f) for f in item)
 
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
@@ -210,7 +211,7 @@ class _Api:
         field(body, "outputs", dict)
         assert nodes is not None and canvas is not None and description is not None
         inputs, outputs = graph_io(nodes)
-        record = self.store.create_pipeline(
+        record = await self.store.create_pipeline(
             org,
             name=name,
             nodes=nodes,
@@ -230,9 +231,9 @@ class _Api:
         query_str(request, "org_name")
         version = query_str(request, "version", max_length=MAX_ID_LENGTH)
         if pipeline_id is not None:
-            record = self._pipeline(org, pipeline_id)
+            record = await self._pipeline(org, pipeline_id)
         elif name is not None:
-            found = self.store.find_pipeline(org, name)
+            found = await self.store.find_pipeline(org, name)
             if found is None:
                 raise Refusal(404, f"no pipeline named {name!r}")
             record = found
@@ -249,7 +250,7 @@ class _Api:
     async def update_pipeline(self, request: Request) -> Response:
         org = self._org(request)
         pipeline_id = request.path_params["pipeline_id"]
-        self._pipeline(org, pipeline_id)
+        await self._pipeline(org, pipeline_id)
         body = await read_json_object(request, self.config.max_body_bytes)
         nodes = required_field(body, "nodes", dict)
         canvas = field(body, "canvas_metadata", dict)
@@ -263,7 +264,7 @@ class _Api:
         if name is not None and not name.strip():
             raise Refusal(400, "field 'name' must not be empty")
         inputs, outputs = graph_io(nodes)
-        updated = self.store.update_pipeline(
+        updated = await self.store.update_pipeline(
             org,
             pipeline_id,
             nodes=nodes,
@@ -281,7 +282,7 @@ class _Api:
     async def delete_pipeline(self, request: Request) -> Response:
         org = self._org(request)
         pipeline_id = request.path_params["pipeline_id"]
-        if not self.store.delete_pipeline(org, pipeline_id):
+        if not await self.store.delete_pipeline(org, pipeline_id):
             raise Refusal(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
         return JSONResponse({"status": "success"})
 
@@ -292,7 +293,7 @@ class _Api:
         verbose = query_bool(request, "verbose", False)
         query_bool(request, "include_shared", False)
         query_str(request, "folder_id", max_length=MAX_ID_LENGTH)
-        records = self.store.list_pipelines(org, offset=offset, limit=limit)
+        records = await self.store.list_pipelines(org, offset=offset, limit=limit)
         body: dict[str, Any] = {"status": "success", "object_ids": [r.id for r in records]}
         if verbose:
             body["objects"] = [r.to_wire() for r in records]
@@ -302,7 +303,7 @@ class _Api:
 
     async def run_pipeline(self, request: Request) -> Response:
         org = self._org(request)
-        pipeline = self._pipeline(org, request.path_params["pipeline_id"])
+        pipeline = await self._pipeline(org, request.path_params["pipeline_id"])
         files: dict[str, UploadedFile] = {}
         if is_multipart(request):
             body, files = await read_run_form(
@@ -337,7 +338,9 @@ class _Api:
             canonical = json.dumps(hashed, sort_keys=True, default=str)
             idempotency = (key, hashlib.sha256(canonical.encode()).hexdigest())
         runs = [(inputs, trace_id)]
-        records, _ = self._start(org, pipeline, runs, bool(intermediate), idempotency, files)
+        records, _ = await self._start(
+            org, pipeline, runs, bool(intermediate), idempotency, files
+        )
         record = records[0]
         if background:
             return JSONResponse({"task_id": record.task_id, "trace_id": record.trace_id})
@@ -359,7 +362,9 @@ class _Api:
 
     async def run_status(self, request: Request) -> Response:
         org = self._org(request)
-        record = self._run(org, request.path_params["pipeline_id"], request.path_params["task_id"])
+        record = await self._run(
+            org, request.path_params["pipeline_id"], request.path_params["task_id"]
+        )
         wait = query_seconds(request, "wait")
         if wait:
             record = await self.runs.wait(record, min(wait, self.config.long_poll_max))
@@ -367,7 +372,9 @@ class _Api:
 
     async def run_events(self, request: Request) -> Response:
         org = self._org(request)
-        record = self._run(org, request.path_params["pipeline_id"], request.path_params["task_id"])
+        record = await self._run(
+            org, request.path_params["pipeline_id"], request.path_params["task_id"]
+        )
         header = request.headers.get("last-event-id")
         if header is not None and header.strip():
             if not header.strip().isdigit():
@@ -383,13 +390,13 @@ class _Api:
         pipeline_id = request.path_params["pipeline_id"]
         body = await read_json_object(request, self.config.max_body_bytes)
         task_id = required_field(body, "run_id", str, max_length=MAX_ID_LENGTH)
-        record = self._run(org, pipeline_id, task_id)
+        record = await self._run(org, pipeline_id, task_id)
         final = await self.runs.terminate(record)
         return JSONResponse({"status": "success", "run_status": final.status})
 
     async def bulk_run(self, request: Request) -> Response:
         org = self._org(request)
-        pipeline = self._pipeline(org, request.path_params["pipeline_id"])
+        pipeline = await self._pipeline(org, request.path_params["pipeline_id"])
         body = await read_json_object(request, self.config.max_body_bytes)
         items = required_field(body, "runs", list)
         limit = min(self.config.max_bulk_runs, self.config.max_active_runs)
@@ -408,7 +415,7 @@ class _Api:
             runs.append((run_inputs(pipeline, given, where), trace_id or uuid.uuid4().hex))
         if not runs:
             return JSONResponse({"status": "success", "run_outputs": []})
-        records, _ = self._start(org, pipeline, runs, False)
+        records, _ = await self._start(org, pipeline, runs, False)
         outputs = []
         for record in records:
             final = await self.runs.wait(record, math.inf)
@@ -435,7 +442,8 @@ def create_app(
 
     Args:
         config: The server settings.
-        store: The database; by default ``config.db_path`` is opened (and closed at shutdown).
+        store: The database; by default a :class:`~vectorshift.local.sqlite_store.SQLiteStore`
+            on ``config.db_path``, opened here and closed at shutdown.
         faults: Fault-injection rules; by default those of ``config.faults``.
 
     Returns:
@@ -454,7 +462,7 @@ def create_app(
     if store is None:
         if config.db_path is None:
             raise ValueError("create_app needs a store or config.db_path")
-        store = Store(config.db_path)
+        store = SQLiteStore(config.db_path)
     injector = faults if faults is not None else FaultInjector(config.faults)
     manager = RunManager(store, config)
     api = _Api(config, store, manager)
@@ -464,7 +472,7 @@ def create_app(
         async with manager.running():
             yield
         if owns_store:
-            store.close()
+            await store.aclose()
 
     pid = "/v1/pipeline/{pipeline_id}"
     routes = [

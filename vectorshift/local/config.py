@@ -15,6 +15,31 @@ DEFAULT_API_KEY = "vs-local-dev"
 
 DEFAULT_ORG = "local"
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_RETAIN = 7 * 24 * 3600.0
+"""Seconds the events of a finished run are kept by default (7 days)."""
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration written as a number with an optional unit ``s``, ``m``, ``h``, ``d``.
+
+    Example:
+        >>> parse_duration("7d"), parse_duration("90"), parse_duration("1.5h")
+        (604800.0, 90.0, 5400.0)
+
+    Raises:
+        ValueError: Not such a duration, or negative.
+    """
+    value = text.strip().lower()
+    scale = _UNITS.get(value[-1:]) if value else None
+    try:
+        seconds = float(value[:-1] if scale else value) * (scale or 1.0)
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90, 30m, 12h or 7d)") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ValueError(f"a duration must be finite and >= 0, got {text!r}")
+    return seconds
 
 
 def _default_api_keys() -> dict[str, str]:
@@ -45,6 +70,10 @@ class ServerConfig:
         openai_api_key: Key the engine uses for ``openai`` LLM nodes; ``None`` leaves them failing
             with a message saying so.
         openai_base_url: Base URL of the OpenAI-compatible API.
+        retain: Seconds the stream events of a finished run are kept (default 7 days); then they
+            are deleted, except the run's ``result`` frame, so a late replay still ends with it.
+            The run's status stays. Idempotency keys are kept 24 h whatever this says. Expiry
+            runs when the server starts and then every ``min(retain, 1 h)``.
 
     Example:
         >>> config = ServerConfig(api_keys={"key-a": "org-a", "key-b": "org-b"}, max_active_runs=2)
@@ -63,6 +92,7 @@ class ServerConfig:
     faults: list[dict[str, Any]] = field(default_factory=list)
     openai_api_key: str | None = None
     openai_base_url: str = DEFAULT_OPENAI_BASE_URL
+    retain: float = DEFAULT_RETAIN
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -73,6 +103,8 @@ class ServerConfig:
             raise ValueError(f"long_poll_max must be >= 0, got {self.long_poll_max}")
         if self.keepalive_interval <= 0:
             raise ValueError(f"keepalive_interval must be > 0, got {self.keepalive_interval}")
+        if not 0 <= self.retain < float("inf"):
+            raise ValueError(f"retain must be finite and >= 0, got {self.retain}")
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
 

@@ -49,16 +49,13 @@ from typing import Any
 import anyio
 from anyio import CancelScope
 
-from vectorshift._vocabulary import INPUT_OUTPUTS
 from vectorshift.local.nodes import (
-    EXECUTORS,
     NODE_SPECS,
     SKIPPED,
     NodeContext,
     NodeError,
     input_outputs,
 )
-from vectorshift.local.nodes_condition import condition_paths, condition_problems
 from vectorshift.local.providers import OnToken, ProviderConfig
 from vectorshift.local.templates import find_references, render, single_reference
 
@@ -138,11 +135,7 @@ def _declared_outputs(node: dict[str, Any]) -> set[str]:
         fields = {str(field) for field in outputs}
     else:
         spec = NODE_SPECS.get(node["type"])
-        fields = set(spec.default_outputs) if spec else set()
-        if node["type"] == "condition":
-            fields.update(condition_paths(node["inputs"]))
-        if node["type"] == "input":
-            fields = set(INPUT_OUTPUTS.get(str(node["inputs"].get("input_type")), ("text",)))
+        fields = set(spec.declared_outputs(node["inputs"])) if spec else set()
     fields.add("complete")
     return fields
 
@@ -172,14 +165,8 @@ def _shape_problems(node_id: str, node: Any) -> list[str]:
                      if key not in inputs]
         problems += [f"{label}: input '{key}' must be a list" for key in spec.list_inputs
                      if key in inputs and not isinstance(inputs[key], list)]
-    if kind == "condition" and not problems:
-        problems += [f"{label}: {problem}" for problem in condition_problems(inputs)]
-        paths = condition_paths(inputs)
-        extra = [field for field in outputs if field not in paths and field != "complete"]
-        if extra:
-            problems.append(
-                f"{label} declares outputs {', '.join(extra)} but its paths are {', '.join(paths)}"
-            )
+    if spec is not None and spec.problems is not None and not problems:
+        problems += spec.problems(label, inputs, outputs)
     return problems
 
 
@@ -393,15 +380,16 @@ class _Run:
             return SKIPPED
 
     def _render_inputs(self, kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        if kind != "merge":
+        skippable = NODE_SPECS[kind].skippable_list
+        if skippable is None:
             rendered: dict[str, Any] = render(inputs, self._lookup)
             return rendered
         rendered = {key: render(value, self._lookup) for key, value in inputs.items()
-                    if key != "fields"}
-        fields = [self._available(field) for field in inputs["fields"]]
-        if all(field is SKIPPED for field in fields):
+                    if key != skippable}
+        items = [self._available(item) for item in inputs[skippable]]
+        if all(item is SKIPPED for item in items):
             raise _Skip
-        rendered["fields"] = fields
+        rendered[skippable] = items
         return rendered
 
     async def _evaluate(self, node_id: str, node: dict[str, Any]) -> None:
@@ -425,9 +413,11 @@ class _Run:
             return
         context = NodeContext(node_id, name, self._providers, self._token_sink(node_id),
                               self._run_pipeline)
-        result = await EXECUTORS[kind](inputs, context)
+        spec = NODE_SPECS[kind]
+        assert spec.execute is not None  # only input and output nodes have none
+        result = await spec.execute(inputs, context)
         for field in _declared_outputs(node):
-            result.setdefault(field, SKIPPED if kind == "pipeline" else None)
+            result.setdefault(field, spec.missing_output)
         await self._publish(node_id, node, result)
 
     async def _publish(self, node_id: str, node: dict[str, Any], result: dict[str, Any]) -> None:

@@ -1,5 +1,10 @@
 """Node executors of the local engine, and what the engine must know about each node type.
 
+Each node type is one entry of :data:`NODE_SPECS`: its :class:`NodeSpec` (inputs it needs,
+outputs it declares, its executor and any type-specific checks), registered by putting
+:func:`node_type` on the executor. The engine and graph validation only look types up there, so
+a new transform node is one decorated function.
+
 An executor receives a node's inputs with every template already rendered and returns the
 node's outputs by field name; the engine adds ``complete`` and stores them. ``input`` and
 ``output`` nodes are handled by the engine itself, since they are the run's own inputs and
@@ -45,7 +50,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -53,6 +58,7 @@ from vectorshift._vocabulary import INPUT_OUTPUTS, SPLIT_DELIMITERS
 from vectorshift.local.nodes_condition import (
     ConditionError,
     condition_paths,
+    condition_problems,
     first_true_group,
 )
 from vectorshift.local.providers import (
@@ -65,15 +71,16 @@ from vectorshift.local.providers import (
 from vectorshift.local.templates import to_text
 
 __all__ = [
-    "EXECUTORS",
     "NODE_SPECS",
     "SKIPPED",
+    "Executor",
     "NodeContext",
     "NodeError",
     "NodeSpec",
     "RunPipeline",
     "UploadedFile",
     "input_outputs",
+    "node_type",
 ]
 
 
@@ -167,37 +174,69 @@ class NodeContext:
     run_pipeline: RunPipeline
 
 
+Executor = Callable[[dict[str, Any], NodeContext], Awaitable[dict[str, Any]]]
+"""Computes a node's outputs by field name from its rendered inputs."""
+
+
 @dataclass(frozen=True)
 class NodeSpec:
-    """Static facts about a node type, used by graph validation."""
+    """Everything the engine knows about one node type: its one entry in :data:`NODE_SPECS`.
+
+    Attributes:
+        required_inputs: Inputs a node of this type must have (checked by graph validation).
+        list_inputs: Inputs that must be lists.
+        default_outputs: The outputs of a node that does not list its own ``outputs``.
+        execute: The executor; ``None`` for ``input`` and ``output``, run by the engine.
+        outputs: Computes the default outputs from the node's inputs, when they depend on them
+            (a condition's paths, a file input's fields); replaces ``default_outputs``.
+        problems: Further checks, called as ``problems(label, inputs, outputs)`` (``label``
+            names the node, e.g. ``node 'route' (condition_0)``) once the node has its required
+            inputs; returns messages that start with ``label``.
+        skippable_list: A list input whose items may come from untaken branches: the node runs
+            with :data:`SKIPPED` for those items, and is skipped only when all are.
+        missing_output: The value of a declared output the executor did not produce.
+    """
 
     required_inputs: tuple[str, ...] = ()
     list_inputs: tuple[str, ...] = ()
     default_outputs: tuple[str, ...] = ()
+    execute: Executor | None = None
+    outputs: Callable[[dict[str, Any]], Iterable[str]] | None = None
+    problems: Callable[[str, dict[str, Any], list[str]], list[str]] | None = None
+    skippable_list: str | None = None
+    missing_output: Any = None
+
+    def declared_outputs(self, inputs: dict[str, Any]) -> tuple[str, ...]:
+        """The outputs of a node of this type with these inputs that lists none itself."""
+        return self.default_outputs if self.outputs is None else tuple(self.outputs(inputs))
 
 
-NODE_SPECS: dict[str, NodeSpec] = {
-    "input": NodeSpec(default_outputs=("text",)),
-    "output": NodeSpec(required_inputs=("value",)),
-    "text": NodeSpec(required_inputs=("text",), default_outputs=("text",)),
-    "llm": NodeSpec(
-        required_inputs=("provider", "model", "prompt"),
-        default_outputs=("response", "tokens_used", "input_tokens", "output_tokens",
-                         "credits_used"),
-    ),
-    "combine_text": NodeSpec(required_inputs=("text",), list_inputs=("text",),
-                             default_outputs=("processed_text",)),
-    "text_formatter": NodeSpec(required_inputs=("text", "formatter"), default_outputs=("output",)),
-    "split_text": NodeSpec(required_inputs=("text", "delimiter"),
-                           default_outputs=("processed_text",)),
-    "merge": NodeSpec(required_inputs=("function", "fields"), list_inputs=("fields",),
-                      default_outputs=("output",)),
-    "condition": NodeSpec(required_inputs=("conditions",), list_inputs=("conditions",)),
-    "pipeline": NodeSpec(required_inputs=("pipeline_id",)),
-}
+NODE_SPECS: dict[str, NodeSpec] = {}
 """Node types vectorshift.local can run; any other type is stored but refused at run time."""
 
-_Executor = Callable[[dict[str, Any], NodeContext], Awaitable[dict[str, Any]]]
+
+def node_type(name: str, **facts: Any) -> Callable[[Executor], Executor]:
+    """Register the decorated executor as node type ``name``, with :class:`NodeSpec` ``facts``.
+
+    A new transform node is this decorator on its executor, e.g.
+    ``@node_type("reverse_text", required_inputs=("text",), default_outputs=("text",))``.
+    """
+
+    def register(execute: Executor) -> Executor:
+        if name in NODE_SPECS:
+            raise ValueError(f"node type {name!r} is registered twice")
+        NODE_SPECS[name] = NodeSpec(execute=execute, **facts)
+        return execute
+
+    return register
+
+
+def _input_fields(inputs: dict[str, Any]) -> tuple[str, ...]:
+    return INPUT_OUTPUTS.get(str(inputs.get("input_type")), ("text",))
+
+
+NODE_SPECS["input"] = NodeSpec(outputs=_input_fields)
+NODE_SPECS["output"] = NodeSpec(required_inputs=("value",))
 
 
 def _int(value: Any, what: str) -> int:
@@ -223,10 +262,15 @@ def _float(value: Any, what: str) -> float:
     raise NodeError(f"{what} must be a number, got {value!r}")
 
 
+@node_type("text", required_inputs=("text",), default_outputs=("text",))
 async def _text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     return {"text": to_text(inputs.get("text"))}
 
 
+@node_type(
+    "combine_text", required_inputs=("text",), list_inputs=("text",),
+    default_outputs=("processed_text",),
+)
 async def _combine_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     parts = inputs.get("text")
     items = parts if isinstance(parts, list) else [parts]
@@ -255,6 +299,9 @@ _FORMATTERS["totitlecase"] = _FORMATTERS["topropercase"]
 _FORMATTERS["trim"] = _FORMATTERS["trimspaces"]
 
 
+@node_type(
+    "text_formatter", required_inputs=("text", "formatter"), default_outputs=("output",)
+)
 async def _text_formatter(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     formatter = to_text(inputs.get("formatter"))
     apply = _FORMATTERS.get(re.sub(r"[^a-z]", "", formatter.lower()))
@@ -266,6 +313,9 @@ async def _text_formatter(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str
     return {"output": apply(to_text(inputs.get("text")), inputs)}
 
 
+@node_type(
+    "split_text", required_inputs=("text", "delimiter"), default_outputs=("processed_text",)
+)
 async def _split_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     text = to_text(inputs.get("text"))
     delimiter = to_text(inputs.get("delimiter"))
@@ -286,6 +336,10 @@ async def _split_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, An
     return {"processed_text": parts}
 
 
+@node_type(
+    "merge", required_inputs=("function", "fields"), list_inputs=("fields",),
+    default_outputs=("output",), skippable_list="fields",
+)
 async def _merge(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     available = [value for value in inputs.get("fields") or [] if value is not SKIPPED]
     function = to_text(inputs.get("function")).strip().lower()
@@ -296,6 +350,20 @@ async def _merge(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     raise NodeError(f"unknown merge function '{inputs.get('function')}' (use first or join)")
 
 
+def _condition_problems(label: str, inputs: dict[str, Any], outputs: list[str]) -> list[str]:
+    problems = [f"{label}: {problem}" for problem in condition_problems(inputs)]
+    paths = condition_paths(inputs)
+    extra = [field for field in outputs if field not in paths and field != "complete"]
+    if extra:
+        joined = ", ".join(extra)
+        problems.append(f"{label} declares outputs {joined} but its paths are {', '.join(paths)}")
+    return problems
+
+
+@node_type(
+    "condition", required_inputs=("conditions",), list_inputs=("conditions",),
+    outputs=condition_paths, problems=_condition_problems,
+)
 async def _condition(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     try:
         taken = first_true_group(inputs["conditions"])
@@ -306,6 +374,10 @@ async def _condition(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any
     return {path: True if path == chosen else SKIPPED for path in paths}
 
 
+@node_type(
+    "llm", required_inputs=("provider", "model", "prompt"),
+    default_outputs=("response", "tokens_used", "input_tokens", "output_tokens", "credits_used"),
+)
 async def _llm(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
     temperature = inputs.get("temperature")
     max_tokens = inputs.get("max_tokens")
@@ -339,6 +411,7 @@ async def _llm(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
     }
 
 
+@node_type("pipeline", required_inputs=("pipeline_id",), missing_output=SKIPPED)
 async def _pipeline(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
     pipeline_id = inputs.get("pipeline_id")
     if not isinstance(pipeline_id, str) or not pipeline_id:
@@ -347,16 +420,3 @@ async def _pipeline(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         key: value for key, value in inputs.items() if key not in ("pipeline_id", "dependencies")
     }
     return await ctx.run_pipeline(pipeline_id, forwarded)
-
-
-EXECUTORS: dict[str, _Executor] = {
-    "text": _text,
-    "combine_text": _combine_text,
-    "text_formatter": _text_formatter,
-    "split_text": _split_text,
-    "merge": _merge,
-    "condition": _condition,
-    "llm": _llm,
-    "pipeline": _pipeline,
-}
-"""Executors by node type (``input`` and ``output`` are run by the engine itself)."""

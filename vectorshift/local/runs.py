@@ -6,11 +6,26 @@ stops the engine's work (provider calls, token loops) rather than merely relabel
 
 Runs owned by another process sharing the database are followed by polling the database; a run
 ended from elsewhere (terminated through another process) is noticed by a watcher and cancelled.
+
+Events are written in batches. The engine's frames go into a bounded queue per run (the engine
+waits when it is full); one writer task per run takes every frame queued so far and appends them in
+one transaction, then publishes them to the run's followers. Writes are paced by a token bucket: a
+write starts as soon as a frame is queued while the run has written fewer than :data:`FLUSH_BURST`
+times in the last ``FLUSH_BURST * FLUSH_INTERVAL``, else when the next :data:`FLUSH_INTERVAL` (20
+ms) slot comes. So a slow stream, and the first frames of any run, are written frame by frame with
+no added delay, and a fast one in batches of about 20 ms: a frame is stored and sent within 20 ms
+plus one transaction (unless another process holds the write lock). A run end writes whatever is
+queued before its result frame. Followers only ever see frames that are stored, with their stored
+sequence numbers, so a client resuming with ``Last-Event-ID`` from any process sharing the file
+loses nothing and sees nothing twice.
+
+Expiry runs at start and then periodically: see :meth:`RunManager.expire`.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,6 +33,7 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from vectorshift import _log
 from vectorshift.local import engine
@@ -34,7 +50,17 @@ POLL_INTERVAL = 0.2
 WATCH_INTERVAL = 0.5
 """Seconds between checks for runs of this process ended from another process."""
 
+FLUSH_INTERVAL = 0.02
+"""Seconds per event write of one run, sustained (at most 50 writes per second)."""
+
+FLUSH_BURST = 4
+"""Event writes of one run that may start at once before :data:`FLUSH_INTERVAL` applies."""
+
+EVENT_QUEUE = 1024
+"""Frames a run may have queued for writing before its engine waits for the writer."""
+
 _STOP_GRACE = 5.0
+_FINISH_TIMEOUT = 15.0
 
 
 @dataclass(eq=False)
@@ -48,9 +74,11 @@ class _ActiveRun:
     changed: anyio.Event = field(default_factory=anyio.Event)
     stop_error: str | None = None
     finished: bool = False
+    discarding: bool = False
+    """Set once the store refuses this run's events (it ended elsewhere, or the write failed)."""
 
-    def publish(self, seq: int, frame: dict[str, Any]) -> None:
-        self.frames.append((seq, frame))
+    def publish(self, frames: list[tuple[int, dict[str, Any]]]) -> None:
+        self.frames.extend(frames)
         self.notify()
 
     def notify(self) -> None:
@@ -99,15 +127,19 @@ class RunManager:
     async def running(self) -> AsyncIterator[None]:
         """Recover runs abandoned by dead servers, then host runs until the block exits.
 
-        On exit every active run is stopped and marked failed (the server is stopping).
+        Expired events and idempotency keys are deleted first, and then every
+        ``min(retain, 1 h)`` (at least every 0.1 s). On exit every active run is stopped and
+        marked failed (the server is stopping).
         """
-        recovered = self.store.recover_orphans()
+        recovered = await self.store.recover_orphans()
         if recovered:
             logger.warning("marked %d abandoned run(s) failed", len(recovered))
+        await self.expire()
         async with anyio.create_task_group() as tg:
             self._tg = tg
             self._closing = False
             tg.start_soon(self._watch)
+            tg.start_soon(self._expire_periodically)
             try:
                 yield
             finally:
@@ -132,7 +164,32 @@ class RunManager:
         """Whether the manager is shutting down (waiters should give up)."""
         return self._closing
 
-    def start(
+    async def expire(self, now: float | None = None) -> tuple[int, int]:
+        """Prune the events of runs finished more than ``config.retain`` seconds ago (their
+        result frames stay) and delete idempotency keys older than 24 h.
+
+        Args:
+            now: The current time in seconds since the epoch (default: the clock's).
+
+        Returns:
+            The number of runs pruned and of keys deleted.
+        """
+        current = time.time() if now is None else now
+        pruned, forgotten = await self.store.expire(now=current, retain=self.config.retain)
+        if pruned or forgotten:
+            logger.info("expired the events of %d run(s), %d idempotency key(s)", pruned, forgotten)
+        return pruned, forgotten
+
+    async def _expire_periodically(self) -> None:
+        interval = min(max(self.config.retain, 0.1), 3600.0)
+        while True:
+            await anyio.sleep(interval)
+            try:
+                await self.expire()
+            except Exception:
+                logger.exception("could not expire old events and idempotency keys")
+
+    async def start(
         self,
         org: str,
         pipeline: PipelineRecord,
@@ -163,10 +220,11 @@ class RunManager:
         """
         if self._tg is None or self._closing:
             raise RuntimeError("the local server is not accepting runs (stopped or stopping)")
-        records, created = self.store.create_runs(
-            org, pipeline.id, runs, limit=self.config.max_active_runs, idempotency=idempotency
-        )
-        if created:
+        with anyio.CancelScope(shield=True):  # a recorded run is always launched
+            records, created = await self.store.create_runs(
+                org, pipeline.id, runs, limit=self.config.max_active_runs, idempotency=idempotency
+            )
+        if created and self._tg is not None:
             options = engine.EngineOptions(
                 stream_tokens=True,
                 intermediate_results=intermediate_results,
@@ -183,7 +241,7 @@ class RunManager:
 
     def _loader(self, org: str) -> engine.SubPipelineLoader:
         async def load(pipeline_id: str) -> dict[str, Any]:
-            record = self.store.get_pipeline(org, pipeline_id)
+            record = await self.store.get_pipeline(org, pipeline_id)
             if record is None:
                 raise KeyError(pipeline_id)
             return record.nodes
@@ -197,44 +255,80 @@ class RunManager:
         inputs: dict[str, Any],
         options: engine.EngineOptions,
     ) -> None:
+        send, receive = anyio.create_memory_object_stream[dict[str, Any]](EVENT_QUEUE)
+
         async def emit(frame: dict[str, Any]) -> None:
-            if run.finished:
-                return
-            frame = {**frame, "run_id": run.task_id}
-            seq = self.store.append_event(run.task_id, frame)
-            if seq is None:
-                run.scope.cancel()
-            else:
-                run.publish(seq, frame)
+            if not run.discarding:
+                await send.send({**frame, "run_id": run.task_id})
 
         status, outputs, error = "failed", None, None
         try:
-            with run.scope:
-                try:
-                    outputs = await engine.execute(nodes, inputs, emit, options)
-                    status = "completed"
-                except Exception as exc:
-                    error = _failure_message(exc)
-                    if error is None:
-                        logger.exception("run %s: unexpected engine error", run.task_id)
-                        error = f"internal error of the local engine: {type(exc).__name__}: {exc}"
+            async with anyio.create_task_group() as writing:
+                writing.start_soon(self._write_events, run, receive)
+                with send, run.scope:
+                    try:
+                        outputs = await engine.execute(nodes, inputs, emit, options)
+                        status = "completed"
+                    except Exception as exc:
+                        error = _failure_message(exc)
+                        if error is None:
+                            logger.exception("run %s: unexpected engine error", run.task_id)
+                            error = (
+                                f"internal error of the local engine: {type(exc).__name__}: {exc}"
+                            )
         finally:
             interrupted = run.scope.cancel_called or (status == "failed" and error is None)
             if interrupted:
                 status = "failed" if run.stop_error else "cancelled"
                 outputs, error = None, run.stop_error
-            self._finish(run, status, outputs, error)
+            await self._finish(run, status, outputs, error)
 
-    def _finish(
+    async def _write_events(
+        self, run: _ActiveRun, receive: MemoryObjectReceiveStream[dict[str, Any]]
+    ) -> None:
+        """Append the run's queued frames in batches until the engine is done, then publish."""
+        allowance, stamp = float(FLUSH_BURST), anyio.current_time()
+        async with receive:
+            async for first in receive:
+                now = anyio.current_time()
+                allowance = min(FLUSH_BURST, allowance + (now - stamp) / FLUSH_INTERVAL)
+                stamp = now
+                if allowance < 1:  # what the engine emits meanwhile joins this batch
+                    await anyio.sleep((1 - allowance) * FLUSH_INTERVAL)
+                    allowance, stamp = 1.0, anyio.current_time()
+                allowance -= 1
+                batch = [first]
+                while True:
+                    try:
+                        batch.append(receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
+                if run.discarding:
+                    continue
+                try:
+                    seqs = await self.store.append_events(run.task_id, batch)
+                except Exception as exc:
+                    logger.exception("run %s: could not store its events", run.task_id)
+                    run.stop_error = f"the local server could not store this run's events: {exc}"
+                    seqs = None
+                if seqs is None:  # ended from elsewhere, or unwritable: stop the run
+                    run.discarding = True
+                    run.scope.cancel()
+                else:
+                    run.publish(list(zip(seqs, batch, strict=True)))
+
+    async def _finish(
         self, run: _ActiveRun, status: str, outputs: dict[str, Any] | None, error: str | None
     ) -> None:
         try:
-            ended = self.store.finish_run(run.task_id, status, outputs=outputs, error=error)
-            if ended is not None:
-                run.publish(*ended)
-            else:
-                for seq, frame in self.store.events_after(run.task_id, run.last_seq):
-                    run.publish(seq, frame)
+            with anyio.CancelScope(shield=True), anyio.fail_after(_FINISH_TIMEOUT):
+                ended = await self.store.finish_run(
+                    run.task_id, status, outputs=outputs, error=error
+                )
+                if ended is not None:
+                    run.publish([ended])
+                else:
+                    run.publish(await self.store.events_after(run.task_id, run.last_seq))
         except Exception:
             # The database refused (locked too long, disk full...): the run stays in progress in
             # the file until a restart recovers it, but this server must go on serving.
@@ -249,7 +343,7 @@ class RunManager:
         while True:
             await anyio.sleep(WATCH_INTERVAL)
             try:
-                ended = self.store.terminal_runs(list(self._active))
+                ended = await self.store.terminal_runs(list(self._active))
             except Exception:
                 logger.exception("could not check for runs ended by another process")
                 continue
@@ -271,8 +365,8 @@ class RunManager:
             with anyio.move_on_after(_STOP_GRACE):
                 await run.done.wait()
         elif not record.terminal:
-            self.store.finish_run(record.task_id, "cancelled")
-        final = self.store.get_run(record.org, record.task_id)
+            await self.store.finish_run(record.task_id, "cancelled")
+        final = await self.store.get_run(record.org, record.task_id)
         return record if final is None else final
 
     async def wait(self, record: RunRecord, seconds: float) -> RunRecord:
@@ -285,30 +379,33 @@ class RunManager:
                 await run.done.wait()
             else:
                 while not self._closing:
-                    latest = self.store.get_run(record.org, record.task_id)
+                    latest = await self.store.get_run(record.org, record.task_id)
                     if latest is None or latest.terminal:
                         break
                     await anyio.sleep(POLL_INTERVAL)
-        final = self.store.get_run(record.org, record.task_id)
+        final = await self.store.get_run(record.org, record.task_id)
         return record if final is None else final
 
     async def follow(
         self, record: RunRecord, after: int, keepalive: float = math.inf
-    ) -> AsyncGenerator[tuple[int, dict[str, Any]] | None, None]:
+    ) -> AsyncGenerator[list[tuple[int, dict[str, Any]]] | None, None]:
         """Yield the run's frames with a sequence number above ``after``, until its result frame.
 
-        Stored frames come first, then live ones as they are produced. ``None`` is yielded after
-        ``keepalive`` seconds without a frame, so the caller can keep its connection alive.
+        Frames come in lists, in order: every frame available at once (a stored replay, a
+        written batch), so a response can send them in one write. Stored frames come first, then
+        live ones as they are written. ``None`` is yielded after ``keepalive`` seconds without a
+        frame, so the caller can keep its connection alive.
         """
         run = self._active.get(record.task_id)
         if run is not None:
             position = 0
             while True:
-                while position < len(run.frames):
-                    seq, frame = run.frames[position]
-                    position += 1
-                    if seq > after:
-                        yield seq, frame
+                available = [item for item in run.frames[position:] if item[0] > after]
+                position = len(run.frames)
+                if available:
+                    yield available
+                if position < len(run.frames):
+                    continue  # more frames arrived while the caller was sending them
                 if run.finished:
                     return
                 changed = run.changed
@@ -323,15 +420,16 @@ class RunManager:
 
     async def _follow_stored(
         self, record: RunRecord, after: int, keepalive: float
-    ) -> AsyncGenerator[tuple[int, dict[str, Any]] | None, None]:
+    ) -> AsyncGenerator[list[tuple[int, dict[str, Any]]] | None, None]:
         idle = 0.0
         while True:
-            latest = self.store.get_run(record.org, record.task_id)
-            frames = self.store.events_after(record.task_id, after)
-            for seq, frame in frames:
-                after = seq
-                yield seq, frame
-                if frame.get("type") == "result":
+            latest = await self.store.get_run(record.org, record.task_id)
+            frames = await self.store.events_after(record.task_id, after)
+            ends = next((i for i, (_, f) in enumerate(frames) if f.get("type") == "result"), None)
+            if frames:
+                after = frames[-1][0]
+                yield frames if ends is None else frames[: ends + 1]
+                if ends is not None:
                     return
             if latest is None or (latest.terminal and not frames) or self._closing:
                 return

@@ -18,7 +18,8 @@ from vectorshift.local.app import create_app
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import FaultInjector
 from vectorshift.local.runs import RunManager
-from vectorshift.local.store import Store
+from vectorshift.local.sqlite_store import SQLiteStore
+from vectorshift.local.store import BlockingStore
 
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 10.0
@@ -74,7 +75,7 @@ class LocalServer:
             self._cleanup = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
         else:
             self._db_path = self.config.db_path
-        self._store: Store | None = None
+        self._store: SQLiteStore | None = None
         self._runs: RunManager | None = None
         self._uvicorn: uvicorn.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -103,11 +104,15 @@ class LocalServer:
         return self.config.default_api_key
 
     @property
-    def store(self) -> Store:
-        """The open database (only while running)."""
-        if self._store is None:
+    def store(self) -> BlockingStore:
+        """The open database (only while running), with blocking methods.
+
+        Each call runs the store's coroutine on the server's event loop and waits for it, e.g.
+        ``server.store.get_run("local", task_id)``; call it from any thread but the server's.
+        """
+        if self._store is None or self._loop is None:
             raise RuntimeError("the local server is not running")
-        return self._store
+        return BlockingStore(self._store, self._loop)
 
     @property
     def active_runs(self) -> int:
@@ -133,7 +138,7 @@ class LocalServer:
             raise RuntimeError("the local server is already running")
         sock = _bind(self.host, self._port)
         self._port = sock.getsockname()[1]
-        store = Store(self._db_path)
+        store = SQLiteStore(self._db_path)
         app = create_app(self.config, store=store, faults=self.faults)
         self._store, self._runs = store, app.state.runs
         config = uvicorn.Config(

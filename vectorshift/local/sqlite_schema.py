@@ -1,0 +1,85 @@
+"""The SQLite schema of the local server, versioned with ``PRAGMA user_version``.
+
+:data:`MIGRATIONS` is ordered: migration ``i`` (0-based) takes a database from version ``i`` to
+``i + 1``, so a database reports how many it has had. A file made before the schema was
+versioned reads version 0 and holds exactly what the first migration creates (its statements are
+``IF NOT EXISTS``, so it is a no-op there). To change the schema, append a migration; never edit
+one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+_V1_TABLES = """
+CREATE TABLE IF NOT EXISTS pipelines (
+    id TEXT PRIMARY KEY, org TEXT NOT NULL, name TEXT NOT NULL, nodes TEXT NOT NULL,
+    canvas_metadata TEXT NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL,
+    branch_id TEXT NOT NULL, version TEXT NOT NULL, description TEXT NOT NULL,
+    created TEXT NOT NULL, modified TEXT NOT NULL, rev INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS pipelines_by_name ON pipelines (org, name, rev);
+CREATE TABLE IF NOT EXISTS runs (
+    task_id TEXT PRIMARY KEY, pipeline_id TEXT NOT NULL, org TEXT NOT NULL, status TEXT NOT NULL,
+    inputs TEXT NOT NULL, outputs TEXT, error TEXT, trace_id TEXT NOT NULL,
+    owner_host TEXT NOT NULL, owner_pid INTEGER NOT NULL, owner_instance TEXT NOT NULL,
+    created TEXT NOT NULL, finished TEXT);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, org);
+CREATE TABLE IF NOT EXISTS events (
+    task_id TEXT NOT NULL, seq INTEGER NOT NULL, frame TEXT NOT NULL,
+    PRIMARY KEY (task_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS idempotency (
+    org TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL, task_id TEXT NOT NULL,
+    trace_id TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (org, key));
+"""
+
+# Expiry: when a run finished, as seconds since the epoch (indexed), and whether its events
+# have been pruned already (so each pass looks only at runs not yet pruned).
+_V2_EXPIRY = """
+ALTER TABLE runs ADD COLUMN finished_at REAL;
+ALTER TABLE runs ADD COLUMN events_pruned INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET finished_at = (julianday(finished) - 2440587.5) * 86400.0
+    WHERE finished IS NOT NULL;
+CREATE INDEX runs_to_prune ON runs (events_pruned, finished_at);
+CREATE INDEX idempotency_by_age ON idempotency (created);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_EXPIRY)
+"""SQL scripts by version reached minus one; statements separated by ``;``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The ``user_version`` of a database this code has opened."""
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION` and return the version it had.
+
+    The check and every migration run in one ``BEGIN IMMEDIATE`` transaction, so processes
+    opening one file at the same time migrate it once; a failure leaves it as it was.
+
+    Args:
+        db: A connection in autocommit mode (``isolation_level=None``).
+
+    Raises:
+        RuntimeError: The file was made by a newer version of the server.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the database has schema version {version}; this vectorshift.local knows up "
+                f"to {SCHEMA_VERSION}: upgrade vectorshift to open it"
+            )
+        for script in MIGRATIONS[version:]:
+            for statement in script.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+        if version != SCHEMA_VERSION:
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return int(version)
