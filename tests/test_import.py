@@ -33,7 +33,8 @@ print(json.dumps({
     "threads": threading.active_count(),
     "sockets": len(opened),
     "modules": sorted(m for m in ("httpx", "pydantic", "anyio", "vectorshift.pipeline",
-                                  "vectorshift.pipeline._catalog", "vectorshift.local",
+                                  "vectorshift.pipeline._catalog",
+                                  "vectorshift.pipeline._transforms", "vectorshift.local",
                                   "starlette", "uvicorn") if m in sys.modules),
 }))
 """

@@ -16,20 +16,22 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from vectorshift.pipeline._catalog import (
-    CombineTextNode,
     Dependencies,
     InputNode,
     LlmNode,
-    MergeNode,
     OutputNode,
     PipelineNode,
-    SplitTextNode,
-    TextFormatterNode,
     TextNode,
     Value,
 )
 from vectorshift.pipeline._condition import ConditionNode
 from vectorshift.pipeline._node import Node
+from vectorshift.pipeline._transforms import (
+    CombineTextNode,
+    MergeNode,
+    SplitTextNode,
+    TextFormatterNode,
+)
 
 if TYPE_CHECKING:
     from vectorshift.pipeline._pipeline import Pipeline

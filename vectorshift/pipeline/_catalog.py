@@ -25,17 +25,7 @@ from vectorshift.pipeline._node import Node, NodeOutput, Output
 if TYPE_CHECKING:
     from vectorshift.pipeline._pipeline import Pipeline
 
-__all__ = [
-    "CombineTextNode",
-    "InputNode",
-    "LlmNode",
-    "MergeNode",
-    "OutputNode",
-    "PipelineNode",
-    "SplitTextNode",
-    "TextFormatterNode",
-    "TextNode",
-]
+__all__ = ["InputNode", "LlmNode", "OutputNode", "PipelineNode", "TextNode"]
 
 Value = Any
 """A node input: a literal, a :class:`NodeOutput`, a string embedding references, or a list."""
@@ -62,15 +52,19 @@ OUTPUT_TYPES: tuple[str, ...] = get_args(OutputType)
 FORMATTERS: tuple[str, ...] = get_args(Formatter)
 
 
-def _one_of(node: str, what: str, value: object, allowed: tuple[str, ...]) -> None:
+def check_one_of(node: str, what: str, value: object, allowed: tuple[str, ...]) -> None:
+    """Refuse ``value`` for the setting ``what`` of node ``node`` unless it is ``allowed``."""
     if value not in allowed:
         raise PipelineDefinitionError(
             f"node {node!r}: {what} {value!r} is not one of {', '.join(allowed)}"
         )
 
 
-class _TypedNode(Node):
-    """A modelled node type: the platform's defaults, overridden by the given inputs."""
+class TypedNode(Node):
+    """A modelled node type: the platform's defaults, overridden by the given inputs.
+
+    Package-internal: the base of every class of this module and of ``_transforms``.
+    """
 
     DEFAULTS: ClassVar[Mapping[str, Any]] = {}
 
@@ -83,7 +77,7 @@ class _TypedNode(Node):
         Node.__init__(self, name=name, id=id, inputs=merged)
 
 
-class InputNode(_TypedNode):
+class InputNode(TypedNode):
     """A pipeline input; run inputs are keyed by this node's name.
 
     Outputs depend on the input type, as on the platform: ``string`` has ``text``; ``int32``,
@@ -140,7 +134,7 @@ class InputNode(_TypedNode):
         description: str = "",
         default_value: Any = None,
     ) -> None:
-        _one_of(name, "input_type", input_type, INPUT_TYPES)
+        check_one_of(name, "input_type", input_type, INPUT_TYPES)
         given = {} if default_value is None else {
             "use_default_value": True, "default_value": default_value
         }
@@ -148,7 +142,7 @@ class InputNode(_TypedNode):
         self.outputs = sorted({"complete", *INPUT_OUTPUTS[input_type]})
 
 
-class OutputNode(_TypedNode):
+class OutputNode(TypedNode):
     """A pipeline output; run outputs are keyed by this node's name.
 
     Args:
@@ -186,12 +180,12 @@ class OutputNode(_TypedNode):
         format_output: bool = True,
         dependencies: Dependencies = (),
     ) -> None:
-        _one_of(name, "output_type", output_type, OUTPUT_TYPES)
+        check_one_of(name, "output_type", output_type, OUTPUT_TYPES)
         self._setup(name, id, dependencies, description=description,
                     format_output=format_output, output_type=output_type, value=value)
 
 
-class TextNode(_TypedNode):
+class TextNode(TypedNode):
     """A text template; references (``f"Summarise: {q.text}"``) are filled in. Output: ``text``.
 
     Example:
@@ -209,7 +203,7 @@ class TextNode(_TypedNode):
         self._setup(name, id, dependencies, text=text)
 
 
-class LlmNode(_TypedNode):
+class LlmNode(TypedNode):
     """A call to a language model. Outputs: ``response`` and token counts.
 
     Args:
@@ -292,161 +286,6 @@ class LlmNode(_TypedNode):
             "system": system, "stream": stream, "temperature": temperature,
             "max_tokens": max_tokens, "top_p": top_p, "json_response": json_response,
         })
-
-
-class CombineTextNode(_TypedNode):
-    """Concatenates texts, in order, with no separator. Output: ``processed_text``.
-
-    Example:
-        >>> both = pipeline.add(name="both").combine_text([topic.text, "\\n", style.text])
-    """
-
-    node_type = "combine_text"
-    output_fields = ("processed_text",)
-    processed_text = Output()
-    DEFAULTS = {"text": [], "dependencies": []}
-
-    def __init__(
-        self,
-        name: str,
-        text: Sequence[Value],
-        *,
-        id: str | None = None,
-        dependencies: Dependencies = (),
-    ) -> None:
-        if isinstance(text, (str, NodeOutput)):
-            raise PipelineDefinitionError(
-                f"combine_text node {name!r}: text is a list of the texts to combine"
-            )
-        self._setup(name, id, dependencies, text=list(text))
-
-
-class TextFormatterNode(_TypedNode):
-    """Formats a text. Output: ``output``.
-
-    Args:
-        name: The node's name.
-        text: The text to format.
-        formatter: ``To Uppercase``, ``To Lowercase``, ``To Title Case`` (or its platform name
-            ``To Propercase``: every word capitalised), ``Trim`` (or ``Trim Spaces``: leading
-            and trailing whitespace removed) or ``Truncate`` (the first ``max_num_token``
-            whitespace-separated tokens).
-        id: The node's id; derived from the name by default.
-        max_num_token: How many tokens ``Truncate`` keeps (at least 1).
-        dependencies: Outputs to wait for besides ``text``'s.
-
-    Raises:
-        PipelineDefinitionError: an unknown formatter, or ``Truncate`` without
-            ``max_num_token``.
-
-    Example:
-        >>> short = pipeline.add(name="short").text_formatter(llm.response, "Truncate",
-        ...                                                   max_num_token=20)
-    """
-
-    node_type = "text_formatter"
-    output_fields = ("output",)
-    output = Output()
-    DEFAULTS = {"text": "", "formatter": "To Uppercase", "dependencies": [], "max_num_token": 0}
-
-    def __init__(
-        self,
-        name: str,
-        text: Value,
-        formatter: Formatter = "To Uppercase",
-        *,
-        id: str | None = None,
-        max_num_token: int = 0,
-        dependencies: Dependencies = (),
-    ) -> None:
-        _one_of(name, "formatter", formatter, FORMATTERS)
-        if formatter == "Truncate" and max_num_token < 1:
-            raise PipelineDefinitionError(
-                f"text_formatter node {name!r}: 'Truncate' needs max_num_token >= 1, "
-                f"got {max_num_token}"
-            )
-        self._setup(name, id, dependencies, text=text, formatter=formatter,
-                    max_num_token=max_num_token)
-
-
-class SplitTextNode(_TypedNode):
-    """Splits a text into a list. Output: ``processed_text``.
-
-    Args:
-        name: The node's name.
-        text: The text to split.
-        delimiter: ``space`` (runs of spaces and tabs; the default, as on the platform),
-            ``newline`` (line breaks; empty lines dropped) or ``character(s)`` (the exact
-            ``character`` given; every piece kept).
-        id: The node's id; derived from the name by default.
-        character: The separator for ``delimiter="character(s)"``.
-        dependencies: Outputs to wait for besides ``text``'s.
-
-    Example:
-        >>> parts = pipeline.add(name="parts").split_text(doc.text, "character(s)", character=";")
-        >>> pipeline.add(name="items").output(parts.processed_text, "json")
-    """
-
-    node_type = "split_text"
-    output_fields = ("processed_text",)
-    processed_text = Output()
-    DEFAULTS = {"text": "", "delimiter": "space", "dependencies": [], "character": ""}
-
-    def __init__(
-        self,
-        name: str,
-        text: Value,
-        delimiter: Delimiter = "space",
-        *,
-        id: str | None = None,
-        character: str = "",
-        dependencies: Dependencies = (),
-    ) -> None:
-        _one_of(name, "delimiter", delimiter, get_args(Delimiter))
-        if delimiter == "character(s)" and not character:
-            raise PipelineDefinitionError(
-                f"split_text node {name!r}: delimiter 'character(s)' needs a non-empty character"
-            )
-        self._setup(name, id, dependencies, text=text, delimiter=delimiter, character=character)
-
-
-class MergeNode(_TypedNode):
-    """Brings branches back together. Output: ``output``.
-
-    Args:
-        name: The node's name.
-        fields: The branches' values, in order of preference.
-        function: ``first``: the first field whose branch ran; ``join``: the list of the values
-            of every branch that ran.
-        id: The node's id; derived from the name by default.
-        type: The platform's type of the merged value.
-        dependencies: Outputs to wait for besides the fields'.
-
-    Example:
-        >>> merged = pipeline.add(name="merge").merge([code.response, plain.text])
-    """
-
-    node_type = "merge"
-    output_fields = ("output",)
-    output = Output()
-    DEFAULTS = {"function": "first", "type": "string", "dependencies": [], "fields": []}
-
-    def __init__(
-        self,
-        name: str,
-        fields: Sequence[Value],
-        function: MergeFunction = "first",
-        *,
-        id: str | None = None,
-        type: str = "string",
-        dependencies: Dependencies = (),
-    ) -> None:
-        _one_of(name, "function", function, get_args(MergeFunction))
-        if isinstance(fields, (str, NodeOutput)) or not fields:
-            raise PipelineDefinitionError(
-                f"merge node {name!r}: fields is a non-empty list of the branches' values"
-            )
-        self._setup(name, id, dependencies, function=function, type=type, fields=list(fields))
 
 
 class PipelineNode(Node):
