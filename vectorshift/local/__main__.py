@@ -10,7 +10,15 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from vectorshift.local.config import DEFAULT_API_KEY, DEFAULT_ORG, ServerConfig, parse_duration
+from vectorshift.local.config import (
+    DEFAULT_API_KEY,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_RUN_SIZE,
+    DEFAULT_MAX_VALUE_SIZE,
+    DEFAULT_ORG,
+    ServerConfig,
+    parse_duration,
+)
 from vectorshift.local.faults import parse_rules
 
 
@@ -45,7 +53,48 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--faults", metavar="JSON", help="fault-injection rules: a JSON object or list of objects"
     )
+    _add_limits(parser)
     return parser
+
+
+# Limits against hostile input (issue 12) ------------------------------------------------------
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    limits = parser.add_argument_group("limits")
+    limits.add_argument(
+        "--header-timeout", metavar="SECONDS", type=float, default=DEFAULT_HEADER_TIMEOUT,
+        help="close a connection whose request headers take longer than this (default "
+        f"{DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    limits.add_argument(
+        "--max-value-size", metavar="CHARS", type=int, default=DEFAULT_MAX_VALUE_SIZE,
+        help="largest value one node may produce or read through its references, in characters "
+        f"(default {DEFAULT_MAX_VALUE_SIZE}); past it the run fails naming the node",
+    )
+    limits.add_argument(
+        "--max-run-size", metavar="CHARS", type=int, default=DEFAULT_MAX_RUN_SIZE,
+        help="most characters all node values of one run may add up to (default "
+        f"{DEFAULT_MAX_RUN_SIZE}); past it the run fails naming the node",
+    )
+    parser.epilog = (
+        "Limits: request bodies up to 32 MiB (413 past it); 256 runs per bulk run; "
+        "--max-active-runs runs in progress per organisation (429 past it); request headers "
+        "within --header-timeout; idle keep-alive connections close after 5 s; streams send a "
+        "keep-alive comment after 15 s of silence; each run's node values within "
+        "--max-value-size and --max-run-size."
+    )
+
+
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "header_timeout": args.header_timeout,
+        "max_value_size": args.max_value_size,
+        "max_run_size": args.max_run_size,
+    }
+
+
+# ----------------------------------------------------------------------------------------------
 
 
 def _duration(text: str) -> float:
@@ -91,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_active_runs=args.max_active_runs,
             faults=faults,
             retain=args.retain,
+            **_limits(args),
         )
     except ValueError as exc:
         parser.error(str(exc))

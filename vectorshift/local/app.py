@@ -40,14 +40,17 @@ from vectorshift.local.validation import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
     Refusal,
+    event_position,
     field,
     file_inputs,
     graph_io,
+    printable,
     query_bool,
     query_int,
     query_seconds,
     query_str,
     read_json_object,
+    refuse_lone_surrogates,
     required_field,
     run_inputs,
 )
@@ -88,7 +91,8 @@ class _LocalApp(Starlette):
 def _error(
     request: Request, status: int, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body = {"status": "failed", "error": message, "request_id": request.scope.get(REQUEST_ID_KEY)}
+    request_id = request.scope.get(REQUEST_ID_KEY)
+    body = {"status": "failed", "error": printable(message), "request_id": request_id}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -109,7 +113,17 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _on_internal_error(request: Request, exc: Exception) -> Response:
-    return _error(request, 500, f"internal error of the local server: {type(exc).__name__}: {exc}")
+    """A generic answer: what failed goes to the server log only, under the request id."""
+    request_id = request.scope.get(REQUEST_ID_KEY)
+    logger.error(
+        "unexpected error answering %s %s", request.method, request.url.path,
+        exc_info=exc, extra=_log.fields(request_id=request_id),
+    )
+    message = (
+        "internal error of the local server; its log has the details under request id "
+        f"{request_id}"
+    )
+    return _error(request, 500, message)
 
 
 def _sse(seq: int, frame: dict[str, Any]) -> bytes:
@@ -309,6 +323,11 @@ class _Api:
             body, files = await read_run_form(
                 request, self.config.max_body_bytes, file_inputs(pipeline)
             )
+            refuse_lone_surrogates(body)
+            refuse_lone_surrogates(
+                {name: [upload.name, upload.content_type] for name, upload in files.items()},
+                "files.",
+            )
         else:
             body = await read_json_object(request, self.config.max_body_bytes)
         given = field(body, "inputs", dict, {})
@@ -376,13 +395,13 @@ class _Api:
             org, request.path_params["pipeline_id"], request.path_params["task_id"]
         )
         header = request.headers.get("last-event-id")
+        query = request.query_params.get("after")
         if header is not None and header.strip():
-            if not header.strip().isdigit():
-                message = f"header 'Last-Event-ID' must be an integer, got {header[:50]!r}"
-                raise Refusal(400, message)
-            after = int(header.strip())
+            after = event_position(header, "header 'Last-Event-ID'")
+        elif query:
+            after = event_position(query, "query parameter 'after'")
         else:
-            after = query_int(request, "after", 0, low=0, high=2**62)
+            after = 0
         return self._stream(record, after)
 
     async def terminate(self, request: Request) -> Response:

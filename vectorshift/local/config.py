@@ -18,6 +18,13 @@ DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_RETAIN = 7 * 24 * 3600.0
 """Seconds the events of a finished run are kept by default (7 days)."""
 
+DEFAULT_HEADER_TIMEOUT = 10.0
+"""Seconds a connection may take to send a request's headers."""
+DEFAULT_MAX_VALUE_SIZE = 8 * 1024 * 1024
+"""Characters one node value may hold (8 Mi)."""
+DEFAULT_MAX_RUN_SIZE = 64 * 1024 * 1024
+"""Characters the node values of one run may add up to (64 Mi)."""
+
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -74,6 +81,14 @@ class ServerConfig:
             are deleted, except the run's ``result`` frame, so a late replay still ends with it.
             The run's status stays. Idempotency keys are kept 24 h whatever this says. Expiry
             runs when the server starts and then every ``min(retain, 1 h)``.
+        header_timeout: Seconds a connection may take to send a request's headers (from when
+            it opens, or from the end of its previous request); then it is closed. Idle
+            keep-alive connections close after 5 s.
+        max_value_size: Largest value, in characters of its text form, that one node may
+            produce, and most it may read through its template references; a node going
+            past it fails the run, naming the node.
+        max_run_size: Most characters all the node values of one run may add up to
+            (sub-pipelines included); the node going past it fails the run, naming the node.
 
     Example:
         >>> config = ServerConfig(api_keys={"key-a": "org-a", "key-b": "org-b"}, max_active_runs=2)
@@ -93,6 +108,10 @@ class ServerConfig:
     openai_api_key: str | None = None
     openai_base_url: str = DEFAULT_OPENAI_BASE_URL
     retain: float = DEFAULT_RETAIN
+    # Limits against hostile input (issue 12): one block, checked in __post_init__.
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    max_value_size: int = DEFAULT_MAX_VALUE_SIZE
+    max_run_size: int = DEFAULT_MAX_RUN_SIZE
 
     def __post_init__(self) -> None:
         if not self.api_keys:
@@ -107,6 +126,13 @@ class ServerConfig:
             raise ValueError(f"retain must be finite and >= 0, got {self.retain}")
         if self.retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
+        if not 0 < self.header_timeout < float("inf"):
+            raise ValueError(f"header_timeout must be finite and > 0, got {self.header_timeout}")
+        if self.max_value_size < 1 or self.max_run_size < self.max_value_size:
+            raise ValueError(
+                f"need 1 <= max_value_size <= max_run_size, got {self.max_value_size} and "
+                f"{self.max_run_size}"
+            )
 
     @property
     def default_api_key(self) -> str:

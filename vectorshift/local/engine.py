@@ -49,6 +49,7 @@ from typing import Any
 import anyio
 from anyio import CancelScope
 
+from vectorshift.local.limits import Meter
 from vectorshift.local.nodes import (
     NODE_SPECS,
     SKIPPED,
@@ -111,6 +112,10 @@ class EngineOptions:
             raises ``KeyError`` for an unknown id. Without it, pipeline nodes fail.
         openai_api_key: Key for the ``openai`` provider (server configuration, never the graph).
         openai_base_url: Base URL of the OpenAI-compatible API (``.../v1``).
+        max_value_size: Most characters one node may interpolate into its inputs, stream as
+            tokens, or produce as any one output value; ``None``: unbounded.
+        max_run_size: Most characters the output values of every node of the run (its
+            sub-pipelines' included) may add up to; ``None``: unbounded.
     """
 
     stream_tokens: bool = False
@@ -118,6 +123,8 @@ class EngineOptions:
     load_pipeline: SubPipelineLoader | None = None
     openai_api_key: str | None = None
     openai_base_url: str = "https://api.openai.com/v1"
+    max_value_size: int | None = None
+    max_run_size: int | None = None
 
 
 def _short(node_id: str, node: Any) -> str:
@@ -295,7 +302,8 @@ class _Run:
     """The state of one execution of one graph."""
 
     def __init__(self, nodes: dict[str, Any], inputs: dict[str, Any], emit: Emit,
-                 options: EngineOptions, stack: tuple[str, ...]) -> None:
+                 options: EngineOptions, stack: tuple[str, ...], meter: Meter) -> None:
+        self._meter = meter
         self._nodes = nodes
         self._inputs = inputs
         self._emit = emit
@@ -373,20 +381,21 @@ class _Run:
             raise _Skip
         return value
 
-    def _available(self, value: Any) -> Any:
+    def _available(self, value: Any, count: Callable[[int], None]) -> Any:
         try:
-            return render(value, self._lookup)
+            return render(value, self._lookup, count)
         except _Skip:
             return SKIPPED
 
     def _render_inputs(self, kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
         skippable = NODE_SPECS[kind].skippable_list
+        count = self._meter.reading("its inputs")
         if skippable is None:
-            rendered: dict[str, Any] = render(inputs, self._lookup)
+            rendered: dict[str, Any] = render(inputs, self._lookup, count)
             return rendered
-        rendered = {key: render(value, self._lookup) for key, value in inputs.items()
+        rendered = {key: render(value, self._lookup, count) for key, value in inputs.items()
                     if key != skippable}
-        items = [self._available(item) for item in inputs[skippable]]
+        items = [self._available(item, count) for item in inputs[skippable]]
         if all(item is SKIPPED for item in items):
             raise _Skip
         rendered[skippable] = items
@@ -418,6 +427,7 @@ class _Run:
         result = await spec.execute(inputs, context)
         for field in _declared_outputs(node):
             result.setdefault(field, spec.missing_output)
+        self._meter.produced(result)
         await self._publish(node_id, node, result)
 
     async def _publish(self, node_id: str, node: dict[str, Any], result: dict[str, Any]) -> None:
@@ -432,8 +442,10 @@ class _Run:
 
     def _token_sink(self, node_id: str) -> OnToken:
         targets = self._stream_targets.get(node_id, [])
+        count = self._meter.reading("its answer")
 
         async def sink(delta: str) -> None:
+            count(len(delta))
             for name in targets:
                 self._deltas_sent.add(name)
                 await self._emit({"type": "stream", "output_name": name, "output_value": delta})
@@ -454,7 +466,8 @@ class _Run:
         options = dataclasses.replace(self._options, stream_tokens=False,
                                       intermediate_results=False)
         try:
-            return await _Run(nodes, inputs, _discard, options, (*self._stack, pipeline_id)).run()
+            sub = _Run(nodes, inputs, _discard, options, (*self._stack, pipeline_id), self._meter)
+            return await sub.run()
         except RunFailure as exc:
             raise NodeError(f"sub-pipeline '{pipeline_id}' failed: {exc}") from exc
 
@@ -477,4 +490,5 @@ async def execute(nodes: dict[str, Any], inputs: dict[str, Any], emit: Emit,
         ...         print(frame)
         ...     return await execute(graph["nodes"], {"query": "hi"}, emit, EngineOptions())
     """
-    return await _Run(nodes, inputs, emit, options, ()).run()
+    meter = Meter(options.max_value_size, options.max_run_size)
+    return await _Run(nodes, inputs, emit, options, (), meter).run()

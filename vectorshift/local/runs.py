@@ -36,6 +36,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from vectorshift import _log
+from vectorshift._retry import RetryPolicy
 from vectorshift.local import engine
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.nodes import UploadedFile
@@ -50,6 +51,10 @@ POLL_INTERVAL = 0.2
 WATCH_INTERVAL = 0.5
 """Seconds between checks for runs of this process ended from another process."""
 
+HEARTBEAT_INTERVAL = 1.0
+"""Seconds between two heartbeats of this server in the store, and two checks for the runs of
+servers that died (:meth:`~vectorshift.local.store.Store.recover_orphans`)."""
+
 FLUSH_INTERVAL = 0.02
 """Seconds per event write of one run, sustained (at most 50 writes per second)."""
 
@@ -61,6 +66,10 @@ EVENT_QUEUE = 1024
 
 _STOP_GRACE = 5.0
 _FINISH_TIMEOUT = 15.0
+_UNRECORDABLE = (MemoryError, ValueError, TypeError, ArithmeticError, RecursionError)
+"""What a store raises for an end it cannot take (the outputs), not for being unavailable."""
+_FINISH_RETRY = RetryPolicy(backoff_base=0.1, max_backoff=2.0)
+"""How long to wait between two attempts to record a run's end (its backoff only)."""
 
 
 @dataclass(eq=False)
@@ -139,6 +148,7 @@ class RunManager:
             self._tg = tg
             self._closing = False
             tg.start_soon(self._watch)
+            tg.start_soon(self._heartbeat)
             tg.start_soon(self._expire_periodically)
             try:
                 yield
@@ -231,6 +241,8 @@ class RunManager:
                 load_pipeline=self._loader(org),
                 openai_api_key=self.config.openai_api_key,
                 openai_base_url=self.config.openai_base_url,
+                max_value_size=self.config.max_value_size,
+                max_run_size=self.config.max_run_size,
             )
             for record in records:
                 run = _ActiveRun(record.task_id)
@@ -273,9 +285,13 @@ class RunManager:
                         error = _failure_message(exc)
                         if error is None:
                             logger.exception("run %s: unexpected engine error", run.task_id)
-                            error = (
-                                f"internal error of the local engine: {type(exc).__name__}: {exc}"
-                            )
+                            error = f"internal error of the local engine ({type(exc).__name__})"
+        except Exception as exc:  # around the engine (its event writer): the run cannot go on
+            logger.exception("run %s: unexpected error running it", run.task_id)
+            status, outputs = "failed", None
+            error = error or run.stop_error or (
+                f"internal error of the local server running this run ({type(exc).__name__})"
+            )
         finally:
             interrupted = run.scope.cancel_called or (status == "failed" and error is None)
             if interrupted:
@@ -320,24 +336,65 @@ class RunManager:
     async def _finish(
         self, run: _ActiveRun, status: str, outputs: dict[str, Any] | None, error: str | None
     ) -> None:
+        """Record the run's end, retrying until the store takes it or the server stops.
+
+        A store that is unavailable (locked past its busy timeout, disk full) gets the same end
+        again after a backoff; an end the store cannot take (outputs that do not serialise,
+        memory exhausted) is replaced by ``failed`` with the reason. Meanwhile the run stays
+        active here, as it stays in progress in the file.
+        """
+        attempt, replaced = 0, False
         try:
-            with anyio.CancelScope(shield=True), anyio.fail_after(_FINISH_TIMEOUT):
-                ended = await self.store.finish_run(
-                    run.task_id, status, outputs=outputs, error=error
-                )
-                if ended is not None:
-                    run.publish([ended])
-                else:
-                    run.publish(await self.store.events_after(run.task_id, run.last_seq))
-        except Exception:
-            # The database refused (locked too long, disk full...): the run stays in progress in
-            # the file until a restart recovers it, but this server must go on serving.
-            logger.exception("run %s: could not record its end (%s)", run.task_id, status)
+            while True:
+                try:
+                    with anyio.CancelScope(shield=True), anyio.fail_after(_FINISH_TIMEOUT):
+                        ended = await self.store.finish_run(
+                            run.task_id, status, outputs=outputs, error=error
+                        )
+                        frames = (
+                            [ended] if ended is not None
+                            else await self.store.events_after(run.task_id, run.last_seq)
+                        )
+                    run.publish(frames)
+                    return
+                except Exception as exc:
+                    logger.exception(
+                        "run %s: could not record its end (%s), attempt %d",
+                        run.task_id, status, attempt + 1,
+                    )
+                    if isinstance(exc, _UNRECORDABLE) and not replaced:
+                        replaced = True
+                        status, outputs = "failed", None
+                        error = (
+                            "the local server could not record this run's end "
+                            f"({type(exc).__name__})"
+                        )
+                        continue
+                    if self._closing:
+                        return  # the next start fails it (see recover_orphans)
+                    await anyio.sleep(_FINISH_RETRY.backoff(attempt))
+                    attempt += 1
         finally:
             run.finished = True
             run.done.set()
             run.notify()
             self._active.pop(run.task_id, None)
+
+    async def _heartbeat(self) -> None:
+        """Tell peers sharing the database that this server lives; fail the runs of dead ones."""
+        while True:
+            await anyio.sleep(HEARTBEAT_INTERVAL)
+            try:
+                await self.store.heartbeat()
+                recovered = await self.store.recover_orphans()
+            except Exception:
+                logger.exception("could not record this server's heartbeat or check its peers")
+                continue
+            if recovered:
+                logger.warning(
+                    "marked %d run(s) of a server that died failed: %s",
+                    len(recovered), ", ".join(recovered),
+                )
 
     async def _watch(self) -> None:
         while True:

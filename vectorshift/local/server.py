@@ -12,7 +12,9 @@ import time
 import weakref
 from types import TracebackType
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from vectorshift.local.app import create_app
 from vectorshift.local.config import ServerConfig
@@ -23,6 +25,55 @@ from vectorshift.local.store import BlockingStore
 
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 10.0
+
+
+class _HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request headers take too long.
+
+    The clock starts when the connection opens and again when a request cycle ends (for the
+    next request's headers), and stops once a request's headers are complete; at
+    :attr:`header_timeout` seconds the connection is closed. uvicorn's own keep-alive timeout
+    ends an idle connection but stops at the first byte received, so a client sending headers
+    a byte at a time (or a half request) would hold the connection forever.
+    """
+
+    header_timeout: float = 10.0
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm()
+        elif self._header_timer is None and not self.transport.is_closing():
+            self._arm()  # a new request cycle began (after a response, or pipelined)
+
+
+def _protocol(header_timeout: float) -> type[H11Protocol]:
+    return type(
+        "HeaderTimeoutProtocol", (_HeaderTimeoutProtocol,), {"header_timeout": header_timeout}
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -146,7 +197,7 @@ class LocalServer:
             log_level="warning",
             access_log=False,
             lifespan="on",
-            http="h11",
+            http=_protocol(self.config.header_timeout),
             timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)

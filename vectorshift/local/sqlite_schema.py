@@ -45,7 +45,13 @@ CREATE INDEX runs_to_prune ON runs (events_pruned, finished_at);
 CREATE INDEX idempotency_by_age ON idempotency (created);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_EXPIRY)
+# Heartbeats: which server instances sharing the file are alive (see sqlite_owners).
+_V3_INSTANCES = """
+CREATE TABLE instances (
+    instance_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, beat REAL NOT NULL);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_EXPIRY, _V3_INSTANCES)
 """SQL scripts by version reached minus one; statements separated by ``;``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

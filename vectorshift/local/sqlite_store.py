@@ -21,7 +21,6 @@ import json
 import os
 import socket
 import sqlite3
-import sys
 import threading
 import time
 import uuid
@@ -42,6 +41,7 @@ from vectorshift.local.records import (
     new_object_id,
     result_frame,
 )
+from vectorshift.local.sqlite_owners import abandoned, beat, forget
 from vectorshift.local.sqlite_thread import ConnectionThread, connect, fetch, transaction
 
 __all__ = ["SQLiteStore"]
@@ -73,19 +73,6 @@ def _bump(version: str, part: str) -> str:
     if part == "minor":
         return f"{major}.{minor + 1}.0"
     return f"{major}.{minor}.{patch + 1}"
-
-
-def _process_alive(pid: int) -> bool:
-    if sys.platform == "win32":
-        # No harmless liveness probe without extra dependencies: assume the owner still runs.
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SQLiteStore:
@@ -124,6 +111,14 @@ class SQLiteStore:
         self._closed = False
         with _live_lock:
             _live_instances.add(self.instance_id)
+        self._beat_job = transaction(
+            lambda db: beat(db, self.instance_id, self._host, os.getpid(), time.time())
+        )
+        try:
+            self._writer.call(self._beat_job)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         """Finish the queued work and close both connections (blocking). Idempotent."""
@@ -131,12 +126,17 @@ class SQLiteStore:
             _live_instances.discard(self.instance_id)
         if not self._closed:
             self._closed = True
+            self._writer.submit(transaction(lambda db: forget(db, self.instance_id)))
             self._reader.close()
             self._writer.close()
 
     async def aclose(self) -> None:
         """:meth:`close` without blocking the event loop."""
         await anyio.to_thread.run_sync(self.close)
+
+    async def heartbeat(self) -> None:
+        """See :meth:`Store.heartbeat <vectorshift.local.store.Store.heartbeat>`."""
+        await self._writer.run(self._beat_job)
 
     async def _write(self, job: Callable[[sqlite3.Connection], T]) -> T:
         return await self._writer.run(transaction(job))
@@ -380,26 +380,28 @@ class SQLiteStore:
     async def recover_orphans(self) -> list[str]:
         """See :meth:`Store.recover_orphans <vectorshift.local.store.Store.recover_orphans>`.
 
-        An instance no longer runs when it belonged to this process and has closed its store, or
-        when its process (on this host) is gone.
+        Who counts as dead is :func:`vectorshift.local.sqlite_owners.abandoned`'s rule.
         """
         rows = await self._read(
             "SELECT task_id, owner_host, owner_pid, owner_instance FROM runs"
-            " WHERE status = 'in_progress'"
+            " WHERE status = 'in_progress' AND owner_instance != ?",
+            (self.instance_id,),
         )
+        if not rows:
+            return []
+        beats = {
+            row["instance_id"]: row["beat"]
+            for row in await self._read("SELECT instance_id, beat FROM instances")
+        }
         with _live_lock:
             live = set(_live_instances)
-        pid = os.getpid()
+        dead = abandoned(
+            rows, beats, host=self._host, pid=os.getpid(), live=live, now=time.time()
+        )
         orphans = []
-        for row in rows:
-            if row["owner_host"] != self._host:
-                continue
-            if row["owner_pid"] == pid:
-                dead = row["owner_instance"] not in live
-            else:
-                dead = not _process_alive(row["owner_pid"])
-            if dead and await self.finish_run(row["task_id"], "failed", error=STOPPED_SERVER_ERROR):
-                orphans.append(row["task_id"])
+        for task_id in dead:
+            if await self.finish_run(task_id, "failed", error=STOPPED_SERVER_ERROR):
+                orphans.append(task_id)
         return orphans
 
     @staticmethod

@@ -139,11 +139,21 @@ class Store(Protocol):
         """
         ...
 
+    async def heartbeat(self) -> None:
+        """Record that this store's owner is alive; a serving server calls it every second.
+
+        Other servers sharing the database take an owner whose heartbeats stop for dead (see
+        :meth:`recover_orphans`).
+        """
+        ...
+
     async def recover_orphans(self) -> list[str]:
         """Fail the runs left in progress by a server instance that no longer runs.
 
-        Each such run is marked ``failed`` with
-        :data:`~vectorshift.local.records.STOPPED_SERVER_ERROR` and gets its ``result`` frame.
+        Called when a server starts and then with every heartbeat, so the runs of a peer that
+        died (killed, crashed) end while the survivors serve. Each such run is marked
+        ``failed`` with :data:`~vectorshift.local.records.STOPPED_SERVER_ERROR` and gets its
+        ``result`` frame.
 
         Returns:
             The task ids marked failed.

@@ -87,11 +87,18 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
-def render(value: Any, lookup: Lookup) -> Any:
+def render(value: Any, lookup: Lookup, count: Callable[[int], None] | None = None) -> Any:
     """Replace the references in ``value`` by the values ``lookup(node_id, field)`` returns.
 
     Exceptions raised by ``lookup`` propagate (the engine uses that to skip nodes whose
-    inputs come from an untaken branch).
+    inputs come from an untaken branch), and so do those of ``count``.
+
+    Args:
+        value: The node input.
+        lookup: Gives the value of a reference.
+        count: Called with the length of each text interpolated into a longer string, before
+            it is joined in (a lone reference copies nothing and is not counted): the engine
+            bounds what one node may build this way.
 
     Example:
         >>> render("Hi {{ a.text }}!", lambda node, field: "Ada")
@@ -101,9 +108,16 @@ def render(value: Any, lookup: Lookup) -> Any:
         whole = single_reference(value)
         if whole is not None:
             return lookup(whole.node_id, whole.field)
-        return _REFERENCE.sub(lambda match: to_text(lookup(match.group(1), match.group(2))), value)
+
+        def text(match: re.Match[str]) -> str:
+            piece = to_text(lookup(match.group(1), match.group(2)))
+            if count is not None:
+                count(len(piece))
+            return piece
+
+        return _REFERENCE.sub(text, value)
     if isinstance(value, list):
-        return [render(item, lookup) for item in value]
+        return [render(item, lookup, count) for item in value]
     if isinstance(value, dict):
-        return {key: render(item, lookup) for key, item in value.items()}
+        return {key: render(item, lookup, count) for key, item in value.items()}
     return value

@@ -2,12 +2,19 @@
 
 Every problem becomes a :class:`Refusal` with a 4xx status and a message naming the field, so
 bad input never reaches a handler's logic (and never turns into a 500).
+
+Lone surrogates. JSON may escape a UTF-16 surrogate that has no partner (``"\\ud800"``); it
+parses, but it is not text: no UTF-8 encoding holds it, so neither SQLite nor a JSON answer can.
+The server refuses such a string wherever it sits in a body, key or value, with a 400 naming
+the field (:func:`refuse_lone_surrogates`); it never stores a replacement in its place. A
+properly paired escape (``"\\ud83d\\ude00"``) is one character and is accepted.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
@@ -25,6 +32,10 @@ logger = _log.get_logger("vectorshift.local")
 
 MAX_NAME_LENGTH = 1000
 MAX_ID_LENGTH = 255
+MAX_EVENT_ID = 2**63 - 1
+"""Largest event sequence number a client may give (``?after=``, ``Last-Event-ID``): SQLite's."""
+
+_SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
@@ -92,7 +103,9 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if not raw.strip():
         raise Refusal(400, "request body is empty: send a JSON object")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        data = json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float
+        )
     except UnicodeDecodeError:
         raise Refusal(400, "request body is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
@@ -105,11 +118,70 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
         raise Refusal(400, "request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise Refusal(400, f"request body must be a JSON object, got {_json_type(data)}")
+    if _SURROGATE_ESCAPE.search(raw):
+        refuse_lone_surrogates(data)
     return data
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate written as its ``\\udXXX`` escape (always encodable)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def refuse_lone_surrogates(value: Any, where: str = "") -> None:
+    """Refuse a value holding a string (or key) with a lone surrogate, naming where it is.
+
+    Args:
+        value: A parsed JSON value (a body, or a part of one).
+        where: The path of ``value`` in the body (``"runs[2]."``-style prefix; empty for a body).
+
+    Raises:
+        Refusal: 400 naming the field, e.g. ``field 'nodes.text_0.inputs.text' holds a lone
+            UTF-16 surrogate``.
+    """
+    stack: list[tuple[str, Any]] = [(where, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and not _is_text(item):
+                label = printable(path.rstrip(".")) or "body"
+                raise Refusal(
+                    400,
+                    f"field {label[:300]!r} holds a lone UTF-16 surrogate (an unpaired "
+                    "\\ud800-\\udfff escape), which is not text: send valid Unicode",
+                )
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not key.isascii() and not _is_text(key):
+                    label = printable(f"{path}{key}")
+                    raise Refusal(
+                        400,
+                        f"key {label[:300]!r} holds a lone UTF-16 surrogate (an unpaired "
+                        "\\ud800-\\udfff escape), which is not text: send valid Unicode",
+                    )
+                stack.append((f"{path}{key}.", child))
+        elif isinstance(item, list):
+            base = path.rstrip(".")
+            stack.extend((f"{base}[{index}].", child) for index, child in enumerate(item))
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: valid JSON, but no answer could carry it back
+        raise ValueError(f"number {text[:50]} is out of range")
+    return value
 
 
 def _json_type(value: Any) -> str:
@@ -200,6 +272,29 @@ def query_int(request: Request, name: str, default: int, *, low: int, high: int)
     if not low <= value <= high:
         raise Refusal(400, f"query parameter '{name}' must be between {low} and {high}")
     return value
+
+
+def event_position(raw: str, source: str) -> int:
+    """The event sequence number a client resumes after: ``?after=`` and ``Last-Event-ID`` alike.
+
+    Only ASCII digits are accepted (no sign, no ``_``, no ``²``), at most 19 of them, and at
+    most :data:`MAX_EVENT_ID`; surrounding white space is ignored.
+
+    Args:
+        raw: The value as sent.
+        source: How to name it in the refusal (``"query parameter 'after'"``...).
+
+    Raises:
+        Refusal: 400 naming ``source``.
+    """
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_EVENT_ID):
+        raise Refusal(
+            400,
+            f"{source} must be an event id, an integer from 0 to {MAX_EVENT_ID}, "
+            f"got {printable(raw[:50])!r}",
+        )
+    return int(text)
 
 
 def query_seconds(request: Request, name: str) -> float | None:
