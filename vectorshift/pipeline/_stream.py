@@ -9,15 +9,28 @@ Typed run streams resume: when the connection drops (or ends) before the ``resul
 stream reconnects to the run's replayable events (PROTOCOL X3) with ``Last-Event-ID``, so the
 consumer sees every frame once, in order. Against a server without X3 it raises
 :class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id.
+
+Nothing here waits unbounded. Three bounds, from the narrowest:
+
+* *idle*: a connection that delivers no byte for ``client.stream_idle_timeout`` seconds
+  (:data:`DEFAULT_STREAM_IDLE_TIMEOUT` unless set; above any server's keep-alive interval) is
+  treated as lost, like a dropped one, so a typed stream resumes;
+* *response*: a connection whose response does not begin within the client's per-request
+  timeout fails with :class:`~vectorshift.errors.ApiTimeoutError`;
+* *deadline*: the ``timeout=`` of the call that made the stream covers all of it, from the
+  request to the last item, reconnections included, and ends it with
+  :class:`~vectorshift.errors.PollTimeoutError` naming the run. The run itself goes on.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
 from typing_extensions import Self
@@ -28,8 +41,10 @@ from vectorshift._sse import SSEDecoder, aiter_sse, parse_json_object
 from vectorshift.errors import (
     ApiConnectionError,
     ApiError,
+    ApiTimeoutError,
     PipelineRunCancelledError,
     PipelineRunFailedError,
+    PollTimeoutError,
     StreamInterruptedError,
 )
 from vectorshift.types import SSEFrame, StreamChunk
@@ -39,14 +54,25 @@ if TYPE_CHECKING:
     from vectorshift._http import RetryMode
 
 __all__ = [
+    "DEFAULT_STREAM_IDLE_TIMEOUT",
     "AsyncStream",
     "ByteOpener",
     "Opener",
     "byte_opener",
+    "check_timeout",
     "events_path",
     "resumable_opener",
     "sse_opener",
+    "stream_idle_timeout",
 ]
+
+DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
+"""Seconds a stream's connection may deliver nothing before it counts as lost.
+
+Servers send a ``: keep-alive`` comment while a run is quiet (``vectorshift.local`` every 15 s),
+so a silent connection this long is a dead one, not a slow run. Set ``client.stream_idle_timeout``
+to change it for a client (``None``: no bound).
+"""
 
 T = TypeVar("T")
 Opener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[T]]]
@@ -55,20 +81,116 @@ ByteOpener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[bytes]]]
 """An :data:`Opener` of a response body's raw chunks."""
 
 
+def check_timeout(timeout: float | None) -> float | None:
+    """``timeout`` when it is ``None`` or a positive number of seconds.
+
+    Raises:
+        ValueError: it is zero, negative or NaN.
+    """
+    if timeout is not None and (not timeout > 0 or math.isnan(timeout)):
+        raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+    return timeout
+
+
+StreamState = Literal["not opened", "open", "ended", "closed"]
+
+
 class AsyncStream(Generic[T]):
     """An open-on-demand stream of items from one streamed HTTP response.
+
+    Every async streaming call of the SDK returns one, and the same rule holds for all of
+    them: use the stream directly in ``async with`` / ``async for`` (the request is sent when
+    it is entered or first read), or ``await`` it first, which sends the request now (HTTP
+    errors are raised there) and gives back the same stream, open.
+
+    Args:
+        opener: Sends the request and returns the items' iterator (see :data:`Opener`).
+        timeout: Seconds the whole stream may take, from the request to its last item;
+            ``None`` for no deadline. Past it the stream is closed and reading raises
+            :class:`~vectorshift.errors.PollTimeoutError` naming the run, which goes on.
+        pipeline_id: The pipeline of the run, for its repr and errors.
+        task_id: The run, when known before the first item (else learnt from the items).
+        trace_id: The run's trace id, for errors.
 
     Example:
         >>> async with pipeline.astream({"query": "hi"}) as chunks:
         ...     async for chunk in chunks:
         ...         print(chunk.output_value, end="")
+        >>> chunks = await pipeline.astream({"query": "hi"}, timeout=60)  # sent now
     """
 
-    def __init__(self, opener: Opener[T]) -> None:
+    def __init__(
+        self,
+        opener: Opener[T],
+        *,
+        timeout: float | None = None,
+        pipeline_id: str | None = None,
+        task_id: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
         self._opener = opener
         self._stack: AsyncExitStack | None = None
         self._items: AsyncIterator[T] | None = None
         self._closed = False
+        self._ended = False
+        self._timeout = check_timeout(timeout)
+        self._deadline: float | None = None
+        self.pipeline_id = pipeline_id
+        self.task_id = task_id
+        self.trace_id = trace_id
+        self.last_event_id: str | None = None
+        self.delivered = 0
+        self.run_status: str | None = None
+
+    @property
+    def state(self) -> StreamState:
+        """``not opened`` (no request yet), ``open``, ``ended`` (exhausted) or ``closed``."""
+        if self._ended:
+            return "ended"
+        if self._closed:
+            return "closed"
+        return "open" if self._items is not None else "not opened"
+
+    def __repr__(self) -> str:
+        run = f"task_id={self.task_id!r}" if self.task_id else "task_id=<not known yet>"
+        parts = [f"pipeline_id={self.pipeline_id!r}", run, f"state={self.state!r}"]
+        parts.append(f"delivered={self.delivered}")
+        if self.last_event_id is not None:
+            parts.append(f"last_event_id={self.last_event_id!r}")
+        if self.run_status is not None:
+            parts.append(f"run_status={self.run_status!r}")
+        if self._timeout is not None:
+            parts.append(f"timeout={self._timeout}")
+        return f"AsyncStream({', '.join(parts)})"
+
+    def _remaining(self) -> float:
+        if self._deadline is None:
+            if self._timeout is None:
+                return math.inf
+            self._deadline = anyio.current_time() + self._timeout
+        return self._deadline - anyio.current_time()
+
+    def _timed_out(self) -> PollTimeoutError:
+        last = f", after event {self.last_event_id}" if self.last_event_id is not None else ""
+        resume = (
+            f"; follow it again with pipeline.run_handler({self.task_id!r}).stream("
+            f"after={self.last_event_id!r}), or stop it with .terminate()"
+            if self.task_id
+            else ""
+        )
+        error = PollTimeoutError(
+            f"the stream did not end within {self._timeout}s ({self.delivered} item(s) "
+            f"delivered{last}); the run goes on on the server{resume}",
+            timeout=float(self._timeout or 0),
+            pipeline_id=self.pipeline_id,
+            task_id=self.task_id,
+            trace_id=self.trace_id,
+        )
+        _log.failure(
+            error, "stream", pipeline_id=self.pipeline_id, task_id=self.task_id,
+            trace_id=self.trace_id,
+        )
+        return error
 
     async def _open(self) -> AsyncIterator[T]:
         if self._items is not None:
@@ -76,19 +198,26 @@ class AsyncStream(Generic[T]):
         if self._closed:
             raise RuntimeError("this stream is closed; start a new one")
         stack = AsyncExitStack()
+        items: AsyncIterator[T] | None = None
         try:
-            self._items = await self._opener(stack)
+            with anyio.move_on_after(self._remaining()):
+                items = await self._opener(stack)
+            if items is None:
+                raise self._timed_out()
         except BaseException:
             await stack.aclose()
             self._closed = True
             raise
-        self._stack = stack
-        return self._items
+        self._items, self._stack = items, stack
+        return items
 
     async def aopen(self) -> Self:
-        """Send the request now (``async with`` does this); HTTP errors are raised here."""
+        """Send the request now (as ``async with`` and ``await`` do); HTTP errors raise here."""
         await self._open()
         return self
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        return self.aopen().__await__()
 
     async def __aenter__(self) -> Self:
         return await self.aopen()
@@ -109,10 +238,41 @@ class AsyncStream(Generic[T]):
             raise StopAsyncIteration
         items = await self._open()
         try:
-            return await items.__anext__()
+            with anyio.move_on_after(self._remaining()) as scope:
+                item = await items.__anext__()
+            if scope.cancelled_caught:
+                raise self._timed_out()
+        except StopAsyncIteration:
+            self._ended = True
+            await self.aclose()
+            raise
         except BaseException:
             await self.aclose()
             raise
+        self._note(item)
+        return item
+
+    def _note(self, item: T) -> None:
+        """Learn the run's id, the last event id and the run's end from a delivered item."""
+        self.delivered += 1
+        if isinstance(item, StreamChunk):
+            self.task_id = self.task_id or item.run_id
+            self.last_event_id = item.id or self.last_event_id
+            if item.type == "result":
+                self.run_status = item.status
+        elif isinstance(item, SSEFrame):
+            self.last_event_id = item.id or self.last_event_id
+            if self.task_id is None or item.event == "result":
+                try:
+                    data = json.loads(item.data)
+                except (ValueError, RecursionError):
+                    return
+                if isinstance(data, dict):
+                    run_id = data.get("run_id") or data.get("pipeline_run_id")
+                    self.task_id = self.task_id or (run_id if isinstance(run_id, str) else None)
+                    status = data.get("status")
+                    if data.get("type") == "result" and isinstance(status, str):
+                        self.run_status = status
 
     async def aclose(self) -> None:
         """Close the HTTP response; safe to call more than once."""
@@ -142,25 +302,73 @@ def byte_opener(
 ) -> ByteOpener:
     """Opens ``method path`` as a streamed response and returns its body's byte chunks.
 
-    The body is ``json_body`` as JSON, or multipart form data of ``data`` and ``files``.
+    The body is ``json_body`` as JSON, or multipart form data of ``data`` and ``files``. The
+    response must begin within the client's per-request read timeout, and the body may then
+    be silent for at most the client's stream idle timeout between two chunks; either bound
+    passing raises :class:`~vectorshift.errors.ApiTimeoutError` (a lost connection, which a
+    typed run stream resumes).
     """
 
     async def open_bytes(stack: AsyncExitStack) -> AsyncIterator[bytes]:
-        _, chunks = await stack.enter_async_context(
-            client.http.stream(
-                method,
-                path,
-                json_body=json_body,
-                data=data,
-                files=files,
-                headers=headers,
-                retry_mode=retry_mode,
-                max_retries=max_retries,
+        with anyio.move_on_after(_response_timeout(client)) as scope:
+            _, chunks = await stack.enter_async_context(
+                client.http.stream(
+                    method,
+                    path,
+                    json_body=json_body,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    retry_mode=retry_mode,
+                    max_retries=max_retries,
+                )
             )
-        )
-        return chunks
+        if scope.cancelled_caught:
+            raise ApiTimeoutError(
+                f"the stream's response did not begin within {_response_timeout(client)}s "
+                "(the client's timeout)",
+                method=method,
+                url=path,
+            )
+        return _idle_bounded(chunks, stream_idle_timeout(client), method, path)
 
     return open_bytes
+
+
+def stream_idle_timeout(client: Client) -> float | None:
+    """How long ``client``'s streams may be silent (:data:`DEFAULT_STREAM_IDLE_TIMEOUT`)."""
+    value: float | None = getattr(client, "stream_idle_timeout", DEFAULT_STREAM_IDLE_TIMEOUT)
+    return value
+
+
+def _response_timeout(client: Client) -> float:
+    """The client's per-request read timeout, which also bounds the wait for a stream's headers.
+
+    It bounds the whole open, the HTTP layer's retries of it included, since those happen
+    inside it.
+    """
+    read: float | None = client.http.timeout.read
+    return math.inf if read is None else read
+
+
+async def _idle_bounded(
+    chunks: AsyncIterator[bytes], idle: float | None, method: str, path: str
+) -> AsyncIterator[bytes]:
+    """``chunks``, raising :class:`ApiTimeoutError` when one takes longer than ``idle``."""
+    bound = math.inf if idle is None else idle
+    while True:
+        with anyio.move_on_after(bound) as scope:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+        if scope.cancelled_caught:
+            raise ApiTimeoutError(
+                f"the stream sent nothing for {idle}s (the stream idle timeout)",
+                method=method,
+                url=path,
+            )
+        yield chunk
 
 
 def sse_opener(
