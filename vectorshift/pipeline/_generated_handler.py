@@ -11,7 +11,7 @@ from vectorshift._sync._iter import SyncStream
 from vectorshift._sync._loop import run_sync
 
 if TYPE_CHECKING:
-    from vectorshift.pipeline._stream import AsyncStream
+    from vectorshift.pipeline._async_stream import AsyncStream
     from vectorshift.types import RunStatus, StreamChunk
 
 

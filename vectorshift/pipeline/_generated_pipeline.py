@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     from vectorshift._client import Client
+    from vectorshift.pipeline._async_stream import AsyncStream
     from vectorshift.pipeline._handler import RunHandler
     from vectorshift.pipeline._node import Node
     from vectorshift.pipeline._pipeline import Pipeline
-    from vectorshift.pipeline._stream import AsyncStream
     from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 
@@ -402,7 +402,8 @@ class PipelineSync:
         in order.
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
+                unknown or missing (nothing was sent).
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
             PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
             StreamInterruptedError: the stream ended before its ``result`` chunk and could not
@@ -466,7 +467,8 @@ class PipelineSync:
                 crash). Using a key with other inputs is refused (422).
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
+                unknown or missing (nothing was sent).
             RateLimitError: the organisation's limit of active runs was still reached after
                 the retries; back off and try again.
 
@@ -529,9 +531,9 @@ class PipelineSync:
             status) and ``outcome.error`` (why it did not succeed).
 
         Raises:
-            ValueError: the pipeline is not saved, an argument is out of range, or ``keys``
-                does not hold exactly one distinct key per input (raised when the mismatch is
-                met, after the outcomes of the runs already started).
+            ValueError: the pipeline is not saved or has unsaved changes, an argument is out
+                of range, or ``keys`` does not hold exactly one distinct key per input (raised
+                when the mismatch is met, after the outcomes of the runs already started).
             ImportError: ``progress=True`` and tqdm is not installed.
 
         Example:
@@ -585,6 +587,9 @@ class PipelineSync:
 
     def bulk_run(self, inputs: Sequence[Mapping[str, Any]]) -> builtins.list[RunResult]:
         """Run the pipeline once per inputs mapping, in one request; results keep that order.
+
+        Raises:
+            ValueError: the pipeline has unsaved changes (call ``save()``); nothing was sent.
 
         Example:
             >>> results = pipeline.bulk_run([{"query": "a"}, {"query": "b"}])

@@ -27,14 +27,9 @@ from vectorshift.errors import (
     PollTimeoutError,
     UnprocessableEntityError,
 )
+from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
 from vectorshift.pipeline._generated_handler import RunHandlerSync
-from vectorshift.pipeline._stream import (
-    AsyncStream,
-    byte_opener,
-    check_timeout,
-    events_path,
-    resumable_opener,
-)
+from vectorshift.pipeline._stream import byte_opener, events_path, resumable_opener
 from vectorshift.types import RunStatus, StreamChunk
 
 __all__ = ["RunHandler", "ids_of", "raise_for_end", "wait_for_end"]

@@ -21,8 +21,8 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from vectorshift import _log
 from vectorshift.errors import ApiConnectionError, ApiError, RateLimitError
+from vectorshift.pipeline._async_stream import check_timeout
 from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wait_for_end
-from vectorshift.pipeline._stream import check_timeout
 from vectorshift.types import RunOutcome
 
 if TYPE_CHECKING:

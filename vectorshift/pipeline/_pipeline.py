@@ -11,19 +11,14 @@ from vectorshift import _log
 from vectorshift._client import Client, default_client
 from vectorshift._files import encode_body
 from vectorshift.pipeline import _requests
+from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
 from vectorshift.pipeline._definition import PipelineDefinition
 from vectorshift.pipeline._generated_pipeline import PipelineSync
 from vectorshift.pipeline._graph import deserialize_nodes
 from vectorshift.pipeline._handler import RunHandler
 from vectorshift.pipeline._map import map_runs
 from vectorshift.pipeline._node import Node
-from vectorshift.pipeline._stream import (
-    AsyncStream,
-    byte_opener,
-    check_timeout,
-    resumable_opener,
-    sse_opener,
-)
+from vectorshift.pipeline._stream import byte_opener, resumable_opener, sse_opener
 from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 __all__ = ["Pipeline"]
@@ -351,7 +346,8 @@ class Pipeline(PipelineDefinition, PipelineSync):
         in order.
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
+                unknown or missing (nothing was sent).
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
             PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
             StreamInterruptedError: the stream ended before its ``result`` chunk and could not
@@ -422,7 +418,8 @@ class Pipeline(PipelineDefinition, PipelineSync):
                 crash). Using a key with other inputs is refused (422).
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
+                unknown or missing (nothing was sent).
             RateLimitError: the organisation's limit of active runs was still reached after
                 the retries; back off and try again.
 
@@ -488,9 +485,9 @@ class Pipeline(PipelineDefinition, PipelineSync):
             status) and ``outcome.error`` (why it did not succeed).
 
         Raises:
-            ValueError: the pipeline is not saved, an argument is out of range, or ``keys``
-                does not hold exactly one distinct key per input (raised when the mismatch is
-                met, after the outcomes of the runs already started).
+            ValueError: the pipeline is not saved or has unsaved changes, an argument is out
+                of range, or ``keys`` does not hold exactly one distinct key per input (raised
+                when the mismatch is met, after the outcomes of the runs already started).
             ImportError: ``progress=True`` and tqdm is not installed.
 
         Example:
@@ -558,6 +555,9 @@ class Pipeline(PipelineDefinition, PipelineSync):
 
     async def abulk_run(self, inputs: Sequence[Mapping[str, Any]]) -> list[RunResult]:
         """Run the pipeline once per inputs mapping, in one request; results keep that order.
+
+        Raises:
+            ValueError: the pipeline has unsaved changes (call ``save()``); nothing was sent.
 
         Example:
             >>> results = await pipeline.abulk_run([{"query": "a"}, {"query": "b"}])
