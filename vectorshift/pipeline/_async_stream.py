@@ -66,6 +66,15 @@ class AsyncStream(Generic[T]):
         task_id: The run, when known before the first item (else learnt from the items).
         trace_id: The run's trace id, for errors.
 
+    Attributes:
+        pipeline_id: The pipeline of the run.
+        task_id: The run, once known (given, or read from the first item that names it).
+        trace_id: The run's trace id, when known.
+        last_event_id: The id of the last item delivered that had one: the ``after=`` with
+            which ``RunHandler.astream`` follows the run again.
+        delivered: How many items were delivered.
+        run_status: The status of the ``result`` item, once delivered.
+
     Example:
         >>> async with pipeline.astream({"query": "hi"}) as chunks:
         ...     async for chunk in chunks:
