@@ -139,6 +139,22 @@ def test_the_stream_twins_return_sync_streams(widget_class: Any) -> None:
     assert private_loop_tasks() == 0
 
 
+def test_a_plain_def_returning_a_coroutine_or_a_stream_gets_a_twin_that_awaits(
+    widget_class: Any,
+) -> None:
+    widget = widget_class(1)
+    assert widget.read("ab") == "AB"
+    assert widget.read_later("cd") == "CD"
+    characters = widget.read("ab", stream=True)
+    assert isinstance(characters, SyncStream)
+    assert list(characters) == ["a", "b"]
+    with pytest.raises(ValueError, match="refused at the call"):
+        widget.read("")
+    assert inspect.signature(widget_class.read).return_annotation == "str | SyncStream[str]"
+    assert inspect.signature(widget_class.read_later).return_annotation == "str"
+    assert private_loop_tasks() == 0
+
+
 def test_twins_have_the_async_signatures(widget_class: Any) -> None:
     pairs = [("new", "anew"), ("multiply", "amultiply"), ("total", "atotal"), ("fail", "afail")]
     pairs += [("version", "aversion"), ("__enter__", "__aenter__"), ("__exit__", "__aexit__")]
@@ -195,6 +211,9 @@ def test_generated_sample_passes_mypy_strict_and_ruff(sample_root: Path) -> None
             assert_type(widget.open(2), SyncStream[int])
             assert_type(widget.fetch("k"), str)
             assert_type(widget.fetch("k", stream=True), SyncStream[str])
+            assert_type(widget.read("k"), str)
+            assert_type(widget.read("k", stream=True), SyncStream[str])
+            assert_type(widget.read_later("k"), str)
             assert_type(widget.list(), list[int])
             assert_type(Widget.version(), str)
             with Widget() as entered:

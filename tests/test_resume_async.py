@@ -23,7 +23,7 @@ from vectorshift import (
 )
 from vectorshift.local import LocalServer
 from vectorshift.local.faults import FaultInjector
-from vectorshift.pipeline._stream import AsyncStream
+from vectorshift.pipeline._async_stream import AsyncStream
 from vectorshift.types import normalize_status
 
 pytestmark = pytest.mark.anyio

@@ -30,6 +30,17 @@ p.add(name="other").llm(promt=query.text)
 p.add(name="kind").input("vec<int32>")
 """
 
+NOT_A_STREAM = """
+from vectorshift import Pipeline
+
+
+async def main(pipeline: Pipeline) -> None:
+    async with pipeline.arun({"query": "x"}) as frames:
+        pass
+    result = pipeline.arun({"query": "x"})
+    print(result.outputs)
+"""
+
 
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -91,15 +102,34 @@ def test_typed_usage_passes_mypy_strict_in_a_user_project(
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def user_errors(
+    cache_dir: Path, user_python: Path, project: Path, name: str, text: str
+) -> list[str]:
+    """The errors mypy reports on ``text``, a user's file called ``name`` in ``project``."""
+    (project / name).write_text(text)
+    result = mypy(cache_dir, user_python, project, name)
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    assert result.returncode != 0 and errors, result.stdout + result.stderr
+    return errors
+
+
 def test_mypy_rejects_a_misspelt_output_in_a_user_project(
     cache_dir: Path, user_python: Path, tmp_path: Path
 ) -> None:
-    script = tmp_path / "misspelt.py"
-    script.write_text(MISSPELT)
-    result = mypy(cache_dir, user_python, tmp_path, "misspelt.py")
-    assert result.returncode != 0
-    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
-    assert len(errors) == 3, result.stdout
+    errors = user_errors(cache_dir, user_python, tmp_path, "misspelt.py", MISSPELT)
+    assert len(errors) == 3, errors
     assert 'misspelt.py:7: error: "LlmNode" has no attribute "responce"' in errors[0]
     assert 'misspelt.py:8: error: Unexpected keyword argument "promt"' in errors[1]
     assert "misspelt.py:9: error: Argument 1 has incompatible type" in errors[2]
+
+
+def test_mypy_tells_a_blocking_run_from_a_stream_in_a_user_project(
+    cache_dir: Path, user_python: Path, tmp_path: Path
+) -> None:
+    errors = user_errors(cache_dir, user_python, tmp_path, "not_a_stream.py", NOT_A_STREAM)
+    assert len(errors) == 3, errors
+    assert all("not_a_stream.py:6: error:" in line for line in errors[:2]), errors
+    assert '"Coroutine[Any, Any, RunResult]" has no attribute "__aenter__"' in errors[0]
+    assert 'not_a_stream.py:9: error: "Coroutine[Any, Any, RunResult]" has no attribute' in (
+        errors[2]
+    )

@@ -45,7 +45,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "LogicalOp", "MergeNode", "Node", "NodeOutput", "Operator", "OutputNode", "Pipeline",
         "PipelineNode", "RunHandler", "SplitTextNode", "TextFormatterNode", "TextNode",
     ),
-    "vectorshift.pipeline._stream": ("AsyncStream",),
+    "vectorshift.pipeline._async_stream": ("AsyncStream",),
     "vectorshift.types": ("RunOutcome", "RunResult", "RunStatus", "SSEFrame", "StreamChunk"),
 }
 
@@ -100,7 +100,7 @@ if TYPE_CHECKING:
         TextFormatterNode as TextFormatterNode,
         TextNode as TextNode,
     )
-    from vectorshift.pipeline._stream import AsyncStream as AsyncStream
+    from vectorshift.pipeline._async_stream import AsyncStream as AsyncStream
     from vectorshift.types import (
         RunOutcome as RunOutcome,
         RunResult as RunResult,

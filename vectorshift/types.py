@@ -67,9 +67,22 @@ def normalize_status(raw: str | None) -> tuple[RunState, bool]:
 
 
 class _DictAccess(BaseModel):
-    """Mapping-style reads over a model: ``m["key"]``, ``m.get("key")``, ``"key" in m``."""
+    """Mapping-style reads over a model: ``m["key"]``, ``m.get("key")``, ``"key" in m``.
+
+    ``repr()`` and ``print()`` show the class name and the fields that are set (``raw``, the
+    body as received, is left out: its values are the fields'), e.g.
+    ``RunStatus(task_id='t-1', status='succeeded', raw_status='completed', result={...})``.
+    """
 
     model_config = ConfigDict(frozen=True)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name != "raw" and value is not None:
+                yield name, value
+
+    def __str__(self) -> str:
+        return repr(self)
 
     def _lookup(self, key: str) -> Any:
         if key in type(self).model_fields:

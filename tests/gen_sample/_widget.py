@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import anyio
 import anyio.lowlevel
@@ -79,6 +79,28 @@ class Widget(WidgetSync):
         """The value of ``key``, or with ``stream=True`` a stream of its characters."""
         await anyio.lowlevel.checkpoint()
         return AsyncStream(list(key), self.events) if stream else key.upper()
+
+    @overload
+    def aread(self, key: str, *, stream: Literal[False] = False) -> Coroutine[Any, Any, str]: ...
+
+    @overload
+    def aread(self, key: str, *, stream: Literal[True]) -> AsyncStream[str]: ...
+
+    def aread(
+        self, key: str, *, stream: bool = False
+    ) -> Coroutine[Any, Any, str] | AsyncStream[str]:
+        """Like :meth:`afetch`, but the stream is returned without awaiting anything."""
+        if not key:
+            raise ValueError("an empty key is refused at the call")
+        return AsyncStream(list(key), self.events) if stream else self._upper(key)
+
+    async def _upper(self, key: str) -> str:
+        await anyio.lowlevel.checkpoint()
+        return key.upper()
+
+    def aread_later(self, key: str) -> Coroutine[Any, Any, str]:
+        """A plain def returning a coroutine only."""
+        return self._upper(key)
 
     async def alist(self) -> list[int]:
         """Everything counted so far."""

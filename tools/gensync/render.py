@@ -122,7 +122,7 @@ def _method(twin: Twin, source: Source, owner: str, names: Mapping[str, str]) ->
         lines.append(f'    implementation = cast("Callable[..., {result}]", {call})')
         call = "implementation"
     call = f"{call}({args})"
-    if twin.kind == "coroutine":
+    if twin.kind == "coroutine" or (twin.awaits and twin.convert is None):
         call = f"run_sync({call})"
     convert = twin.convert
     if convert is not None and twin.checked:
@@ -131,7 +131,7 @@ def _method(twin: Twin, source: Source, owner: str, names: Mapping[str, str]) ->
             f"    result = {call}",
             f"    if isinstance(result, {convert.check}):",
             f"        return {convert.wrapper}(result)",
-            "    return result",
+            "    return run_sync(result)" if twin.awaits else "    return result",
         ]
     if convert is not None:
         call = f"{convert.wrapper}({call})"
@@ -191,7 +191,7 @@ def _imports(
 ) -> tuple[dict[str, Spec], dict[str, Spec]]:
     """The imports the generated module needs at run time, and those only its annotations need."""
     helpers = {"TYPE_CHECKING"} | {h for t in twins if t.overloads for h in ("overload", "cast")}
-    helpers |= {"run_sync" for t in twins if t.kind == "coroutine"}
+    helpers |= {"run_sync" for t in twins if t.kind == "coroutine" or t.awaits}
     helpers |= {t.convert.wrapper for t in twins if t.convert}
     helpers |= {t.convert.check for t in twins if t.convert and t.checked}
     imports = {**config.imports, "TYPE_CHECKING": "typing"}

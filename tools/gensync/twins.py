@@ -1,8 +1,9 @@
 """Which async methods of a class get a sync twin, and what each twin returns.
 
-A public ``async def aX`` (or a ``def aX`` returning a configured async type) gets a twin
-``X``; ``__aenter__``/``__aexit__``/``__aiter__`` get ``__enter__``/``__exit__``/``__iter__``.
-Whatever cannot be mirrored faithfully is a :class:`GenSyncError` naming the method.
+A public ``async def aX`` (or a ``def aX`` returning a configured async type, or a coroutine,
+or a union of the two) gets a twin ``X``; ``__aenter__``/``__aexit__``/``__aiter__`` get
+``__enter__``/``__exit__``/``__iter__``. Whatever cannot be mirrored faithfully is a
+:class:`GenSyncError` naming the method.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class Twin:
     convert: SyncReturn | None  # how the async result becomes the sync one, if it does
     checked: bool  # only results that are instances of ``convert.check`` are converted
     overload_returns: tuple[ast.expr | None, ...]  # the sync return annotation of each overload
+    #: A plain def that returns a coroutine (in all cases, or as a member of a union): the
+    #: twin runs what is not converted with ``run_sync``.
+    awaits: bool = False
     #: Builtins that a sync method of the same class hides in the mixin's class body (a
     #: method named ``list``); annotations spell them ``builtins.list``.
     shadowed: frozenset[str] = frozenset()
@@ -91,6 +95,30 @@ def _is_generator(fn: Function) -> bool:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             stack.extend(ast.iter_child_nodes(node))
     return False
+
+
+_AWAITABLES = {"Coroutine": -1, "Awaitable": 0}
+"""Annotations of what a plain def may return to be awaited, and which argument is the result."""
+
+
+def strip_awaitable(ann: ast.expr | None) -> tuple[ast.expr | None, bool]:
+    """``ann`` with ``Coroutine[Any, Any, R]`` / ``Awaitable[R]`` (alone or in a union) as ``R``.
+
+    Returns:
+        The annotation and whether anything was replaced: a plain def returning such a value
+        is mirrored by a twin that awaits it (``run_sync``).
+    """
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        return strip_awaitable(ast.parse(ann.value, mode="eval").body)
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        left, left_awaits = strip_awaitable(ann.left)
+        right, right_awaits = strip_awaitable(ann.right)
+        union = ast.BinOp(left, ast.BitOr(), right)  # type: ignore[arg-type]
+        return union, left_awaits or right_awaits
+    if isinstance(ann, ast.Subscript) and head(ann.value) in _AWAITABLES:
+        args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+        return args[_AWAITABLES[head(ann.value) or ""]], True
+    return ann, False
 
 
 def sync_return(
@@ -145,12 +173,16 @@ def _twin(fn: Function, overloads: list[Function], owner: str, config: Config) -
         raise GenSyncError(f"{where}: a public async method must be named a<name> (sync: <name>)")
     else:
         return None
-    returns, convert, converts_all = sync_return(fn.returns, config.return_types, where)
+    awaits = False
+    annotation = fn.returns
+    if not is_async:
+        annotation, awaits = strip_awaitable(fn.returns)
+    returns, convert, converts_all = sync_return(annotation, config.return_types, where)
     if not is_async:
         kind = "plain"
-        if convert is None and fn.name in DUNDERS:
+        if convert is None and not awaits and fn.name in DUNDERS:
             raise GenSyncError(f"{where}: must be `async def` or return an async type")
-        if convert is None:
+        if convert is None and not awaits:
             return None  # an ordinary method whose name happens to start with "a"
     elif _is_generator(fn):
         kind = "async generator"
@@ -161,9 +193,16 @@ def _twin(fn: Function, overloads: list[Function], owner: str, config: Config) -
     binding = _binding(fn, where)
     if any(_binding(variant, where) != binding for variant in overloads):
         raise GenSyncError(f"{where}: the overloads disagree on classmethod/staticmethod")
-    checked = convert is not None and not converts_all
-    variants = tuple(sync_return(v.returns, config.return_types, where)[0] for v in overloads)
-    return Twin(fn, tuple(overloads), name, binding, kind, returns, convert, checked, variants)
+    checked = convert is not None and (awaits or not converts_all)
+    variants = tuple(
+        sync_return(strip_awaitable(v.returns)[0] if awaits else v.returns,
+                    config.return_types, where)[0]
+        for v in overloads
+    )
+    return Twin(
+        fn, tuple(overloads), name, binding, kind, returns, convert, checked, variants,
+        awaits=awaits,
+    )
 
 
 def twins_of(source: Source, class_name: str, config: Config) -> list[Twin]:

@@ -203,6 +203,12 @@ class SyncStream(Generic[T]):
         """Whether the underlying stream was closed (or exited) through this object."""
         return self._closed
 
+    def __repr__(self) -> str:
+        # The async stream's repr names the run and its state; this view adds nothing to it.
+        inner = repr(self._stream)
+        prefix = "AsyncStream("
+        return "SyncStream(" + (inner[len(prefix):] if inner.startswith(prefix) else inner + ")")
+
     def __enter__(self) -> Self:
         if self._entered or self._closed:
             raise RuntimeError("vectorshift: a stream can be entered once, before it is closed")

@@ -48,6 +48,11 @@ class PipelineDefinition:
         self._nodes: list[Node] = []
         for node in nodes:
             self.add_node(node)
+        # The graph as the platform last had it (nodes as serialised), or None when unknown.
+        # A pipeline given an id is taken to be that saved pipeline, as given.
+        self._saved: dict[str, Any] | None = None
+        if id is not None:
+            self._mark_saved()
 
     @property
     def nodes(self) -> list[Node]:
@@ -121,6 +126,47 @@ class PipelineDefinition:
         """
         validate(self._nodes)
 
+    def _mark_saved(self) -> None:
+        """Record the graph as the platform now has it (after a save, a fetch or a create)."""
+        self._saved = serialize_nodes(self._nodes)
+
+    @property
+    def has_unsaved_changes(self) -> bool:
+        """Whether nodes were added or changed since the pipeline was last saved or fetched.
+
+        The platform runs the saved graph, so runs refuse while this is true: call ``save()``.
+
+        Example:
+            >>> pipeline.add(name="extra").input()
+            >>> pipeline.has_unsaved_changes
+            True
+        """
+        return self._saved is not None and serialize_nodes(self._nodes) != self._saved
+
+    def _require_saved(self) -> str:
+        """The id of a pipeline whose graph is the one on the platform, for a run of it.
+
+        Raises:
+            ValueError: the pipeline was never saved, or has changes it has not saved.
+        """
+        pipeline_id = self._require_id()
+        if self.has_unsaved_changes:
+            assert self._saved is not None
+            changed = sorted(
+                {node.name for node in self._nodes if self._saved.get(node.id) != node.to_json()}
+                | {
+                    str(data.get("name") or node_id)
+                    for node_id, data in self._saved.items()
+                    if node_id not in {node.id for node in self._nodes}
+                }
+            )
+            raise ValueError(
+                f"pipeline {self._label()} has unsaved changes (nodes "
+                f"{', '.join(map(repr, changed))} added or changed since it was last saved or "
+                "fetched), and the platform runs the saved graph: call save() before running it"
+            )
+        return pipeline_id
+
     def _require_id(self) -> str:
         if self.id is None:
             raise ValueError(
@@ -142,8 +188,12 @@ class PipelineDefinition:
     def _prepare(
         self, inputs: Mapping[str, Any], trace_id: str | None, **options: Any
     ) -> tuple[str, str, dict[str, Any]]:
-        """The pipeline id, trace id and checked body of a run, before any request."""
-        pipeline_id = self._require_id()
+        """The pipeline id, trace id and checked body of a run, before any request.
+
+        Raises:
+            ValueError: the pipeline is not saved, or has unsaved changes; an input is wrong.
+        """
+        pipeline_id = self._require_saved()
         trace_id = trace_id or _requests.new_trace_id()
         body = _requests.run_body(
             self._nodes, self._label(), inputs, trace_id=trace_id, **options

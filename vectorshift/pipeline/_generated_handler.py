@@ -11,7 +11,7 @@ from vectorshift._sync._iter import SyncStream
 from vectorshift._sync._loop import run_sync
 
 if TYPE_CHECKING:
-    from vectorshift.pipeline._stream import AsyncStream
+    from vectorshift.pipeline._async_stream import AsyncStream
     from vectorshift.types import RunStatus, StreamChunk
 
 
@@ -34,7 +34,9 @@ class RunHandlerSync:
 
         async def aterminate(self) -> RunStatus: ...
 
-        def astream(self, after: str | None = None) -> AsyncStream[StreamChunk]: ...
+        def astream(
+            self, after: str | None = None, *, timeout: float | None = None
+        ) -> AsyncStream[StreamChunk]: ...
 
     def run_status(self) -> RunStatus:
         """Check the run once, without waiting.
@@ -89,23 +91,31 @@ class RunHandlerSync:
         """
         return run_sync(self.aterminate())
 
-    def stream(self, after: str | None = None) -> SyncStream[StreamChunk]:
+    def stream(
+        self, after: str | None = None, *, timeout: float | None = None
+    ) -> SyncStream[StreamChunk]:
         """Watch the run's chunks as they are produced, until its ``result`` chunk.
 
         Reads the run's replayable events (PROTOCOL X3), so a run started in the background,
         by this process or any other, can be followed live: from its first event, or from
         the event after ``after`` (an event id seen before, e.g. ``chunk.id``). Events the run
         already produced are replayed first. A dropped connection is resumed as
-        :meth:`Pipeline.stream` does: every chunk is seen once, in order.
+        :meth:`Pipeline.stream` does: every chunk is seen once, in order. The request is sent
+        when the stream is opened (see :class:`AsyncStream`).
 
         Args:
             after: The id of the last event already seen; ``None`` starts from the beginning.
+            timeout: Seconds the whole stream may take, reconnections included; ``None`` for
+                no deadline. Past it the stream is closed and
+                :class:`~vectorshift.PollTimeoutError` is raised; the run goes on, and
+                ``stream(after=...)`` with the last ``chunk.id`` seen follows it again.
 
         Raises:
             NotFoundError: no such run, or the server does not serve replayable events.
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
             PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
             StreamInterruptedError: the stream dropped and could not be resumed.
+            PollTimeoutError: the stream did not end within ``timeout``; the run goes on.
 
         Example:
             >>> handler = pipeline.start({"query": "hi"})
@@ -113,4 +123,4 @@ class RunHandlerSync:
             ...     for chunk in chunks:
             ...         print(chunk.output_name, chunk.output_value)
         """
-        return SyncStream(self.astream(after))
+        return SyncStream(self.astream(after, timeout=timeout))

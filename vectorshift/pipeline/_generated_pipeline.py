@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from typing import Any, Literal
 
     from vectorshift._client import Client
+    from vectorshift.pipeline._async_stream import AsyncStream
     from vectorshift.pipeline._handler import RunHandler
     from vectorshift.pipeline._node import Node
     from vectorshift.pipeline._pipeline import Pipeline
-    from vectorshift.pipeline._stream import AsyncStream
     from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 
@@ -87,7 +87,7 @@ class PipelineSync:
         async def adelete(self) -> None: ...
 
         @overload
-        async def arun(
+        def arun(
             self,
             inputs: Mapping[str, Any],
             *,
@@ -96,10 +96,11 @@ class PipelineSync:
             node_input_overrides: Mapping[str, Any] | None = None,
             version: str | None = None,
             trace_id: str | None = None,
-        ) -> RunResult: ...
+            timeout: float | None = None,
+        ) -> Coroutine[Any, Any, RunResult]: ...
 
         @overload
-        async def arun(
+        def arun(
             self,
             inputs: Mapping[str, Any],
             *,
@@ -108,9 +109,10 @@ class PipelineSync:
             node_input_overrides: Mapping[str, Any] | None = None,
             version: str | None = None,
             trace_id: str | None = None,
+            timeout: float | None = None,
         ) -> AsyncStream[SSEFrame]: ...
 
-        async def arun(
+        def arun(
             self,
             inputs: Mapping[str, Any],
             *,
@@ -119,7 +121,8 @@ class PipelineSync:
             node_input_overrides: Mapping[str, Any] | None = None,
             version: str | None = None,
             trace_id: str | None = None,
-        ) -> RunResult | AsyncStream[SSEFrame]: ...
+            timeout: float | None = None,
+        ) -> Coroutine[Any, Any, RunResult] | AsyncStream[SSEFrame]: ...
 
         def astream(
             self,
@@ -131,6 +134,7 @@ class PipelineSync:
             node_input_overrides: Mapping[str, Any] | None = None,
             version: str | None = None,
             trace_id: str | None = None,
+            timeout: float | None = None,
         ) -> AsyncStream[StreamChunk]: ...
 
         async def astart(
@@ -255,6 +259,9 @@ class PipelineSync:
     ) -> Pipeline:
         """Save the graph: creates the pipeline if it has no id yet, else updates it.
 
+        Runs use the saved graph, so they refuse while nodes added or changed since the last
+        save (or fetch) are not saved (:attr:`has_unsaved_changes`).
+
         Args:
             deploy: Deploy the saved version (the platform runs deployed versions).
             bump: Bump the version number by ``patch``, ``minor`` or ``major``.
@@ -286,6 +293,7 @@ class PipelineSync:
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
+        timeout: float | None = None,
     ) -> RunResult: ...
 
     @overload
@@ -298,6 +306,7 @@ class PipelineSync:
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
+        timeout: float | None = None,
     ) -> SyncStream[SSEFrame]: ...
 
     def run(
@@ -309,41 +318,54 @@ class PipelineSync:
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
+        timeout: float | None = None,
     ) -> RunResult | SyncStream[SSEFrame]:
         """Run the pipeline and wait for its outputs (for long runs prefer :meth:`start`).
 
-        With ``stream=True`` the run streams: the request is sent now and an open stream of
-        raw SSE frames is returned, for token-level LLM output (the output node must be of
-        type ``stream<string>``, fed by an llm node built with ``stream=True``). Close it by
-        exhausting it or with ``with``.
+        The inputs are checked now, before any request: a mistake raises at the call.
+
+        With ``timeout`` (seconds) the wait is bounded: the run is then started in the
+        background (with an idempotency key, as :meth:`start` does) and waited for as
+        :meth:`RunHandler.result` waits, so that past the deadline
+        :class:`~vectorshift.PollTimeoutError` can name the run (``exc.task_id``). The run goes
+        on on the server: wait for it again with ``pipeline.run_handler(exc.task_id).result()``
+        or stop it with ``pipeline.terminate(run_id=exc.task_id)``. Without ``timeout`` the run
+        is one blocking request, which waits as long as the run takes (``Client(timeout=)``
+        bounds each network operation, not the run).
+
+        With ``stream=True`` the run streams: a stream of raw SSE frames is returned, for
+        token-level LLM output (the output node must be of type ``stream<string>``, fed by an
+        llm node built with ``stream=True``). The request is sent when the stream is opened
+        (see :class:`AsyncStream`), and ``timeout`` then bounds the whole stream.
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes, or an input is unknown or missing
+                (nothing was sent).
             PipelineRunFailedError: the run failed (not raised by raw frame streams).
+            PollTimeoutError: the run did not end within ``timeout``; it goes on.
 
         Example:
-            >>> result = pipeline.run({"query": "hello"})
+            >>> result = pipeline.run({"query": "hello"}, timeout=120)
             >>> result["outputs"]["answer"]
             >>> with pipeline.run({"query": "hello"}, stream=True) as frames:
             ...     for frame in frames:
             ...         print(frame.event, frame.data)
         """
         implementation = cast(
-            "Callable[..., Coroutine[Any, Any, RunResult | AsyncStream[SSEFrame]]]", self.arun
+            "Callable[..., Coroutine[Any, Any, RunResult] | AsyncStream[SSEFrame]]", self.arun
         )
-        result = run_sync(
-            implementation(
-                inputs,
-                stream=stream,
-                session_id=session_id,
-                node_input_overrides=node_input_overrides,
-                version=version,
-                trace_id=trace_id,
-            )
+        result = implementation(
+            inputs,
+            stream=stream,
+            session_id=session_id,
+            node_input_overrides=node_input_overrides,
+            version=version,
+            trace_id=trace_id,
+            timeout=timeout,
         )
         if isinstance(result, AsyncStreamLike):
             return SyncStream(result)
-        return result
+        return run_sync(result)
 
     def stream(
         self,
@@ -355,12 +377,22 @@ class PipelineSync:
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
+        timeout: float | None = None,
     ) -> SyncStream[StreamChunk]:
         """Run the pipeline inline and yield a typed chunk for every output as it is produced.
 
         Token deltas of ``stream<string>`` outputs and, with intermediate results (the
         platform's default), each node's outputs as they complete; the last chunk is the
-        ``result``. The inputs are checked now; the request is sent when the stream is opened.
+        ``result``. The inputs are checked now; the request is sent when the stream is opened
+        (see :class:`AsyncStream`).
+
+        ``timeout`` (seconds) bounds the whole stream, from the request to the ``result``
+        chunk, reconnections included; past it the stream is closed and
+        :class:`~vectorshift.PollTimeoutError` names the run, which goes on on the server:
+        follow it again with ``pipeline.run_handler(exc.task_id).stream(after=...)`` (the
+        last ``chunk.id`` seen), wait for it with ``result()``, or stop it with ``terminate()``.
+        Without it a stream lasts as long as its run; a connection silent for longer than
+        ``client.stream_idle_timeout`` (120 s unless set) counts as lost and is resumed.
 
         A stream that drops before its ``result`` (a lost connection, an early end) is resumed:
         the run goes on on the server, and the stream reconnects to the run's replayable events
@@ -370,15 +402,17 @@ class PipelineSync:
         in order.
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
+                unknown or missing (nothing was sent).
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
             PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
             StreamInterruptedError: the stream ended before its ``result`` chunk and could not
                 be resumed (the server does not replay events, or reconnecting kept failing);
                 it names the run, whose outcome ``run_status`` tells.
+            PollTimeoutError: the stream did not end within ``timeout``; the run goes on.
 
         Example:
-            >>> with pipeline.stream({"query": "hi"}) as chunks:
+            >>> with pipeline.stream({"query": "hi"}, timeout=300) as chunks:
             ...     for chunk in chunks:
             ...         print(chunk.type, chunk.output_name, chunk.output_value)
         """
@@ -391,6 +425,7 @@ class PipelineSync:
                 node_input_overrides=node_input_overrides,
                 version=version,
                 trace_id=trace_id,
+                timeout=timeout,
             )
         )
 
@@ -432,7 +467,8 @@ class PipelineSync:
                 crash). Using a key with other inputs is refused (422).
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
+                unknown or missing (nothing was sent).
             RateLimitError: the organisation's limit of active runs was still reached after
                 the retries; back off and try again.
 
@@ -495,9 +531,9 @@ class PipelineSync:
             status) and ``outcome.error`` (why it did not succeed).
 
         Raises:
-            ValueError: the pipeline is not saved, an argument is out of range, or ``keys``
-                does not hold exactly one distinct key per input (raised when the mismatch is
-                met, after the outcomes of the runs already started).
+            ValueError: the pipeline is not saved or has unsaved changes, an argument is out
+                of range, or ``keys`` does not hold exactly one distinct key per input (raised
+                when the mismatch is met, after the outcomes of the runs already started).
             ImportError: ``progress=True`` and tqdm is not installed.
 
         Example:
@@ -551,6 +587,9 @@ class PipelineSync:
 
     def bulk_run(self, inputs: Sequence[Mapping[str, Any]]) -> builtins.list[RunResult]:
         """Run the pipeline once per inputs mapping, in one request; results keep that order.
+
+        Raises:
+            ValueError: the pipeline has unsaved changes (call ``save()``); nothing was sent.
 
         Example:
             >>> results = pipeline.bulk_run([{"query": "a"}, {"query": "b"}])

@@ -27,8 +27,9 @@ from vectorshift.errors import (
     PollTimeoutError,
     UnprocessableEntityError,
 )
+from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
 from vectorshift.pipeline._generated_handler import RunHandlerSync
-from vectorshift.pipeline._stream import AsyncStream, byte_opener, events_path, resumable_opener
+from vectorshift.pipeline._stream import byte_opener, events_path, resumable_opener
 from vectorshift.types import RunStatus, StreamChunk
 
 __all__ = ["RunHandler", "ids_of", "raise_for_end", "wait_for_end"]
@@ -237,23 +238,31 @@ class RunHandler(RunHandlerSync):
             )
             return await self._status()
 
-    def astream(self, after: str | None = None) -> AsyncStream[StreamChunk]:
+    def astream(
+        self, after: str | None = None, *, timeout: float | None = None
+    ) -> AsyncStream[StreamChunk]:
         """Watch the run's chunks as they are produced, until its ``result`` chunk.
 
         Reads the run's replayable events (PROTOCOL X3), so a run started in the background,
         by this process or any other, can be followed live: from its first event, or from
         the event after ``after`` (an event id seen before, e.g. ``chunk.id``). Events the run
         already produced are replayed first. A dropped connection is resumed as
-        :meth:`Pipeline.astream` does: every chunk is seen once, in order.
+        :meth:`Pipeline.astream` does: every chunk is seen once, in order. The request is sent
+        when the stream is opened (see :class:`AsyncStream`).
 
         Args:
             after: The id of the last event already seen; ``None`` starts from the beginning.
+            timeout: Seconds the whole stream may take, reconnections included; ``None`` for
+                no deadline. Past it the stream is closed and
+                :class:`~vectorshift.PollTimeoutError` is raised; the run goes on, and
+                ``astream(after=...)`` with the last ``chunk.id`` seen follows it again.
 
         Raises:
             NotFoundError: no such run, or the server does not serve replayable events.
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
             PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
             StreamInterruptedError: the stream dropped and could not be resumed.
+            PollTimeoutError: the stream did not end within ``timeout``; the run goes on.
 
         Example:
             >>> handler = await pipeline.astart({"query": "hi"})
@@ -278,7 +287,11 @@ class RunHandler(RunHandlerSync):
                 trace_id=self.trace_id,
                 task_id=self.task_id,
                 after=after,
-            )
+            ),
+            timeout=timeout,
+            pipeline_id=self.pipeline_id,
+            task_id=self.task_id,
+            trace_id=self.trace_id,
         )
 
 
@@ -312,8 +325,7 @@ async def wait_for_end(
     """
     if not poll_interval > 0 or math.isnan(poll_interval):
         raise ValueError(f"poll_interval must be a positive number, not {poll_interval!r}")
-    if timeout is not None and (not timeout > 0 or math.isnan(timeout)):
-        raise ValueError(f"timeout must be a positive number or None, not {timeout!r}")
+    check_timeout(timeout)
     deadline = math.inf if timeout is None else anyio.current_time() + timeout
     pace = min(_FIRST_PACE, poll_interval)
     failures = 0
@@ -358,7 +370,9 @@ async def wait_for_end(
             pace = min(pace * 2, poll_interval)
     raw = last.raw_status if last is not None else None
     raise PollTimeoutError(
-        f"the run did not finish within {timeout}s (last status: {raw or 'none seen'})",
+        f"the run did not finish within {timeout}s (last status: {raw or 'none seen'}); it goes "
+        "on on the server: wait again with RunHandler(pipeline_id=..., task_id=...).result(), "
+        "or stop it with .terminate()",
         timeout=float(timeout or 0),
         last_status=last,
         **ids_of(handler),

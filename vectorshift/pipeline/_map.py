@@ -21,6 +21,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from vectorshift import _log
 from vectorshift.errors import ApiConnectionError, ApiError, RateLimitError
+from vectorshift.pipeline._async_stream import check_timeout
 from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wait_for_end
 from vectorshift.types import RunOutcome
 
@@ -229,13 +230,12 @@ async def map_runs(
     progress: bool,
 ) -> AsyncGenerator[RunOutcome, None]:
     """The body of :meth:`Pipeline.amap` (see there)."""
-    pipeline_id = pipeline._require_id()
+    pipeline_id = pipeline._require_saved()
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
     if not poll_interval > 0 or math.isnan(poll_interval):
         raise ValueError(f"poll_interval must be a positive number, not {poll_interval!r}")
-    if timeout is not None and (not timeout > 0 or math.isnan(timeout)):
-        raise ValueError(f"timeout must be a positive number or None, not {timeout!r}")
+    check_timeout(timeout)
     if isinstance(inputs, Mapping):
         raise TypeError("amap takes an iterable of input mappings, not one mapping")
     total = len(inputs) if isinstance(inputs, Sized) else None

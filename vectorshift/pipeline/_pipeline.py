@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, Literal, overload
 
@@ -11,13 +11,14 @@ from vectorshift import _log
 from vectorshift._client import Client, default_client
 from vectorshift._files import encode_body
 from vectorshift.pipeline import _requests
+from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
 from vectorshift.pipeline._definition import PipelineDefinition
 from vectorshift.pipeline._generated_pipeline import PipelineSync
 from vectorshift.pipeline._graph import deserialize_nodes
 from vectorshift.pipeline._handler import RunHandler
 from vectorshift.pipeline._map import map_runs
 from vectorshift.pipeline._node import Node
-from vectorshift.pipeline._stream import AsyncStream, byte_opener, resumable_opener, sse_opener
+from vectorshift.pipeline._stream import byte_opener, resumable_opener, sse_opener
 from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 __all__ = ["Pipeline"]
@@ -84,6 +85,7 @@ class Pipeline(PipelineDefinition, PipelineSync):
             client=client,
         )
         pipeline._nodes = deserialize_nodes(data)
+        pipeline._mark_saved()
         return pipeline
 
     @classmethod
@@ -111,6 +113,7 @@ class Pipeline(PipelineDefinition, PipelineSync):
         response = await self.client.http.request(
             "POST", "/pipeline", json_body=body, retry_mode="unsafe"
         )
+        self._saved = body["nodes"]
         self.id = str(response.data["id"])
         fetched = await _requests.fetch_object(self.client, id=self.id)
         self.branch_id = fetched.get("mainBranch") or fetched.get("branch_id")
@@ -176,6 +179,9 @@ class Pipeline(PipelineDefinition, PipelineSync):
     ) -> Pipeline:
         """Save the graph: creates the pipeline if it has no id yet, else updates it.
 
+        Runs use the saved graph, so they refuse while nodes added or changed since the last
+        save (or fetch) are not saved (:attr:`has_unsaved_changes`).
+
         Args:
             deploy: Deploy the saved version (the platform runs deployed versions).
             bump: Bump the version number by ``patch``, ``minor`` or ``major``.
@@ -192,10 +198,12 @@ class Pipeline(PipelineDefinition, PipelineSync):
         if self.id is None:
             await self._create()
             return self
+        graph = self.to_json()
         await _requests.update(
-            self.client, self.id, self.to_json(), branch_id=self.branch_id, deploy=deploy,
+            self.client, self.id, graph, branch_id=self.branch_id, deploy=deploy,
             bump=bump, description=description,
         )
+        self._saved = graph["nodes"]
         return self
 
     async def adelete(self) -> None:
@@ -209,7 +217,7 @@ class Pipeline(PipelineDefinition, PipelineSync):
     # -- running ----------------------------------------------------------------------------------
 
     @overload
-    async def arun(
+    def arun(
         self,
         inputs: Mapping[str, Any],
         *,
@@ -218,10 +226,11 @@ class Pipeline(PipelineDefinition, PipelineSync):
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
-    ) -> RunResult: ...
+        timeout: float | None = None,
+    ) -> Coroutine[Any, Any, RunResult]: ...
 
     @overload
-    async def arun(
+    def arun(
         self,
         inputs: Mapping[str, Any],
         *,
@@ -230,9 +239,10 @@ class Pipeline(PipelineDefinition, PipelineSync):
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
+        timeout: float | None = None,
     ) -> AsyncStream[SSEFrame]: ...
 
-    async def arun(
+    def arun(
         self,
         inputs: Mapping[str, Any],
         *,
@@ -241,37 +251,65 @@ class Pipeline(PipelineDefinition, PipelineSync):
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
-    ) -> RunResult | AsyncStream[SSEFrame]:
+        timeout: float | None = None,
+    ) -> Coroutine[Any, Any, RunResult] | AsyncStream[SSEFrame]:
         """Run the pipeline and wait for its outputs (for long runs prefer :meth:`astart`).
 
-        With ``stream=True`` the run streams: the request is sent now and an open stream of
-        raw SSE frames is returned, for token-level LLM output (the output node must be of
-        type ``stream<string>``, fed by an llm node built with ``stream=True``). Close it by
-        exhausting it or with ``async with``.
+        The inputs are checked now, before any request: a mistake raises at the call.
+
+        With ``timeout`` (seconds) the wait is bounded: the run is then started in the
+        background (with an idempotency key, as :meth:`astart` does) and waited for as
+        :meth:`RunHandler.aresult` waits, so that past the deadline
+        :class:`~vectorshift.PollTimeoutError` can name the run (``exc.task_id``). The run goes
+        on on the server: wait for it again with ``pipeline.run_handler(exc.task_id).result()``
+        or stop it with ``pipeline.terminate(run_id=exc.task_id)``. Without ``timeout`` the run
+        is one blocking request, which waits as long as the run takes (``Client(timeout=)``
+        bounds each network operation, not the run).
+
+        With ``stream=True`` the run streams: a stream of raw SSE frames is returned, for
+        token-level LLM output (the output node must be of type ``stream<string>``, fed by an
+        llm node built with ``stream=True``). The request is sent when the stream is opened
+        (see :class:`AsyncStream`), and ``timeout`` then bounds the whole stream.
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes, or an input is unknown or missing
+                (nothing was sent).
             PipelineRunFailedError: the run failed (not raised by raw frame streams).
+            PollTimeoutError: the run did not end within ``timeout``; it goes on.
 
         Example:
-            >>> result = await pipeline.arun({"query": "hello"})
+            >>> result = await pipeline.arun({"query": "hello"}, timeout=120)
             >>> result["outputs"]["answer"]
-            >>> async with await pipeline.arun({"query": "hello"}, stream=True) as frames:
+            >>> async with pipeline.arun({"query": "hello"}, stream=True) as frames:
             ...     async for frame in frames:
             ...         print(frame.event, frame.data)
         """
-        pipeline_id, trace_id, body = self._prepare(
-            inputs,
-            trace_id,
-            session_id=session_id,
-            node_input_overrides=node_input_overrides,
-            version=version,
-        )
+        check_timeout(timeout)
         if stream:
-            body["stream"] = True
-            path = f"/pipeline/{pipeline_id}/run"
-            return await AsyncStream(sse_opener(self.client, path, body)).aopen()
-        return await _requests.run_blocking(self.client, pipeline_id, self.name, body, trace_id)
+            pipeline_id, trace_id, body = self._prepare(
+                inputs, trace_id, stream=True, session_id=session_id,
+                node_input_overrides=node_input_overrides, version=version,
+            )
+            return AsyncStream(
+                sse_opener(self.client, f"/pipeline/{pipeline_id}/run", body),
+                timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id,
+            )
+        if timeout is None:
+            pipeline_id, trace_id, body = self._prepare(
+                inputs, trace_id, session_id=session_id,
+                node_input_overrides=node_input_overrides, version=version,
+            )
+            return _requests.run_blocking(self.client, pipeline_id, self.name, body, trace_id)
+        key, trace_id = _requests.start_key(self._require_saved(), None, trace_id)
+        pipeline_id, trace_id, body = self._prepare(
+            inputs, trace_id, background=True, session_id=session_id,
+            node_input_overrides=node_input_overrides, version=version,
+        )
+        start = _requests.start(
+            self.client, pipeline_id, self.name, body,
+            key=key, trace_id=trace_id, handler_client=self._client,
+        )
+        return _requests.run_until(start, timeout)
 
     def astream(
         self,
@@ -283,12 +321,22 @@ class Pipeline(PipelineDefinition, PipelineSync):
         node_input_overrides: Mapping[str, Any] | None = None,
         version: str | None = None,
         trace_id: str | None = None,
+        timeout: float | None = None,
     ) -> AsyncStream[StreamChunk]:
         """Run the pipeline inline and yield a typed chunk for every output as it is produced.
 
         Token deltas of ``stream<string>`` outputs and, with intermediate results (the
         platform's default), each node's outputs as they complete; the last chunk is the
-        ``result``. The inputs are checked now; the request is sent when the stream is opened.
+        ``result``. The inputs are checked now; the request is sent when the stream is opened
+        (see :class:`AsyncStream`).
+
+        ``timeout`` (seconds) bounds the whole stream, from the request to the ``result``
+        chunk, reconnections included; past it the stream is closed and
+        :class:`~vectorshift.PollTimeoutError` names the run, which goes on on the server:
+        follow it again with ``pipeline.run_handler(exc.task_id).astream(after=...)`` (the
+        last ``chunk.id`` seen), wait for it with ``result()``, or stop it with ``terminate()``.
+        Without it a stream lasts as long as its run; a connection silent for longer than
+        ``client.stream_idle_timeout`` (120 s unless set) counts as lost and is resumed.
 
         A stream that drops before its ``result`` (a lost connection, an early end) is resumed:
         the run goes on on the server, and the stream reconnects to the run's replayable events
@@ -298,15 +346,17 @@ class Pipeline(PipelineDefinition, PipelineSync):
         in order.
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
+                unknown or missing (nothing was sent).
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
             PipelineRunCancelledError: after yielding a cancelled ``result`` chunk.
             StreamInterruptedError: the stream ended before its ``result`` chunk and could not
                 be resumed (the server does not replay events, or reconnecting kept failing);
                 it names the run, whose outcome ``run_status`` tells.
+            PollTimeoutError: the stream did not end within ``timeout``; the run goes on.
 
         Example:
-            >>> async with pipeline.astream({"query": "hi"}) as chunks:
+            >>> async with pipeline.astream({"query": "hi"}, timeout=300) as chunks:
             ...     async for chunk in chunks:
             ...         print(chunk.type, chunk.output_name, chunk.output_value)
         """
@@ -326,7 +376,8 @@ class Pipeline(PipelineDefinition, PipelineSync):
             json_body=json_body, data=data, files=files,
         )
         return AsyncStream(
-            resumable_opener(self.client, first, pipeline_id=pipeline_id, trace_id=trace_id)
+            resumable_opener(self.client, first, pipeline_id=pipeline_id, trace_id=trace_id),
+            timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id,
         )
 
     async def astart(
@@ -367,7 +418,8 @@ class Pipeline(PipelineDefinition, PipelineSync):
                 crash). Using a key with other inputs is refused (422).
 
         Raises:
-            ValueError: an input is unknown or missing (nothing was sent).
+            ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
+                unknown or missing (nothing was sent).
             RateLimitError: the organisation's limit of active runs was still reached after
                 the retries; back off and try again.
 
@@ -376,7 +428,7 @@ class Pipeline(PipelineDefinition, PipelineSync):
             >>> handler.task_id, handler.trace_id
             >>> again = await pipeline.astart({"query": "hello"}, idempotency_key="order-42")
         """
-        key, trace_id = _requests.start_key(self._require_id(), idempotency_key, trace_id)
+        key, trace_id = _requests.start_key(self._require_saved(), idempotency_key, trace_id)
         pipeline_id, trace_id, body = self._prepare(
             inputs,
             trace_id,
@@ -433,9 +485,9 @@ class Pipeline(PipelineDefinition, PipelineSync):
             status) and ``outcome.error`` (why it did not succeed).
 
         Raises:
-            ValueError: the pipeline is not saved, an argument is out of range, or ``keys``
-                does not hold exactly one distinct key per input (raised when the mismatch is
-                met, after the outcomes of the runs already started).
+            ValueError: the pipeline is not saved or has unsaved changes, an argument is out
+                of range, or ``keys`` does not hold exactly one distinct key per input (raised
+                when the mismatch is met, after the outcomes of the runs already started).
             ImportError: ``progress=True`` and tqdm is not installed.
 
         Example:
@@ -504,10 +556,13 @@ class Pipeline(PipelineDefinition, PipelineSync):
     async def abulk_run(self, inputs: Sequence[Mapping[str, Any]]) -> list[RunResult]:
         """Run the pipeline once per inputs mapping, in one request; results keep that order.
 
+        Raises:
+            ValueError: the pipeline has unsaved changes (call ``save()``); nothing was sent.
+
         Example:
             >>> results = await pipeline.abulk_run([{"query": "a"}, {"query": "b"}])
         """
-        pipeline_id = self._require_id()
+        pipeline_id = self._require_saved()
         if isinstance(inputs, Mapping) or not isinstance(inputs, Sequence):
             raise TypeError("bulk_run takes a list of input mappings")
         runs = [{"inputs": self.check_inputs(one)} for one in inputs]

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
+
+import anyio
 
 from vectorshift import _log
 from vectorshift._client import Client
 from vectorshift._files import as_file, encode_body, is_file_value
-from vectorshift.errors import NotFoundError, PipelineRunFailedError
+from vectorshift.errors import NotFoundError, PipelineRunFailedError, PollTimeoutError
 from vectorshift.pipeline._graph import input_mismatch
-from vectorshift.pipeline._handler import RunHandler, ids_of
+from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wait_for_end
 from vectorshift.pipeline._node import Node
 from vectorshift.types import RunResult
 
@@ -28,6 +30,7 @@ __all__ = [
     "list_objects",
     "run_blocking",
     "run_body",
+    "run_until",
     "start",
     "start_key",
     "update",
@@ -215,6 +218,38 @@ async def run_blocking(
         result=outputs if isinstance(outputs, dict) else {},
         raw=data,
     )
+
+
+async def run_until(start: Awaitable[RunHandler], timeout: float) -> RunResult:
+    """A blocking run with a deadline: ``start`` (a background start), then its final status.
+
+    The deadline covers both, so a run that does not end in time is a
+    :class:`~vectorshift.errors.PollTimeoutError` naming the run, which goes on.
+
+    Raises:
+        PipelineRunFailedError: the run failed.
+        PipelineRunCancelledError: the run was terminated.
+        PollTimeoutError: the run did not end within ``timeout``.
+    """
+    deadline = anyio.current_time() + timeout
+    handler = await start
+    with _log.raising("run", **ids_of(handler)):
+        try:
+            final = await wait_for_end(
+                handler, 1.0, max(deadline - anyio.current_time(), 0.001)
+            )
+        except PollTimeoutError as exc:
+            raw = exc.last_status.raw_status if exc.last_status is not None else None
+            raise PollTimeoutError(
+                f"the run did not finish within {timeout}s (last status: {raw or 'none seen'}); "
+                "it goes on on the server: wait again with pipeline.run_handler(task_id)"
+                ".result(), or stop it with pipeline.terminate(run_id=task_id)",
+                timeout=timeout,
+                last_status=exc.last_status,
+                **ids_of(handler),
+            ) from None
+        raise_for_end(final)
+    return RunResult(**final.model_dump())
 
 
 async def start(

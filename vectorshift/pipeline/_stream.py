@@ -1,26 +1,30 @@
-"""AsyncStream: a streamed response as an async iterator that owns its HTTP connection.
+"""Openers of streamed responses, and the resumption of run streams that drop.
 
-The request is sent when the stream is opened (``async with``, or the first item), so an HTTP
-error surfaces there. The response is closed when the stream is exhausted, when ``async with``
-exits (normally, by ``break``, by an exception in the consumer, or by cancellation) and on
-:meth:`AsyncStream.aclose`.
+An opener (:data:`~._async_stream.Opener`) sends a request and returns its items; an
+:class:`~._async_stream.AsyncStream` calls it when it is opened.
 
 Typed run streams resume: when the connection drops (or ends) before the ``result`` frame, the
 stream reconnects to the run's replayable events (PROTOCOL X3) with ``Last-Event-ID``, so the
 consumer sees every frame once, in order. Against a server without X3 it raises
 :class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id.
+
+No connection waits unbounded: its response must begin within the client's per-request read
+timeout, and a body that delivers no byte for ``client.stream_idle_timeout`` seconds
+(:data:`DEFAULT_STREAM_IDLE_TIMEOUT` unless set; above any server's keep-alive interval) counts
+as lost, like a dropped one, so a typed stream resumes. Both raise
+:class:`~vectorshift.errors.ApiTimeoutError`. The whole stream's deadline is the
+:class:`~._async_stream.AsyncStream`'s.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
-from typing_extensions import Self
 
 from vectorshift import _log
 from vectorshift._files import FormParts, encode_body
@@ -28,17 +32,22 @@ from vectorshift._sse import SSEDecoder, aiter_sse, parse_json_object
 from vectorshift.errors import (
     ApiConnectionError,
     ApiError,
+    ApiTimeoutError,
     PipelineRunCancelledError,
     PipelineRunFailedError,
     StreamInterruptedError,
 )
+from vectorshift.pipeline._async_stream import AsyncStream, Opener
 from vectorshift.types import SSEFrame, StreamChunk
 
 if TYPE_CHECKING:
     from vectorshift._client import Client
     from vectorshift._http import RetryMode
 
+# AsyncStream and Opener live in _async_stream; they are named here too for the code that
+# imported them from this module before they moved.
 __all__ = [
+    "DEFAULT_STREAM_IDLE_TIMEOUT",
     "AsyncStream",
     "ByteOpener",
     "Opener",
@@ -46,86 +55,19 @@ __all__ = [
     "events_path",
     "resumable_opener",
     "sse_opener",
+    "stream_idle_timeout",
 ]
 
-T = TypeVar("T")
-Opener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[T]]]
-"""Sends the request, registers its cleanup on the stack, and returns the items' iterator."""
+DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
+"""Seconds a stream's connection may deliver nothing before it counts as lost.
+
+Servers send a ``: keep-alive`` comment while a run is quiet (``vectorshift.local`` every 15 s),
+so a silent connection this long is a dead one, not a slow run. Set ``client.stream_idle_timeout``
+to change it for a client (``None``: no bound).
+"""
+
 ByteOpener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[bytes]]]
 """An :data:`Opener` of a response body's raw chunks."""
-
-
-class AsyncStream(Generic[T]):
-    """An open-on-demand stream of items from one streamed HTTP response.
-
-    Example:
-        >>> async with pipeline.astream({"query": "hi"}) as chunks:
-        ...     async for chunk in chunks:
-        ...         print(chunk.output_value, end="")
-    """
-
-    def __init__(self, opener: Opener[T]) -> None:
-        self._opener = opener
-        self._stack: AsyncExitStack | None = None
-        self._items: AsyncIterator[T] | None = None
-        self._closed = False
-
-    async def _open(self) -> AsyncIterator[T]:
-        if self._items is not None:
-            return self._items
-        if self._closed:
-            raise RuntimeError("this stream is closed; start a new one")
-        stack = AsyncExitStack()
-        try:
-            self._items = await self._opener(stack)
-        except BaseException:
-            await stack.aclose()
-            self._closed = True
-            raise
-        self._stack = stack
-        return self._items
-
-    async def aopen(self) -> Self:
-        """Send the request now (``async with`` does this); HTTP errors are raised here."""
-        await self._open()
-        return self
-
-    async def __aenter__(self) -> Self:
-        return await self.aopen()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> T:
-        if self._closed:
-            raise StopAsyncIteration
-        items = await self._open()
-        try:
-            return await items.__anext__()
-        except BaseException:
-            await self.aclose()
-            raise
-
-    async def aclose(self) -> None:
-        """Close the HTTP response; safe to call more than once."""
-        self._closed = True
-        items, self._items = self._items, None
-        stack, self._stack = self._stack, None
-        try:
-            aclose = getattr(items, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        finally:
-            if stack is not None:
-                await stack.aclose()
 
 
 def byte_opener(
@@ -142,25 +84,73 @@ def byte_opener(
 ) -> ByteOpener:
     """Opens ``method path`` as a streamed response and returns its body's byte chunks.
 
-    The body is ``json_body`` as JSON, or multipart form data of ``data`` and ``files``.
+    The body is ``json_body`` as JSON, or multipart form data of ``data`` and ``files``. The
+    response must begin within the client's per-request read timeout, and the body may then
+    be silent for at most the client's stream idle timeout between two chunks; either bound
+    passing raises :class:`~vectorshift.errors.ApiTimeoutError` (a lost connection, which a
+    typed run stream resumes).
     """
 
     async def open_bytes(stack: AsyncExitStack) -> AsyncIterator[bytes]:
-        _, chunks = await stack.enter_async_context(
-            client.http.stream(
-                method,
-                path,
-                json_body=json_body,
-                data=data,
-                files=files,
-                headers=headers,
-                retry_mode=retry_mode,
-                max_retries=max_retries,
+        with anyio.move_on_after(_response_timeout(client)) as scope:
+            _, chunks = await stack.enter_async_context(
+                client.http.stream(
+                    method,
+                    path,
+                    json_body=json_body,
+                    data=data,
+                    files=files,
+                    headers=headers,
+                    retry_mode=retry_mode,
+                    max_retries=max_retries,
+                )
             )
-        )
-        return chunks
+        if scope.cancelled_caught:
+            raise ApiTimeoutError(
+                f"the stream's response did not begin within {_response_timeout(client)}s "
+                "(the client's timeout)",
+                method=method,
+                url=path,
+            )
+        return _idle_bounded(chunks, stream_idle_timeout(client), method, path)
 
     return open_bytes
+
+
+def stream_idle_timeout(client: Client) -> float | None:
+    """How long ``client``'s streams may be silent (:data:`DEFAULT_STREAM_IDLE_TIMEOUT`)."""
+    value: float | None = getattr(client, "stream_idle_timeout", DEFAULT_STREAM_IDLE_TIMEOUT)
+    return value
+
+
+def _response_timeout(client: Client) -> float:
+    """The client's per-request read timeout, which also bounds the wait for a stream's headers.
+
+    It bounds the whole open, the HTTP layer's retries of it included, since those happen
+    inside it.
+    """
+    read: float | None = client.http.timeout.read
+    return math.inf if read is None else read
+
+
+async def _idle_bounded(
+    chunks: AsyncIterator[bytes], idle: float | None, method: str, path: str
+) -> AsyncIterator[bytes]:
+    """``chunks``, raising :class:`ApiTimeoutError` when one takes longer than ``idle``."""
+    bound = math.inf if idle is None else idle
+    while True:
+        with anyio.move_on_after(bound) as scope:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+        if scope.cancelled_caught:
+            raise ApiTimeoutError(
+                f"the stream sent nothing for {idle}s (the stream idle timeout)",
+                method=method,
+                url=path,
+            )
+        yield chunk
 
 
 def sse_opener(
