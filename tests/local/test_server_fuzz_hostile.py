@@ -184,9 +184,12 @@ def test_events_and_status_never_answer_5xx(
     api: httpx.Client, header: str, query: str, wait: str
 ) -> None:
     pipeline_id, task_id = echo_pipeline(api)
-    raw_header = header.strip().encode("utf-8", "surrogatepass").replace(b"\r", b"").replace(
-        b"\n", b""
-    )
+    # Control bytes other than tab cannot be sent in a header (the client's h11 refuses them),
+    # so they are dropped; every other byte, non-ASCII and surrogates included, goes as is.
+    raw_header = bytes(
+        byte for byte in header.strip().encode("utf-8", "surrogatepass")
+        if byte == 0x09 or 0x20 <= byte != 0x7F
+    ).strip()
     headers = {"Last-Event-ID": raw_header} if raw_header else {}
     url = f"/pipeline/{pipeline_id}/run/events/{task_id}"
     _report("GET /events (Last-Event-ID)", api.get(url, headers=headers))
