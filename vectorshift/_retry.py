@@ -137,12 +137,20 @@ class RetryPolicy:
         """A wait a server asked for, as this policy honours it; ``None`` when there is none.
 
         NaN counts as no request, a negative wait (a date in the past) as 0, and anything over
-        ``max_retry_after`` (infinity included) as ``max_retry_after``. ``Retry-After``,
-        ``retry-after-ms`` and the ``retry:`` field of an event stream all pass through here.
+        ``max_retry_after`` (infinity, and integers too large for a float, included) as
+        ``max_retry_after``. ``Retry-After``, ``retry-after-ms`` and the ``retry:`` field of an
+        event stream all pass through here, and nothing else decides how long a server may make
+        the SDK wait.
         """
-        if seconds is None or math.isnan(seconds):
+        if seconds is None:
             return None
-        return min(max(seconds, 0.0), self.max_retry_after)
+        try:
+            wait = float(seconds)
+        except OverflowError:  # an int beyond any float: as long as infinity
+            wait = math.inf if seconds > 0 else 0.0
+        if math.isnan(wait):
+            return None
+        return min(max(wait, 0.0), self.max_retry_after)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt + 1``.

@@ -236,9 +236,16 @@ def _is_newer(event_id: str, last: str | None) -> bool:
 class _Resumer:
     """Reads a run's frames over as many connections as it takes, delivering each frame once.
 
-    Frames are decoded by one :class:`SSEDecoder` for all connections, as an event source does,
-    so the ``retry:`` field and the inherited event id carry over. A frame that brings its own
-    id not newer than the last one delivered is a replay, and is skipped.
+    Each connection gets its own :class:`SSEDecoder`, so a frame's id is its own only when its
+    block (or an earlier block of the same connection) set it: an id inherited from the last
+    connection would make a replayed frame look like a new unnumbered one. The latest
+    ``retry:`` field carries over, as in an event source. A frame that brings its own id not
+    newer than the last one delivered is a replay, and is skipped.
+
+    A resumed connection must make progress: an unnumbered frame on it before any newer
+    numbered one cannot be told from a frame sent again, so the stream gives up rather than
+    deliver it twice; and a reconnection that delivers nothing counts as a failure, so a server
+    that keeps resending old frames exhausts the retry budget instead of looping for ever.
     """
 
     def __init__(
@@ -257,7 +264,7 @@ class _Resumer:
         self.last_id = after
         self.delivered = 0
         self.failures = 0
-        self.decoder = SSEDecoder()
+        self.retry_ms: int | None = None
         self._connection: AsyncExitStack | None = None
 
     def _ids(self) -> dict[str, Any]:
@@ -286,35 +293,51 @@ class _Resumer:
         try:
             while True:
                 cause: ApiConnectionError | None = None
-                in_force = self.decoder.last_event_id
+                decoder = SSEDecoder()
+                in_force: str | None = None
+                # Frames up to last_id were delivered (or skipped by ``after``): until a newer
+                # numbered frame comes, an unnumbered one may be one of them sent again.
+                unplaced = self.last_id is not None
                 try:
                     async for data in body:
-                        for frame in self.decoder.feed(data):
+                        for frame in decoder.feed(data):
                             own_id = frame.id if frame.id != in_force else None
                             in_force = frame.id
                             if own_id is not None and not _is_newer(own_id, self.last_id):
                                 continue
-                            chunk = self._accept(frame, own_id)
+                            chunk = StreamChunk.from_frame(parse_json_object(frame), frame.id)
+                            if own_id is not None:
+                                unplaced = False
+                            elif unplaced and chunk.type != "result":
+                                raise self._unplaceable()
+                            self._accept(chunk, own_id)
                             yield chunk
                             if chunk.type == "result":
                                 self._raise_for_result(chunk)
                                 return
                 except ApiConnectionError as exc:
                     cause = exc
-                self.decoder.close()
+                if decoder.retry is not None:
+                    self.retry_ms = decoder.retry
+                decoder.close()
                 await self.close()
                 body = await self._reconnect(cause)
         finally:
             await self.close()
 
-    def _accept(self, frame: SSEFrame, own_id: str | None) -> StreamChunk:
-        chunk = StreamChunk.from_frame(parse_json_object(frame), frame.id)
+    def _accept(self, chunk: StreamChunk, own_id: str | None) -> None:
         self.task_id = chunk.run_id or self.task_id
         if own_id is not None:
             self.last_id = own_id
         self.delivered += 1
         self.failures = 0
-        return chunk
+
+    def _unplaceable(self) -> StreamInterruptedError:
+        return self._interrupted(
+            "was resumed with frames that carry no ids, so frames sent again cannot be told "
+            "from new ones; it stopped rather than deliver a frame twice",
+            None,
+        )
 
     def _raise_for_result(self, chunk: StreamChunk) -> None:
         if chunk.status == "failed":
@@ -350,13 +373,14 @@ class _Resumer:
         failure: ApiError | ApiConnectionError | None = cause
         while True:
             if self.failures >= policy.max_retries:
-                reason = (
-                    f"{self.failures} reconnection(s) in a row failed"
-                    if self.failures
-                    else "the retry policy allows no reconnection (max_retries=0)"
-                )
+                if not self.failures:
+                    reason = "the retry policy allows no reconnection (max_retries=0)"
+                elif failure is None:
+                    reason = f"{self.failures} reconnection(s) in a row brought no new frame"
+                else:
+                    reason = f"{self.failures} reconnection(s) in a row failed"
                 raise self._interrupted(reason, failure)
-            hint = None if self.decoder.retry is None else self.decoder.retry / 1000.0
+            hint = None if self.retry_ms is None else self.retry_ms / 1000.0
             delay = policy.delay(failure, self.failures, hint=hint)
             self.failures += 1
             # A stream that broke and is resumed is news the caller gets no exception for.
