@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import pytest
-from anyio.abc import SocketStream
+from raw_http import Request, event_stream, raw_server, response
 
 from vectorshift import (
-    Client,
     InternalServerError,
     RetryPolicy,
     RunHandler,
@@ -30,9 +27,6 @@ from vectorshift import (
 from vectorshift._sse import MAX_RETRY_MS, SSEDecoder
 
 pytestmark = pytest.mark.anyio
-
-Script = Callable[[int, str], bytes]
-"""Answers request number ``n`` (from 0), given its request line, with raw response bytes."""
 
 RUN = "run-1"
 
@@ -46,51 +40,9 @@ def frame(value: Any, event_id: str | None = None, *, type: str = "stream") -> s
     return (f"id: {event_id}\n" if event_id is not None else "") + f"data: {json.dumps(data)}\n\n"
 
 
-def event_stream(body: str) -> bytes:
-    """A 200 event stream that ends (the connection closes) after ``body``."""
-    head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
-    return (head + body).encode()
-
-
 def unavailable(header: str) -> bytes:
     body = b'{"status": "failed", "error": "busy"}'
-    return (
-        f"HTTP/1.1 503 Service Unavailable\r\n{header}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode() + body
-
-
-@asynccontextmanager
-async def raw_server(script: Script) -> AsyncIterator[list[str]]:
-    """Serve ``script`` on 127.0.0.1; yields the request lines received so far."""
-    seen: list[str] = []
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-
-    async def answer(stream: SocketStream) -> None:
-        async with stream:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                try:
-                    head += await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    return
-            line = head.split(b"\r\n", 1)[0].decode()
-            seen.append(line)
-            await stream.send(script(len(seen) - 1, line))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, answer)
-        seen.append(f"http://127.0.0.1:{port}/v1")
-        try:
-            yield seen
-        finally:
-            tg.cancel_scope.cancel()
-
-
-def client_of(seen: list[str], policy: RetryPolicy) -> Client:
-    base_url = seen.pop(0)
-    return Client(api_key="k", base_url=base_url, retry=policy)
+    return response("503 Service Unavailable", body, [header, "Content-Type: application/json"])
 
 
 async def collect(handler: RunHandler) -> list[StreamChunk]:
@@ -106,19 +58,19 @@ async def collect(handler: RunHandler) -> list[StreamChunk]:
 async def test_a_retry_field_of_years_waits_no_longer_than_the_policy_allows(
     retry: str,
 ) -> None:
-    def script(n: int, line: str) -> bytes:
+    def script(n: int, request: Request) -> bytes:
         if n == 0:  # the first connection asks for an endless wait, then drops
             return event_stream(f"retry: {retry}\n" + frame("a", "1"))
         return event_stream(frame("b", "2") + frame("ab", "3", type="result"))
 
     policy = RetryPolicy(max_retries=2, backoff_base=0.01, max_backoff=0.05, max_retry_after=0.2)
-    async with raw_server(script) as seen:
-        handler = RunHandler(pipeline_id="p", task_id=RUN, client=client_of(seen, policy))
+    async with raw_server(script) as server:
+        handler = RunHandler(pipeline_id="p", task_id=RUN, client=server.client(policy))
         with anyio.fail_after(5):  # an honoured 3-year wait would never get here
             chunks = await collect(handler)
     assert [c.output_value for c in chunks] == ["a", "b", None]
     assert [c.id for c in chunks] == ["1", "2", "3"]
-    assert seen[1].startswith("GET /v1/pipeline/p/run/events/run-1 ")
+    assert server.requests[1].line.startswith("GET /v1/pipeline/p/run/events/run-1 ")
 
 
 def test_the_decoder_holds_any_retry_field_and_the_policy_caps_it() -> None:
@@ -138,20 +90,17 @@ def test_the_decoder_holds_any_retry_field_and_the_policy_caps_it() -> None:
 @pytest.mark.parametrize("header", ["Retry-After: nan", "retry-after-ms: nan", "Retry-After: -inf"])
 async def test_a_retry_after_that_is_not_a_number_is_not_slept_on(header: str) -> None:
     status = json.dumps({"task_id": RUN, "status": "completed", "result": {"a": "x"}}).encode()
-    ok = (
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(status)}\r\nConnection: close\r\n\r\n"
-    ).encode() + status
+    ok = response("200 OK", status, ["Content-Type: application/json"])
 
-    def script(n: int, line: str) -> bytes:
+    def script(n: int, request: Request) -> bytes:
         return ok if n == 2 else unavailable(header)  # two 503s, then the answer
 
     policy = RetryPolicy(max_retries=2, backoff_base=0.01, max_backoff=0.02)
-    async with raw_server(script) as seen:
-        handler = RunHandler(pipeline_id="p", task_id=RUN, client=client_of(seen, policy))
+    async with raw_server(script) as server:
+        handler = RunHandler(pipeline_id="p", task_id=RUN, client=server.client(policy))
         with anyio.fail_after(5):
             status_seen = await handler.arun_status()
-        assert status_seen.status == "succeeded" and len(seen) == 3
+        assert status_seen.status == "succeeded" and len(server.requests) == 3
         # Past the budget, the error carries no wait rather than NaN.
         with pytest.raises(InternalServerError) as info:
             await handler.client.http.request("GET", "/x", max_retries=0)
@@ -160,14 +109,14 @@ async def test_a_retry_after_that_is_not_a_number_is_not_slept_on(header: str) -
 
 
 async def test_a_resumed_stream_whose_frames_carry_no_ids_stops_without_duplicates() -> None:
-    def script(n: int, line: str) -> bytes:
+    def script(n: int, request: Request) -> bytes:
         if n == 0:
             return event_stream(frame("a", "1") + frame("b"))  # "b" inherits id 1
         return event_stream(frame("a") + frame("b"))  # a replay that numbers nothing
 
     policy = RetryPolicy(max_retries=5, backoff_base=0.0)
-    async with raw_server(script) as seen:
-        handler = RunHandler(pipeline_id="p", task_id=RUN, client=client_of(seen, policy))
+    async with raw_server(script) as server:
+        handler = RunHandler(pipeline_id="p", task_id=RUN, client=server.client(policy))
         delivered: list[Any] = []
         with anyio.fail_after(5), pytest.raises(StreamInterruptedError) as info:
             async with handler.astream() as chunks:
@@ -176,18 +125,18 @@ async def test_a_resumed_stream_whose_frames_carry_no_ids_stops_without_duplicat
     assert delivered == ["a", "b"]  # nothing twice
     assert isinstance(info.value, StreamError)
     assert "carry no ids" in str(info.value) and info.value.last_event_id == "1"
-    assert len(seen) == 2  # it gave up on the first replay, not after the budget
+    assert len(server.requests) == 2  # it gave up on the first replay, not after the budget
 
 
 async def test_a_server_that_resends_only_old_frames_exhausts_the_retry_budget() -> None:
-    def script(n: int, line: str) -> bytes:
+    def script(n: int, request: Request) -> bytes:
         # Every connection replays frame 1 and ends: the run never gets further.
         return event_stream(frame("a", "1"))
 
     policy = RetryPolicy(max_retries=3, backoff_base=0.0)
-    async with raw_server(script) as seen:
-        handler = RunHandler(pipeline_id="p", task_id=RUN, client=client_of(seen, policy))
+    async with raw_server(script) as server:
+        handler = RunHandler(pipeline_id="p", task_id=RUN, client=server.client(policy))
         with anyio.fail_after(5), pytest.raises(StreamInterruptedError) as info:
             await collect(handler)
     assert "3 reconnection(s) in a row brought no new frame" in str(info.value)
-    assert len(seen) == 1 + policy.max_retries
+    assert len(server.requests) == 1 + policy.max_retries

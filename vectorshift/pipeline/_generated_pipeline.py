@@ -315,7 +315,8 @@ class PipelineSync:
         With ``stream=True`` the run streams: the request is sent now and an open stream of
         raw SSE frames is returned, for token-level LLM output (the output node must be of
         type ``stream<string>``, fed by an llm node built with ``stream=True``). Close it by
-        exhausting it or with ``with``.
+        exhausting it or with ``with``. The streaming start is sent with an
+        ``Idempotency-Key`` and retried as :meth:`stream` retries it.
 
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).
@@ -368,6 +369,11 @@ class PipelineSync:
         server's ``retry:`` hint as the base, when it sent one) and giving up after
         ``client.retry.max_retries`` failed reconnections in a row. Every chunk is seen once,
         in order.
+
+        The start carries one ``Idempotency-Key`` for all its attempts. A start whose answer
+        was lost after it may have started the run (a 5xx, a dropped connection) is resent
+        only to a server declaring ``X-Idempotent-Starts: stream`` (PROTOCOL X2), which
+        replays the run it started; elsewhere the error says a run may have started.
 
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).

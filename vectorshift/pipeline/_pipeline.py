@@ -9,15 +9,15 @@ from typing import Any, Literal, overload
 
 from vectorshift import _log
 from vectorshift._client import Client, default_client
-from vectorshift._files import encode_body
 from vectorshift.pipeline import _requests
 from vectorshift.pipeline._definition import PipelineDefinition
 from vectorshift.pipeline._generated_pipeline import PipelineSync
 from vectorshift.pipeline._graph import deserialize_nodes
 from vectorshift.pipeline._handler import RunHandler
+from vectorshift.pipeline._keyed_start import StreamingStart
 from vectorshift.pipeline._map import map_runs
 from vectorshift.pipeline._node import Node
-from vectorshift.pipeline._stream import AsyncStream, byte_opener, resumable_opener, sse_opener
+from vectorshift.pipeline._stream import AsyncStream, resumable_opener, sse_opener
 from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 __all__ = ["Pipeline"]
@@ -247,7 +247,8 @@ class Pipeline(PipelineDefinition, PipelineSync):
         With ``stream=True`` the run streams: the request is sent now and an open stream of
         raw SSE frames is returned, for token-level LLM output (the output node must be of
         type ``stream<string>``, fed by an llm node built with ``stream=True``). Close it by
-        exhausting it or with ``async with``.
+        exhausting it or with ``async with``. The streaming start is sent with an
+        ``Idempotency-Key`` and retried as :meth:`astream` retries it.
 
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).
@@ -269,8 +270,8 @@ class Pipeline(PipelineDefinition, PipelineSync):
         )
         if stream:
             body["stream"] = True
-            path = f"/pipeline/{pipeline_id}/run"
-            return await AsyncStream(sse_opener(self.client, path, body)).aopen()
+            start = StreamingStart(self.client, pipeline_id, body, trace_id=trace_id)
+            return await AsyncStream(sse_opener(start)).aopen()
         return await _requests.run_blocking(self.client, pipeline_id, self.name, body, trace_id)
 
     def astream(
@@ -297,6 +298,11 @@ class Pipeline(PipelineDefinition, PipelineSync):
         ``client.retry.max_retries`` failed reconnections in a row. Every chunk is seen once,
         in order.
 
+        The start carries one ``Idempotency-Key`` for all its attempts. A start whose answer
+        was lost after it may have started the run (a 5xx, a dropped connection) is resent
+        only to a server declaring ``X-Idempotent-Starts: stream`` (PROTOCOL X2), which
+        replays the run it started; elsewhere the error says a run may have started.
+
         Raises:
             ValueError: an input is unknown or missing (nothing was sent).
             PipelineRunFailedError: after yielding a failed ``result`` chunk.
@@ -320,11 +326,7 @@ class Pipeline(PipelineDefinition, PipelineSync):
             node_input_overrides=node_input_overrides,
             version=version,
         )
-        json_body, data, files = encode_body(body)
-        first = byte_opener(
-            self.client, "POST", f"/pipeline/{pipeline_id}/run",
-            json_body=json_body, data=data, files=files,
-        )
+        first = StreamingStart(self.client, pipeline_id, body, trace_id=trace_id)
         return AsyncStream(
             resumable_opener(self.client, first, pipeline_id=pipeline_id, trace_id=trace_id)
         )

@@ -8,7 +8,9 @@ exits (normally, by ``break``, by an exception in the consumer, or by cancellati
 Typed run streams resume: when the connection drops (or ends) before the ``result`` frame, the
 stream reconnects to the run's replayable events (PROTOCOL X3) with ``Last-Event-ID``, so the
 consumer sees every frame once, in order. Against a server without X3 it raises
-:class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id.
+:class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id. A
+stream that breaks before any frame named its run is started again with the same key, where the
+server replays keyed streaming starts (:mod:`vectorshift.pipeline._keyed_start`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import anyio
 from typing_extensions import Self
 
 from vectorshift import _log
-from vectorshift._files import FormParts, encode_body
+from vectorshift._files import FormParts
 from vectorshift._sse import SSEDecoder, aiter_sse, parse_json_object
 from vectorshift.errors import (
     ApiConnectionError,
@@ -32,6 +34,7 @@ from vectorshift.errors import (
     PipelineRunFailedError,
     StreamInterruptedError,
 )
+from vectorshift.pipeline._keyed_start import StreamingStart
 from vectorshift.types import SSEFrame, StreamChunk
 
 if TYPE_CHECKING:
@@ -163,14 +166,8 @@ def byte_opener(
     return open_bytes
 
 
-def sse_opener(
-    client: Client, path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None
-) -> Opener[SSEFrame]:
-    """Opens ``POST path`` as an event stream and yields its raw frames (never resumed)."""
-    json_body, data, files = encode_body(body)
-    raw = byte_opener(
-        client, "POST", path, json_body=json_body, data=data, files=files, headers=headers
-    )
+def sse_opener(raw: ByteOpener) -> Opener[SSEFrame]:
+    """The raw frames of the event stream ``raw`` opens (never resumed)."""
 
     async def open_frames(stack: AsyncExitStack) -> AsyncIterator[SSEFrame]:
         return aiter_sse(await raw(stack))
@@ -196,7 +193,9 @@ def resumable_opener(
 
     Args:
         client: The client to reconnect through.
-        first: Opens the first connection (the streaming run, or the run's events).
+        first: Opens the first connection (the streaming run, or the run's events). A
+            :class:`StreamingStart` is also sent again when the stream breaks before any frame
+            named its run, if the server declared that it replays keyed streaming starts.
         pipeline_id: The pipeline of the run.
         trace_id: The run's trace id, put in errors.
         task_id: The run, when known before the first frame (a background run).
@@ -208,6 +207,7 @@ def resumable_opener(
         resumer = _Resumer(
             client, pipeline_id=pipeline_id, trace_id=trace_id, task_id=task_id, after=after
         )
+        resumer.restart = first if isinstance(first, StreamingStart) else None
         stack.push_async_callback(resumer.close)
         body = await resumer.connect(first)
         return resumer.chunks(body)
@@ -265,6 +265,7 @@ class _Resumer:
         self.delivered = 0
         self.failures = 0
         self.retry_ms: int | None = None
+        self.restart: StreamingStart | None = None
         self._connection: AsyncExitStack | None = None
 
     def _ids(self) -> dict[str, Any]:
@@ -357,7 +358,8 @@ class _Resumer:
         return error
 
     async def _reconnect(self, cause: ApiConnectionError | None) -> AsyncIterator[bytes]:
-        if self.task_id is None:
+        restart = self.restart if self.task_id is None else None
+        if self.task_id is None and (restart is None or not restart.replays):
             raise self._interrupted("no frame named its run, so it cannot be resumed", cause)
         if self.last_id is None and self.delivered:
             raise self._interrupted("its frames carry no ids, so it cannot be resumed", cause)
@@ -365,8 +367,9 @@ class _Resumer:
         # A stream that ends before its result frame lost its connection, error or not.
         lost = cause or ApiConnectionError(
             "the stream ended before its result frame",
-            method="GET",
-            url=events_path(self.pipeline_id, self.task_id),
+            method="GET" if restart is None else "POST",
+            url=events_path(self.pipeline_id, self.task_id or "") if restart is None
+            else restart.path,
         )
         if not policy.is_retryable(lost):
             raise self._interrupted("the retry policy does not resume lost connections", cause)
@@ -392,15 +395,18 @@ class _Resumer:
                 attempt=self.failures, **self._ids(),
             )
             await anyio.sleep(delay)
-            headers = {"Last-Event-ID": self.last_id} if self.last_id else None
-            opener = byte_opener(
-                self.client,
-                "GET",
-                events_path(self.pipeline_id, self.task_id),
-                headers=headers,
-                retry_mode="safe",
-                max_retries=0,
-            )
+            if restart is not None:  # the same key: the server replays the run it started
+                opener: ByteOpener = restart.attempt
+            else:
+                assert self.task_id is not None
+                opener = byte_opener(
+                    self.client,
+                    "GET",
+                    events_path(self.pipeline_id, self.task_id),
+                    headers={"Last-Event-ID": self.last_id} if self.last_id else None,
+                    retry_mode="safe",
+                    max_retries=0,
+                )
             try:
                 return await self.connect(opener)
             except ApiError as exc:
