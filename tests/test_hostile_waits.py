@@ -24,6 +24,7 @@ from vectorshift import (
     StreamError,
     StreamInterruptedError,
 )
+from vectorshift._retry import parse_retry_after
 from vectorshift._sse import MAX_RETRY_MS, SSEDecoder
 
 pytestmark = pytest.mark.anyio
@@ -71,6 +72,12 @@ async def test_a_retry_field_of_years_waits_no_longer_than_the_policy_allows(
     assert [c.output_value for c in chunks] == ["a", "b", None]
     assert [c.id for c in chunks] == ["1", "2", "3"]
     assert server.requests[1].line.startswith("GET /v1/pipeline/p/run/events/run-1 ")
+
+
+def test_a_retry_after_ms_that_is_not_a_number_leaves_retry_after_in_force() -> None:
+    headers = {"retry-after-ms": "nan", "Retry-After": "2"}
+    assert RetryPolicy().server_wait(parse_retry_after(headers)) == 2.0
+    assert parse_retry_after({"retry-after-ms": "soon"}) is None
 
 
 def test_the_decoder_holds_any_retry_field_and_the_policy_caps_it() -> None:

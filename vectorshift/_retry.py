@@ -188,19 +188,21 @@ class RetryPolicy:
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds to wait as the response headers ask, or ``None``; not sanitised.
 
-    Reads ``retry-after-ms`` (milliseconds, preferred when present) and ``Retry-After`` (seconds
-    or an HTTP date, RFC 9110 section 10.2.3). Header lookup is case-insensitive when given an
-    ``httpx.Headers``; plain dicts are searched in lower case too. The value is returned as the
-    server wrote it (negative, NaN or huge): :meth:`RetryPolicy.server_wait` decides what of it
-    is honoured.
+    Reads ``retry-after-ms`` (milliseconds, preferred when it holds a number) and ``Retry-After``
+    (seconds or an HTTP date, RFC 9110 section 10.2.3). Header lookup is case-insensitive when
+    given an ``httpx.Headers``; plain dicts are searched in lower case too. The value is
+    returned as the server wrote it (negative, NaN or huge): :meth:`RetryPolicy.server_wait`
+    decides what of it is honoured.
     """
     lowered = {key.lower(): value for key, value in headers.items()}
     raw_ms = lowered.get("retry-after-ms")
     if raw_ms is not None:
         try:
-            return float(raw_ms) / 1000.0
+            milliseconds = float(raw_ms)
         except ValueError:
-            pass
+            milliseconds = math.nan
+        if not math.isnan(milliseconds):  # "nan" is no value: Retry-After may hold one
+            return milliseconds / 1000.0
     raw = lowered.get("retry-after")
     if raw is None:
         return None
