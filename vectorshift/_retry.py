@@ -137,12 +137,20 @@ class RetryPolicy:
         """A wait a server asked for, as this policy honours it; ``None`` when there is none.
 
         NaN counts as no request, a negative wait (a date in the past) as 0, and anything over
-        ``max_retry_after`` (infinity included) as ``max_retry_after``. ``Retry-After``,
-        ``retry-after-ms`` and the ``retry:`` field of an event stream all pass through here.
+        ``max_retry_after`` (infinity, and integers too large for a float, included) as
+        ``max_retry_after``. ``Retry-After``, ``retry-after-ms`` and the ``retry:`` field of an
+        event stream all pass through here, and nothing else decides how long a server may make
+        the SDK wait.
         """
-        if seconds is None or math.isnan(seconds):
+        if seconds is None:
             return None
-        return min(max(seconds, 0.0), self.max_retry_after)
+        try:
+            wait = float(seconds)
+        except OverflowError:  # an int beyond any float: as long as infinity
+            wait = math.inf if seconds > 0 else 0.0
+        if math.isnan(wait):
+            return None
+        return min(max(wait, 0.0), self.max_retry_after)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt + 1``.
@@ -180,19 +188,21 @@ class RetryPolicy:
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds to wait as the response headers ask, or ``None``; not sanitised.
 
-    Reads ``retry-after-ms`` (milliseconds, preferred when present) and ``Retry-After`` (seconds
-    or an HTTP date, RFC 9110 section 10.2.3). Header lookup is case-insensitive when given an
-    ``httpx.Headers``; plain dicts are searched in lower case too. The value is returned as the
-    server wrote it (negative, NaN or huge): :meth:`RetryPolicy.server_wait` decides what of it
-    is honoured.
+    Reads ``retry-after-ms`` (milliseconds, preferred when it holds a number) and ``Retry-After``
+    (seconds or an HTTP date, RFC 9110 section 10.2.3). Header lookup is case-insensitive when
+    given an ``httpx.Headers``; plain dicts are searched in lower case too. The value is
+    returned as the server wrote it (negative, NaN or huge): :meth:`RetryPolicy.server_wait`
+    decides what of it is honoured.
     """
     lowered = {key.lower(): value for key, value in headers.items()}
     raw_ms = lowered.get("retry-after-ms")
     if raw_ms is not None:
         try:
-            return float(raw_ms) / 1000.0
+            milliseconds = float(raw_ms)
         except ValueError:
-            pass
+            milliseconds = math.nan
+        if not math.isnan(milliseconds):  # "nan" is no value: Retry-After may hold one
+            return milliseconds / 1000.0
     raw = lowered.get("retry-after")
     if raw is None:
         return None

@@ -22,6 +22,7 @@ from vectorshift.errors import StreamError
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
+    "MAX_RETRY_MS",
     "SSEDecoder",
     "SSEFrame",
     "aiter_sse",
@@ -30,6 +31,15 @@ __all__ = [
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 """The default cap on one event's size: 1 MiB."""
+
+MAX_RETRY_MS = 2**63 - 1
+"""The largest reconnection time the decoder holds: a longer ``retry:`` value is held as this.
+
+The standard puts no bound on the field, but a value of more than 4,300 digits cannot be
+converted to an ``int`` at all, and one past the range of a float cannot be divided into
+seconds. 2**63 - 1 ms is some 292 million years: no information is lost, and how much of a
+server's wait is honoured is the retry policy's decision (``RetryPolicy.server_wait``).
+"""
 
 _EXCERPT_CHARS = 200
 
@@ -134,7 +144,8 @@ class SSEDecoder:
         on_comment: Called with the text of every comment line (after the colon, one leading
             space removed), e.g. to notice keep-alives.
         last_event_id: The last event id string (``None`` until the stream sets one).
-        retry: The latest reconnection time seen, in milliseconds (``None`` until one is seen).
+        retry: The latest reconnection time seen, in milliseconds (``None`` until one is seen),
+            at most :data:`MAX_RETRY_MS`.
         comments: The number of comment lines seen.
         ended_mid_event: Whether the last :meth:`close` discarded an undispatched event, which
             means the stream was cut.
@@ -301,8 +312,11 @@ class SSEDecoder:
             if "\0" not in value:
                 self._id_buffer = value
         elif name == "retry" and value.isascii() and value.isdigit():
-            # Only ASCII digits set the reconnection time; any other value is ignored.
-            self.retry = int(value)
+            # Only ASCII digits set the reconnection time; any other value is ignored. Leading
+            # zeros do not count towards the length that decides whether the value is held.
+            digits = value.lstrip("0")
+            held = len(digits) <= len(str(MAX_RETRY_MS))
+            self.retry = min(int(digits or "0"), MAX_RETRY_MS) if held else MAX_RETRY_MS
             self._block_retry = self.retry
 
     def _dispatch(self, events: list[SSEFrame]) -> None:

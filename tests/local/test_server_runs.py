@@ -379,6 +379,37 @@ def test_idempotency_key_replays_the_original_start(server: LocalServer, api: ht
     assert "Idempotency-Key" in conflict.json()["error"]
 
 
+def test_a_keyed_streaming_start_sent_again_replays_its_run_from_the_first_frame(
+    server: LocalServer, api: httpx.Client
+) -> None:
+    pipeline_id = create(api, llm_graph())
+    body = {"inputs": {"query": "stream once"}, "stream": True}
+    headers = {"Idempotency-Key": "stream-1"}
+    before = sum(server.store.run_counts("org-a").values())
+
+    def streamed(payload: dict[str, Any]) -> list[tuple[int | None, dict[str, Any] | None]]:
+        path = f"/pipeline/{pipeline_id}/run"
+        with api.stream("POST", path, json=payload, headers=headers) as response:
+            assert response.status_code == 200
+            assert response.headers["x-idempotent-starts"] == "background, stream"
+            return [f for f in frames(response.iter_lines()) if f[1] is not None]
+
+    first = streamed(body)
+    again = streamed(body)
+    assert again == first  # the same run, every frame from id 1, nothing started
+    assert [seq for seq, _ in first] == list(range(1, len(first) + 1))
+    assert first[-1][1] is not None and first[-1][1]["type"] == "result"
+    assert sum(server.store.run_counts("org-a").values()) == before + 1
+    # The key belongs to that streaming start: a background start with it is another body.
+    conflict = api.post(
+        f"/pipeline/{pipeline_id}/run", json={**body, "stream": False, "background": True},
+        headers=headers,
+    )
+    assert conflict.status_code == 422
+    # Every answer declares the replay, refusals included.
+    assert api.get("/pipeline", params={"id": "nope"}).headers["x-idempotent-starts"]
+
+
 def test_sub_pipelines_resolve_within_the_organisation(
     server: LocalServer, api: httpx.Client
 ) -> None:

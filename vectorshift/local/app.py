@@ -59,12 +59,16 @@ logger = _log.get_logger("vectorshift.local")
 
 _BUMPS = ("patch", "minor", "major")
 
+IDEMPOTENT_STARTS = b"x-idempotent-starts"
+"""Declares on every response, fault-injected ones included, the starts whose key is honoured."""
+
 
 class _LocalApp(Starlette):
     """Starlette with two things done before any middleware: a request id and transport access.
 
     The request id goes into the scope and into an ``X-Request-Id`` header on every response,
-    500s included. The transport (when the server is uvicorn) lets fault injection drop
+    500s included, beside ``X-Idempotent-Starts`` (PROTOCOL X2: both kinds of start honour
+    ``Idempotency-Key``). The transport (when the server is uvicorn) lets fault injection drop
     connections for real.
     """
 
@@ -82,6 +86,7 @@ class _LocalApp(Starlette):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
+                headers.append((IDEMPOTENT_STARTS, b"background, stream"))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -348,7 +353,9 @@ class _Api:
         inputs = run_inputs(pipeline, given, "", files)
         idempotency = None
         key = request.headers.get("idempotency-key")
-        if background and key is not None:
+        # X2: a keyed background start answers its original task id again; a keyed streaming
+        # start answers its original run's stream, replayed from the first frame (below).
+        if (background or stream) and key is not None:
             if not key or len(key) > 255:
                 raise Refusal(400, "header 'Idempotency-Key' must hold 1 to 255 characters")
             hashed: list[Any] = [pipeline.id, body]

@@ -336,7 +336,9 @@ class PipelineSync:
         With ``stream=True`` the run streams: a stream of raw SSE frames is returned, for
         token-level LLM output (the output node must be of type ``stream<string>``, fed by an
         llm node built with ``stream=True``). The request is sent when the stream is opened
-        (see :class:`AsyncStream`), and ``timeout`` then bounds the whole stream.
+        (see :class:`AsyncStream`), and ``timeout`` then bounds the whole stream. The
+        streaming start is sent with an ``Idempotency-Key`` and retried as :meth:`stream`
+        retries it.
 
         Raises:
             ValueError: the pipeline has unsaved changes, or an input is unknown or missing
@@ -400,6 +402,11 @@ class PipelineSync:
         server's ``retry:`` hint as the base, when it sent one) and giving up after
         ``client.retry.max_retries`` failed reconnections in a row. Every chunk is seen once,
         in order.
+
+        The start carries one ``Idempotency-Key`` for all its attempts. A start whose answer
+        was lost after it may have started the run (a 5xx, a dropped connection) is resent
+        only to a server declaring ``X-Idempotent-Starts: stream`` (PROTOCOL X2), which
+        replays the run it started; elsewhere the error says a run may have started.
 
         Raises:
             ValueError: the pipeline has unsaved changes (call ``save()``), or an input is

@@ -9,16 +9,16 @@ from typing import Any, Literal, overload
 
 from vectorshift import _log
 from vectorshift._client import Client, default_client
-from vectorshift._files import encode_body
 from vectorshift.pipeline import _requests
 from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
 from vectorshift.pipeline._definition import PipelineDefinition
 from vectorshift.pipeline._generated_pipeline import PipelineSync
 from vectorshift.pipeline._graph import deserialize_nodes
 from vectorshift.pipeline._handler import RunHandler
+from vectorshift.pipeline._keyed_start import StreamingStart
 from vectorshift.pipeline._map import map_runs
 from vectorshift.pipeline._node import Node
-from vectorshift.pipeline._stream import byte_opener, resumable_opener, sse_opener
+from vectorshift.pipeline._stream import resumable_opener, sse_opener
 from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
 
 __all__ = ["Pipeline"]
@@ -269,7 +269,9 @@ class Pipeline(PipelineDefinition, PipelineSync):
         With ``stream=True`` the run streams: a stream of raw SSE frames is returned, for
         token-level LLM output (the output node must be of type ``stream<string>``, fed by an
         llm node built with ``stream=True``). The request is sent when the stream is opened
-        (see :class:`AsyncStream`), and ``timeout`` then bounds the whole stream.
+        (see :class:`AsyncStream`), and ``timeout`` then bounds the whole stream. The
+        streaming start is sent with an ``Idempotency-Key`` and retried as :meth:`astream`
+        retries it.
 
         Raises:
             ValueError: the pipeline has unsaved changes, or an input is unknown or missing
@@ -290,10 +292,8 @@ class Pipeline(PipelineDefinition, PipelineSync):
                 inputs, trace_id, stream=True, session_id=session_id,
                 node_input_overrides=node_input_overrides, version=version,
             )
-            return AsyncStream(
-                sse_opener(self.client, f"/pipeline/{pipeline_id}/run", body),
-                timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id,
-            )
+            opener = sse_opener(StreamingStart(self.client, pipeline_id, body, trace_id=trace_id))
+            return AsyncStream(opener, timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id)
         if timeout is None:
             pipeline_id, trace_id, body = self._prepare(
                 inputs, trace_id, session_id=session_id,
@@ -345,6 +345,11 @@ class Pipeline(PipelineDefinition, PipelineSync):
         ``client.retry.max_retries`` failed reconnections in a row. Every chunk is seen once,
         in order.
 
+        The start carries one ``Idempotency-Key`` for all its attempts. A start whose answer
+        was lost after it may have started the run (a 5xx, a dropped connection) is resent
+        only to a server declaring ``X-Idempotent-Starts: stream`` (PROTOCOL X2), which
+        replays the run it started; elsewhere the error says a run may have started.
+
         Raises:
             ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
                 unknown or missing (nothing was sent).
@@ -370,11 +375,7 @@ class Pipeline(PipelineDefinition, PipelineSync):
             node_input_overrides=node_input_overrides,
             version=version,
         )
-        json_body, data, files = encode_body(body)
-        first = byte_opener(
-            self.client, "POST", f"/pipeline/{pipeline_id}/run",
-            json_body=json_body, data=data, files=files,
-        )
+        first = StreamingStart(self.client, pipeline_id, body, trace_id=trace_id)
         return AsyncStream(
             resumable_opener(self.client, first, pipeline_id=pipeline_id, trace_id=trace_id),
             timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id,

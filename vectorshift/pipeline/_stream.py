@@ -6,20 +6,19 @@ An opener (:data:`~._async_stream.Opener`) sends a request and returns its items
 Typed run streams resume: when the connection drops (or ends) before the ``result`` frame, the
 stream reconnects to the run's replayable events (PROTOCOL X3) with ``Last-Event-ID``, so the
 consumer sees every frame once, in order. Against a server without X3 it raises
-:class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id.
+:class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id. A
+stream that breaks before any frame named its run is started again with the same key, where the
+server replays keyed streaming starts (:mod:`vectorshift.pipeline._keyed_start`).
 
-No connection waits unbounded: its response must begin within the client's per-request read
-timeout, and a body that delivers no byte for ``client.stream_idle_timeout`` seconds
-(:data:`DEFAULT_STREAM_IDLE_TIMEOUT` unless set; above any server's keep-alive interval) counts
-as lost, like a dropped one, so a typed stream resumes. Both raise
-:class:`~vectorshift.errors.ApiTimeoutError`. The whole stream's deadline is the
-:class:`~._async_stream.AsyncStream`'s.
+No connection waits unbounded (:mod:`vectorshift.pipeline._stream_bounds`): its response must
+begin within the client's per-request read timeout, and a body silent for
+``client.stream_idle_timeout`` counts as lost, like a dropped one, so a typed stream resumes.
+The whole stream's deadline is the :class:`~._async_stream.AsyncStream`'s.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
@@ -27,17 +26,18 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from vectorshift import _log
-from vectorshift._files import FormParts, encode_body
+from vectorshift._files import FormParts
 from vectorshift._sse import SSEDecoder, aiter_sse, parse_json_object
 from vectorshift.errors import (
     ApiConnectionError,
     ApiError,
-    ApiTimeoutError,
     PipelineRunCancelledError,
     PipelineRunFailedError,
     StreamInterruptedError,
 )
 from vectorshift.pipeline._async_stream import AsyncStream, Opener
+from vectorshift.pipeline._keyed_start import StreamingStart
+from vectorshift.pipeline._stream_bounds import DEFAULT_STREAM_IDLE_TIMEOUT, bounded_open
 from vectorshift.types import SSEFrame, StreamChunk
 
 if TYPE_CHECKING:
@@ -55,16 +55,7 @@ __all__ = [
     "events_path",
     "resumable_opener",
     "sse_opener",
-    "stream_idle_timeout",
 ]
-
-DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
-"""Seconds a stream's connection may deliver nothing before it counts as lost.
-
-Servers send a ``: keep-alive`` comment while a run is quiet (``vectorshift.local`` every 15 s),
-so a silent connection this long is a dead one, not a slow run. Set ``client.stream_idle_timeout``
-to change it for a client (``None``: no bound).
-"""
 
 ByteOpener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[bytes]]]
 """An :data:`Opener` of a response body's raw chunks."""
@@ -92,75 +83,24 @@ def byte_opener(
     """
 
     async def open_bytes(stack: AsyncExitStack) -> AsyncIterator[bytes]:
-        with anyio.move_on_after(_response_timeout(client)) as scope:
-            _, chunks = await stack.enter_async_context(
-                client.http.stream(
-                    method,
-                    path,
-                    json_body=json_body,
-                    data=data,
-                    files=files,
-                    headers=headers,
-                    retry_mode=retry_mode,
-                    max_retries=max_retries,
-                )
-            )
-        if scope.cancelled_caught:
-            raise ApiTimeoutError(
-                f"the stream's response did not begin within {_response_timeout(client)}s "
-                "(the client's timeout)",
-                method=method,
-                url=path,
-            )
-        return _idle_bounded(chunks, stream_idle_timeout(client), method, path)
+        response = client.http.stream(
+            method,
+            path,
+            json_body=json_body,
+            data=data,
+            files=files,
+            headers=headers,
+            retry_mode=retry_mode,
+            max_retries=max_retries,
+        )
+        _, chunks = await bounded_open(client, stack, response, method, path)
+        return chunks
 
     return open_bytes
 
 
-def stream_idle_timeout(client: Client) -> float | None:
-    """How long ``client``'s streams may be silent (:data:`DEFAULT_STREAM_IDLE_TIMEOUT`)."""
-    value: float | None = getattr(client, "stream_idle_timeout", DEFAULT_STREAM_IDLE_TIMEOUT)
-    return value
-
-
-def _response_timeout(client: Client) -> float:
-    """The client's per-request read timeout, which also bounds the wait for a stream's headers.
-
-    It bounds the whole open, the HTTP layer's retries of it included, since those happen
-    inside it.
-    """
-    read: float | None = client.http.timeout.read
-    return math.inf if read is None else read
-
-
-async def _idle_bounded(
-    chunks: AsyncIterator[bytes], idle: float | None, method: str, path: str
-) -> AsyncIterator[bytes]:
-    """``chunks``, raising :class:`ApiTimeoutError` when one takes longer than ``idle``."""
-    bound = math.inf if idle is None else idle
-    while True:
-        with anyio.move_on_after(bound) as scope:
-            try:
-                chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return
-        if scope.cancelled_caught:
-            raise ApiTimeoutError(
-                f"the stream sent nothing for {idle}s (the stream idle timeout)",
-                method=method,
-                url=path,
-            )
-        yield chunk
-
-
-def sse_opener(
-    client: Client, path: str, body: dict[str, Any], *, headers: dict[str, str] | None = None
-) -> Opener[SSEFrame]:
-    """Opens ``POST path`` as an event stream and yields its raw frames (never resumed)."""
-    json_body, data, files = encode_body(body)
-    raw = byte_opener(
-        client, "POST", path, json_body=json_body, data=data, files=files, headers=headers
-    )
+def sse_opener(raw: ByteOpener) -> Opener[SSEFrame]:
+    """The raw frames of the event stream ``raw`` opens (never resumed)."""
 
     async def open_frames(stack: AsyncExitStack) -> AsyncIterator[SSEFrame]:
         return aiter_sse(await raw(stack))
@@ -186,7 +126,9 @@ def resumable_opener(
 
     Args:
         client: The client to reconnect through.
-        first: Opens the first connection (the streaming run, or the run's events).
+        first: Opens the first connection (the streaming run, or the run's events). A
+            :class:`StreamingStart` is also sent again when the stream breaks before any frame
+            named its run, if the server declared that it replays keyed streaming starts.
         pipeline_id: The pipeline of the run.
         trace_id: The run's trace id, put in errors.
         task_id: The run, when known before the first frame (a background run).
@@ -198,6 +140,7 @@ def resumable_opener(
         resumer = _Resumer(
             client, pipeline_id=pipeline_id, trace_id=trace_id, task_id=task_id, after=after
         )
+        resumer.restart = first if isinstance(first, StreamingStart) else None
         stack.push_async_callback(resumer.close)
         body = await resumer.connect(first)
         return resumer.chunks(body)
@@ -226,9 +169,16 @@ def _is_newer(event_id: str, last: str | None) -> bool:
 class _Resumer:
     """Reads a run's frames over as many connections as it takes, delivering each frame once.
 
-    Frames are decoded by one :class:`SSEDecoder` for all connections, as an event source does,
-    so the ``retry:`` field and the inherited event id carry over. A frame that brings its own
-    id not newer than the last one delivered is a replay, and is skipped.
+    Each connection gets its own :class:`SSEDecoder`, so a frame's id is its own only when its
+    block (or an earlier block of the same connection) set it: an id inherited from the last
+    connection would make a replayed frame look like a new unnumbered one. The latest
+    ``retry:`` field carries over, as in an event source. A frame that brings its own id not
+    newer than the last one delivered is a replay, and is skipped.
+
+    A resumed connection must make progress: an unnumbered frame on it before any newer
+    numbered one cannot be told from a frame sent again, so the stream gives up rather than
+    deliver it twice; and a reconnection that delivers nothing counts as a failure, so a server
+    that keeps resending old frames exhausts the retry budget instead of looping for ever.
     """
 
     def __init__(
@@ -247,7 +197,8 @@ class _Resumer:
         self.last_id = after
         self.delivered = 0
         self.failures = 0
-        self.decoder = SSEDecoder()
+        self.retry_ms: int | None = None
+        self.restart: StreamingStart | None = None
         self._connection: AsyncExitStack | None = None
 
     def _ids(self) -> dict[str, Any]:
@@ -276,35 +227,51 @@ class _Resumer:
         try:
             while True:
                 cause: ApiConnectionError | None = None
-                in_force = self.decoder.last_event_id
+                decoder = SSEDecoder()
+                in_force: str | None = None
+                # Frames up to last_id were delivered (or skipped by ``after``): until a newer
+                # numbered frame comes, an unnumbered one may be one of them sent again.
+                unplaced = self.last_id is not None
                 try:
                     async for data in body:
-                        for frame in self.decoder.feed(data):
+                        for frame in decoder.feed(data):
                             own_id = frame.id if frame.id != in_force else None
                             in_force = frame.id
                             if own_id is not None and not _is_newer(own_id, self.last_id):
                                 continue
-                            chunk = self._accept(frame, own_id)
+                            chunk = StreamChunk.from_frame(parse_json_object(frame), frame.id)
+                            if own_id is not None:
+                                unplaced = False
+                            elif unplaced and chunk.type != "result":
+                                raise self._unplaceable()
+                            self._accept(chunk, own_id)
                             yield chunk
                             if chunk.type == "result":
                                 self._raise_for_result(chunk)
                                 return
                 except ApiConnectionError as exc:
                     cause = exc
-                self.decoder.close()
+                if decoder.retry is not None:
+                    self.retry_ms = decoder.retry
+                decoder.close()
                 await self.close()
                 body = await self._reconnect(cause)
         finally:
             await self.close()
 
-    def _accept(self, frame: SSEFrame, own_id: str | None) -> StreamChunk:
-        chunk = StreamChunk.from_frame(parse_json_object(frame), frame.id)
+    def _accept(self, chunk: StreamChunk, own_id: str | None) -> None:
         self.task_id = chunk.run_id or self.task_id
         if own_id is not None:
             self.last_id = own_id
         self.delivered += 1
         self.failures = 0
-        return chunk
+
+    def _unplaceable(self) -> StreamInterruptedError:
+        return self._interrupted(
+            "was resumed with frames that carry no ids, so frames sent again cannot be told "
+            "from new ones; it stopped rather than deliver a frame twice",
+            None,
+        )
 
     def _raise_for_result(self, chunk: StreamChunk) -> None:
         if chunk.status == "failed":
@@ -324,7 +291,8 @@ class _Resumer:
         return error
 
     async def _reconnect(self, cause: ApiConnectionError | None) -> AsyncIterator[bytes]:
-        if self.task_id is None:
+        restart = self.restart if self.task_id is None else None
+        if self.task_id is None and (restart is None or not restart.replays):
             raise self._interrupted("no frame named its run, so it cannot be resumed", cause)
         if self.last_id is None and self.delivered:
             raise self._interrupted("its frames carry no ids, so it cannot be resumed", cause)
@@ -332,21 +300,23 @@ class _Resumer:
         # A stream that ends before its result frame lost its connection, error or not.
         lost = cause or ApiConnectionError(
             "the stream ended before its result frame",
-            method="GET",
-            url=events_path(self.pipeline_id, self.task_id),
+            method="GET" if restart is None else "POST",
+            url=events_path(self.pipeline_id, self.task_id or "") if restart is None
+            else restart.path,
         )
         if not policy.is_retryable(lost):
             raise self._interrupted("the retry policy does not resume lost connections", cause)
         failure: ApiError | ApiConnectionError | None = cause
         while True:
             if self.failures >= policy.max_retries:
-                reason = (
-                    f"{self.failures} reconnection(s) in a row failed"
-                    if self.failures
-                    else "the retry policy allows no reconnection (max_retries=0)"
-                )
+                if not self.failures:
+                    reason = "the retry policy allows no reconnection (max_retries=0)"
+                elif failure is None:
+                    reason = f"{self.failures} reconnection(s) in a row brought no new frame"
+                else:
+                    reason = f"{self.failures} reconnection(s) in a row failed"
                 raise self._interrupted(reason, failure)
-            hint = None if self.decoder.retry is None else self.decoder.retry / 1000.0
+            hint = None if self.retry_ms is None else self.retry_ms / 1000.0
             delay = policy.delay(failure, self.failures, hint=hint)
             self.failures += 1
             # A stream that broke and is resumed is news the caller gets no exception for.
@@ -358,15 +328,18 @@ class _Resumer:
                 attempt=self.failures, **self._ids(),
             )
             await anyio.sleep(delay)
-            headers = {"Last-Event-ID": self.last_id} if self.last_id else None
-            opener = byte_opener(
-                self.client,
-                "GET",
-                events_path(self.pipeline_id, self.task_id),
-                headers=headers,
-                retry_mode="safe",
-                max_retries=0,
-            )
+            if restart is not None:  # the same key: the server replays the run it started
+                opener: ByteOpener = restart.attempt
+            else:
+                assert self.task_id is not None
+                opener = byte_opener(
+                    self.client,
+                    "GET",
+                    events_path(self.pipeline_id, self.task_id),
+                    headers={"Last-Event-ID": self.last_id} if self.last_id else None,
+                    retry_mode="safe",
+                    max_retries=0,
+                )
             try:
                 return await self.connect(opener)
             except ApiError as exc:
