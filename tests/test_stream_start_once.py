@@ -20,6 +20,7 @@ from support import lorem_pipeline, unique
 from vectorshift import (
     ApiConnectionError,
     Client,
+    InputNode,
     InternalServerError,
     Pipeline,
     RetryPolicy,
@@ -168,10 +169,8 @@ NO_KEYS = [
 
 
 def plain_pipeline(client: Client) -> Pipeline:
-    """A pipeline with an id and an input, known without asking the server."""
-    pipeline = Pipeline(unique("plain"), id="p1", client=client)
-    pipeline.add(name="query").input()
-    return pipeline
+    """A saved pipeline with an input, known without asking the server (built as saved)."""
+    return Pipeline(unique("plain"), id="p1", client=client, nodes=[InputNode("query")])
 
 
 @pytest.mark.parametrize("lost", NO_KEYS)

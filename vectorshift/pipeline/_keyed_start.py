@@ -120,8 +120,10 @@ class StreamingStart:
             self.replays = declares_stream_replay(exc.headers) or None
         if self.replays is None:
             try:
+                # One read, not retried: a server that lost the start may be failing reads too,
+                # and the caller is waiting.
                 answer = await self.client.http.request(
-                    "GET", "/pipeline", params={"id": self.pipeline_id}
+                    "GET", "/pipeline", params={"id": self.pipeline_id}, max_retries=0
                 )
                 headers = answer.headers
             except ApiError as probe_error:
