@@ -45,7 +45,12 @@ CREATE INDEX runs_to_prune ON runs (events_pruned, finished_at);
 CREATE INDEX idempotency_by_age ON idempotency (created);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_EXPIRY)
+# The providers whose LLM nodes the simulated model answered, comma-separated ('' for none).
+_V3_SIMULATED = """
+ALTER TABLE runs ADD COLUMN simulated TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_EXPIRY, _V3_SIMULATED)
 """SQL scripts by version reached minus one; statements separated by ``;``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
