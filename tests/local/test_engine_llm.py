@@ -19,7 +19,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from vectorshift.local.engine import EngineOptions, RunFailure, execute
-from vectorshift.local.providers import split_tokens
+from vectorshift.local.providers import ProviderConfig, split_tokens
+
+
+def real_openai(key: str, base_url: str) -> ProviderConfig:
+    """Provider settings that call ``openai`` for real (every other provider simulated)."""
+    return ProviderConfig(modes={"openai": "real"}, openai_api_key=key, openai_base_url=base_url)
 
 
 def node(node_id: str, kind: str, name: str, outputs: list[str], /,
@@ -183,13 +188,48 @@ async def test_cancelling_a_long_run_stops_token_generation() -> None:
 async def test_a_failing_node_cancels_the_rest_of_the_run() -> None:
     nodes = graph(question(),
                   llm("llm_slow", "{{ input_0.text }}", max_tokens=100_000, token_delay_ms=20),
-                  llm("llm_bad", "{{ input_0.text }}", provider="nowhere"),
+                  llm("llm_bad", "{{ input_0.text }}", model="gpt-9"),
                   output("a", "{{ llm_slow.response }}"), output("b", "{{ llm_bad.response }}"))
     with pytest.raises(RunFailure) as caught:
         await run(nodes, {"question": "q"}, EngineOptions())
+    assert str(caught.value).startswith("node 'llm_bad' (llm_bad): unknown model 'gpt-9'")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "nowhere"])
+async def test_every_provider_is_simulated_by_default(provider: str) -> None:
+    nodes = graph(question(),
+                  llm("llm_0", "Summarise: {{ input_0.text }}", provider=provider,
+                      model="any-model", max_tokens=None),
+                  output("out", "{{ llm_0.response }}"))
+    simulated: set[str] = set()
+    with anyio.fail_after(15):
+        outputs = await execute(nodes, {"question": "the tides"}, Recorder().emit,
+                                EngineOptions(), simulated)
+    assert outputs == {"out": "Summarise: the tides"}
+    assert simulated == {provider}
+
+
+@pytest.mark.anyio
+async def test_the_local_provider_is_not_reported_as_simulated() -> None:
+    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", model="echo"),
+                  output("out", "{{ llm_0.response }}"))
+    simulated: set[str] = set()
+    await execute(nodes, {"question": "x"}, Recorder().emit, EngineOptions(), simulated)
+    assert simulated == set()
+
+
+@pytest.mark.anyio
+async def test_a_real_provider_without_a_client_fails_naming_it() -> None:
+    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", provider="anthropic"),
+                  output("out", "{{ llm_0.response }}"))
+    options = EngineOptions(providers=ProviderConfig(modes={"*": "real"}))
+    with pytest.raises(RunFailure) as caught:
+        await run(nodes, {"question": "q"}, options)
     assert str(caught.value) == (
-        "node 'llm_bad' (llm_bad): unknown LLM provider 'nowhere' "
-        "(vectorshift.local runs 'local' and 'openai')"
+        "node 'llm_0' (llm_0): the LLM provider 'anthropic' is set to be real, but "
+        "vectorshift.local has no client for it (it calls openai); leave it simulated, e.g. "
+        "--providers anthropic=simulated"
     )
 
 
@@ -278,8 +318,8 @@ def openai_graph(model: str, **overrides: Any) -> dict[str, Any]:
 async def test_openai_provider_streams_from_a_compatible_endpoint(
         fake_openai: FakeOpenAI) -> None:
     recorder = Recorder()
-    options = EngineOptions(stream_tokens=True, openai_api_key="sk-test",
-                            openai_base_url=fake_openai.base_url)
+    options = EngineOptions(stream_tokens=True,
+                            providers=real_openai("sk-test", fake_openai.base_url))
     outputs = await run(openai_graph("fake-model"), {"question": "world"}, options, recorder)
     assert outputs == {"streamed": "Hello, world", "used": 14}
     assert recorder.values("streamed") == ["Hel", "lo, ", "world"]
@@ -294,24 +334,26 @@ async def test_openai_provider_streams_from_a_compatible_endpoint(
 
 @pytest.mark.anyio
 async def test_openai_json_response(fake_openai: FakeOpenAI) -> None:
-    options = EngineOptions(openai_api_key="sk-test", openai_base_url=fake_openai.base_url)
+    options = EngineOptions(providers=real_openai("sk-test", fake_openai.base_url))
     outputs = await run(openai_graph("fake-json", json_response=True), {"question": "?"}, options)
     assert outputs["streamed"] == {"answer": 42}
     assert fake_openai.requests[-1]["body"]["response_format"] == {"type": "json_object"}
 
 
 @pytest.mark.anyio
-async def test_openai_without_a_key_fails_with_a_clear_message() -> None:
+async def test_real_openai_without_a_key_fails_with_a_clear_message() -> None:
+    options = EngineOptions(providers=ProviderConfig(modes={"openai": "real"}))
     with pytest.raises(RunFailure) as caught:
-        await run(openai_graph("fake-model"), {"question": "x"}, EngineOptions())
+        await run(openai_graph("fake-model"), {"question": "x"}, options)
     assert str(caught.value) == (
-        "node 'llm_0' (llm_0): the openai provider needs OPENAI_API_KEY on the server"
+        "node 'llm_0' (llm_0): the openai provider is set to be real but the server has no "
+        "OPENAI_API_KEY (set it where the server starts, or leave openai simulated)"
     )
 
 
 @pytest.mark.anyio
 async def test_openai_error_status_is_reported(fake_openai: FakeOpenAI) -> None:
-    options = EngineOptions(openai_api_key="sk-wrong", openai_base_url=fake_openai.base_url)
+    options = EngineOptions(providers=real_openai("sk-wrong", fake_openai.base_url))
     with pytest.raises(RunFailure) as caught:
         await run(openai_graph("fake-bad-key"), {"question": "x"}, options)
     assert str(caught.value) == (
@@ -324,7 +366,7 @@ async def test_openai_unreachable_endpoint_is_reported() -> None:
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    options = EngineOptions(openai_api_key="sk", openai_base_url=f"http://127.0.0.1:{port}/v1")
+    options = EngineOptions(providers=real_openai("sk", f"http://127.0.0.1:{port}/v1"))
     with pytest.raises(RunFailure, match="the openai provider could not be reached"):
         await run(openai_graph("fake-model"), {"question": "x"}, options)
 
@@ -333,8 +375,8 @@ async def test_openai_unreachable_endpoint_is_reported() -> None:
 async def test_cancelling_closes_the_openai_stream(fake_openai: FakeOpenAI) -> None:
     fake_openai.slow_stream_closed.clear()
     recorder = Recorder()
-    options = EngineOptions(stream_tokens=True, openai_api_key="sk-test",
-                            openai_base_url=fake_openai.base_url)
+    options = EngineOptions(stream_tokens=True,
+                            providers=real_openai("sk-test", fake_openai.base_url))
     with anyio.fail_after(10):
         async with anyio.create_task_group() as group:
             group.start_soon(execute, openai_graph("fake-slow"), {"question": "x"},
@@ -353,7 +395,7 @@ def test_embedded_platform_streams_openai_tokens_through_the_sdk(
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.base_url)
-    with serve() as client:
+    with serve(providers="openai=real") as client:
         pipeline = Pipeline.new(name="openai-through-sdk", client=client)
         question = pipeline.add(name="question").input()
         answer = pipeline.add(name="llm").llm(model="fake-model", prompt=question.text,

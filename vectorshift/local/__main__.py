@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
+from vectorshift._version import __version__
 from vectorshift.local.config import (
     DEFAULT_API_KEY,
     DEFAULT_HEADER_TIMEOUT,
@@ -21,26 +24,59 @@ from vectorshift.local.config import (
 )
 from vectorshift.local.faults import parse_rules
 
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_FAULTS_HELP = (
+    "fault-injection rules: a JSON object or a list of them, each with 'method' (default '*'), "
+    "'path' (a regular expression), and what to do: 'status' (with optional 'retry_after' "
+    "seconds and 'body'), 'delay' (seconds), 'drop' (true: close the connection), "
+    "'cut_after_frames' (end an event stream after N frames); optional 'count', "
+    "'probability' and 'when' ('before' or 'after' the handler); default none, e.g. "
+    """'{"method": "POST", "path": "/run$", "status": 503, "retry_after": 1, "count": 2}'"""
+)
+
+
+def _program() -> str:
+    """The name the user typed: ``vectorshift-local``, or ``python -m vectorshift.local``."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if not name or name in ("__main__.py", "-c", "-m"):
+        return "python -m vectorshift.local"
+    return name
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m vectorshift.local",
-        description="Serve the VectorShift v1 API locally (pipelines, runs, streams) on SQLite.",
+        prog=_program(),
+        description="Serve the VectorShift v1 API locally (pipelines, runs, streams) on SQLite. "
+        "LLM nodes of every provider are answered by a simulated model (offline, "
+        "deterministic) unless --providers asks for real ones.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8600, help="port (default 8600; 0: any free)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "--db", metavar="PATH", help="SQLite file to keep data in (default: a temporary file)"
+        "--host", default="127.0.0.1", help="interface to listen on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8600, help="port (default %(default)s; 0: any free one)"
+    )
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="SQLite file to keep data in (default: a temporary file, deleted at exit)",
     )
     parser.add_argument(
         "--api-key",
         metavar="KEY[=ORG]",
         action="append",
-        help=f"accepted API key, optionally with its organisation (default {DEFAULT_API_KEY}); "
-        "repeat for several",
+        help=f"accepted API key, optionally with its organisation (default {DEFAULT_API_KEY}="
+        f"{DEFAULT_ORG}); repeat for several",
     )
     parser.add_argument(
-        "--max-active-runs", type=int, default=32, metavar="N", help="active runs per organisation"
+        "--max-active-runs",
+        type=int,
+        default=32,
+        metavar="N",
+        help="runs an organisation may have in progress at once (default %(default)s); one "
+        "more answers 429",
     )
     parser.add_argument(
         "--retain",
@@ -48,16 +84,25 @@ def _parser() -> argparse.ArgumentParser:
         type=_duration,
         default="7d",
         help="keep the stream events of finished runs this long, e.g. 90 (seconds), 30m, 12h, "
-        "7d (default 7d); then only each run's status and result frame stay",
+        "7d (default %(default)s); then only each run's status and result frame stay",
     )
     parser.add_argument(
-        "--faults", metavar="JSON", help="fault-injection rules: a JSON object or list of objects"
+        "--providers",
+        metavar="SPEC",
+        default="simulated",
+        help="which LLM providers are called for real: 'real' (all), 'openai=real' (one, "
+        "with OPENAI_API_KEY set), or a comma-separated mix; the others are simulated "
+        "(default: every provider simulated)",
+    )
+    parser.add_argument("--faults", metavar="JSON", help=_FAULTS_HELP)
+    parser.add_argument(
+        "--log-level",
+        choices=_LOG_LEVELS,
+        default="info",
+        help="level of the server's log on stderr (default %(default)s)",
     )
     _add_limits(parser)
     return parser
-
-
-# Limits against hostile input (issue 12) ------------------------------------------------------
 
 
 def _add_limits(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +139,14 @@ def _limits(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-# ----------------------------------------------------------------------------------------------
+
+def _configure_logging(level: str) -> None:
+    """Print the package's records (the server's log) on stderr, at ``level`` and above."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    package = logging.getLogger("vectorshift")
+    package.addHandler(handler)
+    package.setLevel(level.upper())
 
 
 def _duration(text: str) -> float:
@@ -141,9 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             faults=faults,
             retain=args.retain,
             **_limits(args),
+            providers=args.providers,
         )
     except ValueError as exc:
         parser.error(str(exc))
+    _configure_logging(args.log_level)
 
     from vectorshift.local.server import LocalServer
 
@@ -151,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server.start()
     except (OSError, RuntimeError) as exc:
+        server.close()
         print(f"vectorshift.local: cannot start: {exc}", file=sys.stderr)
         return 1
     stop = threading.Event()
@@ -169,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         while not stop.wait(0.5):
             pass
     finally:
-        server.stop()
+        server.close()
     return 0
 
 

@@ -18,10 +18,12 @@ def serve(config: ServerConfig | None = None, **settings: Any) -> Iterator[Clien
     """Start ``vectorshift.local`` on a free loopback port and yield a client of it.
 
     The server runs in a background thread until the block exits; its SQLite file is a fresh
-    temporary one unless ``db_path`` is given. Everything else (``max_active_runs``,
-    ``api_keys``, ``faults``...) is a :class:`ServerConfig` setting. Like
+    temporary one, deleted then, unless ``db_path`` is given. Everything else
+    (``max_active_runs``, ``api_keys``, ``providers``, ``faults``...) is a :class:`ServerConfig`
+    setting. LLM nodes of every provider get the simulated model's answers unless
+    ``providers`` says otherwise (``providers="openai=real"``); like
     ``python -m vectorshift.local``, it reads ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` (when
-    called, never at import), so ``provider="openai"`` nodes work when they are set.
+    called, never at import) for a real openai.
 
     Args:
         config: A full server configuration (used as given: nothing is read from the

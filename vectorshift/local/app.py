@@ -31,6 +31,7 @@ from vectorshift.local.records import (
     PipelineRecord,
     RunLimitReached,
     RunRecord,
+    simulated_field,
 )
 from vectorshift.local.runs import RunManager
 from vectorshift.local.sqlite_store import SQLiteStore
@@ -373,6 +374,7 @@ class _Api:
         if stream:
             return self._stream(record, 0)
         final = await self.runs.wait(record, math.inf)
+        simulated = simulated_field(final.simulated)
         if final.status == "completed":
             return JSONResponse(
                 {
@@ -380,11 +382,12 @@ class _Api:
                     "run_id": final.task_id,
                     "outputs": final.outputs or {},
                     "trace_id": final.trace_id,
+                    **simulated,
                 }
             )
         error = final.error or f"run {final.task_id} was {final.status}"
         body = {"status": "failed", "run_id": final.task_id, "error": error}
-        return JSONResponse({**body, "trace_id": final.trace_id})
+        return JSONResponse({**body, "trace_id": final.trace_id, **simulated})
 
     async def run_status(self, request: Request) -> Response:
         org = self._org(request)
@@ -452,7 +455,7 @@ class _Api:
             }
             if final.error is not None:
                 entry["error"] = final.error
-            outputs.append(entry)
+            outputs.append({**entry, **simulated_field(final.simulated)})
         return JSONResponse({"status": "success", "run_outputs": outputs})
 
 

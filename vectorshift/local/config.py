@@ -7,8 +7,11 @@ command line (or a caller that asks for it) calls it.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from vectorshift.local.providers import ProviderConfig, parse_providers
 
 DEFAULT_API_KEY = "vs-local-dev"
 """The development key every fresh configuration accepts (organisation ``local``)."""
@@ -74,8 +77,15 @@ class ServerConfig:
         max_body_bytes: Largest request body accepted; a larger one answers 413.
         max_bulk_runs: Largest number of runs one bulk-run request may hold.
         faults: Fault-injection rules installed at start (see :mod:`vectorshift.local.faults`).
-        openai_api_key: Key the engine uses for ``openai`` LLM nodes; ``None`` leaves them failing
-            with a message saying so.
+        providers: Which providers' LLM nodes call the real provider instead of the simulated
+            model, as ``--providers`` takes it: ``"real"`` (all), ``"openai=real"`` (one), a
+            comma-separated mix, or a mapping such as ``{"openai": "real"}`` (``"*"``: every
+            other provider). Default: every provider simulated, so any pipeline runs offline;
+            a run's status and result frame list the providers it simulated, as
+            ``simulated_providers``. A provider set real that the server has no client for
+            (only ``openai`` has one) fails its runs with a message naming it.
+        openai_api_key: Key the engine uses for ``openai`` LLM nodes when openai is real;
+            ``None`` leaves them failing with a message saying so.
         openai_base_url: Base URL of the OpenAI-compatible API.
         retain: Seconds the stream events of a finished run are kept (default 7 days); then they
             are deleted, except the run's ``result`` frame, so a late replay still ends with it.
@@ -105,6 +115,7 @@ class ServerConfig:
     max_body_bytes: int = 32 * 1024 * 1024
     max_bulk_runs: int = 256
     faults: list[dict[str, Any]] = field(default_factory=list)
+    providers: str | Mapping[str, str] = ""
     openai_api_key: str | None = None
     openai_base_url: str = DEFAULT_OPENAI_BASE_URL
     retain: float = DEFAULT_RETAIN
@@ -133,6 +144,23 @@ class ServerConfig:
                 f"need 1 <= max_value_size <= max_run_size, got {self.max_value_size} and "
                 f"{self.max_run_size}"
             )
+        try:
+            self.providers = parse_providers(self.providers)
+        except ValueError as exc:
+            raise ValueError(f"providers: {exc}") from None
+
+    def provider_config(self) -> ProviderConfig:
+        """The provider settings the engine runs with.
+
+        Example:
+            >>> ServerConfig(providers="openai=real").provider_config().is_real("openai")
+            True
+        """
+        return ProviderConfig(
+            modes=parse_providers(self.providers),
+            openai_api_key=self.openai_api_key,
+            openai_base_url=self.openai_base_url,
+        )
 
     @property
     def default_api_key(self) -> str:

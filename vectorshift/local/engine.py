@@ -90,7 +90,7 @@ class GraphValidationError(Exception):
 class RunFailure(Exception):
     """The run failed; ``str(exc)`` is the user-facing error and names the node.
 
-    Example: ``node 'llm' (llm_0): the openai provider needs OPENAI_API_KEY on the server``.
+    Example: ``node 'llm' (llm_0): the LLM provider 'cohere' is set to be real, but ...``.
     """
 
     node_id: str | None
@@ -110,8 +110,8 @@ class EngineOptions:
         intermediate_results: Emit a frame for every output of every non-output node.
         load_pipeline: Loads a stored pipeline's ``nodes`` map by id for ``pipeline`` nodes;
             raises ``KeyError`` for an unknown id. Without it, pipeline nodes fail.
-        openai_api_key: Key for the ``openai`` provider (server configuration, never the graph).
-        openai_base_url: Base URL of the OpenAI-compatible API (``.../v1``).
+        providers: Which providers are simulated, and the keys of the real ones (server
+            configuration, never the graph). Default: every provider simulated.
         max_value_size: Most characters one node may interpolate into its inputs, stream as
             tokens, or produce as any one output value; ``None``: unbounded.
         max_run_size: Most characters the output values of every node of the run (its
@@ -121,8 +121,7 @@ class EngineOptions:
     stream_tokens: bool = False
     intermediate_results: bool = False
     load_pipeline: SubPipelineLoader | None = None
-    openai_api_key: str | None = None
-    openai_base_url: str = "https://api.openai.com/v1"
+    providers: ProviderConfig = dataclasses.field(default_factory=ProviderConfig)
     max_value_size: int | None = None
     max_run_size: int | None = None
 
@@ -302,14 +301,15 @@ class _Run:
     """The state of one execution of one graph."""
 
     def __init__(self, nodes: dict[str, Any], inputs: dict[str, Any], emit: Emit,
-                 options: EngineOptions, stack: tuple[str, ...], meter: Meter) -> None:
+                 options: EngineOptions, stack: tuple[str, ...], meter: Meter,
+                 simulated: set[str]) -> None:
         self._meter = meter
         self._nodes = nodes
         self._inputs = inputs
         self._emit = emit
         self._options = options
         self._stack = stack
-        self._providers = ProviderConfig(options.openai_api_key, options.openai_base_url)
+        self._simulated = simulated
         self._results: dict[str, dict[str, Any]] = {}
         self._skipped: set[str] = set()
         self._outputs: dict[str, Any] = {}
@@ -420,8 +420,8 @@ class _Run:
                 await self._emit({"type": "stream", "output_name": name,
                                   "output_value": self._outputs[name]})
             return
-        context = NodeContext(node_id, name, self._providers, self._token_sink(node_id),
-                              self._run_pipeline)
+        context = NodeContext(node_id, name, self._options.providers, self._token_sink(node_id),
+                              self._run_pipeline, self._simulated)
         spec = NODE_SPECS[kind]
         assert spec.execute is not None  # only input and output nodes have none
         result = await spec.execute(inputs, context)
@@ -466,19 +466,22 @@ class _Run:
         options = dataclasses.replace(self._options, stream_tokens=False,
                                       intermediate_results=False)
         try:
-            sub = _Run(nodes, inputs, _discard, options, (*self._stack, pipeline_id), self._meter)
+            sub = _Run(nodes, inputs, _discard, options, (*self._stack, pipeline_id),
+                       self._meter, self._simulated)
             return await sub.run()
         except RunFailure as exc:
             raise NodeError(f"sub-pipeline '{pipeline_id}' failed: {exc}") from exc
 
 
 async def execute(nodes: dict[str, Any], inputs: dict[str, Any], emit: Emit,
-                  options: EngineOptions) -> dict[str, Any]:
+                  options: EngineOptions, simulated: set[str] | None = None) -> dict[str, Any]:
     """Run a graph and return its outputs keyed by output node name.
 
     ``inputs`` are keyed by input node name (the server checks names against
     :func:`pipeline_io` first). Frames are passed to ``emit`` as described in the module
-    docstring. Cancellation of the calling scope propagates and stops all work.
+    docstring. Cancellation of the calling scope propagates and stops all work. Each provider
+    whose LLM node the simulated model answered (in sub-pipelines too) is added to
+    ``simulated``, as the run goes, so a failed run reports them as well.
 
     Raises:
         RunFailure: an invalid graph, a node type vectorshift.local cannot run, or a node
@@ -491,4 +494,5 @@ async def execute(nodes: dict[str, Any], inputs: dict[str, Any], emit: Emit,
         ...     return await execute(graph["nodes"], {"query": "hi"}, emit, EngineOptions())
     """
     meter = Meter(options.max_value_size, options.max_run_size)
-    return await _Run(nodes, inputs, emit, options, (), meter).run()
+    found = set() if simulated is None else simulated
+    return await _Run(nodes, inputs, emit, options, (), meter, found).run()

@@ -172,6 +172,8 @@ class NodeContext:
     provider_config: ProviderConfig
     on_token: OnToken
     run_pipeline: RunPipeline
+    simulated: set[str]
+    """Providers the simulated model stood in for during the run; an executor adds to it."""
 
 
 Executor = Callable[[dict[str, Any], NodeContext], Awaitable[dict[str, Any]]]
@@ -396,6 +398,8 @@ async def _llm(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         result = await complete(request, ctx.provider_config, ctx.on_token)
     except ProviderError as exc:
         raise NodeError(str(exc)) from exc
+    if result.simulated:
+        ctx.simulated.add(request.provider)
     response: Any = result.text
     if json_response:
         try:

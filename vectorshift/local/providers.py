@@ -1,6 +1,14 @@
 """LLM providers used by the ``llm`` node of the local engine.
 
-Two providers exist:
+The local platform is an emulator: by default the **simulated** model answers the LLM nodes of
+*every* provider (``openai``, ``anthropic``...), so a pipeline built for the platform runs here
+unchanged, offline and deterministically. A provider is called for real only when the server is
+asked to (:func:`parse_providers`: ``real`` for all, ``openai=real`` for one); asked for one it
+has no client for, the run fails with a message naming it. Standing in for a provider, the
+simulated model answers as model ``echo`` does (with the prompt, up to ``max_tokens`` tokens),
+and the run records the provider (see :class:`LLMResult`).
+
+Two providers are implemented:
 
 - ``local``: an offline **simulated** model, for tests, demos and development without a key.
   It is not a language model and understands nothing. Model ``echo`` answers with the prompt
@@ -20,12 +28,13 @@ run stops between two simulated tokens, or closes the HTTP stream at once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
 import re
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -38,6 +47,8 @@ __all__ = [
     "ProviderConfig",
     "ProviderError",
     "complete",
+    "describe_providers",
+    "parse_providers",
     "split_tokens",
 ]
 
@@ -50,6 +61,15 @@ _SYLLABLES = (
     "la", "bo", "re", "ma", "gna", "ali", "qua", "ve", "ni", "no", "str", "ex", "er", "ta",
 )
 _OPENAI_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+
+MODES = ("simulated", "real")
+"""How the server answers a provider's LLM nodes."""
+
+ALL = "*"
+"""The key of a provider-mode mapping that stands for every provider not named."""
+
+REAL_CLIENTS = ("openai",)
+"""Providers the server can call for real."""
 
 
 class ProviderError(Exception):
@@ -72,19 +92,98 @@ class LLMRequest:
 
 @dataclass(frozen=True)
 class LLMResult:
-    """A provider's complete answer and its token counts."""
+    """A provider's complete answer and its token counts.
+
+    ``simulated`` is true when the simulated model stood in for the provider asked for (never
+    for ``local``, which is the simulated model by name).
+    """
 
     text: str
     input_tokens: int
     output_tokens: int
+    simulated: bool = False
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """Server-side provider settings (never taken from the graph)."""
+    """Server-side provider settings (never taken from the graph).
 
+    Attributes:
+        modes: ``simulated`` or ``real`` by provider name, :data:`ALL` for the others (as
+            :func:`parse_providers` returns); a provider in neither is simulated.
+        openai_api_key: Key of the ``openai`` provider when it is real.
+        openai_base_url: Base URL of the OpenAI-compatible API.
+
+    Example:
+        >>> config = ProviderConfig(modes={"openai": "real"})
+        >>> config.is_real("openai"), config.is_real("anthropic")
+        (True, False)
+    """
+
+    modes: Mapping[str, str] = field(default_factory=dict)
     openai_api_key: str | None = None
     openai_base_url: str = "https://api.openai.com/v1"
+
+    def is_real(self, provider: str) -> bool:
+        """Whether ``provider``'s LLM nodes call the provider (not the simulated model)."""
+        return self.modes.get(provider, self.modes.get(ALL, "simulated")) == "real"
+
+
+def parse_providers(spec: str | Mapping[str, str]) -> dict[str, str]:
+    """Provider modes from ``--providers`` text or a mapping, checked and normalised.
+
+    Text is a comma-separated list of ``MODE`` (every provider) and ``NAME=MODE`` items, a
+    mode being ``simulated`` or ``real``; later items win. An empty spec simulates every
+    provider.
+
+    Example:
+        >>> parse_providers("real,anthropic=simulated")
+        {'*': 'real', 'anthropic': 'simulated'}
+        >>> parse_providers({"OpenAI": "real"})
+        {'openai': 'real'}
+
+    Raises:
+        ValueError: An item that is not ``MODE`` or ``NAME=MODE``, or an unknown mode.
+    """
+    items = spec.items() if isinstance(spec, Mapping) else _provider_items(spec)
+    modes: dict[str, str] = {}
+    for name, mode in items:
+        key = name.strip().lower() or ALL
+        if mode not in MODES:
+            subject = "" if key == ALL else f" for provider {key!r}"
+            raise ValueError(
+                f"unknown provider mode {mode!r}{subject} (use 'simulated' or 'real', "
+                "e.g. --providers openai=real)"
+            )
+        modes[key] = mode
+    return modes
+
+
+def _provider_items(text: str) -> Iterator[tuple[str, str]]:
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, equals, mode = item.rpartition("=")
+        if equals and not name.strip():
+            raise ValueError(f"no provider name before '=' in {item!r}")
+        yield (name if equals else ALL), mode.strip().lower()
+
+
+def describe_providers(config: ProviderConfig) -> str:
+    """One line saying which providers are simulated and which are real, for the server log.
+
+    Example:
+        >>> describe_providers(ProviderConfig(modes={"openai": "real"}))
+        'LLM providers: openai real; every other one simulated'
+    """
+    named = sorted((name, mode) for name, mode in config.modes.items() if name != ALL)
+    if not config.is_real(ALL) and not any(mode == "real" for _, mode in named):
+        return (
+            "LLM providers: every one simulated (offline, deterministic answers); "
+            "--providers real, or e.g. --providers openai=real, calls them"
+        )
+    parts = [f"{name} {mode}" for name, mode in named]
+    rest = "real" if config.is_real(ALL) else "simulated"
+    parts.append(f"every {'other ' if parts else ''}one {rest}")
+    return "LLM providers: " + "; ".join(parts)
 
 
 def split_tokens(text: str) -> list[str]:
@@ -123,10 +222,15 @@ async def complete(request: LLMRequest, config: ProviderConfig, on_token: OnToke
     """
     if request.provider == "local":
         return await _local(request, on_token)
+    if not config.is_real(request.provider):
+        result = await _local(dataclasses.replace(request, model="echo"), on_token)
+        return dataclasses.replace(result, simulated=True)
     if request.provider == "openai":
         return await _openai(request, config, on_token)
     raise ProviderError(
-        f"unknown LLM provider '{request.provider}' (vectorshift.local runs 'local' and 'openai')"
+        f"the LLM provider '{request.provider}' is set to be real, but vectorshift.local has "
+        f"no client for it (it calls {', '.join(REAL_CLIENTS)}); leave it simulated, e.g. "
+        f"--providers {request.provider}=simulated"
     )
 
 
@@ -237,7 +341,10 @@ class _StreamState:
 
 async def _openai(request: LLMRequest, config: ProviderConfig, on_token: OnToken) -> LLMResult:
     if not config.openai_api_key:
-        raise ProviderError("the openai provider needs OPENAI_API_KEY on the server")
+        raise ProviderError(
+            "the openai provider is set to be real but the server has no OPENAI_API_KEY "
+            "(set it where the server starts, or leave openai simulated)"
+        )
     url = config.openai_base_url.rstrip("/") + "/chat/completions"
     headers = {
         "Authorization": f"Bearer {config.openai_api_key}",

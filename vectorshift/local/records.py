@@ -63,7 +63,11 @@ class PipelineRecord:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One run as stored. ``status`` is one of :data:`RUN_STATUSES`."""
+    """One run as stored. ``status`` is one of :data:`RUN_STATUSES`.
+
+    ``simulated`` names the providers whose LLM nodes the simulated model answered (known once
+    the run has ended); the wire forms carry it as ``simulated_providers`` when not empty.
+    """
 
     task_id: str
     pipeline_id: str
@@ -76,6 +80,7 @@ class RunRecord:
     owner_instance: str
     created: str
     finished: str | None
+    simulated: tuple[str, ...] = ()
 
     @property
     def terminal(self) -> bool:
@@ -93,7 +98,15 @@ class RunRecord:
             body["error"] = self.error
         if self.status == "completed":
             body["result"] = self.outputs or {}
-        return body
+        return {**body, **simulated_field(self.simulated)}
+
+
+def simulated_field(providers: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``{"simulated_providers": [...]}`` for the wire forms of a run, or ``{}`` for none.
+
+    An extension of PROTOCOL P6, P7, P9 and the ``result`` frame: clients ignore it.
+    """
+    return {"simulated_providers": sorted(providers)} if providers else {}
 
 
 def new_object_id() -> str:
@@ -102,7 +115,11 @@ def new_object_id() -> str:
 
 
 def result_frame(
-    task_id: str, status: str, outputs: dict[str, Any] | None, error: str | None
+    task_id: str,
+    status: str,
+    outputs: dict[str, Any] | None,
+    error: str | None,
+    simulated: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The final ``result`` stream frame of a run that ended with ``status`` (a run status)."""
     frame: dict[str, Any] = {
@@ -113,4 +130,4 @@ def result_frame(
     }
     if error is not None:
         frame["error"] = error
-    return frame
+    return {**frame, **simulated_field(simulated)}

@@ -40,6 +40,7 @@ from vectorshift._retry import RetryPolicy
 from vectorshift.local import engine
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.nodes import UploadedFile
+from vectorshift.local.providers import describe_providers
 from vectorshift.local.records import STOPPED_SERVER_ERROR, PipelineRecord, RunRecord
 from vectorshift.local.store import Store
 
@@ -140,6 +141,11 @@ class RunManager:
         ``min(retain, 1 h)`` (at least every 0.1 s). On exit every active run is stopped and
         marked failed (the server is stopping).
         """
+        providers = self.config.provider_config()
+        logger.info(describe_providers(providers))
+        if providers.is_real("openai") and not providers.openai_api_key:
+            logger.warning("openai is set to be real but OPENAI_API_KEY is not set: its LLM "
+                           "nodes will fail")
         recovered = await self.store.recover_orphans()
         if recovered:
             logger.warning("marked %d abandoned run(s) failed", len(recovered))
@@ -239,8 +245,7 @@ class RunManager:
                 stream_tokens=True,
                 intermediate_results=intermediate_results,
                 load_pipeline=self._loader(org),
-                openai_api_key=self.config.openai_api_key,
-                openai_base_url=self.config.openai_base_url,
+                providers=self.config.provider_config(),
                 max_value_size=self.config.max_value_size,
                 max_run_size=self.config.max_run_size,
             )
@@ -274,12 +279,13 @@ class RunManager:
                 await send.send({**frame, "run_id": run.task_id})
 
         status, outputs, error = "failed", None, None
+        simulated: set[str] = set()
         try:
             async with anyio.create_task_group() as writing:
                 writing.start_soon(self._write_events, run, receive)
                 with send, run.scope:
                     try:
-                        outputs = await engine.execute(nodes, inputs, emit, options)
+                        outputs = await engine.execute(nodes, inputs, emit, options, simulated)
                         status = "completed"
                     except Exception as exc:
                         error = _failure_message(exc)
@@ -297,7 +303,7 @@ class RunManager:
             if interrupted:
                 status = "failed" if run.stop_error else "cancelled"
                 outputs, error = None, run.stop_error
-            await self._finish(run, status, outputs, error)
+            await self._finish(run, status, outputs, error, tuple(simulated))
 
     async def _write_events(
         self, run: _ActiveRun, receive: MemoryObjectReceiveStream[dict[str, Any]]
@@ -334,7 +340,12 @@ class RunManager:
                     run.publish(list(zip(seqs, batch, strict=True)))
 
     async def _finish(
-        self, run: _ActiveRun, status: str, outputs: dict[str, Any] | None, error: str | None
+        self,
+        run: _ActiveRun,
+        status: str,
+        outputs: dict[str, Any] | None,
+        error: str | None,
+        simulated: tuple[str, ...],
     ) -> None:
         """Record the run's end, retrying until the store takes it or the server stops.
 
@@ -349,7 +360,8 @@ class RunManager:
                 try:
                     with anyio.CancelScope(shield=True), anyio.fail_after(_FINISH_TIMEOUT):
                         ended = await self.store.finish_run(
-                            run.task_id, status, outputs=outputs, error=error
+                            run.task_id, status, outputs=outputs, error=error,
+                            simulated=simulated,
                         )
                         frames = (
                             [ended] if ended is not None

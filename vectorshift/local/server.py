@@ -3,32 +3,48 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
-import socket
+import sqlite3
 import tempfile
 import threading
 import time
 import weakref
 from types import TracebackType
+from typing import Any
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from vectorshift import _log
 from vectorshift.local.app import create_app
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import FaultInjector
 from vectorshift.local.runs import RunManager
 from vectorshift.local.sqlite_store import SQLiteStore
+from vectorshift.local.startup import check_database, listen, startup_error
 from vectorshift.local.store import BlockingStore
+
+logger = _log.get_logger("vectorshift.local")
 
 _START_TIMEOUT = 15.0
 _STOP_TIMEOUT = 10.0
 
+# A guest in a host's process leaves the host's logging as it found it. uvicorn would
+# reconfigure its loggers, which are the host's too when the host is a uvicorn app: its default
+# log config replaces their handlers, a log level sets their levels, and ``access_log=False``
+# empties the access logger and stops it propagating, so the host's own startup and access lines
+# vanish. So the embedded server passes no log config and no level, writes no access lines (its
+# protocol below), and takes what uvicorn logs from its thread off ``uvicorn.error`` (the filter
+# below) to put it on ``vectorshift.local``, where the package's records go.
+_UVICORN_LOGGER = "uvicorn.error"
 
 class _HeaderTimeoutProtocol(H11Protocol):
     """uvicorn's h11 protocol, closing a connection whose request headers take too long.
+
+    It writes no access lines: uvicorn's access logger belongs to the host app, if any.
 
     The clock starts when the connection opens and again when a request cycle ends (for the
     next request's headers), and stops once a request's headers are complete; at
@@ -39,6 +55,10 @@ class _HeaderTimeoutProtocol(H11Protocol):
 
     header_timeout: float = 10.0
     _header_timer: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_log = False  # uvicorn's access logger is the host's, when embedded
 
     def _arm(self) -> None:
         self._disarm()
@@ -76,19 +96,23 @@ def _protocol(header_timeout: float) -> type[H11Protocol]:
     )
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when proto says TCP.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
+class _FromThread(logging.Filter):
+    """Moves the records of one thread from uvicorn's logger to ``vectorshift.local``.
+
+    Warnings and errors keep their level; uvicorn's lifecycle lines ("Started server
+    process"...) become ``DEBUG``, as they describe the embedded server, not the host.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread_id: int | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self.thread_id:
+            return True
+        level = record.levelno if record.levelno >= logging.WARNING else logging.DEBUG
+        logger.log(level, "uvicorn: %s", record.getMessage(), exc_info=record.exc_info)
+        return False
 
 
 class LocalServer:
@@ -98,10 +122,16 @@ class LocalServer:
     accepts requests. Stopping ends the active runs (marked failed: the server stopped) and closes
     the sockets. The database survives :meth:`restart`.
 
+    Leaving the ``with`` block (or :meth:`close`) also deletes the temporary database the
+    server made when ``db_path`` was not given; a server only stopped keeps it, so it can start
+    again on it, until it is garbage-collected.
+
     Args:
         config: Server settings; default: a fresh temporary database and the dev key.
         host: Interface to listen on.
         port: Port to listen on; 0 picks a free one.
+        **settings: :class:`ServerConfig` fields (``providers="openai=real"``,
+            ``db_path``...), used when ``config`` is not given.
 
     Attributes:
         config: The settings in force.
@@ -114,24 +144,35 @@ class LocalServer:
     """
 
     def __init__(
-        self, config: ServerConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: ServerConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **settings: Any,
     ) -> None:
-        self.config = config if config is not None else ServerConfig()
+        if config is not None and settings:
+            raise TypeError("give either a ServerConfig or settings, not both")
+        self.config = config if config is not None else ServerConfig(**settings)
         self.host = host
         self._port = port
         self.faults = FaultInjector(self.config.faults)
         if self.config.db_path is None:
             directory = tempfile.mkdtemp(prefix="vectorshift-local-")
             self._db_path = os.path.join(directory, "vectorshift.db")
-            self._cleanup = weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
+            self._cleanup: weakref.finalize[Any, Any] | None = weakref.finalize(
+                self, shutil.rmtree, directory, ignore_errors=True
+            )
         else:
             self._db_path = self.config.db_path
+            self._cleanup = None
         self._store: SQLiteStore | None = None
         self._runs: RunManager | None = None
         self._uvicorn: uvicorn.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._failure: BaseException | None = None
+        self._log_filter: _FromThread | None = None
 
     @property
     def db_path(self) -> str:
@@ -183,19 +224,26 @@ class LocalServer:
 
         Raises:
             RuntimeError: Already running, or the server failed to start.
-            OSError: The port cannot be bound.
+            OSError: The port is out of range or cannot be bound, or the database cannot be
+                used; the message is one line naming the cause and the address or path.
         """
         if self._thread is not None:
             raise RuntimeError("the local server is already running")
-        sock = _bind(self.host, self._port)
+        check_database(self._db_path)
+        sock = listen(self.host, self._port)
+        try:
+            store = SQLiteStore(self._db_path)
+        except (sqlite3.Error, RuntimeError) as exc:
+            sock.close()
+            path = os.path.abspath(self._db_path)
+            raise startup_error(None, f"cannot open the database {path}: {exc}") from None
         self._port = sock.getsockname()[1]
-        store = SQLiteStore(self._db_path)
         app = create_app(self.config, store=store, faults=self.faults)
         self._store, self._runs = store, app.state.runs
         config = uvicorn.Config(
             app,
-            log_level="warning",
-            access_log=False,
+            log_config=None,
+            log_level=None,
             lifespan="on",
             http=_protocol(self.config.header_timeout),
             timeout_graceful_shutdown=2,
@@ -204,7 +252,12 @@ class LocalServer:
         self._uvicorn, self._failure = server, None
         ready = threading.Event()
 
+        log_filter = self._log_filter = _FromThread()
+        logging.getLogger(_UVICORN_LOGGER).addFilter(log_filter)
+
         def serve() -> None:
+            log_filter.thread_id = threading.get_ident()
+
             async def main() -> None:
                 self._loop = asyncio.get_running_loop()
                 await server.serve(sockets=[sock])
@@ -247,6 +300,9 @@ class LocalServer:
         self._teardown()
 
     def _teardown(self) -> None:
+        if self._log_filter is not None:
+            logging.getLogger(_UVICORN_LOGGER).removeFilter(self._log_filter)
+            self._log_filter = None
         if self._store is not None:
             self._store.close()
         self._store = self._runs = self._uvicorn = self._loop = self._thread = None
@@ -269,4 +325,14 @@ class LocalServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop, and delete the temporary database this server made (none with ``db_path``).
+
+        Leaving the ``with`` block does this. A process ended by a signal collects no garbage,
+        so code that stops the server on a signal should call this rather than :meth:`stop`.
+        """
         self.stop()
+        if self._cleanup is not None:
+            self._cleanup()

@@ -51,7 +51,12 @@ CREATE TABLE instances (
     instance_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, beat REAL NOT NULL);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_EXPIRY, _V3_INSTANCES)
+# The providers whose LLM nodes the simulated model answered, comma-separated ('' for none).
+_V4_SIMULATED = """
+ALTER TABLE runs ADD COLUMN simulated TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_EXPIRY, _V3_INSTANCES, _V4_SIMULATED)
 """SQL scripts by version reached minus one; statements separated by ``;``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

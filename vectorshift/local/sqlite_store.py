@@ -359,17 +359,20 @@ class SQLiteStore:
         *,
         outputs: dict[str, Any] | None = None,
         error: str | None = None,
+        simulated: tuple[str, ...] = (),
     ) -> tuple[int, dict[str, Any]] | None:
         """See :meth:`Store.finish_run <vectorshift.local.store.Store.finish_run>`."""
         if status not in RUN_STATUSES[1:]:
             raise ValueError(f"not a terminal run status: {status!r}")
-        frame = result_frame(task_id, status, outputs, error)
+        simulated = tuple(sorted(set(simulated)))
+        frame = result_frame(task_id, status, outputs, error, simulated)
 
         def job(db: sqlite3.Connection) -> tuple[int, dict[str, Any]] | None:
             cur = db.execute(
                 "UPDATE runs SET status = ?, outputs = ?, error = ?, finished = ?,"
-                " finished_at = ? WHERE task_id = ? AND status = 'in_progress'",
-                (status, _dump(outputs or {}), error, _now(), time.time(), task_id),
+                " finished_at = ?, simulated = ? WHERE task_id = ? AND status = 'in_progress'",
+                (status, _dump(outputs or {}), error, _now(), time.time(), ",".join(simulated),
+                 task_id),
             )
             if cur.rowcount != 1:
                 return None
@@ -418,6 +421,7 @@ class SQLiteStore:
             owner_instance=row["owner_instance"],
             created=row["created"],
             finished=row["finished"],
+            simulated=tuple(filter(None, row["simulated"].split(","))),
         )
 
     # Events ----------------------------------------------------------------------------------

@@ -129,8 +129,11 @@ class Store(Protocol):
         *,
         outputs: dict[str, Any] | None = None,
         error: str | None = None,
+        simulated: tuple[str, ...] = (),
     ) -> tuple[int, dict[str, Any]] | None:
         """End an in-progress run and append its ``result`` frame, atomically.
+
+        ``simulated`` names the providers the simulated model stood in for during the run.
 
         A terminal status never changes: when the run has already ended this does nothing.
 
