@@ -36,6 +36,7 @@ CHAINED = [
     "Background runs",
     "Many runs, nothing lost or doubled",
     "Streaming",
+    "Deadlines",
     "Building pipelines",
     "Async",
     "The embedded platform",
