@@ -19,6 +19,7 @@ from vectorshift import (
     ApiError,
     AuthenticationError,
     Client,
+    ConfigurationError,
     NotFoundError,
     Pipeline,
     PipelineRunCancelledError,
@@ -280,10 +281,16 @@ async def test_bulk_run_keeps_input_order(client: Client) -> None:
     assert [r["outputs"]["answer"] for r in results] == ["one", "two", "three"]
 
 
-async def test_missing_key_is_authentication_error(server: LocalServer) -> None:
+async def test_missing_key_is_a_configuration_error_before_any_request(
+    server: LocalServer, faults: FaultInjector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VECTORSHIFT_API_KEY", raising=False)
     client = Client(api_key="", base_url=server.base_url)
-    with pytest.raises(AuthenticationError, match="no API key"):
+    before = faults.seen("GET", "/pipelines")
+    with pytest.raises(ConfigurationError, match="no API key") as info:
         await Pipeline.alist(client=client)
+    assert not isinstance(info.value, ApiError)
+    assert faults.seen("GET", "/pipelines") == before
 
 
 async def test_invalid_key_is_authentication_error_without_the_key(server: LocalServer) -> None:

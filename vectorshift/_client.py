@@ -13,6 +13,7 @@ from typing_extensions import Self
 
 from vectorshift._generated_client import ClientSync
 from vectorshift._retry import RetryPolicy
+from vectorshift._urls import check_base_url, without_userinfo
 
 if TYPE_CHECKING:
     import httpx
@@ -23,6 +24,8 @@ __all__ = ["DEFAULT_BASE_URL", "Client", "default_client"]
 
 DEFAULT_BASE_URL = "https://api.vectorshift.ai/v1"
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
+"""64 MiB: far above any answer of the platform, far below what hurts a process."""
 
 
 class Client(ClientSync):
@@ -34,15 +37,27 @@ class Client(ClientSync):
     (``vectorshift.api_key``, ``vectorshift.base_url``), the environment
     (``VECTORSHIFT_API_KEY``, ``VECTORSHIFT_BASE_URL``), then the platform default.
 
+    Mistakes fail before any request, with a :class:`~vectorshift.ConfigurationError` (a
+    ``ValueError``): a base URL that is not ``http(s)://`` (here, or at the first request for
+    one read from the environment), and no API key at all (at the first request).
+
     Args:
         api_key: The API key. It is sent as a bearer token and never logged or shown.
-        base_url: The API root, e.g. ``https://api.vectorshift.ai/v1``.
+        base_url: The API root, e.g. ``https://api.vectorshift.ai/v1``. Credentials written
+            into it (``user:pw@``) are neither sent nor shown: the API key is the credential.
         timeout: Seconds per network operation (connect, read, write), or an ``httpx.Timeout``.
             There is no total deadline, so long polls and streams are not cut off.
         max_retries: Retries of transient failures (429, 5xx, timeouts, connection errors).
         retry: A full :class:`RetryPolicy`; ``max_retries`` overrides its retry count when given.
         headers: Extra headers for every request.
         transport: An ``httpx.AsyncBaseTransport`` to send requests through (for testing).
+        max_response_bytes: The largest body of a non-streamed response, counted as decoded
+            (so a small compressed body that inflates past it is stopped while inflating);
+            past it the call raises :class:`~vectorshift.ApiResponseError`. 64 MiB by default.
+
+    Raises:
+        ConfigurationError: ``base_url`` is not an ``http://`` or ``https://`` URL with a host.
+        ValueError: ``max_response_bytes`` is not positive.
 
     Example:
         >>> import vectorshift
@@ -60,12 +75,18 @@ class Client(ClientSync):
         retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         policy = retry or RetryPolicy()
         if max_retries is not None:
             policy = policy.with_max_retries(max_retries)
+        if base_url:
+            check_base_url(base_url)
+        if not max_response_bytes > 0:
+            raise ValueError(f"max_response_bytes must be positive, got {max_response_bytes}")
         self._api_key = api_key
         self._base_url = base_url
+        self.max_response_bytes = max_response_bytes
         self._timeout = timeout
         self.retry = policy
         self._headers = dict(headers or {})
@@ -75,7 +96,7 @@ class Client(ClientSync):
 
     def __repr__(self) -> str:
         key = "set" if self._resolve_api_key() else "unset"
-        return f"Client(base_url={self.base_url!r}, api_key=<{key}>)"
+        return f"Client(base_url={without_userinfo(self.base_url)!r}, api_key=<{key}>)"
 
     def __getstate__(self) -> None:
         raise TypeError(
@@ -92,10 +113,19 @@ class Client(ClientSync):
         return module_value or os.environ.get("VECTORSHIFT_BASE_URL") or DEFAULT_BASE_URL
 
     def _resolve_api_key(self) -> str | None:
+        return self._api_key_and_source()[0]
+
+    def _api_key_and_source(self) -> tuple[str | None, str]:
+        """The API key, and where it was found (for a message about a rejected key)."""
         if self._api_key:
-            return self._api_key
+            return self._api_key, "Client(api_key=...)"
         module_value = getattr(sys.modules.get("vectorshift"), "api_key", None)
-        return module_value or os.environ.get("VECTORSHIFT_API_KEY") or None
+        if module_value:
+            return module_value, "vectorshift.api_key"
+        from_env = os.environ.get("VECTORSHIFT_API_KEY")
+        if from_env:
+            return from_env, "the VECTORSHIFT_API_KEY environment variable"
+        return None, "nowhere"
 
     @property
     def http(self) -> HttpTransport:
@@ -107,11 +137,12 @@ class Client(ClientSync):
 
                     self._http = HttpTransport(
                         base_url=lambda: self.base_url,
-                        api_key=self._resolve_api_key,
+                        api_key=self._api_key_and_source,
                         timeout=to_timeout(self._timeout),
                         retry=self.retry,
                         headers=self._headers,
                         transport=self._transport,
+                        max_response_bytes=self.max_response_bytes,
                     )
         return self._http
 

@@ -1,8 +1,14 @@
 """The one HTTP seam: the only module that imports httpx.
 
-It owns connection pools, turns error responses into :mod:`vectorshift.errors` types, and retries
-failures in one loop (:meth:`HttpTransport._send`) that asks the
-:class:`~vectorshift._retry.RetryPolicy` which of them are transient and how long to wait.
+It owns connection pools, reads bodies within the client's size cap (inflating them with
+:mod:`vectorshift._inflate`, whose cap holds while decoding), has :mod:`vectorshift._answer`
+turn them into results or :mod:`vectorshift.errors` types, and retries failures in one loop
+(:meth:`HttpTransport._send`) that asks the :class:`~vectorshift._retry.RetryPolicy` which of
+them are transient and how long to wait.
+
+Redirects are never followed (the key must not travel to another origin). The key is added by
+an ``httpx.Auth`` as the request leaves, so no frame of the SDK holds it, and a connection
+error's cause is disarmed (:func:`_disarm`) before it is chained.
 
 Pools live per event loop. An ``httpx.AsyncClient`` is bound to the loop that first used it, so a
 single :class:`vectorshift.Client` keeps one pool per running loop: it survives ``asyncio.run``
@@ -11,11 +17,10 @@ being called twice, works under trio, and never touches a closed loop.
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,16 +30,21 @@ import httpx
 import sniffio
 
 from vectorshift import _log
-from vectorshift._files import FormParts
-from vectorshift._retry import RetryPolicy, parse_retry_after
-from vectorshift._version import __version__
-from vectorshift.errors import (
-    ApiConnectionError,
-    ApiError,
-    ApiTimeoutError,
-    AuthenticationError,
-    error_class_for_status,
+from vectorshift._answer import (
+    ApiResponse,
+    Received,
+    Secret,
+    is_event_stream,
+    json_answer,
+    not_the_answer,
+    refusal,
 )
+from vectorshift._files import FormParts
+from vectorshift._inflate import ACCEPT_ENCODING, UnreadableBody, read_body
+from vectorshift._retry import RetryPolicy
+from vectorshift._urls import check_base_url
+from vectorshift._version import __version__
+from vectorshift.errors import ApiConnectionError, ApiError, ApiTimeoutError, ConfigurationError
 
 __all__ = ["ApiResponse", "HttpTransport", "RetryMode", "to_timeout"]
 
@@ -42,7 +52,8 @@ RetryMode = Literal["safe", "unsafe"]
 """``safe``: the call may be repeated (reads, updates, terminate, keyed starts); ``unsafe``: a
 repeat could act twice, so only failures that prove the server did nothing are retried."""
 
-_MAX_ERROR_TEXT = 2000
+_EXCERPT_BYTES = 4096
+"""How much of a body that is not an answer (a stream that is not one) is read, to quote it."""
 
 
 class _Default:
@@ -51,16 +62,6 @@ class _Default:
 
 DEFAULT = _Default()
 _MAX_TRIO_POOLS = 4
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """A decoded JSON response."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    data: Any
-    request_id: str | None
 
 
 def to_timeout(value: float | httpx.Timeout | None) -> httpx.Timeout:
@@ -87,33 +88,40 @@ def _loop_key() -> tuple[str, object]:
     return library, None
 
 
-def _error_message(data: Any, text: str) -> str:
-    if isinstance(data, dict):
-        for key in ("error", "message", "detail"):
-            value = data.get(key)
-            if value:
-                return value if isinstance(value, str) else json.dumps(value)
-    if text.strip():
-        return text.strip()[:_MAX_ERROR_TEXT]
-    return "no error message in the response body"
-
-
-def _decode(response: httpx.Response) -> tuple[Any, str]:
-    text = response.text
-    if not text:
-        return None, ""
-    try:
-        return json.loads(text), text
-    except ValueError:
-        return text[:_MAX_ERROR_TEXT], text
-
-
 def _never_reached_server(exc: Exception) -> bool:
     return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
-def _redact(url: httpx.URL) -> str:
-    return str(url.copy_with(query=None)) if url.query else str(url)
+class _BearerAuth(httpx.Auth):
+    """Puts the API key on a request as it is sent; its repr shows no key."""
+
+    def __init__(self, secret: Secret) -> None:
+        self.secret = secret
+
+    def __repr__(self) -> str:
+        return "<bearer token [redacted]>"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.secret.key}"
+        yield request
+
+
+def _disarm(exc: BaseException) -> None:
+    """Make an httpx failure safe to chain as a cause: no key in its request, no frames.
+
+    The request's ``Authorization`` is replaced, and the tracebacks of the exception and of
+    everything it chains are dropped: their frames (httpx's, httpcore's, h11's) hold the
+    request's headers in locals, which error trackers record. Type and message stay.
+    """
+    request = getattr(exc, "_request", None)
+    if isinstance(request, httpx.Request) and "authorization" in request.headers:
+        request.headers["Authorization"] = "[redacted]"
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
 
 
 class _CountedStream(httpx.AsyncByteStream):
@@ -163,28 +171,32 @@ class HttpTransport:
 
     Args:
         base_url: Resolves the API base URL at request time (configuration is read lazily).
-        api_key: Resolves the API key at request time; never logged nor shown in errors.
+        api_key: Resolves the API key at request time, with where it was configured (named
+            in the message of a 401); the key is never logged nor shown in errors.
         timeout: Per-operation timeouts (connect, read, write, pool). There is no total timeout,
             so streams and long polls are never cut while data keeps coming.
         retry: The retry policy.
         headers: Extra headers sent with every request.
         transport: An httpx transport to use instead of the network (tests of edge cases only).
+        max_response_bytes: The largest decoded body of a non-streamed response.
     """
 
     def __init__(
         self,
         *,
         base_url: Callable[[], str],
-        api_key: Callable[[], str | None],
+        api_key: Callable[[], tuple[str | None, str]],
         timeout: httpx.Timeout,
         retry: RetryPolicy,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int = 64 * 2**20,
     ) -> None:
         self._base_url = base_url
         self._api_key = api_key
         self.timeout = timeout
         self.retry = retry
+        self.max_response_bytes = max_response_bytes
         self._headers = dict(headers or {})
         self._transport = transport
         self._pools: OrderedDict[tuple[str, object], tuple[httpx.AsyncClient, _Accounting]] = (
@@ -238,36 +250,18 @@ class HttpTransport:
         return 0 if pool is None else pool[1].open_responses
 
     def _url(self, path: str) -> str:
-        return self._base_url().rstrip("/") + "/" + path.lstrip("/")
+        """The request URL: the checked base URL (credentials removed) and ``path``."""
+        return check_base_url(self._base_url()).rstrip("/") + "/" + path.lstrip("/")
 
-    def _auth_headers(self, method: str, url: str) -> dict[str, str]:
-        key = self._api_key()
+    def _secret(self) -> Secret:
+        key, source = self._api_key()
         if not key:
-            raise AuthenticationError(
+            raise ConfigurationError(
                 "no API key: pass Client(api_key=...), set vectorshift.api_key, "
-                "or set the VECTORSHIFT_API_KEY environment variable",
-                status_code=401,
-                method=method,
-                url=url,
+                "or set the VECTORSHIFT_API_KEY environment variable "
+                "(a vectorshift.local server prints its key at start)"
             )
-        return {"Authorization": f"Bearer {key}"}
-
-    def _raise_for_status(self, method: str, response: httpx.Response) -> None:
-        if response.status_code < 400:
-            return
-        data, text = _decode(response)
-        url = _redact(response.request.url)
-        raise error_class_for_status(response.status_code)(
-            _error_message(data, text),
-            status_code=response.status_code,
-            method=method,
-            url=url,
-            body=data,
-            headers=dict(response.headers),
-            request_id=response.headers.get("x-request-id")
-            or (data.get("request_id") if isinstance(data, dict) else None),
-            retry_after=self.retry.server_wait(parse_retry_after(response.headers)),
-        )
+        return Secret(key, source)
 
     async def request(
         self,
@@ -289,6 +283,8 @@ class HttpTransport:
         of the ``data`` fields and the file parts; a retry resends the same bytes.
 
         Raises:
+            ConfigurationError: no API key, or a base URL that is not ``http(s)://``.
+            ApiResponseError: the answer is a redirect, not a JSON object, or over the size cap.
             ApiError: the server answered an error status (after retries, when transient).
             ApiConnectionError: no answer was received (after retries).
         """
@@ -297,20 +293,18 @@ class HttpTransport:
             if isinstance(read_timeout, _Default)
             else _with_read(self.timeout, read_timeout)
         )
-        response = await self._send(
+        _, answer = await self._send(
             method,
             path,
             _Body(params, json_body, data, files),
-            headers=headers or {},
+            headers={"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
             retry_mode=retry_mode,
             max_retries=max_retries,
             timeout=timeout,
             stream=False,
         )
-        body, _ = _decode(response)
-        return ApiResponse(
-            response.status_code, response.headers, body, response.headers.get("x-request-id")
-        )
+        assert answer is not None
+        return answer
 
     @asynccontextmanager
     async def stream(
@@ -330,11 +324,13 @@ class HttpTransport:
 
         The body is sent as :meth:`request` sends it (JSON, or multipart with ``files``).
 
-        The request is sent when the context is entered, so HTTP errors surface there. The
-        response is closed when the context exits, however it exits. Reads have no timeout:
-        a stream may stay quiet between frames for as long as its run needs.
+        The request is sent when the context is entered, so HTTP errors surface there, and
+        so does an answer that is not an event stream (:class:`~vectorshift.ApiResponseError`,
+        quoting its start). The response is closed when the context exits, however it exits.
+        Reads have no timeout: a stream may stay quiet between frames for as long as its run
+        needs.
         """
-        response = await self._send(
+        response, _ = await self._send(
             method,
             path,
             _Body(params, json_body, data, files),
@@ -360,25 +356,28 @@ class HttpTransport:
         max_retries: int | None,
         timeout: httpx.Timeout,
         stream: bool,
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, ApiResponse | None]:
         """The retry loop of every request: send, and ask the policy about each failure.
 
-        Returns a response below 400: read (``stream=False``) or with its body still open.
+        Returns a success response and its JSON answer (``stream=False``), or a success
+        response with its body still open and ``None`` (``stream=True``). An error raised
+        after more than one attempt says how many were made.
         """
         url = self._url(path)
         policy = self.retry if max_retries is None else self.retry.with_max_retries(max_retries)
-        request_headers = {**self._auth_headers(method, url), **headers}
+        auth = _BearerAuth(self._secret())
         attempt = 0
         while True:
             try:
-                response = await self._attempt(
-                    method, url, body, request_headers, timeout, stream=stream
+                response, answer = await self._attempt(
+                    method, url, body, headers, timeout, auth, stream=stream
                 )
             except (ApiError, ApiConnectionError) as exc:
                 repeatable = retry_mode == "safe"
                 if attempt >= policy.max_retries or not policy.is_retryable(
                     exc, repeatable=repeatable
                 ):
+                    exc._note_attempts(attempt + 1)
                     raise
                 delay = policy.delay(exc, attempt)
                 attempt += 1
@@ -394,7 +393,7 @@ class HttpTransport:
                 request_id=response.headers.get("x-request-id"),
                 attempt=attempt + 1,
             )
-            return response
+            return response, answer
 
     async def _attempt(
         self,
@@ -403,10 +402,15 @@ class HttpTransport:
         body: _Body,
         headers: Mapping[str, str],
         timeout: httpx.Timeout,
+        auth: _BearerAuth,
         *,
         stream: bool,
-    ) -> httpx.Response:
-        """One try: the response below 400, or the SDK error standing for what went wrong."""
+    ) -> tuple[httpx.Response, ApiResponse | None]:
+        """One try: a success response (with its answer, unless streamed), or the SDK error.
+
+        Every body is read within the size cap (:func:`~vectorshift._inflate.read_body`), and
+        the response is closed before this returns unless it is an open event stream.
+        """
         client = self._loop_client()
         request = client.build_request(
             method,
@@ -419,18 +423,46 @@ class HttpTransport:
             timeout=timeout,
         )
         try:
-            response = await client.send(request, stream=stream)
+            response = await client.send(request, auth=auth, stream=True)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise ConfigurationError(f"cannot send to {url!r}: {exc}") from None
         except httpx.HTTPError as exc:
             raise _connection_error(exc, method, url) from exc
-        if response.status_code >= 400:
-            try:
-                await response.aread()
-            except httpx.HTTPError as exc:
-                raise _connection_error(exc, method, url) from exc
-            finally:
-                await response.aclose()
-            self._raise_for_status(method, response)
-        return response
+        status = response.status_code
+        if stream and 200 <= status < 300 and is_event_stream(response.headers):
+            return response, None
+        try:
+            outcome = await self._outcome(response, method, url, auth, stream=stream)
+        finally:
+            await response.aclose()
+        if isinstance(outcome, ApiResponse):
+            return response, outcome
+        raise outcome
+
+    async def _outcome(
+        self, response: httpx.Response, method: str, url: str, auth: _BearerAuth, *, stream: bool
+    ) -> ApiResponse | ApiError | ApiConnectionError:
+        """What a response amounts to once read: its answer, or the error it stands for.
+
+        The error is returned, not raised, so that no frame of its traceback holds the body
+        (a body may echo the key, and error trackers record the locals of every frame).
+        """
+        status = response.status_code
+        quote_only = stream and 200 <= status < 300
+        limit = _EXCERPT_BYTES if quote_only else self.max_response_bytes
+        try:
+            content = await read_body(
+                response.aiter_raw(), response.headers, limit, truncate=quote_only
+            )
+        except UnreadableBody as exc:
+            received = Received(status, response.headers, exc.partial, method, url, auth.secret)
+            return not_the_answer(received, str(exc))
+        except httpx.HTTPError as exc:
+            return _connection_error(exc, method, url)
+        received = Received(status, response.headers, content, method, url, auth.secret)
+        if stream or not 200 <= status < 300:
+            return refusal(received, base_url=self._base_url(), retry=self.retry)
+        return json_answer(received)
 
 
 @dataclass(frozen=True)
@@ -463,12 +495,18 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, str] | None:
 
 
 def _connection_error(exc: Exception, method: str, url: str) -> ApiConnectionError:
+    """The SDK error for an httpx failure, with the failure (disarmed) as its cause."""
+    _disarm(exc)
     sent = not _never_reached_server(exc)
+    error: ApiConnectionError
     if isinstance(exc, httpx.TimeoutException):
-        return ApiTimeoutError(
+        error = ApiTimeoutError(
             f"request timed out ({type(exc).__name__})", method=method, url=url, request_sent=sent
         )
-    detail = str(exc) or type(exc).__name__
-    return ApiConnectionError(
-        f"connection failed: {detail}", method=method, url=url, request_sent=sent
-    )
+    else:
+        detail = str(exc) or type(exc).__name__
+        error = ApiConnectionError(
+            f"connection failed: {detail}", method=method, url=url, request_sent=sent
+        )
+    error.__cause__ = exc
+    return error

@@ -8,6 +8,19 @@ Two families that callers must treat differently:
 * :class:`RunError`: the *pipeline run* failed, was cancelled, or did not finish in time. A failed
   run is a property of the inputs or the pipeline, so retrying the same call will not help.
 
+Two more stand apart. :class:`ConfigurationError` (a ``ValueError``) says the client cannot
+work as configured (no API key, a base URL that is not an ``http(s)://`` URL); it is raised
+before any request. :class:`ApiResponseError` (an :class:`ApiError`) says an answer was not the
+platform's: a success status whose body lacks what PROTOCOL promises (HTML from a proxy, ``{}``,
+a field of the wrong type), a redirect, or a body over ``Client(max_response_bytes=)``. The SDK
+never returns a result built from such an answer. A malformed frame of an event stream is a
+:class:`StreamError` instead (the stream's own error, quoting the frame): it arrives after the
+response's status was accepted, and ends only that stream.
+
+An error that followed retries says in its message how many attempts were made
+(``attempts``). Messages and attributes never hold the API key, nor credentials written into
+the base URL: a server that echoes the key sees it replaced by ``[redacted]``.
+
 Every exception names the ids it concerns (pipeline, task, trace, request) in its message, so a
 log line alone is enough to find the run again.
 
@@ -24,10 +37,12 @@ from typing import Any
 __all__ = [
     "ApiConnectionError",
     "ApiError",
+    "ApiResponseError",
     "ApiStatusError",
     "ApiTimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ConfigurationError",
     "ConflictError",
     "InternalServerError",
     "NotFoundError",
@@ -55,7 +70,31 @@ class VectorshiftError(Exception):
     """Base class of every exception the SDK raises on purpose."""
 
 
-class ApiError(VectorshiftError):
+class ConfigurationError(VectorshiftError, ValueError):
+    """The client cannot work as configured; raised before any request is sent.
+
+    No API key anywhere (argument, ``vectorshift.api_key``, ``VECTORSHIFT_API_KEY``), or a base
+    URL that is not an ``http://`` or ``https://`` URL with a host. The message says what to set.
+    """
+
+
+class _Attempted(VectorshiftError):
+    """An error of a call the SDK may have tried more than once.
+
+    Attributes:
+        attempts: How many times the request was sent (1 when it was not retried).
+    """
+
+    attempts: int = 1
+
+    def _note_attempts(self, attempts: int) -> None:
+        """Record that the call was made ``attempts`` times, and say so in the message."""
+        if attempts > 1:
+            self.attempts = attempts
+            self.args = (f"{self.args[0]} (after {attempts} attempts)", *self.args[1:])
+
+
+class ApiError(_Attempted):
     """The API answered a request with an error status.
 
     Attributes:
@@ -70,6 +109,7 @@ class ApiError(VectorshiftError):
         retry_after: Seconds the server asked to wait (``Retry-After``/``retry-after-ms``), if
             any, as the client's retry policy honours it (``RetryPolicy.server_wait``: NaN
             ignored, negative waits 0, capped at ``max_retry_after``).
+        attempts: How many times the request was sent (1 when it was not retried).
     """
 
     def __init__(
@@ -102,6 +142,49 @@ VectorshiftApiError = ApiError
 """Another name of :class:`ApiError` (see the module's docstring)."""
 ApiStatusError = ApiError
 """Another name of :class:`ApiError` (see the module's docstring)."""
+
+
+class ApiResponseError(ApiError):
+    """A response that is not the platform's answer, so nothing was made of it.
+
+    Raised for a success status whose body is not what PROTOCOL promises for the call (not
+    JSON, not an object, a field missing or of the wrong type: HTML from a proxy, ``{}``), for a
+    redirect (the SDK follows none: the API key must not travel to another origin, and a loop
+    would never end), for a stream answered with something other than an event stream, and for
+    a body larger than ``Client(max_response_bytes=)`` once decoded. It is not retried: the
+    same server would answer the same way. Fix the base URL or the proxy in between.
+
+    Attributes:
+        reason: What was wrong with the answer.
+        excerpt: The start of the body as received (at most a few hundred characters).
+        location: Where a redirect pointed (credentials removed), for a redirect.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status_code: int,
+        method: str,
+        url: str,
+        excerpt: str = "",
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.excerpt = excerpt
+        self.location = location
+        shown = f"; the body begins {excerpt!r}" if excerpt else "; the body is empty"
+        super().__init__(
+            f"not the platform's answer: {reason}{shown}",
+            status_code=status_code,
+            method=method,
+            url=url,
+            body=excerpt,
+            headers=headers,
+            request_id=request_id,
+        )
 
 
 class BadRequestError(ApiError):
@@ -154,8 +237,11 @@ def error_class_for_status(status_code: int) -> type[ApiError]:
     return _STATUS_ERRORS.get(status_code, ApiError)
 
 
-class ApiConnectionError(VectorshiftError):
+class ApiConnectionError(_Attempted):
     """The request did not get an answer: no connection, a reset, a protocol error.
+
+    The underlying httpx exception is the ``__cause__``; its request's ``Authorization``
+    header is redacted and its traceback (whose frames hold the request's headers) dropped.
 
     Attributes:
         method: The request method.
@@ -163,6 +249,7 @@ class ApiConnectionError(VectorshiftError):
         request_sent: ``False`` when the failure proves the request never left the client
             (no connection could be made, or none came free in the pool), so the server cannot
             have acted on it.
+        attempts: How many times the request was sent (1 when it was not retried).
     """
 
     def __init__(

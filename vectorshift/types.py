@@ -7,6 +7,7 @@ and also answer the dict access the platform docs show (``status["result"]``,
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator, Mapping
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from vectorshift import _log
 from vectorshift._sse import SSEFrame
+from vectorshift._wire import ShapeError, error_text, mapping, text
+from vectorshift.errors import StreamError
 
 if TYPE_CHECKING:
     from vectorshift.pipeline import RunHandler
@@ -178,22 +181,25 @@ class RunStatus(_DictAccess):
         task_id: str,
         trace_id: str | None = None,
     ) -> RunStatus:
-        """Build from a status body (PROTOCOL P7)."""
-        raw_status = data.get("status")
-        raw_text = raw_status if isinstance(raw_status, str) else None
+        """Build from a status body (PROTOCOL P7).
+
+        Raises:
+            ShapeError: ``status`` is missing or not a string, or another field PROTOCOL
+                names has the wrong type (the caller raises it as an ``ApiResponseError``).
+        """
+        raw_text = text(data, "status", required=True)
         state, _ = normalize_status(raw_text)
-        result = data.get("result")
-        if result is None and isinstance(data.get("outputs"), dict):
-            result = data["outputs"]
-        error = data.get("error")
+        result = mapping(data, "result")
+        if result is None:
+            result = mapping(data, "outputs")
         return cls(
             pipeline_id=pipeline_id,
-            task_id=str(data.get("task_id") or task_id),
-            trace_id=data.get("trace_id") or trace_id,
+            task_id=text(data, "task_id") or task_id,
+            trace_id=text(data, "trace_id") or trace_id,
             status=state,
             raw_status=raw_text,
-            result=result if isinstance(result, dict) else None,
-            error=error if isinstance(error, str) else (None if error is None else str(error)),
+            result=result,
+            error=error_text(data.get("error")),
             raw=data,
         )
 
@@ -265,24 +271,39 @@ class StreamChunk(_DictAccess):
 
     @classmethod
     def from_frame(cls, data: dict[str, Any], event_id: str | None) -> StreamChunk:
-        """Build from a frame's JSON object."""
-        outputs = data.get("outputs")
-        error = data.get("error")
-        raw_status = data.get("status")
-        raw_text = raw_status if isinstance(raw_status, str) else None
-        return cls(
-            type=str(data.get("type") or "stream"),
-            output_name=data.get("output_name"),
-            output_value=data.get("output_value"),
-            run_id=data.get("run_id") or data.get("pipeline_run_id"),
-            status=None if raw_text is None else normalize_status(raw_text)[0],
-            raw_status=raw_text,
-            outputs=outputs if isinstance(outputs, dict) else None,
-            error=error if isinstance(error, str) or error is None else str(error),
-            id=event_id,
-            node_id=data.get("node_id"),
-            raw=data,
-        )
+        """Build from a frame's JSON object (PROTOCOL 2.3).
+
+        Raises:
+            StreamError: a field PROTOCOL names has the wrong type (``run_id`` an object...),
+                or a ``result`` frame has no ``status``; the error quotes the frame.
+        """
+        try:
+            kind = text(data, "type") or "stream"
+            raw_text = text(data, "status", required=kind == "result")
+            chunk = cls(
+                type=kind,
+                output_name=text(data, "output_name"),
+                output_value=data.get("output_value"),
+                run_id=text(data, "run_id", "pipeline_run_id"),
+                status=None if raw_text is None else normalize_status(raw_text)[0],
+                raw_status=raw_text,
+                outputs=mapping(data, "outputs"),
+                error=error_text(data.get("error")),
+                id=event_id,
+                node_id=text(data, "node_id"),
+                raw=data,
+            )
+        except ShapeError as exc:
+            raise StreamError(
+                f"a stream frame is not the platform's: {exc}", frame=_frame_excerpt(data)
+            ) from None
+        return chunk
+
+
+
+def _frame_excerpt(data: dict[str, Any]) -> str:
+    shown = json.dumps(data, ensure_ascii=False, default=str)
+    return shown if len(shown) <= 200 else shown[:200] + "..."
 
 
 @dataclass(frozen=True)

@@ -146,9 +146,9 @@ class RunHandler(RunHandlerSync):
                 params={"wait": f"{wait:.3f}".rstrip("0").rstrip(".")},
                 read_timeout=wait + 15.0,
             )
-        data = response.data if isinstance(response.data, dict) else {}
-        status = RunStatus.from_wire(
-            data, pipeline_id=self.pipeline_id, task_id=self.task_id, trace_id=self.trace_id
+        status = response.parse(
+            RunStatus.from_wire,
+            pipeline_id=self.pipeline_id, task_id=self.task_id, trace_id=self.trace_id,
         )
         _log.event(
             logging.DEBUG,

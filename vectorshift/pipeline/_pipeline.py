@@ -110,12 +110,9 @@ class Pipeline(PipelineDefinition, PipelineSync):
         body: dict[str, Any] = {**self.to_json(), "name": self.name}
         if self.description is not None:
             body["description"] = self.description
-        response = await self.client.http.request(
-            "POST", "/pipeline", json_body=body, retry_mode="unsafe"
-        )
+        self.id = await _requests.create(self.client, body)
         self._saved = body["nodes"]
-        self.id = str(response.data["id"])
-        fetched = await _requests.fetch_object(self.client, id=self.id)
+        fetched = await _requests.fetch_object(self.client, dict, id=self.id)
         self.branch_id = fetched.get("mainBranch") or fetched.get("branch_id")
         _log.event(logging.INFO, "created pipeline %r", self.name, pipeline_id=self.id)
 
@@ -141,11 +138,11 @@ class Pipeline(PipelineDefinition, PipelineSync):
         """
         if (id is None) == (name is None):
             raise ValueError("give exactly one of id= or name= to fetch a pipeline")
-        obj = await _requests.fetch_object(
-            client or default_client(), id=id, name=name, branch_id=branch_id,
-            version=version, username=username, org_name=org_name,
+        return await _requests.fetch_object(
+            client or default_client(), lambda obj: cls._from_object(obj, client), id=id,
+            name=name, branch_id=branch_id, version=version, username=username,
+            org_name=org_name,
         )
-        return cls._from_object(obj, client)
 
     @classmethod
     async def alist(
@@ -164,11 +161,11 @@ class Pipeline(PipelineDefinition, PipelineSync):
         """
         if offset < 0 or limit < 1:
             raise ValueError(f"offset must be >= 0 and limit >= 1, got {offset} and {limit}")
-        objects = await _requests.list_objects(
-            client or default_client(), offset=offset, limit=limit, verbose=True,
-            folder_id=folder_id, include_shared=include_shared,
+        return await _requests.list_objects(
+            client or default_client(), lambda obj: cls._from_object(obj, client),
+            offset=offset, limit=limit, verbose=True, folder_id=folder_id,
+            include_shared=include_shared,
         )
-        return [cls._from_object(obj, client) for obj in objects]
 
     async def asave(
         self,

@@ -2,30 +2,40 @@
 
 :class:`Pipeline` keeps the public signatures and documentation (the sync facade is generated
 from them); the wire work lives here: request bodies, the checks made before any request, and
-the conversion of answers into SDK types.
+the conversion of answers into SDK types. Every answer is checked against the shape PROTOCOL
+promises (:mod:`vectorshift._wire`) before anything is made of it, so a wrong one raises
+:class:`~vectorshift.ApiResponseError` instead of becoming an empty result.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from vectorshift import _log
+from vectorshift import _log, _wire
 from vectorshift._client import Client
 from vectorshift._files import as_file, encode_body, is_file_value
-from vectorshift.errors import NotFoundError, PipelineRunFailedError, PollTimeoutError
+from vectorshift.errors import (
+    PipelineDefinitionError,
+    PipelineRunFailedError,
+    PollTimeoutError,
+)
 from vectorshift.pipeline._graph import input_mismatch
 from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wait_for_end
 from vectorshift.pipeline._node import Node
 from vectorshift.types import RunResult
 
+if TYPE_CHECKING:
+    from vectorshift._answer import ApiResponse
+
 __all__ = [
     "bulk_run",
     "check_inputs",
+    "create",
     "fetch_object",
     "list_objects",
     "run_blocking",
@@ -35,6 +45,8 @@ __all__ = [
     "start_key",
     "update",
 ]
+
+T = TypeVar("T")
 
 _TRACE_NAMESPACE = uuid.UUID("5f0c4a8e-3d1b-4b7e-9a51-7c2e6d9b0f13")
 """Namespace of the trace ids derived from idempotency keys."""
@@ -127,33 +139,45 @@ def start_key(
     return idempotency_key, trace_id or derived
 
 
-async def fetch_object(client: Client, **params: str | None) -> dict[str, Any]:
-    """``GET /pipeline`` (P2) and the stored object it answers; empty ``params`` are not sent.
+def _built(response: ApiResponse, build: Callable[[dict[str, Any]], T], obj: dict[str, Any]) -> T:
+    """``build(obj)``; a stored node the SDK cannot represent makes the answer malformed."""
+    try:
+        return build(obj)
+    except PipelineDefinitionError as exc:
+        reason = f"the stored pipeline holds a node the SDK rejects: {exc}"
+        raise response.malformed(reason) from exc
+
+
+async def create(client: Client, body: dict[str, Any]) -> str:
+    """``POST /pipeline`` (P1); the new pipeline's id."""
+    response = await client.http.request("POST", "/pipeline", json_body=body, retry_mode="unsafe")
+    return response.parse(_wire.created_id)
+
+
+async def fetch_object(
+    client: Client, build: Callable[[dict[str, Any]], T], **params: str | None
+) -> T:
+    """``GET /pipeline`` (P2), its stored object passed to ``build``; empty ``params`` are not sent.
 
     Raises:
-        NotFoundError: there is no such pipeline, or the answer holds none.
+        NotFoundError: there is no such pipeline.
+        ApiResponseError: the answer holds no pipeline object, or one of the wrong shape.
     """
     given = {key: value for key, value in params.items() if value}
     response = await client.http.request("GET", "/pipeline", params=given)
-    data = response.data if isinstance(response.data, dict) else {}
-    obj = data.get("object")
-    if not isinstance(obj, dict):
-        raise NotFoundError(
-            f"no pipeline in the answer for {params}",
-            status_code=404,
-            method="GET",
-            url=client.base_url + "/pipeline",
-            body=data,
-            request_id=response.request_id,
-        )
-    return obj
+    return _built(response, build, response.parse(_wire.pipeline_object))
 
 
-async def list_objects(client: Client, **params: Any) -> list[Mapping[str, Any]]:
-    """``GET /pipelines`` (P5): the stored objects of one page."""
+async def list_objects(
+    client: Client, build: Callable[[dict[str, Any]], T], **params: Any
+) -> list[T]:
+    """``GET /pipelines`` (P5, verbose): the stored objects of one page, each passed to ``build``.
+
+    Raises:
+        ApiResponseError: the answer holds no ``objects`` list, or an object of the wrong shape.
+    """
     response = await client.http.request("GET", "/pipelines", params=params)
-    objects = response.data.get("objects") or [] if isinstance(response.data, dict) else []
-    return [obj for obj in objects if isinstance(obj, Mapping)]
+    return [_built(response, build, obj) for obj in response.parse(_wire.listed_objects)]
 
 
 async def update(
@@ -191,12 +215,13 @@ async def run_blocking(
             "POST", f"/pipeline/{pipeline_id}/run", json_body=json_body, data=data, files=files,
             retry_mode="unsafe", read_timeout=None,
         )
-        data = response.data if isinstance(response.data, dict) else {}
-        run_id = str(data.get("run_id") or data.get("task_id") or "")
+        data = response.data
+        run_id, outputs = response.parse(_wire.blocking_run)
         trace_id = data.get("trace_id") or trace_id
-        if data.get("status") in ("failed", "error") or data.get("error"):
+        if outputs is None:
             raise PipelineRunFailedError(
-                data.get("error"), pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id
+                _wire.error_text(data.get("error")),
+                pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id,
             )
     _log.event(
         logging.INFO,
@@ -208,14 +233,14 @@ async def run_blocking(
         trace_id=trace_id,
         request_id=response.request_id,
     )
-    outputs = data.get("outputs")
+    assert run_id is not None
     return RunResult(
         pipeline_id=pipeline_id,
         task_id=run_id,
         trace_id=trace_id,
         status="succeeded",
         raw_status=data.get("status"),
-        result=outputs if isinstance(outputs, dict) else {},
+        result=outputs,
         raw=data,
     )
 
@@ -277,18 +302,11 @@ async def start(
             headers={"Idempotency-Key": key},
             retry_mode="safe",
         )
-        data = response.data if isinstance(response.data, dict) else {}
-        task_id = data.get("task_id") or data.get("run_id")
-        if not task_id:
-            raise PipelineRunFailedError(
-                f"the server started no run (answer: {data!r})",
-                pipeline_id=pipeline_id,
-                trace_id=trace_id,
-            )
+        task_id, answered_trace_id = response.parse(_wire.started_run)
     handler = RunHandler(
         pipeline_id=pipeline_id,
-        task_id=str(task_id),
-        trace_id=data.get("trace_id") or trace_id,
+        task_id=task_id,
+        trace_id=answered_trace_id or trace_id,
         client=handler_client,
     )
     _log.event(
@@ -321,18 +339,17 @@ async def bulk_run(
         "POST", f"/pipeline/{pipeline_id}/bulk-run", json_body={"runs": runs},
         retry_mode="unsafe", read_timeout=None,
     )
-    data = response.data if isinstance(response.data, dict) else {}
     results: list[RunResult] = []
-    for item in data.get("run_outputs") or []:
-        failed = item.get("status") in ("failed", "error") or item.get("error")
+    for item in response.parse(_wire.bulk_outputs, len(runs)):
+        failed = item.get("status") in ("failed", "error") or item.get("error") is not None
         results.append(
             RunResult(
                 pipeline_id=pipeline_id,
-                task_id=str(item.get("run_id") or ""),
+                task_id=item.get("run_id") or "",
                 status="failed" if failed else "succeeded",
                 raw_status=item.get("status"),
-                result=item.get("outputs") if not failed else None,
-                error=item.get("error"),
+                result=None if failed else item["outputs"],
+                error=_wire.error_text(item.get("error")),
                 raw=item,
             )
         )

@@ -153,7 +153,11 @@ _NO_REPLAY = frozenset({404, 405, 501})
 
 
 def _seq(event_id: str | None) -> int | None:
-    return int(event_id) if event_id is not None and event_id.isdigit() else None
+    # Sequence numbers are ASCII digits (PROTOCOL X3): isdigit() alone admits '²', which
+    # int() refuses, and int() refuses more than 4300 digits; past 20 no 64-bit seq fits.
+    if event_id is None or not (event_id.isascii() and event_id.isdigit()):
+        return None
+    return int(event_id) if len(event_id) <= 20 else None
 
 
 def _is_newer(event_id: str, last: str | None) -> bool:

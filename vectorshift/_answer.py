@@ -1,0 +1,282 @@
+"""Reading what a server answered: JSON bodies, error messages, and what is kept of them.
+
+:mod:`vectorshift._http` sends requests and reads bodies (within the size cap); this module
+turns the bytes into what callers get: an :class:`ApiResponse` of a JSON object, or the
+:mod:`vectorshift.errors` type of an error status, a redirect or a body that is not JSON.
+
+Whatever of an answer ends up in an exception (message, body, headers, excerpt) has the API
+key replaced by ``[redacted]`` first: a server that echoes the key it was sent must not put it
+into ``str(exc)``, where logs and error trackers would keep it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from vectorshift._retry import RetryPolicy, parse_retry_after
+from vectorshift._urls import missing_version_hint, without_userinfo
+from vectorshift._wire import ShapeError
+from vectorshift.errors import ApiError, ApiResponseError, error_class_for_status
+
+__all__ = [
+    "ApiResponse",
+    "Received",
+    "Secret",
+    "is_event_stream",
+    "json_answer",
+    "not_the_answer",
+    "refusal",
+    "scrub",
+]
+
+_MAX_ERROR_TEXT = 2000
+_EXCERPT_CHARS = 200
+_MIN_SECRET = 4
+"""Shorter keys are not scrubbed from text: blanking one letter everywhere garbles messages."""
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """The API key of a request and where it was configured, for scrubbing and for hints."""
+
+    key: str
+    source: str
+
+    def __repr__(self) -> str:
+        return f"Secret(key=[redacted], source={self.source!r})"
+
+
+def scrub(value: T, secret: Secret | None) -> T:
+    """``value`` with every occurrence of the key in its strings replaced by ``[redacted]``.
+
+    Strings, and the strings inside JSON-like lists and dicts (keys included), are scrubbed;
+    anything else is returned as it is.
+    """
+    if secret is None or len(secret.key) < _MIN_SECRET:
+        return value
+    return _scrub(value, secret.key)  # type: ignore[no-any-return]
+
+
+def _scrub(value: Any, key: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(key, "[redacted]")
+    if isinstance(value, dict):
+        return {_scrub(k, key): _scrub(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, key) for item in value]
+    return value
+
+
+def _excerpt(content: bytes, secret: Secret | None) -> str:
+    head = content[: _EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    shown = scrub(head, secret)
+    return shown if len(shown) <= _EXCERPT_CHARS else shown[:_EXCERPT_CHARS] + "..."
+
+
+@dataclass(frozen=True, repr=False)
+class ApiResponse:
+    """A success answer whose body is a JSON object (``{}`` when the body was empty).
+
+    ``method``, ``url`` and ``excerpt`` are kept so that a check of the body's shape can say
+    which answer was wrong (:meth:`parse`). The repr leaves the body out.
+    """
+
+    status_code: int
+    headers: Mapping[str, str]
+    data: dict[str, Any]
+    request_id: str | None
+    method: str = ""
+    url: str = ""
+    excerpt: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"ApiResponse({self.status_code} {self.method} {self.url}, "
+            f"request_id={self.request_id!r})"
+        )
+
+    def malformed(self, reason: str) -> ApiResponseError:
+        """The error that says this answer is not the shape PROTOCOL promises."""
+        return ApiResponseError(
+            reason,
+            status_code=self.status_code,
+            method=self.method,
+            url=self.url,
+            excerpt=self.excerpt,
+            headers=self.headers,
+            request_id=self.request_id,
+        )
+
+    def parse(
+        self,
+        check: Callable[Concatenate[dict[str, Any], P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``check(self.data, ...)``, its :class:`ShapeError` raised as :meth:`malformed`."""
+        try:
+            return check(self.data, *args, **kwargs)
+        except ShapeError as exc:
+            raise self.malformed(str(exc)) from None
+
+
+@dataclass(frozen=True, repr=False)
+class Received:
+    """A response as read: its status, headers and decoded body, and the request it answers.
+
+    Attributes:
+        secret: The key the request carried, scrubbed from whatever is kept of the answer.
+    """
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    method: str
+    url: str
+    secret: Secret | None
+
+    def __repr__(self) -> str:
+        return f"Received({self.status_code} {self.method} {self.url})"
+
+
+def not_the_answer(
+    received: Received, reason: str, location: str | None = None
+) -> ApiResponseError:
+    """An :class:`ApiResponseError` for an answer read no further than its status or bytes."""
+    return ApiResponseError(
+        reason,
+        status_code=received.status_code,
+        method=received.method,
+        url=received.url,
+        excerpt=_excerpt(received.content, received.secret),
+        headers=scrub(dict(received.headers), received.secret),
+        request_id=received.headers.get("x-request-id"),
+        location=location,
+    )
+
+
+def json_answer(received: Received) -> ApiResponse | ApiResponseError:
+    """The :class:`ApiResponse` of a success body, which must be a JSON object (or empty).
+
+    Returns:
+        The answer, or the error to raise (returned so that the caller raises it from a
+        frame that holds no body): the body is not JSON (an HTML page from a proxy...), or
+        is JSON but not an object.
+    """
+    status_code, headers, content = received.status_code, received.headers, received.content
+    request_id = headers.get("x-request-id")
+    if not content.strip():
+        return ApiResponse(status_code, headers, {}, request_id, received.method, received.url)
+    try:
+        data = json.loads(content)
+    except (ValueError, RecursionError):
+        kind = headers.get("content-type") or "no Content-Type"
+        return not_the_answer(received, f"the body is not JSON ({kind})")
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        return not_the_answer(received, f"the body is JSON but not an object (a {kind})")
+    return ApiResponse(
+        status_code, headers, data, request_id, received.method, received.url,
+        _excerpt(content, received.secret),
+    )
+
+
+def _error_message(data: Any, text: str) -> str:
+    if isinstance(data, dict):
+        for key in ("error", "message", "detail"):
+            value = data.get(key)
+            if value:
+                return value if isinstance(value, str) else json.dumps(value)
+    if text.strip():
+        return text.strip()[:_MAX_ERROR_TEXT]
+    return "no error message in the response body"
+
+
+def _decode_error_body(content: bytes) -> tuple[Any, str]:
+    text = content.decode("utf-8", errors="replace")
+    if not text:
+        return None, ""
+    try:
+        return json.loads(text), text
+    except (ValueError, RecursionError):
+        return text[:_MAX_ERROR_TEXT], text
+
+
+def _request_id_of(data: Any) -> str | None:
+    value = data.get("request_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _hint(status_code: int, base_url: str, secret: Secret | None) -> str:
+    if status_code == 404:
+        return missing_version_hint(without_userinfo(base_url))
+    if status_code == 401 and secret is not None:
+        return (
+            f"; the key sent came from {secret.source}: check it (with no key given, "
+            "VECTORSHIFT_API_KEY is used; a vectorshift.local server prints the key it "
+            "accepts when it starts)"
+        )
+    return ""
+
+
+def is_event_stream(headers: Mapping[str, str]) -> bool:
+    """Whether a success answer to a stream request may be one.
+
+    ``text/event-stream``, or no type at all, or ``text/plain`` (which some servers send for
+    events); an HTML page or a JSON document is an answer of another kind.
+    """
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind in ("", "text/event-stream", "text/plain")
+
+
+def refusal(received: Received, *, base_url: str, retry: RetryPolicy) -> ApiError:
+    """Why an answer that is not a success (or a stream that is not one) is not used.
+
+    A success here answered a stream request with something else; a redirect is never
+    followed (the key must not travel to another origin, and a loop would never end); an
+    error status is its :mod:`vectorshift.errors` type (:func:`error_for_status`).
+    """
+    status_code, headers = received.status_code, received.headers
+    if 200 <= status_code < 300:
+        reason = (
+            "an event stream was asked for (Accept: text/event-stream), and the answer "
+            f"is {headers.get('content-type')}"
+        )
+        return not_the_answer(received, reason)
+    if 300 <= status_code < 400:
+        location = without_userinfo(headers.get("location", "")) or None
+        reason = (
+            f"the server redirected ({status_code}) to {location or 'nowhere'}, and the SDK "
+            "follows no redirect (the API key must not travel elsewhere): set base_url to "
+            "the URL that answers"
+        )
+        return not_the_answer(received, reason, location)
+    return error_for_status(received, base_url=base_url, retry=retry)
+
+
+def error_for_status(received: Received, *, base_url: str, retry: RetryPolicy) -> ApiError:
+    """The :mod:`vectorshift.errors` type of an error status, its message scrubbed and hinted.
+
+    A 404 from a base URL that does not end in ``/v1`` says so; a 401 names where the key
+    came from and where the right one is found.
+    """
+    status_code, headers, secret = received.status_code, received.headers, received.secret
+    data, text = _decode_error_body(received.content)
+    data = scrub(data, secret)
+    message = scrub(_error_message(data, text), secret) + _hint(status_code, base_url, secret)
+    return error_class_for_status(status_code)(
+        message,
+        status_code=status_code,
+        method=received.method,
+        url=received.url,
+        body=data,
+        headers=scrub(dict(headers), secret),
+        request_id=headers.get("x-request-id") or _request_id_of(data),
+        retry_after=retry.server_wait(parse_retry_after(headers)),
+    )
