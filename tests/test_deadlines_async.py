@@ -37,14 +37,19 @@ async def slow_pipeline(client: Client, tokens: int = 40, delay_ms: int = 50) ->
     return pipeline
 
 
-def raw_client(server: RawServer, *, idle: float | None = None) -> Client:
-    client = Client(
+def raw_client(server: RawServer, *, idle: float = 120.0) -> Client:
+    return Client(
         api_key="k", base_url=server.base_url, timeout=1.0,
         retry=RetryPolicy(max_retries=1, backoff_base=0.05, max_backoff=0.1),
+        stream_idle_timeout=idle,
     )
-    if idle is not None:
-        client.stream_idle_timeout = idle  # type: ignore[attr-defined]
-    return client
+
+
+def test_stream_idle_timeout_must_be_positive_or_none() -> None:
+    assert Client(stream_idle_timeout=None).stream_idle_timeout is None
+    assert Client().stream_idle_timeout == 120.0
+    with pytest.raises(ValueError, match="stream_idle_timeout must be positive or None"):
+        Client(stream_idle_timeout=0)
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ DEFAULT_BASE_URL = "https://api.vectorshift.ai/v1"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
 """64 MiB: far above any answer of the platform, far below what hurts a process."""
+DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
+"""Seconds a stream may be silent: servers send a ``: keep-alive`` comment far more often."""
 
 
 class Client(ClientSync):
@@ -45,8 +47,9 @@ class Client(ClientSync):
         api_key: The API key. It is sent as a bearer token and never logged or shown.
         base_url: The API root, e.g. ``https://api.vectorshift.ai/v1``. Credentials written
             into it (``user:pw@``) are neither sent nor shown: the API key is the credential.
-        timeout: Seconds per network operation (connect, read, write), or an ``httpx.Timeout``.
-            There is no total deadline, so long polls and streams are not cut off.
+        timeout: Seconds per network operation (connect, read, write), or an ``httpx.Timeout``;
+            the wait for a stream's response too. It bounds each operation, not a whole run or
+            stream: those take their own ``timeout=`` (``run``, ``stream``, ``result``).
         max_retries: Retries of transient failures (429, 5xx, timeouts, connection errors).
         retry: A full :class:`RetryPolicy`; ``max_retries`` overrides its retry count when given.
         headers: Extra headers for every request.
@@ -54,10 +57,13 @@ class Client(ClientSync):
         max_response_bytes: The largest body of a non-streamed response, counted as decoded
             (so a small compressed body that inflates past it is stopped while inflating);
             past it the call raises :class:`~vectorshift.ApiResponseError`. 64 MiB by default.
+        stream_idle_timeout: Seconds a stream's connection may deliver nothing (not even a
+            keep-alive) before it counts as lost and a typed stream resumes; ``None``: no
+            bound. 120 s by default, above any server's keep-alive interval (15 s locally).
 
     Raises:
         ConfigurationError: ``base_url`` is not an ``http://`` or ``https://`` URL with a host.
-        ValueError: ``max_response_bytes`` is not positive.
+        ValueError: ``max_response_bytes`` or ``stream_idle_timeout`` is not positive.
 
     Example:
         >>> import vectorshift
@@ -76,6 +82,7 @@ class Client(ClientSync):
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
     ) -> None:
         policy = retry or RetryPolicy()
         if max_retries is not None:
@@ -84,9 +91,14 @@ class Client(ClientSync):
             check_base_url(base_url)
         if not max_response_bytes > 0:
             raise ValueError(f"max_response_bytes must be positive, got {max_response_bytes}")
+        if stream_idle_timeout is not None and not stream_idle_timeout > 0:
+            raise ValueError(
+                f"stream_idle_timeout must be positive or None, got {stream_idle_timeout}"
+            )
         self._api_key = api_key
         self._base_url = base_url
         self.max_response_bytes = max_response_bytes
+        self.stream_idle_timeout = stream_idle_timeout
         self._timeout = timeout
         self.retry = policy
         self._headers = dict(headers or {})

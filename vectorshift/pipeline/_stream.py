@@ -37,7 +37,7 @@ from vectorshift.errors import (
 )
 from vectorshift.pipeline._async_stream import AsyncStream, Opener
 from vectorshift.pipeline._keyed_start import StreamingStart
-from vectorshift.pipeline._stream_bounds import DEFAULT_STREAM_IDLE_TIMEOUT, bounded_open
+from vectorshift.pipeline._stream_bounds import bounded_open
 from vectorshift.types import SSEFrame, StreamChunk
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 # AsyncStream and Opener live in _async_stream; they are named here too for the code that
 # imported them from this module before they moved.
 __all__ = [
-    "DEFAULT_STREAM_IDLE_TIMEOUT",
     "AsyncStream",
     "ByteOpener",
     "Opener",

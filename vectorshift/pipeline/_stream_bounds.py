@@ -4,9 +4,10 @@ Every streamed request goes through :func:`bounded_open`: the streaming start
 (:mod:`vectorshift.pipeline._keyed_start`) and the reconnections and event streams of
 :mod:`vectorshift.pipeline._stream`. Its response must begin within the client's per-request
 read timeout, and its body may then be silent for at most ``client.stream_idle_timeout``
-seconds between two chunks (:data:`DEFAULT_STREAM_IDLE_TIMEOUT` unless set; above any server's
-keep-alive interval). Either bound passing raises :class:`~vectorshift.errors.ApiTimeoutError`,
-a lost connection, which a typed run stream resumes.
+seconds between two chunks (``Client(stream_idle_timeout=)``, 120 s unless set; above any
+server's keep-alive interval). Either bound passing raises
+:class:`~vectorshift.errors.ApiTimeoutError`, a lost connection, which a typed run stream
+resumes.
 """
 
 from __future__ import annotations
@@ -23,23 +24,13 @@ from vectorshift.errors import ApiTimeoutError
 if TYPE_CHECKING:
     from vectorshift._client import Client
 
-__all__ = ["DEFAULT_STREAM_IDLE_TIMEOUT", "bounded_open", "stream_idle_timeout"]
+__all__ = ["bounded_open", "stream_idle_timeout"]
 
 H = TypeVar("H")
 
-DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
-"""Seconds a stream's connection may deliver nothing before it counts as lost.
-
-Servers send a ``: keep-alive`` comment while a run is quiet (``vectorshift.local`` every 15 s),
-so a silent connection this long is a dead one, not a slow run. Set ``client.stream_idle_timeout``
-to change it for a client (``None``: no bound).
-"""
-
-
 def stream_idle_timeout(client: Client) -> float | None:
-    """How long ``client``'s streams may be silent (:data:`DEFAULT_STREAM_IDLE_TIMEOUT`)."""
-    value: float | None = getattr(client, "stream_idle_timeout", DEFAULT_STREAM_IDLE_TIMEOUT)
-    return value
+    """How long ``client``'s streams may be silent (``Client(stream_idle_timeout=)``)."""
+    return client.stream_idle_timeout
 
 
 def _response_timeout(client: Client) -> float:
