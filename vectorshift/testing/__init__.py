@@ -21,7 +21,7 @@ from vectorshift._lazy import lazy_names
 if TYPE_CHECKING:
     from vectorshift.local.recording import LLMCall, RecordedRequest, RecordedRun
     from vectorshift.local.scripts import ScriptRule
-    from vectorshift.testing.local_platform import LocalPlatform, local_platform, shared_platform
+    from vectorshift.testing._platform import LocalPlatform, local_platform, shared_platform
 
 __all__ = [
     "LLMCall",
@@ -35,12 +35,12 @@ __all__ = [
 
 _EXPORTS = {
     "LLMCall": "vectorshift.local.recording",
-    "LocalPlatform": "vectorshift.testing.local_platform",
+    "LocalPlatform": "vectorshift.testing._platform",
     "RecordedRequest": "vectorshift.local.recording",
     "RecordedRun": "vectorshift.local.recording",
     "ScriptRule": "vectorshift.local.scripts",
-    "local_platform": "vectorshift.testing.local_platform",
-    "shared_platform": "vectorshift.testing.local_platform",
+    "local_platform": "vectorshift.testing._platform",
+    "shared_platform": "vectorshift.testing._platform",
 }
 
 

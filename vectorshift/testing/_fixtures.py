@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from vectorshift.testing.local_platform import LocalPlatform, local_platform, shared_platform
+from vectorshift.testing._platform import LocalPlatform, local_platform, shared_platform
 
 if TYPE_CHECKING:
     from vectorshift.local import LocalServer
