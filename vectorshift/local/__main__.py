@@ -23,6 +23,7 @@ from vectorshift.local.config import (
     parse_duration,
 )
 from vectorshift.local.faults import parse_rules
+from vectorshift.local.scripts import read_script
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -33,6 +34,13 @@ _FAULTS_HELP = (
     "'cut_after_frames' (end an event stream after N frames); optional 'count', "
     "'probability' and 'when' ('before' or 'after' the handler); default none, e.g. "
     """'{"method": "POST", "path": "/run$", "status": 503, "retry_after": 1, "count": 2}'"""
+)
+_SCRIPT_HELP = (
+    "a JSON file of scripted LLM answers, asked before any provider: a rule object, a list of "
+    "them, or {\"rules\": [...]}; each matches by 'prompt' (exact), 'regex', 'node' (name or "
+    "id), 'model' or 'provider', and gives 'answer', 'answers' (a queue), 'tokens' or 'error', "
+    "with optional 'token_delay_ms' and 'count'; unscripted calls go to the providers as usual, "
+    """e.g. [{"node": "classifier", "answers": ["spam", "ham"]}]"""
 )
 
 
@@ -95,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: every provider simulated)",
     )
     parser.add_argument("--faults", metavar="JSON", help=_FAULTS_HELP)
+    parser.add_argument("--script", metavar="FILE", help=_SCRIPT_HELP)
     parser.add_argument(
         "--log-level",
         choices=_LOG_LEVELS,
@@ -185,12 +194,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--faults: {exc}")
         loaded = json.loads(args.faults)
         faults = loaded if isinstance(loaded, list) else [loaded]
+    script: list[dict[str, Any]] = []
+    if args.script:
+        try:
+            script = read_script(args.script)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--script: {exc}")
     try:
         config = ServerConfig.from_env(
             db_path=args.db,
             api_keys=_api_keys(args.api_key),
             max_active_runs=args.max_active_runs,
             faults=faults,
+            script=script,
             retain=args.retain,
             **_limits(args),
             providers=args.providers,

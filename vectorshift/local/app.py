@@ -26,6 +26,7 @@ from vectorshift import _log
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import REQUEST_ID_KEY, TRANSPORT_KEY, FaultInjector, FaultMiddleware
 from vectorshift.local.nodes import UploadedFile
+from vectorshift.local.recording import Recorder, RecordingMiddleware
 from vectorshift.local.records import (
     IdempotencyConflict,
     PipelineRecord,
@@ -34,6 +35,7 @@ from vectorshift.local.records import (
     simulated_field,
 )
 from vectorshift.local.runs import RunManager
+from vectorshift.local.scripts import Script
 from vectorshift.local.sqlite_store import SQLiteStore
 from vectorshift.local.store import Store
 from vectorshift.local.uploads import is_multipart, read_run_form
@@ -464,6 +466,8 @@ def create_app(
     *,
     store: Store | None = None,
     faults: FaultInjector | None = None,
+    script: Script | None = None,
+    recorder: Recorder | None = None,
 ) -> Starlette:
     """Build the ASGI application of the local server.
 
@@ -474,10 +478,14 @@ def create_app(
         store: The database; by default a :class:`~vectorshift.local.sqlite_store.SQLiteStore`
             on ``config.db_path``, opened here and closed at shutdown.
         faults: Fault-injection rules; by default those of ``config.faults``.
+        script: Scripted LLM answers; by default those of ``config.script``.
+        recorder: Where requests, runs and LLM calls are recorded; by default one that
+            records when ``config.record`` is set.
 
     Returns:
-        The application; ``app.state.store``, ``app.state.runs`` and ``app.state.faults`` hold
-        the store, the run manager and the fault injector.
+        The application; ``app.state.store``, ``app.state.runs``, ``app.state.faults``,
+        ``app.state.script`` and ``app.state.recorder`` hold the store, the run manager, the
+        fault injector, the script and the recorder.
 
     Raises:
         ValueError: No store given and ``config.db_path`` is ``None``.
@@ -493,7 +501,9 @@ def create_app(
             raise ValueError("create_app needs a store or config.db_path")
         store = SQLiteStore(config.db_path)
     injector = faults if faults is not None else FaultInjector(config.faults)
-    manager = RunManager(store, config)
+    script = script if script is not None else Script(config.script)
+    recorder = recorder if recorder is not None else Recorder(enabled=config.record)
+    manager = RunManager(store, config, script=script, recorder=recorder)
     api = _Api(config, store, manager)
 
     @asynccontextmanager
@@ -519,7 +529,11 @@ def create_app(
     ]
     app = _LocalApp(
         routes=routes,
-        middleware=[Middleware(FaultMiddleware, injector=injector)],
+        middleware=[
+            Middleware(RecordingMiddleware, recorder=recorder, api_keys=config.api_keys,
+                       max_body_bytes=config.max_body_bytes),
+            Middleware(FaultMiddleware, injector=injector),
+        ],
         exception_handlers={
             Refusal: _on_refusal,
             HTTPException: _on_http_error,
@@ -530,4 +544,6 @@ def create_app(
     app.state.store = store
     app.state.runs = manager
     app.state.faults = injector
+    app.state.script = script
+    app.state.recorder = recorder
     return app
