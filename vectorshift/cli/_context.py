@@ -48,10 +48,10 @@ class Context:
 
     def command(self, *words: str) -> str:
         """A command line of this program (with ``--base-url`` when one was given), quoted."""
-        line = [self.out.program, *words]
+        line = list(words)
         if self.args.base_url:
             line += ["--base-url", self.args.base_url]
-        return " ".join(shlex.quote(word) for word in line)
+        return " ".join([self.out.program, *(shlex.quote(word) for word in line)])
 
     async def pipeline(self, ref: str) -> Pipeline:
         """The saved pipeline ``ref`` names: an id (24 hex digits) or else a name.

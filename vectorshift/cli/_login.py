@@ -38,7 +38,10 @@ def _edit(text: str, key: str | None) -> str:
         header = _HEADER.match(line)
         if header:
             if table == "auth" and new_line is not None and not placed:
-                kept.append(new_line)
+                end = len(kept)
+                while end and not kept[end - 1].strip():
+                    end -= 1
+                kept.insert(end, new_line)
                 placed = True
             table = header.group(1).strip("\"'")
         elif table == "auth" and _KEY_LINE.match(line):
