@@ -1,4 +1,7 @@
-"""Command line: ``python -m vectorshift.local`` (also installed as ``vectorshift-local``)."""
+"""Command line: ``python -m vectorshift.local``, installed as ``vectorshift-local``.
+
+The same command is ``vectorshift local serve``.
+"""
 
 from __future__ import annotations
 
@@ -52,9 +55,9 @@ def _program() -> str:
     return name
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=_program(),
+        prog=prog or _program(),
         description="Serve the VectorShift v1 API locally (pipelines, runs, streams) on SQLite. "
         "LLM nodes of every provider are answered by a simulated model (offline, "
         "deterministic) unless --providers asks for real ones.",
@@ -175,16 +178,20 @@ def _api_keys(values: Sequence[str] | None) -> dict[str, str]:
     return keys
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the server until interrupted (Ctrl-C or SIGTERM).
+
+    ``vectorshift local serve`` is this command under another name: it calls this function
+    with its own ``prog``, so both take the same options.
 
     Args:
         argv: Command-line arguments (default ``sys.argv[1:]``).
+        prog: The command's name in its help and messages (default: as typed).
 
     Returns:
         The exit status.
     """
-    parser = _parser()
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     faults: list[dict[str, Any]] = []
     if args.faults:
