@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import redis
 
-from vectorshift import Client
+from vectorshift import Client, RetryPolicy
 
 REDIS_URL_DEFAULT = "redis://127.0.0.1:6379/0"
 LOCAL_BASE_URL = "http://127.0.0.1:8600/v1"
@@ -49,12 +49,18 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+RETRY = RetryPolicy(max_retries=5)
+"""A batch has time: each call rides out a few more transient failures than by default."""
+
+
 def client() -> Client:
     """A client of the platform: ``VECTORSHIFT_*`` when set, else a local server on port 8600."""
     if os.environ.get("VECTORSHIFT_API_KEY"):
-        return Client()
+        return Client(retry=RETRY)
     return Client(
-        api_key=LOCAL_API_KEY, base_url=os.environ.get("VECTORSHIFT_BASE_URL", LOCAL_BASE_URL)
+        api_key=LOCAL_API_KEY,
+        base_url=os.environ.get("VECTORSHIFT_BASE_URL", LOCAL_BASE_URL),
+        retry=RETRY,
     )
 
 

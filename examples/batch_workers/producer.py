@@ -35,28 +35,33 @@ def documents(count: int) -> list[tuple[str, str]]:
             for row in range(count)]
 
 
-def pipeline(platform: Client) -> Pipeline:
-    """The batch's pipeline, made on first use (on vectorshift.local a simulated model answers)."""
+def pipeline(platform: Client, token_delay_ms: int = 20) -> Pipeline:
+    """The batch's pipeline, made on first use (on vectorshift.local a simulated model answers).
+
+    The model echoes the document, one word per ``token_delay_ms``; a slower one gets a name
+    of its own.
+    """
+    name = PIPELINE_NAME if token_delay_ms == 20 else f"{PIPELINE_NAME}-{token_delay_ms}ms"
     try:
-        return Pipeline.fetch(name=PIPELINE_NAME, client=platform)
+        return Pipeline.fetch(name=name, client=platform)
     except NotFoundError:
-        made = Pipeline.new(name=PIPELINE_NAME, client=platform)
+        made = Pipeline.new(name=name, client=platform)
     document = made.add(name="document").input()
     summary = made.add(name="summary_llm").llm(
-        provider="local", model="echo", prompt=document.text, token_delay_ms=20
+        provider="local", model="echo", prompt=document.text, token_delay_ms=token_delay_ms
     )
     made.add(name="summary").output(summary.response)
     made.save()
     return made
 
 
-def produce(batch: str, count: int, limit: int) -> int:
+def produce(batch: str, count: int, limit: int, token_delay_ms: int = 20) -> int:
     """Enqueue the batch's ``count`` inputs and record them in Redis; the number enqueued."""
     from tasks import process_input
 
     keys = Keys(batch)
     store = sync_redis()
-    target = pipeline(client())
+    target = pipeline(client(), token_delay_ms)
     inputs = documents(count)
     store.set(keys.limit, limit)
     store.sadd(keys.inputs, *(input_id for input_id, _ in inputs))
@@ -78,9 +83,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="inputs (default 200)")
     parser.add_argument("--limit", type=int, default=8,
                         help="runs in progress at once, all workers together (default 8)")
+    parser.add_argument("--token-delay-ms", type=int, default=20,
+                        help="how slow the simulated model is (default 20 ms a word)")
     args = parser.parse_args()
     setup_logging("producer")
-    print(f"enqueued {produce(args.batch, args.count, args.limit)} inputs")
+    count = produce(args.batch, args.count, args.limit, args.token_delay_ms)
+    print(f"enqueued {count} inputs")
 
 
 if __name__ == "__main__":

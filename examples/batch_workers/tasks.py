@@ -53,6 +53,21 @@ from vectorshift import (
 
 log = logging.getLogger("batch.worker")
 
+class InputContext(dramatiq.Middleware):
+    """Name the message's input (and its trace id) in the records of the queue's worker thread.
+
+    The task sets them itself for its own records and the SDK's; this covers those Dramatiq
+    writes about the message in its worker thread (a failure, a retry). They stay set until
+    the thread takes its next message, since Dramatiq logs its retry after the last hook.
+    """
+
+    def before_process_message(self, broker: dramatiq.Broker, message: dramatiq.Message) -> None:
+        if message.actor_name == "process_input":
+            batch, input_id = message.args[0], message.args[1]
+            current_input.set(input_id)
+            current_run.set(("", trace_id(batch, input_id)))
+
+
 broker = RedisBroker(
     url=redis_url(),
     # A worker that has not been heard of for this long is dead: its messages are given again.
@@ -61,6 +76,7 @@ broker = RedisBroker(
     maintenance_chance=env_int("BATCH_MAINTENANCE_CHANCE", 20_000),
 )
 broker.add_middleware(AsyncIO())
+broker.add_middleware(InputContext())
 dramatiq.set_broker(broker)
 
 START_ATTEMPTS = 30
@@ -148,6 +164,10 @@ async def process_input(batch: str, input_id: str, pipeline_id: str, text: str) 
              "trace_id": handler.trace_id}))
         await here.redis.hsetnx(keys.state, input_id, "started")
         log.info("run started")
+        if await here.redis.exists(keys.stop):
+            # The reporter set the flag after the check above and may have read the handles
+            # before this one was stored: it is this worker's to stop.
+            await handler.aterminate()
         try:
             final = await handler.aresult(poll_interval=1.0, timeout=None)
         except PipelineRunFailedError as exc:

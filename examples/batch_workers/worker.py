@@ -34,7 +34,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker = dramatiq.Worker(broker, worker_threads=args.threads, worker_timeout=200)
     worker.start()
-    log.info("worker ready with %d threads", args.threads)
+    log.info("worker ready with %d threads, broker id %s", args.threads, broker.broker_id)
     stop.wait()
     log.info("stopping: finishing the tasks in hand")
     worker.stop()
