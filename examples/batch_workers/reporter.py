@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from batch_config import Keys, client, current_input, current_run, setup_logging, sync_redis
+from batch_config import QUEUE, Keys, client, current_input, current_run, setup_logging, sync_redis
 
 from vectorshift import RunHandler
 
@@ -38,6 +38,7 @@ class Progress:
     writes: int
     duplicates: int
     queued: int
+    in_hand: int
 
     @property
     def done(self) -> bool:
@@ -47,8 +48,9 @@ class Progress:
     def line(self) -> str:
         """The counts on one line."""
         return (f"{self.total} inputs: {self.finished} finished, {self.failed} failed, "
-                f"{self.cancelled} cancelled, {self.started} running; {self.queued} messages "
-                f"queued; outputs written {self.writes}, second writes refused {self.duplicates}")
+                f"{self.cancelled} cancelled, {self.started} running; messages: {self.queued} "
+                f"queued, {self.in_hand} in workers' hands; outputs written {self.writes}, "
+                f"second writes refused {self.duplicates}")
 
 
 def progress(batch: str) -> Progress:
@@ -64,7 +66,8 @@ def progress(batch: str) -> Progress:
         cancelled=states["cancelled"],
         writes=int(counters.get("writes", 0)),
         duplicates=int(counters.get("duplicates", 0)),
-        queued=store.llen("dramatiq:batch"),
+        queued=store.llen(f"dramatiq:{QUEUE}"),
+        in_hand=sum(store.scard(key) for key in store.scan_iter(f"dramatiq:__acks__.*.{QUEUE}")),
     )
 
 

@@ -55,7 +55,9 @@ def main() -> None:
     began = time.monotonic()
     try:
         produce(args.batch, args.count, args.limit)
-        while not (now := progress(args.batch)).done:
+        # Done when every input reached an end and the queue holds no more of its messages
+        # (those of a second producer, which the workers acknowledge without a run).
+        while not ((now := progress(args.batch)).done and now.queued + now.in_hand == 0):
             print(now.line(), flush=True)
             time.sleep(1.0)
     finally:

@@ -148,6 +148,8 @@ async def process_input(batch: str, input_id: str, pipeline_id: str, text: str) 
     here = _here()
     keys = Keys(batch)
     if await here.redis.hexists(keys.outputs, input_id):
+        known = json.loads(await here.redis.hget(keys.handles, input_id) or "{}")
+        current_run.set((known.get("task_id", ""), known.get("trace_id") or ""))
         log.info("output already stored: nothing to do")
         return
     slots = Slots(here.redis, keys.slots, keys.limit, env_int("BATCH_LEASE_MS", 30_000))
