@@ -6,6 +6,7 @@
     nox -s codegen      # regenerate the sync facade (the _generated_*.py mixins)
     nox -s bench        # benchmarks: ratios against raw httpx on the same local server
     nox -s compat       # the official client (vectorshift==0.1.15) drives vectorshift.local
+    nox -s docs         # build the documentation site, warnings as errors
 """
 
 from __future__ import annotations
@@ -82,6 +83,18 @@ def bench(session: nox.Session) -> None:
     """Benchmarks as ratios against raw httpx, against one local server, in one run."""
     session.install("-e", ".[test]")
     session.run("python", "tools/bench.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site (mkdocs.yml) into ``site/`` with ``--strict``: a warning fails the build.
+
+    Broken links, anchors and API references are warnings, so they fail it too. The guides'
+    Python snippets are run by tests/test_docs.py, with the suite.
+    """
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs,
+                env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 OFFICIAL_CLIENT = "vectorshift==0.1.15"

@@ -193,6 +193,9 @@ def test_pipelines_list_and_show_name_inputs_outputs_and_nodes(sh: Shell, echo: 
     shown = sh("pipelines", "show", echo.name).stdout.splitlines()
     assert shown[0] == f"{echo.name} ({echo.id})"
     assert "  query: string" in shown and f"  llm: llm ({echo.node('llm').id})" in shown
+    graph = shown[shown.index("graph:") + 1 :]
+    assert graph == ["  " + line for line in echo.describe().splitlines()[1:]]
+    assert graph[0] == "  0  query (input)"
 
 
 def test_local_serve_is_the_local_server_command(sh: Shell) -> None:

@@ -169,7 +169,8 @@ async def test_long_poll_sees_the_end_with_one_status_request(
 async def test_without_long_poll_polls_are_paced(client: Client, faults: FaultInjector) -> None:
     pipeline = await saved(lorem_pipeline(unique("paced"), tokens=40, delay_ms=10), client)
     handler = await pipeline.astart({"query": "x"})
-    # A server that refuses ?wait= (as one without PROTOCOL X1 may): the wait paces itself.
+    # A server that refuses ?wait= (as one without the long-poll extension may): the wait paces
+    # itself.
     faults.add(method="GET", path=r"/run/status/.*\?.*wait=", status=400, name="no long poll")
     started = time.monotonic()
     await handler.aresult(poll_interval=0.2, timeout=30)

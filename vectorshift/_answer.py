@@ -102,7 +102,7 @@ class ApiResponse:
         )
 
     def malformed(self, reason: str) -> ApiResponseError:
-        """The error that says this answer is not the shape PROTOCOL promises."""
+        """The error that says this answer is not the shape docs/protocol.md promises."""
         return ApiResponseError(
             reason,
             status_code=self.status_code,

@@ -1,6 +1,6 @@
 """File inputs: the :class:`File` value, and run request bodies sent as multipart form data.
 
-A run whose inputs hold a file goes as ``multipart/form-data`` (PROTOCOL section 1): a field
+A run whose inputs hold a file goes as ``multipart/form-data`` (docs/protocol.md#transport): a field
 ``inputs`` holding the JSON of the other inputs, one file part per file input named after the
 input, and the other body options as form fields (booleans as ``true``/``false``, objects as
 JSON). Files are read when the request body is built, so every retry resends the same bytes.

@@ -5,7 +5,7 @@ request for the values read lazily (``vectorshift.base_url``, ``VECTORSHIFT_BASE
 mistake fails before any request instead of being retried as a network failure.
 
 Credentials written into a URL (``http://user:pw@host/v1``) are never sent nor shown: the API
-key is the one credential of the API (PROTOCOL section 1), sent as a bearer token. Every URL
+key is the one credential of the API (docs/protocol.md#transport), sent as a bearer token. Every URL
 the SDK puts in a request, a message, a repr or a log record has passed through
 :func:`without_userinfo`.
 """

@@ -1,4 +1,5 @@
-"""The shapes of the platform's answers (PROTOCOL section 2), checked where they are read.
+"""The shapes of the platform's answers (docs/protocol.md#platform-endpoints), checked where they
+are read.
 
 Every answer the SDK turns into a result passes one of these checks first, so a body that is
 not the platform's (``{}`` from a misrouted proxy, an id that is an object, a list where a map
@@ -6,7 +7,7 @@ was promised) stops with a :class:`ShapeError` naming the field, which the calle
 :class:`~vectorshift.ApiResponseError` with the response's status, request id and an excerpt.
 Nothing here imports httpx, so the models in :mod:`vectorshift.types` can use it.
 
-The checks hold what PROTOCOL promises and nothing more: fields it does not name are kept as
+The checks hold what docs/protocol.md promises and nothing more: fields it does not name are kept as
 they came, and nullable fields may be ``null``.
 """
 
@@ -32,7 +33,7 @@ _FAILED = ("failed", "error")
 
 
 class ShapeError(ValueError):
-    """An answer lacks a field PROTOCOL promises, or holds one of the wrong type."""
+    """An answer lacks a field docs/protocol.md promises, or holds one of the wrong type."""
 
 
 def _kind(value: Any) -> str:

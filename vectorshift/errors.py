@@ -11,9 +11,9 @@ Two families that callers must treat differently:
 Two more stand apart. :class:`ConfigurationError` (a ``ValueError``) says the client cannot
 work as configured (no API key, a base URL that is not an ``http(s)://`` URL); it is raised
 before any request. :class:`ApiResponseError` (an :class:`ApiError`) says an answer was not the
-platform's: a success status whose body lacks what PROTOCOL promises (HTML from a proxy, ``{}``,
-a field of the wrong type), a redirect, or a body over ``Client(max_response_bytes=)``. The SDK
-never returns a result built from such an answer. A malformed frame of an event stream is a
+platform's: a success status whose body lacks what docs/protocol.md promises (HTML from a proxy,
+``{}``, a field of the wrong type), a redirect, or a body over ``Client(max_response_bytes=)``. The
+SDK never returns a result built from such an answer. A malformed frame of an event stream is a
 :class:`StreamError` instead (the stream's own error, quoting the frame): it arrives after the
 response's status was accepted, and ends only that stream.
 
@@ -147,7 +147,7 @@ ApiStatusError = ApiError
 class ApiResponseError(ApiError):
     """A response that is not the platform's answer, so nothing was made of it.
 
-    Raised for a success status whose body is not what PROTOCOL promises for the call (not
+    Raised for a success status whose body is not what docs/protocol.md promises for the call (not
     JSON, not an object, a field missing or of the wrong type: HTML from a proxy, ``{}``), for a
     redirect (the SDK follows none: the API key must not travel to another origin, and a loop
     would never end), for a stream answered with something other than an event stream, and for

@@ -1,8 +1,9 @@
 """Models returned to users.
 
-Wire JSON stays at the edge; these models carry the normalised status vocabulary (PROTOCOL 2.2)
-and also answer the dict access the platform docs show (``status["result"]``,
-``status.get("result")``, ``result["outputs"]["answer"]``), so documented snippets keep working.
+Wire JSON stays at the edge; these models carry the normalised status vocabulary
+(docs/protocol.md#status-vocabulary) and also answer the dict access the platform docs show
+(``status["result"]``, ``status.get("result")``, ``result["outputs"]["answer"]``), so documented
+snippets keep working.
 """
 
 from __future__ import annotations
@@ -181,10 +182,10 @@ class RunStatus(_DictAccess):
         task_id: str,
         trace_id: str | None = None,
     ) -> RunStatus:
-        """Build from a status body (PROTOCOL P7).
+        """Build from a status body (docs/protocol.md#platform-endpoints).
 
         Raises:
-            ShapeError: ``status`` is missing or not a string, or another field PROTOCOL
+            ShapeError: ``status`` is missing or not a string, or another field docs/protocol.md
                 names has the wrong type (the caller raises it as an ``ApiResponseError``).
         """
         raw_text = text(data, "status", required=True)
@@ -228,7 +229,7 @@ class RunResult(RunStatus):
 
 
 class StreamChunk(_DictAccess):
-    """One frame of a streaming run, decoded (PROTOCOL 2.3).
+    """One frame of a streaming run, decoded (docs/protocol.md#sse-frames).
 
     ``stream`` chunks carry a token delta of a ``stream<string>`` output, or the value of a
     node output as it completes (``output_name`` is then ``"<node name>.<field>"`` on
@@ -271,11 +272,11 @@ class StreamChunk(_DictAccess):
 
     @classmethod
     def from_frame(cls, data: dict[str, Any], event_id: str | None) -> StreamChunk:
-        """Build from a frame's JSON object (PROTOCOL 2.3).
+        """Build from a frame's JSON object (docs/protocol.md#sse-frames).
 
         Raises:
-            StreamError: a field PROTOCOL names has the wrong type (``run_id`` an object...),
-                or a ``result`` frame has no ``status``; the error quotes the frame.
+            StreamError: a field docs/protocol.md names has the wrong type (``run_id`` an
+                object...), or a ``result`` frame has no ``status``; the error quotes the frame.
         """
         try:
             kind = text(data, "type") or "stream"

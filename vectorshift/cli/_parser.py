@@ -97,7 +97,7 @@ def _pipelines(commands: Any) -> None:
     listed.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     listed.add_argument("--offset", type=int, default=0, help="skip this many first")
     _pipeline_arg(_leaf(sub, "show", "_pipelines:show_pipeline",
-                        "show a pipeline's inputs, outputs and nodes"))
+                        "show a pipeline's inputs, outputs, nodes and graph"))
     _pipeline_arg(_leaf(sub, "delete", "_pipelines:delete", "delete a pipeline"))
     export = _leaf(sub, "export", "_pipelines:export",
                    "write a pipeline as JSON (name, description, graph) for 'apply'")

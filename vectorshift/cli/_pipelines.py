@@ -61,8 +61,9 @@ async def list_pipelines(ctx: Context) -> int:
 
 
 async def show_pipeline(ctx: Context) -> int:
-    """Print one pipeline's inputs, outputs and nodes."""
-    summary = _summary(await ctx.pipeline(ctx.args.pipeline))
+    """Print one pipeline's inputs, outputs, nodes, and its graph by level (``describe()``)."""
+    pipeline = await ctx.pipeline(ctx.args.pipeline)
+    summary = _summary(pipeline)
     if ctx.out.json_mode:
         ctx.out.document(summary)
         return OK
@@ -76,6 +77,9 @@ async def show_pipeline(ctx: Context) -> int:
     ctx.out.text("nodes:")
     for node in summary["nodes"]:
         ctx.out.text(f"  {node['name']}: {node['type']} ({node['id']})")
+    ctx.out.text("graph:")
+    for line in pipeline.describe().splitlines()[1:]:
+        ctx.out.text(f"  {line}")
     return OK
 
 

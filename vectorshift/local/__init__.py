@@ -1,6 +1,6 @@
 """``vectorshift.local``: a real VectorShift-compatible platform server that ships with the SDK.
 
-It serves the v1 API (see ``PROTOCOL.md``) with Starlette and uvicorn, keeps pipelines, runs and
+It serves the v1 API (docs/protocol.md) with Starlette and uvicorn, keeps pipelines, runs and
 their events in SQLite, and executes pipelines with its own engine. Importing this package is
 cheap: the server's dependencies (the ``local`` extra) load when a name below is first used.
 

@@ -1,7 +1,8 @@
 """The HTTP face of the local server: the VectorShift v1 routes as a Starlette application.
 
-Routes follow PROTOCOL.md (P1-P9 and the X1-X5 extensions). Handlers check input, talk to the
-store for pipelines and to the run manager for runs; they never execute anything themselves.
+Routes follow docs/protocol.md (the platform endpoints and the extensions). Handlers check input,
+talk to the store for pipelines and to the run manager for runs; they never execute anything
+themselves.
 """
 
 from __future__ import annotations

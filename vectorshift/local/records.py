@@ -104,7 +104,8 @@ class RunRecord:
 def simulated_field(providers: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """``{"simulated_providers": [...]}`` for the wire forms of a run, or ``{}`` for none.
 
-    An extension of PROTOCOL P6, P7, P9 and the ``result`` frame: clients ignore it.
+    An extension of the run, status and bulk-run answers and of the ``result`` frame: clients
+    ignore it.
     """
     return {"simulated_providers": sorted(providers)} if providers else {}
 

@@ -41,7 +41,7 @@ class LocalApp(Starlette):
     """Starlette with two things done before any middleware: a request id and transport access.
 
     The request id goes into the scope and into an ``X-Request-Id`` header on every response,
-    500s included, beside ``X-Idempotent-Starts`` (PROTOCOL X2: both kinds of start honour
+    500s included, beside ``X-Idempotent-Starts`` (idempotent starts: both kinds of start honour
     ``Idempotency-Key``). The transport (when the server is uvicorn) lets fault injection drop
     connections for real.
     """

@@ -1,7 +1,7 @@
 """Multipart run requests: file inputs sent as ``multipart/form-data`` to the run endpoint (P6).
 
-PROTOCOL section 1: the field ``inputs`` holds the JSON object of the plain inputs, each file
-input is a file part named after the input, and the other body options are form fields
+As docs/protocol.md#transport says: the field ``inputs`` holds the JSON object of the plain inputs,
+each file input is a file part named after the input, and the other body options are form fields
 (booleans as ``true``/``false``, objects as JSON). The whole body counts against the server's
 ``max_body_bytes``. Only the run endpoint accepts such bodies.
 """

@@ -126,6 +126,52 @@ class PipelineDefinition:
         """
         validate(self._nodes)
 
+    def diagram(self, direction: str = "LR") -> str:
+        """The graph as a Mermaid flowchart, for Markdown pages, notebooks and GitHub.
+
+        Each node is a box with its name and type; each arrow is labelled with the outputs it
+        carries, and a condition's paths are dotted arrows labelled ``path_0``, ``path_else``...
+        A notebook shows a pipeline as this diagram.
+
+        Args:
+            direction: ``LR`` (left to right, the default), ``RL``, ``TD``, ``TB`` or ``BT``.
+
+        Returns:
+            The flowchart's Mermaid source (without the Markdown fence).
+
+        Example:
+            >>> print(pipeline.diagram())
+            flowchart LR
+                n0(["query<br/><small>input</small>"])
+            ...
+        """
+        from vectorshift.pipeline._render import mermaid
+
+        return mermaid(self._nodes, direction)
+
+    def describe(self) -> str:
+        """The graph as text for a terminal: the nodes by level, with the inputs wired in.
+
+        Returns:
+            A title line, then one line per node: its level (on the first node of a level),
+            name, type and its wired inputs as ``input=source.output``; a node gated on a
+            condition's path reads ``when router.path_0``.
+
+        Example:
+            >>> print(pipeline.describe())
+            Summariser: 3 nodes, 3 levels
+            0  query (input)
+            1  llm (llm)  prompt=query.text
+            2  answer (output)  value=llm.response
+        """
+        from vectorshift.pipeline._render import describe
+
+        return describe(self.name, self._nodes)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter's rendering: the name, then the :meth:`diagram` in a Mermaid fence."""
+        return f"**{self.name}**\n\n```mermaid\n{self.diagram()}```\n"
+
     def _mark_saved(self) -> None:
         """Record the graph as the platform now has it (after a save, a fetch or a create)."""
         self._saved = serialize_nodes(self._nodes)

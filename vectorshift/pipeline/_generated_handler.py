@@ -55,9 +55,9 @@ class RunHandlerSync:
         """Wait until the run ends and return its final status.
 
         The first check happens at once. Against a server that holds status requests until the
-        run ends (PROTOCOL X1) the end is seen as soon as it happens; otherwise checks are paced
-        from 50 ms up to ``poll_interval``. API errors while waiting that the client's
-        :class:`RetryPolicy` calls transient (by default rate limits, 5xx, timeouts, lost
+        run ends (docs/protocol.md#long-poll) the end is seen as soon as it happens; otherwise
+        checks are paced from 50 ms up to ``poll_interval``. API errors while waiting that the
+        client's :class:`RetryPolicy` calls transient (by default rate limits, 5xx, timeouts, lost
         connections) are retried within ``timeout``; they never count as a failure of the run.
 
         Args:
@@ -96,10 +96,10 @@ class RunHandlerSync:
     ) -> SyncStream[StreamChunk]:
         """Watch the run's chunks as they are produced, until its ``result`` chunk.
 
-        Reads the run's replayable events (PROTOCOL X3), so a run started in the background,
-        by this process or any other, can be followed live: from its first event, or from
-        the event after ``after`` (an event id seen before, e.g. ``chunk.id``). Events the run
-        already produced are replayed first. A dropped connection is resumed as
+        Reads the run's replayable events (docs/protocol.md#replayable-events), so a run started in
+        the background, by this process or any other, can be followed live: from its first event,
+        or from the event after ``after`` (an event id seen before, e.g. ``chunk.id``). Events the
+        run already produced are replayed first. A dropped connection is resumed as
         :meth:`Pipeline.stream` does: every chunk is seen once, in order. The request is sent
         when the stream is opened (see :class:`AsyncStream`).
 

@@ -1,4 +1,4 @@
-"""Graph serialisation (PROTOCOL section 4) and the checks run before any request.
+"""Graph serialisation (the platform's graph format) and the checks run before any request.
 
 Serialisation is deterministic: node output lists are sorted, edges come in a fixed order, and
 canvas positions follow from the wiring, so the same pipeline gives the same bytes in every

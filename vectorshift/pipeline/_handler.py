@@ -35,7 +35,7 @@ from vectorshift.types import RunStatus, StreamChunk
 __all__ = ["RunHandler", "ids_of", "raise_for_end", "wait_for_end"]
 
 LONG_POLL_MAX = 30.0
-"""The longest ``wait`` a status request asks of a server (PROTOCOL X1)."""
+"""The longest ``wait`` a status request asks of a server (docs/protocol.md#long-poll)."""
 _FIRST_PACE = 0.05
 
 
@@ -180,9 +180,9 @@ class RunHandler(RunHandlerSync):
         """Wait until the run ends and return its final status.
 
         The first check happens at once. Against a server that holds status requests until the
-        run ends (PROTOCOL X1) the end is seen as soon as it happens; otherwise checks are paced
-        from 50 ms up to ``poll_interval``. API errors while waiting that the client's
-        :class:`RetryPolicy` calls transient (by default rate limits, 5xx, timeouts, lost
+        run ends (docs/protocol.md#long-poll) the end is seen as soon as it happens; otherwise
+        checks are paced from 50 ms up to ``poll_interval``. API errors while waiting that the
+        client's :class:`RetryPolicy` calls transient (by default rate limits, 5xx, timeouts, lost
         connections) are retried within ``timeout``; they never count as a failure of the run.
 
         Args:
@@ -243,10 +243,10 @@ class RunHandler(RunHandlerSync):
     ) -> AsyncStream[StreamChunk]:
         """Watch the run's chunks as they are produced, until its ``result`` chunk.
 
-        Reads the run's replayable events (PROTOCOL X3), so a run started in the background,
-        by this process or any other, can be followed live: from its first event, or from
-        the event after ``after`` (an event id seen before, e.g. ``chunk.id``). Events the run
-        already produced are replayed first. A dropped connection is resumed as
+        Reads the run's replayable events (docs/protocol.md#replayable-events), so a run started in
+        the background, by this process or any other, can be followed live: from its first event,
+        or from the event after ``after`` (an event id seen before, e.g. ``chunk.id``). Events the
+        run already produced are replayed first. A dropped connection is resumed as
         :meth:`Pipeline.astream` does: every chunk is seen once, in order. The request is sent
         when the stream is opened (see :class:`AsyncStream`).
 
@@ -317,8 +317,8 @@ async def wait_for_end(
 ) -> RunStatus:
     """Wait for the run's final status, whatever it is (see :meth:`RunHandler.aresult`).
 
-    Whether the server holds status requests (PROTOCOL X1) is learnt afresh by each wait, in
-    the wait: the handler is not changed.
+    Whether the server holds status requests (docs/protocol.md#long-poll) is learnt afresh by each
+    wait, in the wait: the handler is not changed.
 
     Raises:
         PollTimeoutError: the run did not end within ``timeout``.

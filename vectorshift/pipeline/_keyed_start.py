@@ -1,4 +1,5 @@
-"""A streaming start that never runs twice: one ``Idempotency-Key`` for every attempt (PROTOCOL X2).
+"""A streaming start that never runs twice: one ``Idempotency-Key`` for every attempt
+(docs/protocol.md#idempotent-starts).
 
 ``stream()`` and ``run(stream=True)`` start a run and read its frames on the same response. When
 that response is lost after the server acted (a 5xx from a gateway, a connection dropped once
@@ -137,6 +138,6 @@ class StreamingStart:
         exc.args = (
             f"{exc}; this streaming start may have started a run, and the server does not "
             f"declare that it replays keyed streaming starts ({IDEMPOTENT_STARTS_HEADER}, "
-            "PROTOCOL X2), so it was not sent again: look for a run with trace id "
-            f"{self.trace_id} before starting it again",
+            "docs/protocol.md#idempotent-starts), so it was not sent again: look for a run "
+            f"with trace id {self.trace_id} before starting it again",
         )

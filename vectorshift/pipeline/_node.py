@@ -255,7 +255,7 @@ class Node:
         return references(self.inputs)
 
     def to_json(self) -> dict[str, Any]:
-        """The node as the platform stores it (PROTOCOL section 4)."""
+        """The node as the platform stores it (the platform's graph format)."""
         data: dict[str, Any] = {
             "id": self.id,
             "name": self.name,

@@ -2,7 +2,7 @@
 
 :class:`Pipeline` keeps the public signatures and documentation (the sync facade is generated
 from them); the wire work lives here: request bodies, the checks made before any request, and
-the conversion of answers into SDK types. Every answer is checked against the shape PROTOCOL
+the conversion of answers into SDK types. Every answer is checked against the shape docs/protocol.md
 promises (:mod:`vectorshift._wire`) before anything is made of it, so a wrong one raises
 :class:`~vectorshift.ApiResponseError` instead of becoming an empty result.
 """
@@ -103,7 +103,8 @@ def check_inputs(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str) -
 def run_body(
     nodes: Sequence[Node], label: str, inputs: Mapping[str, Any], **options: Any
 ) -> dict[str, Any]:
-    """A run request body (PROTOCOL 2.1): checked inputs, and the options that are set.
+    """A run request body (docs/protocol.md#platform-endpoints): checked inputs, and the options
+    that are set.
 
     File inputs (paths and file objects included) are read now and held as
     :class:`~vectorshift.File` values; such a body is sent as multipart form data.

@@ -159,15 +159,16 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
 
         A stream that drops before its ``result`` (a lost connection, an early end) is resumed:
         the run goes on on the server, and the stream reconnects to the run's replayable events
-        (PROTOCOL X3) after the last event it delivered, waiting with jittered backoff (the
-        server's ``retry:`` hint as the base, when it sent one) and giving up after
-        ``client.retry.max_retries`` failed reconnections in a row. Every chunk is seen once,
+        (docs/protocol.md#replayable-events) after the last event it delivered, waiting with
+        jittered backoff (the server's ``retry:`` hint as the base, when it sent one) and giving up
+        after ``client.retry.max_retries`` failed reconnections in a row. Every chunk is seen once,
         in order.
 
         The start carries one ``Idempotency-Key`` for all its attempts. A start whose answer
         was lost after it may have started the run (a 5xx, a dropped connection) is resent
-        only to a server declaring ``X-Idempotent-Starts: stream`` (PROTOCOL X2), which
-        replays the run it started; elsewhere the error says a run may have started.
+        only to a server declaring ``X-Idempotent-Starts: stream``
+        (docs/protocol.md#idempotent-starts), which replays the run it started; elsewhere the error
+        says a run may have started.
 
         Raises:
             ValueError: the pipeline has unsaved changes (call ``save()``), or an input is
@@ -213,10 +214,10 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
     ) -> RunHandler:
         """Start a run in the background and return at once with its :class:`RunHandler`.
 
-        Every start is sent with an ``Idempotency-Key`` (PROTOCOL X2): yours, or a fresh one
-        generated for this call. The key is reused by the SDK's own retries, so a start whose
-        answer was lost (a dropped connection, a 5xx after the run was created) is sent again
-        and a server that honours keys answers with the run it already started instead of
+        Every start is sent with an ``Idempotency-Key`` (docs/protocol.md#idempotent-starts):
+        yours, or a fresh one generated for this call. The key is reused by the SDK's own retries,
+        so a start whose answer was lost (a dropped connection, a 5xx after the run was created) is
+        sent again and a server that honours keys answers with the run it already started instead of
         starting another. The trade-off: against a server that ignores the header, such a
         retried start could start the run twice; a start is retried only within the client's
         retry policy (set ``max_retries=0`` to never resend one).
@@ -366,7 +367,8 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
     async def aterminate(self, run_id: str) -> RunStatus:
         """Terminate a run of this pipeline by its task id (idempotent).
 
-        ``run_id`` is the platform's name for the task id in a terminate request (PROTOCOL P8).
+        ``run_id`` is the platform's name for the task id in a terminate request
+        (docs/protocol.md#platform-endpoints).
 
         Example:
             >>> await pipeline.aterminate(run_id=handler.task_id)

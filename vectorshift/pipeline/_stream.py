@@ -4,10 +4,10 @@ An opener (:data:`~._async_stream.Opener`) sends a request and returns its items
 :class:`~._async_stream.AsyncStream` calls it when it is opened.
 
 Typed run streams resume: when the connection drops (or ends) before the ``result`` frame, the
-stream reconnects to the run's replayable events (PROTOCOL X3) with ``Last-Event-ID``, so the
-consumer sees every frame once, in order. Against a server without X3 it raises
-:class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id. A
-stream that breaks before any frame named its run is started again with the same key, where the
+stream reconnects to the run's replayable events (docs/protocol.md#replayable-events) with
+``Last-Event-ID``, so the consumer sees every frame once, in order. Against a server without them
+it raises :class:`~vectorshift.errors.StreamInterruptedError` naming the run and the last event id.
+A stream that breaks before any frame named its run is started again with the same key, where the
 server replays keyed streaming starts (:mod:`vectorshift.pipeline._keyed_start`).
 
 No connection waits unbounded (:mod:`vectorshift.pipeline._stream_bounds`): its response must
@@ -108,7 +108,7 @@ def sse_opener(raw: ByteOpener) -> Opener[SSEFrame]:
 
 
 def events_path(pipeline_id: str, task_id: str) -> str:
-    """The replayable events of a run (PROTOCOL X3)."""
+    """The replayable events of a run (docs/protocol.md#replayable-events)."""
     return f"/pipeline/{pipeline_id}/run/events/{task_id}"
 
 
@@ -121,7 +121,8 @@ def resumable_opener(
     task_id: str | None = None,
     after: str | None = None,
 ) -> Opener[StreamChunk]:
-    """Typed chunks of a run's event stream, resumed through PROTOCOL X3 when it drops.
+    """Typed chunks of a run's event stream, resumed through docs/protocol.md#replayable-events
+    when it drops.
 
     Args:
         client: The client to reconnect through.
@@ -148,11 +149,11 @@ def resumable_opener(
 
 
 _NO_REPLAY = frozenset({404, 405, 501})
-"""Statuses of an events request that mean the server does not serve PROTOCOL X3."""
+"""Statuses of an events request that mean the server does not serve replayable events."""
 
 
 def _seq(event_id: str | None) -> int | None:
-    # Sequence numbers are ASCII digits (PROTOCOL X3): isdigit() alone admits '²', which
+    # Sequence numbers are ASCII digits: isdigit() alone admits '²', which
     # int() refuses, and int() refuses more than 4300 digits; past 20 no 64-bit seq fits.
     if event_id is None or not (event_id.isascii() and event_id.isdigit()):
         return None
