@@ -42,6 +42,7 @@ from vectorshift._answer import (
 from vectorshift._files import FormParts
 from vectorshift._inflate import ACCEPT_ENCODING, UnreadableBody, read_body
 from vectorshift._retry import RetryPolicy
+from vectorshift._sync._call import close_with_loop
 from vectorshift._urls import check_base_url
 from vectorshift._version import __version__
 from vectorshift.errors import ApiConnectionError, ApiError, ApiTimeoutError, ConfigurationError
@@ -227,6 +228,8 @@ class HttpTransport:
                 headers={"User-Agent": f"vectorshift-python/{__version__}", **self._headers},
             )
             pool = self._pools[key] = (client, accounting)
+            if key[0] == "asyncio":
+                close_with_loop(client)
             trio_keys = [k for k in self._pools if k[0] == "trio"]
             if len(trio_keys) > _MAX_TRIO_POOLS:
                 del self._pools[trio_keys[0]]

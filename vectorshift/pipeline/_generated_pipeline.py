@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast, overload
 
+from vectorshift._sync._call import call_sync
 from vectorshift._sync._iter import AsyncStreamLike, SyncStream, iterate_sync
-from vectorshift._sync._loop import run_sync
 
 if TYPE_CHECKING:
     import builtins
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 class PipelineSync:
     """Blocking twins of the async methods of :class:`Pipeline`, which inherits them.
 
-    Each runs its async twin on the private event loop and waits for the outcome. The
+    Each runs its async twin through ``call_sync`` and waits for the outcome. The
     stubs are for the type checker only: ``Pipeline`` defines the real async methods.
     """
 
@@ -191,7 +191,7 @@ class PipelineSync:
         Example:
             >>> pipeline = Pipeline.new(name="Summariser")
         """
-        return run_sync(cls.anew(name, nodes=nodes, description=description, client=client))
+        return call_sync(cls.anew(name, nodes=nodes, description=description, client=client))
 
     @classmethod
     def fetch(
@@ -213,7 +213,7 @@ class PipelineSync:
         Example:
             >>> pipeline = Pipeline.fetch(name="Summariser")
         """
-        return run_sync(
+        return call_sync(
             cls.afetch(
                 id,
                 name=name,
@@ -240,7 +240,7 @@ class PipelineSync:
         Example:
             >>> [p.name for p in Pipeline.list(limit=10)]
         """
-        return run_sync(
+        return call_sync(
             cls.alist(
                 offset=offset,
                 limit=limit,
@@ -273,7 +273,7 @@ class PipelineSync:
         Example:
             >>> pipeline.save()
         """
-        return run_sync(self.asave(deploy=deploy, bump=bump, description=description))
+        return call_sync(self.asave(deploy=deploy, bump=bump, description=description))
 
     def delete(self) -> None:
         """Delete the pipeline from the platform.
@@ -281,7 +281,7 @@ class PipelineSync:
         Example:
             >>> pipeline.delete()
         """
-        run_sync(self.adelete())
+        call_sync(self.adelete())
 
     @overload
     def run(
@@ -367,7 +367,7 @@ class PipelineSync:
         )
         if isinstance(result, AsyncStreamLike):
             return SyncStream(result)
-        return run_sync(result)
+        return call_sync(result)
 
     def stream(
         self,
@@ -484,7 +484,7 @@ class PipelineSync:
             >>> handler.task_id, handler.trace_id
             >>> again = pipeline.start({"query": "hello"}, idempotency_key="order-42")
         """
-        return run_sync(
+        return call_sync(
             self.astart(
                 inputs,
                 session_id=session_id,
@@ -580,7 +580,7 @@ class PipelineSync:
             >>> (pipeline.run_status(handler.task_id)).status
         """
         implementation = cast("Callable[..., Coroutine[Any, Any, RunStatus]]", self.arun_status)
-        return run_sync(implementation(task_id, run_id=run_id))
+        return call_sync(implementation(task_id, run_id=run_id))
 
     def terminate(self, run_id: str) -> RunStatus:
         """Terminate a run of this pipeline by its task id (idempotent).
@@ -590,7 +590,7 @@ class PipelineSync:
         Example:
             >>> pipeline.terminate(run_id=handler.task_id)
         """
-        return run_sync(self.aterminate(run_id))
+        return call_sync(self.aterminate(run_id))
 
     def bulk_run(self, inputs: Sequence[Mapping[str, Any]]) -> builtins.list[RunResult]:
         """Run the pipeline once per inputs mapping, in one request; results keep that order.
@@ -601,4 +601,4 @@ class PipelineSync:
         Example:
             >>> results = pipeline.bulk_run([{"query": "a"}, {"query": "b"}])
         """
-        return run_sync(self.abulk_run(inputs))
+        return call_sync(self.abulk_run(inputs))
