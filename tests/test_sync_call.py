@@ -28,9 +28,9 @@ from support import echo_pipeline, lorem_pipeline, unique
 from test_sync_loop import default_sigint, interrupt_main_when  # noqa: F401 (a fixture)
 
 from vectorshift import Client, Pipeline
-from vectorshift._sync import _call
+from vectorshift._sync import _call, _loop
 from vectorshift._sync._call import call_sync
-from vectorshift._sync._loop import private_loop_tasks, run_sync
+from vectorshift._sync._loop import run_sync
 
 REPO = Path(__file__).resolve().parent.parent
 LOOP_THREAD = "vectorshift-sync-loop"
@@ -261,14 +261,12 @@ def test_a_sync_stream_still_runs_on_the_private_loop(client: Client) -> None:
     pipeline: Pipeline = lorem_pipeline(unique("stream-rule"), tokens=5, stream=True)
     pipeline.node("answer").inputs["output_type"] = "stream<string>"
     pipeline._client = client
-    pipeline.save()
+    pipeline.save()  # a call: this thread's own loop gets a pool
     with pipeline.stream({"query": "x"}) as chunks:
-        tokens = 0
-        for chunk in chunks:
-            if chunk.output_name == "answer":
-                tokens += 1
-                # The stream's worker task lives on the private loop while the stream is open.
-                assert private_loop_tasks() >= 1
+        tokens = sum(chunk.output_name == "answer" for chunk in chunks)
     assert tokens == 5
-    assert private_loop_tasks() == 0
-    assert call_sync(where())[0] == threading.current_thread().name
+    private = _loop._current
+    assert private is not None
+    own = _call._local.loop
+    # One client, a pool on each loop: the stream's worker task ran on the private loop.
+    assert {("asyncio", private.loop), ("asyncio", own.loop)} <= set(client.http._pools)
