@@ -120,6 +120,24 @@ def test_works_inside_trio_run() -> None:
     assert thread_name == LOOP_THREAD
 
 
+def test_the_private_loop_does_not_inherit_the_callers_async_library() -> None:
+    # The task on the private loop starts from a copy of the caller's context; sniffio keeps
+    # the running library in a context variable, so a call from a trio task must not make the
+    # asyncio loop believe it runs trio (httpx then asks trio for its token and fails).
+    import sniffio
+
+    async def library() -> str:
+        return sniffio.current_async_library()
+
+    async def main() -> str:
+        await anyio.lowlevel.checkpoint()
+        return run_sync(library())
+
+    # anyio's trio backend (which pytest's anyio plugin uses) sets sniffio's variable.
+    assert anyio.run(main, backend="trio") == "asyncio"
+    assert trio.run(main) == "asyncio"
+
+
 def test_call_from_the_private_loop_thread_raises_instead_of_deadlocking() -> None:
     async def nested() -> tuple[str, str]:
         inner = add(1, 2)

@@ -43,6 +43,7 @@ from gensync.twins import Config, SyncReturn, rewrite_docstring
 #: (source module path relative to the repository root, class name). Every entry must exist.
 CLASSES: tuple[tuple[str, str], ...] = (
     ("vectorshift/pipeline/_pipeline.py", "Pipeline"),
+    ("vectorshift/pipeline/_runs.py", "PipelineRuns"),
     ("vectorshift/pipeline/_handler.py", "RunHandler"),
     ("vectorshift/_client.py", "Client"),
 )

@@ -6,14 +6,16 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self
 
 from vectorshift._generated_client import ClientSync
 from vectorshift._retry import RetryPolicy
 from vectorshift._urls import check_base_url, without_userinfo
+from vectorshift.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import httpx
@@ -37,7 +39,9 @@ class Client(ClientSync):
     pools are opened lazily, one per event loop that uses the client. Anything left unset is
     resolved at each request, in this order: the argument, the module attribute
     (``vectorshift.api_key``, ``vectorshift.base_url``), the environment
-    (``VECTORSHIFT_API_KEY``, ``VECTORSHIFT_BASE_URL``), then the platform default.
+    (``VECTORSHIFT_API_KEY``, ``VECTORSHIFT_BASE_URL``), then, for the key, the file
+    ``vectorshift login`` writes (``~/.vectorshift/config.toml``, ``[auth] api_key``) and, for
+    the base URL, the platform default.
 
     Mistakes fail before any request, with a :class:`~vectorshift.ConfigurationError` (a
     ``ValueError``): a base URL that is not ``http(s)://`` (here, or at the first request for
@@ -107,7 +111,10 @@ class Client(ClientSync):
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        key = "set" if self._resolve_api_key() else "unset"
+        try:
+            key = "set" if self._resolve_api_key() else "unset"
+        except ConfigurationError:
+            key = "unreadable"
         return f"Client(base_url={without_userinfo(self.base_url)!r}, api_key=<{key}>)"
 
     def __getstate__(self) -> None:
@@ -137,6 +144,9 @@ class Client(ClientSync):
         from_env = os.environ.get("VECTORSHIFT_API_KEY")
         if from_env:
             return from_env, "the VECTORSHIFT_API_KEY environment variable"
+        from_file = key_from_config_file()
+        if from_file:
+            return from_file, f"the api_key of {config_path()}"
         return None, "nowhere"
 
     @property
@@ -177,6 +187,54 @@ class Client(ClientSync):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def config_path() -> Path:
+    """The file ``vectorshift login`` writes and the default client reads the key from."""
+    return Path.home() / ".vectorshift" / "config.toml"
+
+
+def load_toml(text: str) -> dict[str, Any]:
+    """Parse TOML with the standard library's reader (``tomli`` before Python 3.11).
+
+    Raises:
+        ValueError: ``text`` is not TOML.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+_file_cache: tuple[tuple[str, int, int], str | None] | None = None
+
+
+def key_from_config_file() -> str | None:
+    """``[auth] api_key`` of :func:`config_path`, or ``None`` without the file or the key.
+
+    Read again only when the file changes (one ``stat`` per request otherwise).
+
+    Raises:
+        ConfigurationError: the file is not TOML, or its ``api_key`` is not a string.
+    """
+    global _file_cache
+    path = config_path()
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    stamp = (str(path), info.st_mtime_ns, info.st_size)
+    if _file_cache is not None and _file_cache[0] == stamp:
+        return _file_cache[1]
+    try:
+        key = load_toml(path.read_text(encoding="utf-8")).get("auth", {}).get("api_key")
+    except (OSError, ValueError, AttributeError) as exc:  # TOMLDecodeError is a ValueError
+        raise ConfigurationError(f"cannot read the API key from {path}: {exc}") from None
+    if key is not None and not isinstance(key, str):
+        raise ConfigurationError(f"{path}: [auth] api_key must be a string")
+    _file_cache = (stamp, key or None)
+    return key or None
 
 
 _default: Client | None = None

@@ -261,7 +261,7 @@ class HttpTransport:
         if not key:
             raise ConfigurationError(
                 "no API key: pass Client(api_key=...), set vectorshift.api_key, "
-                "or set the VECTORSHIFT_API_KEY environment variable "
+                "set the VECTORSHIFT_API_KEY environment variable, or run `vectorshift login` "
                 "(a vectorshift.local server prints its key at start)"
             )
         return Secret(key, source)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import inspect
 import os
 import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
+
+import sniffio
 
 T = TypeVar("T")
 
@@ -193,6 +196,18 @@ class _Call(Generic[T]):
         return self._result[0]
 
 
+def _task_context() -> contextvars.Context:
+    """The context a call's task starts from: the caller's, without its async library.
+
+    ``call_soon_threadsafe`` copies the calling thread's context, and the task inherits it, so
+    context variables set by the caller reach the coroutine. One must not: sniffio's, which
+    anyio's trio backend sets, would make the private asyncio loop look like trio to httpx.
+    """
+    context = contextvars.copy_context()
+    context.run(sniffio.current_async_library_cvar.set, None)
+    return context
+
+
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the private event loop and block the calling thread until it finishes.
 
@@ -228,7 +243,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         raise
     try:
         # Submitting inside the try: Ctrl-C may land while the callback is being queued.
-        loop.call_soon_threadsafe(call.start)
+        loop.call_soon_threadsafe(call.start, context=_task_context())
         call.wait()
     except BaseException:
         loop.call_soon_threadsafe(call.cancel)

@@ -1,4 +1,7 @@
-"""Command line: ``python -m vectorshift.local`` (also installed as ``vectorshift-local``)."""
+"""Command line: ``python -m vectorshift.local``, installed as ``vectorshift-local``.
+
+The same command is ``vectorshift local serve``.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from vectorshift.local.config import (
     parse_duration,
 )
 from vectorshift.local.faults import parse_rules
+from vectorshift.local.scripts import read_script
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -34,6 +38,13 @@ _FAULTS_HELP = (
     "'probability' and 'when' ('before' or 'after' the handler); default none, e.g. "
     """'{"method": "POST", "path": "/run$", "status": 503, "retry_after": 1, "count": 2}'"""
 )
+_SCRIPT_HELP = (
+    "a JSON file of scripted LLM answers, asked before any provider: a rule object, a list of "
+    "them, or {\"rules\": [...]}; each matches by 'prompt' (exact), 'regex', 'node' (name or "
+    "id), 'model' or 'provider', and gives 'answer', 'answers' (a queue), 'tokens' or 'error', "
+    "with optional 'token_delay_ms' and 'count'; unscripted calls go to the providers as usual, "
+    """e.g. [{"node": "classifier", "answers": ["spam", "ham"]}]"""
+)
 
 
 def _program() -> str:
@@ -44,9 +55,9 @@ def _program() -> str:
     return name
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=_program(),
+        prog=prog or _program(),
         description="Serve the VectorShift v1 API locally (pipelines, runs, streams) on SQLite. "
         "LLM nodes of every provider are answered by a simulated model (offline, "
         "deterministic) unless --providers asks for real ones.",
@@ -95,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: every provider simulated)",
     )
     parser.add_argument("--faults", metavar="JSON", help=_FAULTS_HELP)
+    parser.add_argument("--script", metavar="FILE", help=_SCRIPT_HELP)
     parser.add_argument(
         "--log-level",
         choices=_LOG_LEVELS,
@@ -166,16 +178,20 @@ def _api_keys(values: Sequence[str] | None) -> dict[str, str]:
     return keys
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     """Run the server until interrupted (Ctrl-C or SIGTERM).
+
+    ``vectorshift local serve`` is this command under another name: it calls this function
+    with its own ``prog``, so both take the same options.
 
     Args:
         argv: Command-line arguments (default ``sys.argv[1:]``).
+        prog: The command's name in its help and messages (default: as typed).
 
     Returns:
         The exit status.
     """
-    parser = _parser()
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     faults: list[dict[str, Any]] = []
     if args.faults:
@@ -185,12 +201,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--faults: {exc}")
         loaded = json.loads(args.faults)
         faults = loaded if isinstance(loaded, list) else [loaded]
+    script: list[dict[str, Any]] = []
+    if args.script:
+        try:
+            script = read_script(args.script)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--script: {exc}")
     try:
         config = ServerConfig.from_env(
             db_path=args.db,
             api_keys=_api_keys(args.api_key),
             max_active_runs=args.max_active_runs,
             faults=faults,
+            script=script,
             retain=args.retain,
             **_limits(args),
             providers=args.providers,

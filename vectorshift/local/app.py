@@ -20,12 +20,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
 
 from vectorshift import _log
 from vectorshift.local.config import ServerConfig
-from vectorshift.local.faults import REQUEST_ID_KEY, TRANSPORT_KEY, FaultInjector, FaultMiddleware
+from vectorshift.local.faults import FaultInjector, FaultMiddleware
 from vectorshift.local.nodes import UploadedFile
+from vectorshift.local.recording import Recorder, RecordingMiddleware
 from vectorshift.local.records import (
     IdempotencyConflict,
     PipelineRecord,
@@ -33,7 +33,15 @@ from vectorshift.local.records import (
     RunRecord,
     simulated_field,
 )
+from vectorshift.local.responses import (
+    LocalApp,
+    on_http_error,
+    on_internal_error,
+    on_refusal,
+    sse_bytes,
+)
 from vectorshift.local.runs import RunManager
+from vectorshift.local.scripts import Script
 from vectorshift.local.sqlite_store import SQLiteStore
 from vectorshift.local.store import Store
 from vectorshift.local.uploads import is_multipart, read_run_form
@@ -45,7 +53,6 @@ from vectorshift.local.validation import (
     field,
     file_inputs,
     graph_io,
-    printable,
     query_bool,
     query_int,
     query_seconds,
@@ -59,83 +66,6 @@ from vectorshift.local.validation import (
 logger = _log.get_logger("vectorshift.local")
 
 _BUMPS = ("patch", "minor", "major")
-
-IDEMPOTENT_STARTS = b"x-idempotent-starts"
-"""Declares on every response, fault-injected ones included, the starts whose key is honoured."""
-
-
-class _LocalApp(Starlette):
-    """Starlette with two things done before any middleware: a request id and transport access.
-
-    The request id goes into the scope and into an ``X-Request-Id`` header on every response,
-    500s included, beside ``X-Idempotent-Starts`` (PROTOCOL X2: both kinds of start honour
-    ``Idempotency-Key``). The transport (when the server is uvicorn) lets fault injection drop
-    connections for real.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        request_id = f"req_{uuid.uuid4().hex}"
-        scope[REQUEST_ID_KEY] = request_id
-        transport = getattr(getattr(send, "__self__", None), "transport", None)
-        if transport is not None:
-            scope[TRANSPORT_KEY] = transport
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.append((IDEMPOTENT_STARTS, b"background, stream"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await super().__call__(scope, receive, send_with_id)
-
-
-def _error(
-    request: Request, status: int, message: str, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    request_id = request.scope.get(REQUEST_ID_KEY)
-    body = {"status": "failed", "error": printable(message), "request_id": request_id}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-async def _on_refusal(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Refusal)
-    return _error(request, exc.status, exc.message, exc.headers)
-
-
-async def _on_http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        message = f"no such endpoint: {request.method} {request.url.path}"
-    elif exc.status_code == 405:
-        message = f"method {request.method} is not allowed on {request.url.path}"
-    else:
-        message = str(exc.detail)
-    return _error(request, exc.status_code, message, dict(exc.headers or {}))
-
-
-async def _on_internal_error(request: Request, exc: Exception) -> Response:
-    """A generic answer: what failed goes to the server log only, under the request id."""
-    request_id = request.scope.get(REQUEST_ID_KEY)
-    logger.error(
-        "unexpected error answering %s %s", request.method, request.url.path,
-        exc_info=exc, extra=_log.fields(request_id=request_id),
-    )
-    message = (
-        "internal error of the local server; its log has the details under request id "
-        f"{request_id}"
-    )
-    return _error(request, 500, message)
-
-
-def _sse(seq: int, frame: dict[str, Any]) -> bytes:
-    data = json.dumps(frame, separators=(",", ":"), default=str)
-    return f"id: {seq}\nevent: {frame.get('type', 'message')}\ndata: {data}\n\n".encode()
-
 
 class _Api:
     """The route handlers, sharing the configuration, the store and the run manager."""
@@ -211,7 +141,10 @@ class _Api:
             follow = self.runs.follow(record, after, self.config.keepalive_interval)
             async with aclosing(follow) as items:
                 async for item in items:
-                    yield b": keep-alive\n\n" if item is None else b"".join(_sse(*f) for f in item)
+                    if item is None:
+                        yield b": keep-alive\n\n"
+                    else:
+                        yield b"".join(sse_bytes(*frame) for frame in item)
 
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
@@ -464,6 +397,8 @@ def create_app(
     *,
     store: Store | None = None,
     faults: FaultInjector | None = None,
+    script: Script | None = None,
+    recorder: Recorder | None = None,
 ) -> Starlette:
     """Build the ASGI application of the local server.
 
@@ -474,10 +409,14 @@ def create_app(
         store: The database; by default a :class:`~vectorshift.local.sqlite_store.SQLiteStore`
             on ``config.db_path``, opened here and closed at shutdown.
         faults: Fault-injection rules; by default those of ``config.faults``.
+        script: Scripted LLM answers; by default those of ``config.script``.
+        recorder: Where requests, runs and LLM calls are recorded; by default one that
+            records when ``config.record`` is set.
 
     Returns:
-        The application; ``app.state.store``, ``app.state.runs`` and ``app.state.faults`` hold
-        the store, the run manager and the fault injector.
+        The application; ``app.state.store``, ``app.state.runs``, ``app.state.faults``,
+        ``app.state.script`` and ``app.state.recorder`` hold the store, the run manager, the
+        fault injector, the script and the recorder.
 
     Raises:
         ValueError: No store given and ``config.db_path`` is ``None``.
@@ -493,7 +432,9 @@ def create_app(
             raise ValueError("create_app needs a store or config.db_path")
         store = SQLiteStore(config.db_path)
     injector = faults if faults is not None else FaultInjector(config.faults)
-    manager = RunManager(store, config)
+    script = script if script is not None else Script(config.script)
+    recorder = recorder if recorder is not None else Recorder(enabled=config.record)
+    manager = RunManager(store, config, script=script, recorder=recorder)
     api = _Api(config, store, manager)
 
     @asynccontextmanager
@@ -517,17 +458,23 @@ def create_app(
         Route(pid + "/bulk-run", api.bulk_run, methods=["POST"]),
         Route(pid + "/bulk_run", api.bulk_run, methods=["POST"]),
     ]
-    app = _LocalApp(
+    app = LocalApp(
         routes=routes,
-        middleware=[Middleware(FaultMiddleware, injector=injector)],
+        middleware=[
+            Middleware(RecordingMiddleware, recorder=recorder, api_keys=config.api_keys,
+                       max_body_bytes=config.max_body_bytes),
+            Middleware(FaultMiddleware, injector=injector),
+        ],
         exception_handlers={
-            Refusal: _on_refusal,
-            HTTPException: _on_http_error,
-            Exception: _on_internal_error,
+            Refusal: on_refusal,
+            HTTPException: on_http_error,
+            Exception: on_internal_error,
         },
         lifespan=lifespan,
     )
     app.state.store = store
     app.state.runs = manager
     app.state.faults = injector
+    app.state.script = script
+    app.state.recorder = recorder
     return app

@@ -77,6 +77,10 @@ class ServerConfig:
         max_body_bytes: Largest request body accepted; a larger one answers 413.
         max_bulk_runs: Largest number of runs one bulk-run request may hold.
         faults: Fault-injection rules installed at start (see :mod:`vectorshift.local.faults`).
+        script: Scripted LLM answers installed at start, in their JSON form (see
+            :mod:`vectorshift.local.scripts`); asked before any provider.
+        record: Keep every request, run and LLM call in memory (see
+            :mod:`vectorshift.local.recording`): for tests, not for a long-running server.
         providers: Which providers' LLM nodes call the real provider instead of the simulated
             model, as ``--providers`` takes it: ``"real"`` (all), ``"openai=real"`` (one), a
             comma-separated mix, or a mapping such as ``{"openai": "real"}`` (``"*"``: every
@@ -115,6 +119,8 @@ class ServerConfig:
     max_body_bytes: int = 32 * 1024 * 1024
     max_bulk_runs: int = 256
     faults: list[dict[str, Any]] = field(default_factory=list)
+    script: list[dict[str, Any]] = field(default_factory=list)
+    record: bool = False
     providers: str | Mapping[str, str] = ""
     openai_api_key: str | None = None
     openai_base_url: str = DEFAULT_OPENAI_BASE_URL

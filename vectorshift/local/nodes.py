@@ -393,6 +393,8 @@ async def _llm(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
         max_tokens=None if max_tokens in (None, "") else _int(max_tokens, "max_tokens"),
         json_response=json_response,
         token_delay_ms=_float(inputs.get("token_delay_ms", 20), "token_delay_ms"),
+        node_name=ctx.name,
+        node_id=ctx.node_id,
     )
     try:
         result = await complete(request, ctx.provider_config, ctx.on_token)

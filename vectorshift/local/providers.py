@@ -21,8 +21,15 @@ Two providers are implemented:
   through httpx. Messages are the system prompt (when not empty) and the user prompt;
   ``temperature`` and ``max_tokens`` are passed through.
 
-Providers know nothing about nodes: they raise :class:`ProviderError` with a message that the
-engine prefixes with the node's name and id. Cancellation is never caught here: a cancelled
+A **script** (:mod:`vectorshift.local.scripts`), when the server has one, is asked first for
+every provider: the answer of a rule that matches replaces the provider's (it stands in for the
+provider as the simulated model does), and a call no rule decides goes on as above. With a
+recorder on (:mod:`vectorshift.local.recording`), every call is recorded with its prompts and
+answer.
+
+Providers know nothing about nodes (the request names its node only for scripts and records):
+they raise :class:`ProviderError` with a message that the engine prefixes with the node's name
+and id. Cancellation is never caught here: a cancelled
 run stops between two simulated tokens, or closes the HTTP stream at once.
 """
 
@@ -35,10 +42,14 @@ import random
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
+
+if TYPE_CHECKING:
+    from vectorshift.local.recording import Recorder
+    from vectorshift.local.scripts import Script, ScriptedAnswer
 
 __all__ = [
     "LLMRequest",
@@ -88,6 +99,8 @@ class LLMRequest:
     max_tokens: int | None = None
     json_response: bool = False
     token_delay_ms: float = 20.0
+    node_name: str = ""
+    node_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,8 @@ class ProviderConfig:
             :func:`parse_providers` returns); a provider in neither is simulated.
         openai_api_key: Key of the ``openai`` provider when it is real.
         openai_base_url: Base URL of the OpenAI-compatible API.
+        script: The scripted answers asked before any provider (``None``: none).
+        recorder: Where LLM calls are recorded (``None``: nowhere).
 
     Example:
         >>> config = ProviderConfig(modes={"openai": "real"})
@@ -123,6 +138,8 @@ class ProviderConfig:
     modes: Mapping[str, str] = field(default_factory=dict)
     openai_api_key: str | None = None
     openai_base_url: str = "https://api.openai.com/v1"
+    script: Script | None = None
+    recorder: Recorder | None = None
 
     def is_real(self, provider: str) -> bool:
         """Whether ``provider``'s LLM nodes call the provider (not the simulated model)."""
@@ -220,6 +237,43 @@ async def complete(request: LLMRequest, config: ProviderConfig, on_token: OnToke
         ' there'
         LLMResult(text='hi there', input_tokens=2, output_tokens=2)
     """
+    scripted = None
+    if config.script is not None:
+        scripted = config.script.answer(
+            prompt=request.prompt, node_name=request.node_name, node_id=request.node_id,
+            model=request.model, provider=request.provider,
+        )
+    if config.recorder is None or not config.recorder.enabled:
+        return await _answer(request, config, on_token, scripted)
+    from vectorshift.local.recording import CURRENT_RUN, LLMCall
+
+    call = LLMCall(
+        run_id=CURRENT_RUN.get(), node_id=request.node_id, node_name=request.node_name,
+        provider=request.provider, model=request.model, prompt=request.prompt,
+        system=request.system, scripted=scripted is not None,
+        rule=None if scripted is None else scripted.rule.name,
+    )
+    config.recorder.llm_call(call)
+
+    async def recorded(delta: str) -> None:
+        call.answer += delta
+        await on_token(delta)
+
+    try:
+        result = await _answer(request, config, recorded, scripted)
+    except ProviderError as exc:
+        call.error = str(exc)
+        raise
+    call.answer = result.text
+    return result
+
+
+async def _answer(
+    request: LLMRequest, config: ProviderConfig, on_token: OnToken,
+    scripted: ScriptedAnswer | None,
+) -> LLMResult:
+    if scripted is not None:
+        return await _scripted(request, scripted, on_token)
     if request.provider == "local":
         return await _local(request, on_token)
     if not config.is_real(request.provider):
@@ -231,6 +285,20 @@ async def complete(request: LLMRequest, config: ProviderConfig, on_token: OnToke
         f"the LLM provider '{request.provider}' is set to be real, but vectorshift.local has "
         f"no client for it (it calls {', '.join(REAL_CLIENTS)}); leave it simulated, e.g. "
         f"--providers {request.provider}=simulated"
+    )
+
+
+async def _scripted(request: LLMRequest, answer: ScriptedAnswer, on_token: OnToken) -> LLMResult:
+    """Send a script's tokens at its pace, then fail with its error if it has one."""
+    for token, delay in zip(answer.tokens, answer.delays, strict=True):
+        await anyio.sleep(delay)
+        await on_token(token)
+    if answer.error is not None:
+        raise ProviderError(answer.error)
+    input_tokens = len(_TOKEN.findall(request.system)) + len(_TOKEN.findall(request.prompt))
+    return LLMResult(
+        text=answer.text, input_tokens=input_tokens, output_tokens=len(answer.tokens),
+        simulated=request.provider != "local",
     )
 
 

@@ -24,6 +24,7 @@ Expiry runs at start and then periodically: see :meth:`RunManager.expire`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -40,8 +41,10 @@ from vectorshift._retry import RetryPolicy
 from vectorshift.local import engine
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.nodes import UploadedFile
-from vectorshift.local.providers import describe_providers
+from vectorshift.local.providers import ProviderConfig, describe_providers
+from vectorshift.local.recording import CURRENT_RUN, Recorder
 from vectorshift.local.records import STOPPED_SERVER_ERROR, PipelineRecord, RunRecord
+from vectorshift.local.scripts import Script
 from vectorshift.local.store import Store
 
 logger = _log.get_logger("vectorshift.local")
@@ -119,11 +122,22 @@ class RunManager:
     Args:
         store: The database.
         config: The server configuration (limits, provider settings).
+        script: Scripted LLM answers, asked before any provider.
+        recorder: Where the runs and their LLM calls are recorded.
     """
 
-    def __init__(self, store: Store, config: ServerConfig) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: ServerConfig,
+        *,
+        script: Script | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
         self.store = store
         self.config = config
+        self.script = script
+        self.recorder = recorder
         self._active: dict[str, _ActiveRun] = {}
         self._tg: TaskGroup | None = None
         self._closing = False
@@ -245,16 +259,24 @@ class RunManager:
                 stream_tokens=True,
                 intermediate_results=intermediate_results,
                 load_pipeline=self._loader(org),
-                providers=self.config.provider_config(),
+                providers=self._providers(),
                 max_value_size=self.config.max_value_size,
                 max_run_size=self.config.max_run_size,
             )
             for record in records:
                 run = _ActiveRun(record.task_id)
                 self._active[record.task_id] = run
+                if self.recorder is not None:
+                    self.recorder.run_started(record.task_id, pipeline.id, org, record.inputs)
                 inputs = {**record.inputs, **(files or {})}
                 self._tg.start_soon(self._execute, run, pipeline.nodes, inputs, options)
         return records, created
+
+    def _providers(self) -> ProviderConfig:
+        providers = self.config.provider_config()
+        if self.script is None and self.recorder is None:
+            return providers
+        return dataclasses.replace(providers, script=self.script, recorder=self.recorder)
 
     def _loader(self, org: str) -> engine.SubPipelineLoader:
         async def load(pipeline_id: str) -> dict[str, Any]:
@@ -280,6 +302,7 @@ class RunManager:
 
         status, outputs, error = "failed", None, None
         simulated: set[str] = set()
+        CURRENT_RUN.set(run.task_id)  # this task's own context: its engine's tasks inherit it
         try:
             async with anyio.create_task_group() as writing:
                 writing.start_soon(self._write_events, run, receive)
@@ -387,6 +410,8 @@ class RunManager:
                     await anyio.sleep(_FINISH_RETRY.backoff(attempt))
                     attempt += 1
         finally:
+            if self.recorder is not None:
+                self.recorder.run_finished(run.task_id, status, outputs, error)
             run.finished = True
             run.done.set()
             run.notify()

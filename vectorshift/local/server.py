@@ -22,7 +22,9 @@ from vectorshift import _log
 from vectorshift.local.app import create_app
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import FaultInjector
+from vectorshift.local.recording import Recorder
 from vectorshift.local.runs import RunManager
+from vectorshift.local.scripts import Script
 from vectorshift.local.sqlite_store import SQLiteStore
 from vectorshift.local.startup import check_database, listen, startup_error
 from vectorshift.local.store import BlockingStore
@@ -136,6 +138,8 @@ class LocalServer:
     Attributes:
         config: The settings in force.
         faults: Fault injection rules and request counters (changeable while running).
+        script: Scripted LLM answers (changeable while running).
+        recorder: The requests, runs and LLM calls seen, when ``config.record`` is set.
         host: The interface listened on.
 
     Example:
@@ -157,6 +161,8 @@ class LocalServer:
         self.host = host
         self._port = port
         self.faults = FaultInjector(self.config.faults)
+        self.script = Script(self.config.script)
+        self.recorder = Recorder(enabled=self.config.record)
         if self.config.db_path is None:
             directory = tempfile.mkdtemp(prefix="vectorshift-local-")
             self._db_path = os.path.join(directory, "vectorshift.db")
@@ -238,7 +244,10 @@ class LocalServer:
             path = os.path.abspath(self._db_path)
             raise startup_error(None, f"cannot open the database {path}: {exc}") from None
         self._port = sock.getsockname()[1]
-        app = create_app(self.config, store=store, faults=self.faults)
+        app = create_app(
+            self.config, store=store, faults=self.faults, script=self.script,
+            recorder=self.recorder,
+        )
         self._store, self._runs = store, app.state.runs
         config = uvicorn.Config(
             app,

@@ -26,7 +26,7 @@ from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wai
 from vectorshift.types import RunOutcome
 
 if TYPE_CHECKING:
-    from vectorshift.pipeline._pipeline import Pipeline
+    from vectorshift.pipeline._runs import PipelineRuns
 
 __all__ = ["idempotency_key_for", "map_runs"]
 
@@ -92,7 +92,7 @@ class _Mapper:
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        pipeline: PipelineRuns,
         pipeline_id: str,
         *,
         concurrency: int,
@@ -219,7 +219,7 @@ def _keyed(
 
 
 async def map_runs(
-    pipeline: Pipeline,
+    pipeline: PipelineRuns,
     inputs: Iterable[Mapping[str, Any]],
     *,
     concurrency: int,

@@ -1,0 +1,1 @@
+"""Makes ``support_desk`` importable from the tests when pytest runs in this folder."""
