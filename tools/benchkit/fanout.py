@@ -125,13 +125,16 @@ def raw_httpx(server: Server, pipeline_id: str, runs: int, concurrency: int) -> 
 def official(
     python: str, server: Server, pipeline_id: str, runs: int, threads: int
 ) -> dict[str, float]:
-    env = {**os.environ, "VECTORSHIFT_BASE_URL": server.base_url,
-           "VECTORSHIFT_API_KEY": server.api_key}
+    # No PYTHONPATH: the official client is also named vectorshift, this project must not shadow it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(VECTORSHIFT_BASE_URL=server.base_url, VECTORSHIFT_API_KEY=server.api_key)
     script = Path(__file__).with_name("official_fanout.py")
     done = subprocess.run(
         [python, str(script), pipeline_id, str(runs), str(threads)],
-        env=env, capture_output=True, text=True, timeout=600, check=True,
+        env=env, capture_output=True, text=True, timeout=600,
     )
+    if done.returncode:
+        raise RuntimeError(f"the official client's fan-out failed:\n{done.stderr[-2000:]}")
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
