@@ -92,7 +92,7 @@ def bench(session: nox.Session) -> None:
 
 def _official_venv(session: nox.Session) -> str:
     """A venv beside the session's with the official client alone; its python."""
-    location = os.path.join(session.create_tmp(), "official-venv")
+    location = os.path.abspath(os.path.join(session.create_tmp(), "official-venv"))
     bindir = "Scripts" if sys.platform == "win32" else "bin"
     python = os.path.join(location, bindir, "python")
     if not os.path.exists(python):
