@@ -4,7 +4,7 @@
     nox -s lint         # ruff
     nox -s typing       # mypy --strict on the package and the typed usage files
     nox -s codegen      # regenerate the sync facade (the _generated_*.py mixins)
-    nox -s bench        # benchmarks: ratios against raw httpx on the same local server
+    nox -s bench        # benchmarks: ratios against raw httpx and the official client
     nox -s compat       # the official client (vectorshift==0.1.15) drives vectorshift.local
     nox -s docs         # build the documentation site, warnings as errors
 """
@@ -80,9 +80,26 @@ def codegen(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks as ratios against raw httpx, against one local server, in one run."""
+    """Benchmarks as users run them, every figure a ratio measured in the same run.
+
+    The local server runs in a process of its own; the official client (for the fan-out and
+    import figures) in a second venv, as it is also named ``vectorshift``. Arguments go to
+    ``tools/bench.py``, e.g. ``nox -s bench -- --json bench.json --compare last.json``.
+    """
     session.install("-e", ".[test]")
-    session.run("python", "tools/bench.py", *session.posargs)
+    official = _official_venv(session)
+    session.run("python", "tools/bench.py", "--official-python", official, *session.posargs)
+
+
+def _official_venv(session: nox.Session) -> str:
+    """A venv beside the session's with the official client alone; its python."""
+    location = os.path.abspath(os.path.join(session.create_tmp(), "official-venv"))
+    bindir = "Scripts" if sys.platform == "win32" else "bin"
+    python = os.path.join(location, bindir, "python")
+    if not os.path.exists(python):
+        session.run("python", "-m", "venv", location)
+    session.run(python, "-m", "pip", "install", "-q", OFFICIAL_CLIENT, external=True)
+    return python
 
 
 @nox.session

@@ -1,322 +1,146 @@
-"""Benchmarks: the SDK against raw httpx, on the same local server, in the same run.
+"""Benchmarks as users run them: the SDK here, ``vectorshift.local`` in a process of its own.
 
-Absolute times on shared machines are noise; ratios measured side by side are not. Each figure
-is reported with its raw-httpx baseline and the ratio between them.
+Absolute times on a shared machine are noise; ratios measured side by side, in interleaved
+blocks, are not. Every figure comes with the baseline it is compared with in the same run.
 
-    python tools/bench.py [--calls 1000] [--tokens 4000]
+    python tools/bench.py [--only calls,stream,fanout,imports] [--json out.json]
+                          [--compare last.json] [--official-python PATH]
 
-1. ``run_status``: median of N calls each for a raw ``httpx.Client`` GET, a raw
-   ``httpx.AsyncClient`` GET, the SDK's ``await handler.arun_status()`` and its sync
-   ``handler.run_status()``, all for the same finished run.
-2. Streaming: tokens per second through ``pipeline.astream()`` against raw httpx line
-   iteration of an identical streaming run, and the time to the first token of each.
-3. Paced stream: first-token time and lateness of later tokens of a slow model.
-4. Server throughput: tokens per second *through the server* for a streaming run of
-   ``--server-tokens`` (2,000) tokens of the simulated model at ``token_delay_ms=0``, the server
-   in its own process (``python -m vectorshift.local``), consumed by raw httpx over SSE; the
-   time runs from the request to the last token, and the figure is the median of
-   ``--server-runs`` runs. It uses only the command line and HTTP, so it measures any version
-   of the server the same way.
+calls    one ``run_status``: SDK sync and async against raw ``httpx.Client`` and
+         ``httpx.AsyncClient`` GETs (medians of ``--blocks`` interleaved blocks of ``--calls``).
+stream   tokens/s and first token of ``astream()`` against raw httpx SSE; the server's own
+         throughput for a ``--server-tokens`` run (goal: >= 20,000 tokens/s).
+fanout   ``--runs`` runs at ``--concurrency``: ``amap``, ``start()+result()`` from threads, a
+         hand-written raw httpx fan-out and, given ``--official-python`` (a python with
+         ``vectorshift==0.1.15``; ``nox -s bench`` makes one), the official client from
+         threads: wall time, client CPU per run, and the requests a run costs.
+imports  ``from vectorshift import Pipeline, RunHandler, Client`` in a fresh process against
+         the runtime dependencies' import (and the official client's), interpreter start off.
 
-    python tools/bench.py --only server   # section 4 alone
+``--json`` writes every figure, ratio and the machine's load; ``--compare`` prints how each
+ratio moved against such a file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import shutil
-import statistics
-import subprocess
+import platform
 import sys
-import tempfile
-import time
-from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-import anyio
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vectorshift import Client, Pipeline, RunHandler
-from vectorshift.local import LocalServer
+from benchkit.calls import bench_calls
+from benchkit.fanout import bench_fanout
+from benchkit.imports import bench_imports
+from benchkit.server import local_server
+from benchkit.stream import bench_stream
 
-
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000.0
-
-
-def _time_sync(fn: Callable[[], Any], calls: int) -> list[float]:
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return samples
+SECTIONS = ("calls", "stream", "fanout", "imports")
 
 
-async def _time_async(fn: Callable[[], Awaitable[Any]], calls: int) -> list[float]:
-    samples = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        await fn()
-        samples.append(time.perf_counter() - started)
-    return samples
+def _ratios(figures: dict[str, Any]) -> dict[str, float]:
+    r: dict[str, float] = {}
+    calls = figures.get("calls")
+    if calls:
+        raw_sync, raw_async = calls["raw httpx.Client GET"], calls["raw httpx.AsyncClient GET"]
+        for name, value in calls.items():
+            if name.startswith("SDK"):
+                r[f"{name} / raw async GET"] = value / raw_async
+                r[f"{name} / raw sync GET"] = value / raw_sync
+    stream = figures.get("stream")
+    if stream:
+        r["SDK astream() / raw tokens/s"] = (
+            stream["SDK astream() tokens/s"] / stream["raw httpx tokens/s"])
+        r["SDK astream() / raw first token"] = (
+            stream["SDK astream() first token ms"] / stream["raw httpx first token ms"])
+    fanout = figures.get("fanout")
+    if fanout:
+        for base in ("official start+result from threads", "raw httpx"):
+            if base not in fanout:
+                continue
+            for name in ("SDK amap", "SDK map from threads"):
+                for key in ("cpu_ms_per_run", "wall_s"):
+                    r[f"{name} / {base} {key}"] = fanout[name][key] / fanout[base][key]
+    imports = figures.get("imports")
+    if imports:
+        deps = imports["dependencies import ms"]
+        r["SDK import / dependencies"] = imports["SDK import ms"] / deps
+        if "official client import ms" in imports:
+            r["official import / dependencies"] = imports["official client import ms"] / deps
+    return r
 
 
-def _token_pipeline(client: Client, tokens: int) -> Pipeline:
-    pipeline = Pipeline("bench-tokens", client=client)
-    query = pipeline.add(name="query").input()
-    llm = pipeline.add(name="llm").llm(
-        provider="local", model="lorem", prompt=query.text, max_tokens=tokens,
-        token_delay_ms=0, stream=True,
-    )
-    pipeline.add(name="answer").output(llm.response, "stream<string>")
-    pipeline.save()
-    return pipeline
-
-
-def bench_status(server: LocalServer, client: Client, calls: int) -> dict[str, float]:
-    pipeline = Pipeline("bench-status", client=client)
-    query = pipeline.add(name="query").input()
-    pipeline.add(name="answer").output(query.text)
-    pipeline.save()
-    handler = pipeline.start({"query": "x"})
-    handler.result(timeout=30)
-    url = f"{server.base_url}/pipeline/{handler.pipeline_id}/run/status/{handler.task_id}"
-    headers = {"Authorization": f"Bearer {server.api_key}"}
-    rebuilt = RunHandler(pipeline_id=handler.pipeline_id, task_id=handler.task_id, client=client)
-
-    with httpx.Client(headers=headers) as raw:
-        raw.get(url)
-        raw_sync = _time_sync(lambda: raw.get(url).json(), calls)
-
-    async def async_side() -> tuple[list[float], list[float]]:
-        async with httpx.AsyncClient(headers=headers) as raw_async:
-            await raw_async.get(url)
-
-            async def raw_get() -> Any:
-                return (await raw_async.get(url)).json()
-
-            raw_times = await _time_async(raw_get, calls)
-        await rebuilt.arun_status()
-        sdk_times = await _time_async(rebuilt.arun_status, calls)
-        return raw_times, sdk_times
-
-    raw_async_times, sdk_async = anyio.run(async_side)
-    rebuilt.run_status()
-    sdk_sync = _time_sync(rebuilt.run_status, calls)
-    return {
-        "raw httpx.Client GET": _median_ms(raw_sync),
-        "raw httpx.AsyncClient GET": _median_ms(raw_async_times),
-        "SDK await arun_status()": _median_ms(sdk_async),
-        "SDK run_status() (sync)": _median_ms(sdk_sync),
-    }
-
-
-def bench_stream(server: LocalServer, client: Client, tokens: int) -> dict[str, float]:
-    """Throughput (best of 3 long streams) and time to first token (median of 20 short ones),
-    both in one event loop after a warm-up, so one-time costs (imports, pool creation) are
-    reported apart: ``SDK cold first token`` is the first stream of the process."""
-    long_run = _token_pipeline(client, tokens)
-    short_run = _token_pipeline(client, 20)  # first-token runs end quickly after the break
-    headers = {"Authorization": f"Bearer {server.api_key}", "Accept": "text/event-stream"}
-    body = {"inputs": {"query": "bench"}, "stream": True}
-
-    async def raw_stream(raw: httpx.AsyncClient, stop_at_first: bool) -> tuple[float, float, int]:
-        pipeline = short_run if stop_at_first else long_run
-        url = f"{server.base_url}/pipeline/{pipeline.id}/run"
-        started = time.perf_counter()
-        first = 0.0
-        count = 0
-        async with raw.stream("POST", url, json=body) as response:
-            async for line in response.aiter_lines():
-                if line.startswith("data:") and '"output_name":"answer"' in line:
-                    count += 1
-                    if count == 1:
-                        first = time.perf_counter() - started
-                        if stop_at_first:
-                            break
-        return first, time.perf_counter() - started, count
-
-    async def sdk_stream(stop_at_first: bool) -> tuple[float, float, int]:
-        pipeline = short_run if stop_at_first else long_run
-        started = time.perf_counter()
-        first = 0.0
-        count = 0
-        async with pipeline.astream({"query": "bench"}) as chunks:
-            async for chunk in chunks:
-                if chunk.type == "stream" and chunk.output_name == "answer":
-                    count += 1
-                    if count == 1:
-                        first = time.perf_counter() - started
-                        if stop_at_first:
-                            break
-        return first, time.perf_counter() - started, count
-
-    async def measure() -> dict[str, float]:
-        cold_first, _, _ = await sdk_stream(True)
-        async with httpx.AsyncClient(headers=headers, timeout=None) as raw:
-            await raw_stream(raw, True)
-            raw_firsts, sdk_firsts = [], []
-            for _ in range(20):
-                raw_firsts.append((await raw_stream(raw, True))[0])
-                sdk_firsts.append((await sdk_stream(True))[0])
-            raw_runs = [await raw_stream(raw, False) for _ in range(3)]
-        sdk_runs = [await sdk_stream(False) for _ in range(3)]
-        _, raw_total, raw_count = min(raw_runs, key=lambda r: r[1])
-        _, sdk_total, sdk_count = min(sdk_runs, key=lambda r: r[1])
-        return {
-            "raw httpx tokens/s": raw_count / raw_total,
-            "SDK astream() tokens/s": sdk_count / sdk_total,
-            "raw httpx first token ms": statistics.median(raw_firsts) * 1000.0,
-            "SDK astream() first token ms": statistics.median(sdk_firsts) * 1000.0,
-            "SDK cold first token ms": cold_first * 1000.0,
-        }
-
-    return anyio.run(measure)
-
-
-def bench_paced(client: Client, tokens: int = 10, delay_ms: int = 100) -> dict[str, float]:
-    """A model emitting a token every ``delay_ms``: time to the first token from the request,
-    and the worst lateness of a later token against its emission time (estimated as the first
-    token's arrival plus ``k * delay``), on the async and the sync surface."""
-    pipeline = Pipeline("bench-paced", client=client)
-    query = pipeline.add(name="query").input()
-    llm = pipeline.add(name="llm").llm(
-        provider="local", model="lorem", prompt=query.text, max_tokens=tokens,
-        token_delay_ms=delay_ms, stream=True,
-    )
-    pipeline.add(name="answer").output(llm.response, "stream<string>")
-    pipeline.save()
-    step = delay_ms / 1000.0
-
-    def lateness(started: float, arrivals: list[float]) -> tuple[float, float]:
-        worst = max(a - (arrivals[0] + k * step) for k, a in enumerate(arrivals))
-        return (arrivals[0] - started) * 1000.0, worst * 1000.0
-
-    async def async_side() -> tuple[float, float]:
-        started = time.perf_counter()
-        arrivals = []
-        async with pipeline.astream({"query": "paced"}) as chunks:
-            async for chunk in chunks:
-                if chunk.output_name == "answer":
-                    arrivals.append(time.perf_counter())
-        return lateness(started, arrivals)
-
-    anyio.run(async_side)
-    async_first, async_late = anyio.run(async_side)
-    started = time.perf_counter()
-    arrivals = []
-    with pipeline.stream({"query": "paced"}) as chunks:
-        for chunk in chunks:
-            if chunk.output_name == "answer":
-                arrivals.append(time.perf_counter())
-    sync_first, sync_late = lateness(started, arrivals)
-    return {
-        "async first token ms": async_first,
-        "async worst later-token lateness ms": async_late,
-        "sync first token ms": sync_first,
-        "sync worst later-token lateness ms": sync_late,
-    }
-
-
-def _raw_token_graph(tokens: int) -> dict[str, Any]:
-    """query -> simulated llm streaming ``tokens`` tokens at no delay -> answer (stream)."""
-    return {
-        "input_0": {"id": "input_0", "name": "query", "type": "input",
-                    "inputs": {"input_type": "string"}, "outputs": ["text"]},
-        "llm_0": {"id": "llm_0", "name": "llm", "type": "llm", "outputs": ["response"],
-                  "inputs": {"provider": "local", "model": "lorem",
-                             "prompt": "{{ input_0.text }}", "max_tokens": tokens,
-                             "token_delay_ms": 0, "stream": True}},
-        "output_0": {"id": "output_0", "name": "answer", "type": "output", "outputs": [],
-                     "inputs": {"output_type": "stream<string>",
-                                "value": "{{ llm_0.response }}"}},
-    }
-
-
-def bench_server(tokens: int, runs: int) -> dict[str, float]:
-    """Tokens per second through a server in its own process (see the module docstring)."""
-    directory = tempfile.mkdtemp(prefix="vs-bench-")
-    command = [sys.executable, "-m", "vectorshift.local", "--port", "0",
-               "--db", os.path.join(directory, "bench.db")]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().split()[-1]
-        key = next(line for line in process.stdout if "VECTORSHIFT_API_KEY=" in line)
-        headers = {"Authorization": f"Bearer {key.strip().split('=', 1)[1]}"}
-        with httpx.Client(base_url=base_url, headers=headers, timeout=120) as raw:
-            created = raw.post("/pipeline", json={"name": "bench-server",
-                                                  "nodes": _raw_token_graph(tokens)})
-            url = f"/pipeline/{created.json()['id']}/run"
-            body = {"inputs": {"query": "bench"}, "stream": True}
-            rates = []
-            for attempt in range(runs + 1):  # the first run warms the server up
-                count = 0
-                started = time.perf_counter()
-                last = started
-                with raw.stream("POST", url, json=body) as response:
-                    for line in response.iter_lines():
-                        if line.startswith("data:") and '"output_name":"answer"' in line:
-                            count += 1
-                            last = time.perf_counter()
-                if count != tokens:
-                    raise RuntimeError(f"expected {tokens} tokens, got {count}")
-                if attempt:
-                    rates.append(count / (last - started))
-    finally:
-        process.terminate()
-        process.wait(30)
-        shutil.rmtree(directory, ignore_errors=True)
-    return {
-        "median tokens/s": statistics.median(rates),
-        "min tokens/s": min(rates),
-        "max tokens/s": max(rates),
-    }
+def _print(figures: dict[str, Any], ratios: dict[str, float]) -> None:
+    for section, values in figures.items():
+        print(f"{section}:")
+        for name, value in values.items():
+            if isinstance(value, dict):
+                shown = ", ".join(
+                    f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in
+                    value.items())
+                print(f"  {name:46s} {shown}")
+            else:
+                print(f"  {name:46s} {value:10.3f}")
+    print("ratios (same run):")
+    for name, value in ratios.items():
+        print(f"  {name:70s} x{value:6.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--only", default=",".join(SECTIONS))
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=4000)
     parser.add_argument("--server-tokens", type=int, default=2000)
-    parser.add_argument("--server-runs", type=int, default=7)
-    parser.add_argument("--only", choices=["server"], help="run one section only")
+    parser.add_argument("--stream-runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--fanout-blocks", type=int, default=3)
+    parser.add_argument("--import-rounds", type=int, default=15)
+    parser.add_argument("--official-python", default=os.environ.get("VS_BENCH_OFFICIAL_PYTHON"))
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--compare", type=Path, help="an earlier --json file")
     args = parser.parse_args()
-    if args.only != "server":
-        _in_process(args)
-    server_figures = bench_server(args.server_tokens, args.server_runs)
-    print(f"server in its own process: a {args.server_tokens}-token stream, raw httpx SSE, "
-          f"{args.server_runs} runs:")
-    for name, value in server_figures.items():
-        print(f"  {name:32s} {value:10.1f}")
-
-
-def _in_process(args: argparse.Namespace) -> None:
-    with LocalServer() as server:
-        client = Client(api_key=server.api_key, base_url=server.base_url)
-        status = bench_status(server, client, args.calls)
-        print(f"run_status, median of {args.calls} calls (ms):")
-        base = status["raw httpx.Client GET"]
-        for name, value in status.items():
-            print(f"  {name:32s} {value:8.3f}   x{value / base:5.2f} of raw sync GET")
-        sync_sdk = status["SDK run_status() (sync)"]
-        async_sdk = status["SDK await arun_status()"]
-        raw_async = status["raw httpx.AsyncClient GET"]
-        print(f"  SDK async / raw async GET: x{async_sdk / raw_async:.2f}")
-        print(f"  SDK sync / SDK async:      x{sync_sdk / async_sdk:.2f}")
-        stream = bench_stream(server, client, args.tokens)
-        print(f"streaming: {args.tokens} tokens best of 3; first token median of 20:")
-        for name, value in stream.items():
-            print(f"  {name:32s} {value:10.1f}")
-        ratio = stream["SDK astream() tokens/s"] / stream["raw httpx tokens/s"]
-        overhead = stream["SDK astream() first token ms"] - stream["raw httpx first token ms"]
-        print(f"  SDK/raw throughput: x{ratio:.2f}; first-token overhead: {overhead:+.1f} ms")
-        paced = bench_paced(client)
-        print("paced stream, a token every 100 ms (10 tokens):")
-        for name, value in paced.items():
-            print(f"  {name:38s} {value:8.1f}")
+    only = [s for s in args.only.split(",") if s]
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    load_before = os.getloadavg()
+    figures: dict[str, Any] = {}
+    if {"calls", "stream", "fanout"} & set(only):
+        with local_server(max_active_runs=max(64, 2 * args.concurrency)) as server:
+            if "calls" in only:
+                figures["calls"] = bench_calls(server, args.calls, args.blocks)
+            if "stream" in only:
+                figures["stream"] = bench_stream(
+                    server, args.tokens, args.server_tokens, args.stream_runs)
+            if "fanout" in only:
+                figures["fanout"] = bench_fanout(
+                    server, args.runs, args.concurrency, args.official_python,
+                    args.fanout_blocks)
+    if "imports" in only:
+        figures["imports"] = bench_imports(args.import_rounds, args.official_python)
+    ratios = _ratios(figures)
+    _print(figures, ratios)
+    load = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}
+    print(f"load average before {load_before[0]:.2f}, after {load['after'][0]:.2f} "
+          f"on {os.cpu_count()} cpus")
+    if args.compare:
+        earlier = json.loads(args.compare.read_text())["ratios"]
+        print(f"against {args.compare}:")
+        for name, value in ratios.items():
+            if name in earlier:
+                print(f"  {name:70s} x{earlier[name]:6.2f} -> x{value:6.2f}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "figures": figures, "ratios": ratios, "load": load,
+            "python": platform.python_version(), "platform": platform.platform(),
+        }, indent=2))
 
 
 if __name__ == "__main__":

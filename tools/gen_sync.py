@@ -4,11 +4,11 @@ For each configured class this reads its source with :mod:`ast` (it never import
 beside it, ``_generated_<module>.py`` with a mixin ``<Class>Sync`` that the class inherits from
 (``vectorshift/pipeline/_handler.py`` -> ``vectorshift/pipeline/_generated_handler.py``). Each
 twin has the async method's signature and docstring (rewritten for sync use) and runs the
-coroutine on the private event loop::
+coroutine with ``call_sync`` (on the calling thread's loop, or the private one)::
 
     async def astart(self, inputs: dict[str, Any]) -> RunHandler   # written by hand
     def start(self, inputs: dict[str, Any]) -> RunHandler          # generated
-        return run_sync(self.astart(inputs))
+        return call_sync(self.astart(inputs))
 
 Async generators become iterators (``iterate_sync``), methods returning an ``AsyncStream``
 become methods returning a ``SyncStream`` (see ``RETURN_TYPES``), ``__aenter__``/``__aexit__``
@@ -55,7 +55,7 @@ RETURN_TYPES: Mapping[str, SyncReturn] = {
 }
 #: Where the generated code imports the names it introduces.
 IMPORTS: Mapping[str, str] = {
-    "run_sync": "vectorshift._sync._loop",
+    "call_sync": "vectorshift._sync._call",
     "iterate_sync": "vectorshift._sync._iter",
     "SyncStream": "vectorshift._sync._iter",
     "AsyncStreamLike": "vectorshift._sync._iter",

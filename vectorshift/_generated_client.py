@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vectorshift._sync._loop import run_sync
+from vectorshift._sync._call import call_sync
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class ClientSync:
     """Blocking twins of the async methods of :class:`Client`, which inherits them.
 
-    Each runs its async twin on the private event loop and waits for the outcome. The
+    Each runs its async twin through ``call_sync`` and waits for the outcome. The
     stubs are for the type checker only: ``Client`` defines the real async methods.
     """
 
@@ -43,11 +43,11 @@ class ClientSync:
         Example:
             >>> client.close()
         """
-        run_sync(self.aclose())
+        call_sync(self.aclose())
 
     def __enter__(self) -> Self:
         """Sync twin of ``__aenter__``."""
-        return run_sync(self.__aenter__())
+        return call_sync(self.__aenter__())
 
     def __exit__(
         self,
@@ -56,4 +56,4 @@ class ClientSync:
         tb: TracebackType | None,
     ) -> None:
         """Sync twin of ``__aexit__``."""
-        run_sync(self.__aexit__(exc_type, exc, tb))
+        call_sync(self.__aexit__(exc_type, exc, tb))

@@ -41,7 +41,9 @@ from vectorshift._answer import (
 )
 from vectorshift._files import FormParts
 from vectorshift._inflate import ACCEPT_ENCODING, UnreadableBody, read_body
+from vectorshift._lanes import Lanes
 from vectorshift._retry import RetryPolicy
+from vectorshift._sync._call import close_with_loop
 from vectorshift._urls import check_base_url
 from vectorshift._version import __version__
 from vectorshift.errors import ApiConnectionError, ApiError, ApiTimeoutError, ConfigurationError
@@ -214,19 +216,15 @@ class HttpTransport:
                 # Built once: loading the CA bundle costs ~25 ms, and every event loop that
                 # uses this client gets a pool of its own.
                 self._ssl_context = httpx.create_ssl_context()
-            accounting = _Accounting(
-                self._transport
-                or httpx.AsyncHTTPTransport(
-                    verify=self._ssl_context,
-                    limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                )
-            )
+            accounting = _Accounting(self._transport or Lanes(self._ssl_context))
             client = httpx.AsyncClient(
                 timeout=self.timeout,
                 transport=accounting,
                 headers={"User-Agent": f"vectorshift-python/{__version__}", **self._headers},
             )
             pool = self._pools[key] = (client, accounting)
+            if key[0] == "asyncio":
+                close_with_loop(client)
             trio_keys = [k for k in self._pools if k[0] == "trio"]
             if len(trio_keys) > _MAX_TRIO_POOLS:
                 del self._pools[trio_keys[0]]

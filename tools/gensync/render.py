@@ -123,7 +123,7 @@ def _method(twin: Twin, source: Source, owner: str, names: Mapping[str, str]) ->
         call = "implementation"
     call = f"{call}({args})"
     if twin.kind == "coroutine" or (twin.awaits and twin.convert is None):
-        call = f"run_sync({call})"
+        call = f"call_sync({call})"
     convert = twin.convert
     if convert is not None and twin.checked:
         return [
@@ -131,7 +131,7 @@ def _method(twin: Twin, source: Source, owner: str, names: Mapping[str, str]) ->
             f"    result = {call}",
             f"    if isinstance(result, {convert.check}):",
             f"        return {convert.wrapper}(result)",
-            "    return run_sync(result)" if twin.awaits else "    return result",
+            "    return call_sync(result)" if twin.awaits else "    return result",
         ]
     if convert is not None:
         call = f"{convert.wrapper}({call})"
@@ -191,7 +191,7 @@ def _imports(
 ) -> tuple[dict[str, Spec], dict[str, Spec]]:
     """The imports the generated module needs at run time, and those only its annotations need."""
     helpers = {"TYPE_CHECKING"} | {h for t in twins if t.overloads for h in ("overload", "cast")}
-    helpers |= {"run_sync" for t in twins if t.kind == "coroutine" or t.awaits}
+    helpers |= {"call_sync" for t in twins if t.kind == "coroutine" or t.awaits}
     helpers |= {t.convert.wrapper for t in twins if t.convert}
     helpers |= {t.convert.check for t in twins if t.convert and t.checked}
     imports = {**config.imports, "TYPE_CHECKING": "typing"}
@@ -247,7 +247,7 @@ def _mixin(name: str, twins: list[Twin], source: Source, names: Mapping[str, str
         f"class {name}Sync:",
         f'    """Blocking twins of the async methods of :class:`{name}`, which inherits them.',
         "",
-        "    Each runs its async twin on the private event loop and waits for the outcome. The",
+        "    Each runs its async twin through ``call_sync`` and waits for the outcome. The",
         f"    stubs are for the type checker only: ``{name}`` defines the real async methods.",
         '    """',
         "",

@@ -66,7 +66,7 @@ class Twin:
     checked: bool  # only results that are instances of ``convert.check`` are converted
     overload_returns: tuple[ast.expr | None, ...]  # the sync return annotation of each overload
     #: A plain def that returns a coroutine (in all cases, or as a member of a union): the
-    #: twin runs what is not converted with ``run_sync``.
+    #: twin runs what is not converted with ``call_sync``.
     awaits: bool = False
     #: Builtins that a sync method of the same class hides in the mixin's class body (a
     #: method named ``list``); annotations spell them ``builtins.list``.
@@ -106,7 +106,7 @@ def strip_awaitable(ann: ast.expr | None) -> tuple[ast.expr | None, bool]:
 
     Returns:
         The annotation and whether anything was replaced: a plain def returning such a value
-        is mirrored by a twin that awaits it (``run_sync``).
+        is mirrored by a twin that awaits it (``call_sync``).
     """
     if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
         return strip_awaitable(ast.parse(ann.value, mode="eval").body)

@@ -1,11 +1,12 @@
-"""The private event loop that every sync method of the SDK runs its coroutine on.
+"""The private event loop: where sync streams, iterators and calls from inside a loop run.
 
-One daemon thread per process runs one asyncio event loop. It is started by the first sync call
-(importing this module starts nothing), stopped at interpreter exit, and rebuilt in the child
-after ``os.fork``. A sync call never runs a loop in the calling thread: it hands the coroutine to
-the private loop and blocks until the result is back. That is why sync methods also work where
-the calling thread is already running a loop (inside ``asyncio.run``, a Jupyter cell, a trio
-program, a FastAPI sync route) without nesting loops.
+One daemon thread per process runs one asyncio event loop. It is started by the first call that
+needs it (importing this module starts nothing), stopped at interpreter exit, and rebuilt in the
+child after ``os.fork``. :func:`run_sync` never runs a loop in the calling thread: it hands the
+coroutine to the private loop and blocks until the result is back. That is why sync methods also
+work where the calling thread is already running a loop (inside ``asyncio.run``, a Jupyter cell,
+a trio program) without nesting loops. A sync method called from a thread that runs no loop
+skips the hop and runs on that thread's own loop instead (:mod:`vectorshift._sync._call`).
 """
 
 from __future__ import annotations

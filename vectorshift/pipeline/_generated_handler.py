@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vectorshift._sync._call import call_sync
 from vectorshift._sync._iter import SyncStream
-from vectorshift._sync._loop import run_sync
 
 if TYPE_CHECKING:
     from vectorshift.pipeline._async_stream import AsyncStream
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class RunHandlerSync:
     """Blocking twins of the async methods of :class:`RunHandler`, which inherits them.
 
-    Each runs its async twin on the private event loop and waits for the outcome. The
+    Each runs its async twin through ``call_sync`` and waits for the outcome. The
     stubs are for the type checker only: ``RunHandler`` defines the real async methods.
     """
 
@@ -49,7 +49,7 @@ class RunHandlerSync:
             >>> status = handler.run_status()
             >>> if status.is_terminal: ...
         """
-        return run_sync(self.arun_status())
+        return call_sync(self.arun_status())
 
     def result(self, poll_interval: float = 1.0, timeout: float | None = 300.0) -> RunStatus:
         """Wait until the run ends and return its final status.
@@ -77,7 +77,7 @@ class RunHandlerSync:
             >>> final = handler.result(poll_interval=2.0, timeout=600)
             >>> final["result"]["answer"]
         """
-        return run_sync(self.aresult(poll_interval, timeout))
+        return call_sync(self.aresult(poll_interval, timeout))
 
     def terminate(self) -> RunStatus:
         """Stop the run. Safe to call more than once, and after the run ended.
@@ -89,7 +89,7 @@ class RunHandlerSync:
         Example:
             >>> handler.terminate()
         """
-        return run_sync(self.aterminate())
+        return call_sync(self.aterminate())
 
     def stream(
         self, after: str | None = None, *, timeout: float | None = None

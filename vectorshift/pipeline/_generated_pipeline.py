@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vectorshift._sync._loop import run_sync
+from vectorshift._sync._call import call_sync
 
 if TYPE_CHECKING:
     import builtins
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 class PipelineSync:
     """Blocking twins of the async methods of :class:`Pipeline`, which inherits them.
 
-    Each runs its async twin on the private event loop and waits for the outcome. The
+    Each runs its async twin through ``call_sync`` and waits for the outcome. The
     stubs are for the type checker only: ``Pipeline`` defines the real async methods.
     """
 
@@ -88,7 +88,7 @@ class PipelineSync:
         Example:
             >>> pipeline = Pipeline.new(name="Summariser")
         """
-        return run_sync(cls.anew(name, nodes=nodes, description=description, client=client))
+        return call_sync(cls.anew(name, nodes=nodes, description=description, client=client))
 
     @classmethod
     def fetch(
@@ -110,7 +110,7 @@ class PipelineSync:
         Example:
             >>> pipeline = Pipeline.fetch(name="Summariser")
         """
-        return run_sync(
+        return call_sync(
             cls.afetch(
                 id,
                 name=name,
@@ -137,7 +137,7 @@ class PipelineSync:
         Example:
             >>> [p.name for p in Pipeline.list(limit=10)]
         """
-        return run_sync(
+        return call_sync(
             cls.alist(
                 offset=offset,
                 limit=limit,
@@ -170,7 +170,7 @@ class PipelineSync:
         Example:
             >>> pipeline.save()
         """
-        return run_sync(self.asave(deploy=deploy, bump=bump, description=description))
+        return call_sync(self.asave(deploy=deploy, bump=bump, description=description))
 
     def delete(self) -> None:
         """Delete the pipeline from the platform.
@@ -178,4 +178,4 @@ class PipelineSync:
         Example:
             >>> pipeline.delete()
         """
-        run_sync(self.adelete())
+        call_sync(self.adelete())

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast, overload
 
+from vectorshift._sync._call import call_sync
 from vectorshift._sync._iter import AsyncStreamLike, SyncStream, iterate_sync
-from vectorshift._sync._loop import run_sync
 
 if TYPE_CHECKING:
     from collections.abc import (
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 class PipelineRunsSync:
     """Blocking twins of the async methods of :class:`PipelineRuns`, which inherits them.
 
-    Each runs its async twin on the private event loop and waits for the outcome. The
+    Each runs its async twin through ``call_sync`` and waits for the outcome. The
     stubs are for the type checker only: ``PipelineRuns`` defines the real async methods.
     """
 
@@ -211,7 +211,7 @@ class PipelineRunsSync:
         )
         if isinstance(result, AsyncStreamLike):
             return SyncStream(result)
-        return run_sync(result)
+        return call_sync(result)
 
     def stream(
         self,
@@ -329,7 +329,7 @@ class PipelineRunsSync:
             >>> handler.task_id, handler.trace_id
             >>> again = pipeline.start({"query": "hello"}, idempotency_key="order-42")
         """
-        return run_sync(
+        return call_sync(
             self.astart(
                 inputs,
                 session_id=session_id,
@@ -425,7 +425,7 @@ class PipelineRunsSync:
             >>> (pipeline.run_status(handler.task_id)).status
         """
         implementation = cast("Callable[..., Coroutine[Any, Any, RunStatus]]", self.arun_status)
-        return run_sync(implementation(task_id, run_id=run_id))
+        return call_sync(implementation(task_id, run_id=run_id))
 
     def terminate(self, run_id: str) -> RunStatus:
         """Terminate a run of this pipeline by its task id (idempotent).
@@ -436,7 +436,7 @@ class PipelineRunsSync:
         Example:
             >>> pipeline.terminate(run_id=handler.task_id)
         """
-        return run_sync(self.aterminate(run_id))
+        return call_sync(self.aterminate(run_id))
 
     def bulk_run(self, inputs: Sequence[Mapping[str, Any]]) -> list[RunResult]:
         """Run the pipeline once per inputs mapping, in one request; results keep that order.
@@ -447,4 +447,4 @@ class PipelineRunsSync:
         Example:
             >>> results = pipeline.bulk_run([{"query": "a"}, {"query": "b"}])
         """
-        return run_sync(self.abulk_run(inputs))
+        return call_sync(self.abulk_run(inputs))

@@ -1,0 +1,88 @@
+"""Connection pools in lanes: many requests at once on one event loop, at the cost of few.
+
+httpcore's connection pool looks at every one of its connections (and asks the OS whether each
+idle one was closed) whenever a request is queued or a response is closed, so its cost per
+request grows with the number of connections it holds: at 50 runs in flight, that scan was the
+largest part of the client's CPU per run (``tools/bench.py``, fan-out). Several small pools cost
+the same per request whatever the concurrency. A request goes to the lane with the fewest
+requests in flight; a new lane opens only when every lane has :data:`LANE_LOAD` of them, so
+sequential and lightly concurrent use keeps one pool, and keep-alive reuse, as before.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+
+import httpx
+
+__all__ = ["LANE_LOAD", "MAX_LANES", "Lanes"]
+
+#: Requests in flight on every lane before another lane is opened.
+LANE_LOAD = 8
+#: Lanes per event loop; past ``MAX_LANES * LANE_LOAD`` requests the lanes share the load.
+MAX_LANES = 8
+_MAX_CONNECTIONS = 200
+
+
+class _Lane:
+    def __init__(self, verify: ssl.SSLContext, lanes: int) -> None:
+        # 200 connections in all, as the one pool of before; each lane keeps the connections
+        # of the requests it takes before another lane opens.
+        self.transport = httpx.AsyncHTTPTransport(
+            verify=verify,
+            limits=httpx.Limits(
+                max_connections=_MAX_CONNECTIONS // lanes, max_keepalive_connections=LANE_LOAD
+            ),
+        )
+        self.in_flight = 0
+
+
+class _LaneStream(httpx.AsyncByteStream):
+    """A response body that frees its lane's slot once closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, lane: _Lane) -> None:
+        self._stream = stream
+        self._lane: _Lane | None = lane
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.in_flight -= 1
+        await self._stream.aclose()
+
+
+class Lanes(httpx.AsyncBaseTransport):
+    """An ``httpx`` transport over up to :data:`MAX_LANES` connection pools of one event loop.
+
+    Args:
+        verify: The TLS context every lane uses (built once: loading CAs is slow).
+    """
+
+    def __init__(self, verify: ssl.SSLContext) -> None:
+        self._verify = verify
+        self._lanes: list[_Lane] = [_Lane(verify, MAX_LANES)]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        lane = min(self._lanes, key=lambda candidate: candidate.in_flight)
+        if lane.in_flight >= LANE_LOAD and len(self._lanes) < MAX_LANES:
+            lane = _Lane(self._verify, MAX_LANES)
+            self._lanes.append(lane)
+        lane.in_flight += 1
+        try:
+            response = await lane.transport.handle_async_request(request)
+        except BaseException:
+            lane.in_flight -= 1
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _LaneStream(response.stream, lane)
+        return response
+
+    async def aclose(self) -> None:
+        lanes, self._lanes = self._lanes, []
+        for lane in lanes:
+            await lane.transport.aclose()
