@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import copy
+import importlib.util
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -259,16 +261,31 @@ def _mixin(name: str, twins: list[Twin], source: Source, names: Mapping[str, str
     ]
 
 
+def _ruff(root: Path) -> list[str]:
+    """The ruff to run: this interpreter's, else the project venv's, else the one on PATH.
+
+    ``python tools/gen_sync.py --check`` is also run with an interpreter that lacks the test
+    extra (a plain ``python``); the project's ``.venv`` then has the pinned ruff.
+    """
+    if importlib.util.find_spec("ruff") is not None:
+        return [sys.executable, "-m", "ruff"]
+    for candidate in (root / ".venv" / "bin" / "ruff", shutil.which("ruff")):
+        if candidate and Path(candidate).is_file():
+            return [str(candidate)]
+    raise GenSyncError("cannot find ruff to format the generated code: install the test extra")
+
+
 def ruff_format(text: str, path: str, root: Path) -> str:
     """``text`` with its imports sorted and formatted by ruff, as if it were ``root/path``.
 
     Ruff runs in ``root`` with ``path`` as the file name, so it applies the configuration it
     would apply to the file there (line length, first-party packages).
     """
+    ruff = _ruff(root)
     for command in (["check", "--fix", "--select", "I", "--quiet"], ["format", "--quiet"]):
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", "ruff", *command, "--stdin-filename", path, "-"],
+                [*ruff, *command, "--stdin-filename", path, "-"],
                 input=text, capture_output=True, text=True, cwd=root, timeout=60, check=False,
             )
         except OSError as exc:
