@@ -15,7 +15,8 @@ fanout   ``--runs`` runs at ``--concurrency``: ``amap``, ``start()+result()`` fr
          ``vectorshift==0.1.15``; ``nox -s bench`` makes one), the official client from
          threads: wall time, client CPU per run, and the requests a run costs.
 imports  ``from vectorshift import Pipeline, RunHandler, Client`` in a fresh process against
-         the runtime dependencies' import (and the official client's), interpreter start off.
+         the runtime dependencies' import (and the official client's), interpreter start off;
+         and a fresh process's first ``run_status()`` against its first raw httpx GET.
 
 ``--json`` writes every figure, ratio and the machine's load; ``--compare`` prints how each
 ratio moved against such a file.
@@ -69,8 +70,13 @@ def _ratios(figures: dict[str, Any]) -> dict[str, float]:
     if imports:
         deps = imports["dependencies import ms"]
         r["SDK import / dependencies"] = imports["SDK import ms"] / deps
+        r["SDK import / dependencies and pydantic"] = (
+            imports["SDK import ms"] / imports["dependencies and pydantic import ms"])
         if "official client import ms" in imports:
             r["official import / dependencies"] = imports["official client import ms"] / deps
+        if "SDK first run_status() ms" in imports:
+            r["SDK first run_status() / raw first GET"] = (
+                imports["SDK first run_status() ms"] / imports["raw httpx first GET ms"])
     return r
 
 
@@ -112,7 +118,7 @@ def main() -> None:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     load_before = os.getloadavg()
     figures: dict[str, Any] = {}
-    if {"calls", "stream", "fanout"} & set(only):
+    if {"calls", "stream", "fanout", "imports"} & set(only):
         with local_server(max_active_runs=max(64, 2 * args.concurrency)) as server:
             if "calls" in only:
                 figures["calls"] = bench_calls(server, args.calls, args.blocks)
@@ -123,8 +129,9 @@ def main() -> None:
                 figures["fanout"] = bench_fanout(
                     server, args.runs, args.concurrency, args.official_python,
                     args.fanout_blocks)
-    if "imports" in only:
-        figures["imports"] = bench_imports(args.import_rounds, args.official_python)
+            if "imports" in only:
+                figures["imports"] = bench_imports(
+                    args.import_rounds, args.official_python, server)
     ratios = _ratios(figures)
     _print(figures, ratios)
     load = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}

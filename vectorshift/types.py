@@ -6,16 +6,16 @@ Wire JSON stays at the edge; these models carry the normalised status vocabulary
 snippets keep working.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the field annotations stay objects, so pydantic
+# and ``typing.get_type_hints`` read them although the classes report ``vectorshift`` as their
+# module, where names such as ``RunState`` do not exist.
+import copy
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from vectorshift import _log
 from vectorshift._sse import SSEFrame
@@ -44,6 +44,8 @@ _STATES: dict[str, RunState] = {
     **dict.fromkeys(("cancelled", "canceled", "terminated", "aborted"), "cancelled"),
 }
 _TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+_TERMINAL_OR_RUNNING: frozenset[str] = _TERMINAL | {"running"}
+_STATE_WORDS = "'running', 'succeeded', 'failed' or 'cancelled'"
 _unknown_seen: set[str] = set()
 _unknown_lock = threading.Lock()
 
@@ -70,26 +72,35 @@ def normalize_status(raw: str | None) -> tuple[RunState, bool]:
     return "running", False
 
 
-class _DictAccess(BaseModel):
-    """Mapping-style reads over a model: ``m["key"]``, ``m.get("key")``, ``"key" in m``.
+class _DictAccess:
+    """Mapping-style reads over a result: ``m["key"]``, ``m.get("key")``, ``"key" in m``.
+
+    The results are frozen stdlib dataclasses (not pydantic models, whose machinery made
+    ``import vectorshift`` twice as slow): pydantic still validates and serialises them as
+    fields of a user's own models or through ``TypeAdapter``, and :meth:`model_dump` and
+    :meth:`model_dump_json` keep the names they had when they were pydantic models.
 
     ``repr()`` and ``print()`` show the class name and the fields that are set (``raw``, the
     body as received, is left out: its values are the fields'), e.g.
     ``RunStatus(task_id='t-1', status='succeeded', raw_status='completed', result={...})``.
     """
 
-    model_config = ConfigDict(frozen=True)
+    __slots__ = ()
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
-    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        for name, value in super().__repr_args__():
-            if name != "raw" and value is not None:
-                yield name, value
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in self.__dataclass_fields__
+            if name != "raw" and getattr(self, name) is not None
+        )
+        return f"{type(self).__name__}({shown})"
 
     def __str__(self) -> str:
         return repr(self)
 
     def _lookup(self, key: str) -> Any:
-        if key in type(self).model_fields:
+        if key in self.__dataclass_fields__:
             return getattr(self, key)
         raise KeyError(key)
 
@@ -108,18 +119,43 @@ class _DictAccess(BaseModel):
 
     def keys(self) -> list[str]:
         """The keys dict access answers."""
-        return [key for key in self._aliases() if key in self] + list(type(self).model_fields)
+        return [key for key in self._aliases() if key in self] + list(self.__dataclass_fields__)
 
     def _aliases(self) -> tuple[str, ...]:
         return ()
 
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
+
+    def model_dump(self, *, exclude: Collection[str] = ()) -> dict[str, Any]:
+        """The fields as a new dict (containers copied), without those named in ``exclude``.
+
+        Example:
+            >>> status.model_dump(exclude={"raw"})["status"]
+            'succeeded'
+        """
+        return {
+            name: copy.deepcopy(getattr(self, name))
+            for name in self.__dataclass_fields__
+            if name not in exclude
+        }
+
+    def model_dump_json(self, *, exclude: Collection[str] = (), indent: int | None = None) -> str:
+        """The fields as JSON text (compact unless ``indent`` is given); see :meth:`model_dump`."""
+        separators = None if indent is not None else (",", ":")
+        return json.dumps(
+            self.model_dump(exclude=exclude),
+            ensure_ascii=False,
+            indent=indent,
+            separators=separators,
+            default=str,
+        )
 
 
 _MISSING = object()
 
 
+@dataclass(frozen=True, kw_only=True, repr=False)
 class RunStatus(_DictAccess):
     """Where a pipeline run stands.
 
@@ -148,7 +184,12 @@ class RunStatus(_DictAccess):
     raw_status: str | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
-    raw: dict[str, Any] = {}
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self, "task_id", self.task_id, "a string", isinstance(self.task_id, str))
+        _require(self, "status", self.status, _STATE_WORDS, _is_state(self.status))
+        _check_common(self, ("pipeline_id", "trace_id", "raw_status", "error"), ("result",))
 
     @property
     def is_terminal(self) -> bool:
@@ -181,7 +222,7 @@ class RunStatus(_DictAccess):
         pipeline_id: str | None,
         task_id: str,
         trace_id: str | None = None,
-    ) -> RunStatus:
+    ) -> "RunStatus":
         """Build from a status body (docs/protocol.md#platform-endpoints).
 
         Raises:
@@ -205,6 +246,7 @@ class RunStatus(_DictAccess):
         )
 
 
+@dataclass(frozen=True, kw_only=True, repr=False)
 class RunResult(RunStatus):
     """The outcome of a blocking run (``pipeline.run(inputs)``); ``run_id`` names the run.
 
@@ -228,6 +270,7 @@ class RunResult(RunStatus):
         return super()._lookup(key)
 
 
+@dataclass(frozen=True, kw_only=True, repr=False)
 class StreamChunk(_DictAccess):
     """One frame of a streaming run, decoded (docs/protocol.md#sse-frames).
 
@@ -268,10 +311,18 @@ class StreamChunk(_DictAccess):
     error: str | None = None
     id: str | None = None
     node_id: str | None = None
-    raw: dict[str, Any] = {}
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(self, "type", self.type, "a string", isinstance(self.type, str))
+        ok = self.status is None or _is_state(self.status)
+        _require(self, "status", self.status, f"None or {_STATE_WORDS}", ok)
+        _check_common(
+            self, ("output_name", "run_id", "raw_status", "error", "id", "node_id"), ("outputs",)
+        )
 
     @classmethod
-    def from_frame(cls, data: dict[str, Any], event_id: str | None) -> StreamChunk:
+    def from_frame(cls, data: dict[str, Any], event_id: str | None) -> "StreamChunk":
         """Build from a frame's JSON object (docs/protocol.md#sse-frames).
 
         Raises:
@@ -300,6 +351,28 @@ class StreamChunk(_DictAccess):
             ) from None
         return chunk
 
+
+def _is_state(value: object) -> bool:
+    return isinstance(value, str) and value in _TERMINAL_OR_RUNNING
+
+
+def _require(result: _DictAccess, name: str, value: object, expected: str, ok: bool) -> None:
+    if not ok:
+        raise TypeError(f"{type(result).__name__}.{name} must be {expected}, not {value!r}")
+
+
+def _check_common(
+    result: "RunStatus | StreamChunk",
+    optional_text: tuple[str, ...],
+    optional_maps: tuple[str, ...],
+) -> None:
+    for name in optional_text:
+        value = getattr(result, name)
+        _require(result, name, value, "a string or None", value is None or isinstance(value, str))
+    for name in optional_maps:
+        value = getattr(result, name)
+        _require(result, name, value, "a dict or None", value is None or isinstance(value, dict))
+    _require(result, "raw", result.raw, "a dict", isinstance(result.raw, dict))
 
 
 def _frame_excerpt(data: dict[str, Any]) -> str:
@@ -331,7 +404,7 @@ class RunOutcome:
 
     index: int
     inputs: Mapping[str, Any]
-    handler: RunHandler | None = None
+    handler: "RunHandler | None" = None
     result: RunStatus | None = None
     error: BaseException | None = None
 

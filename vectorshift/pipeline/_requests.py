@@ -275,7 +275,7 @@ async def run_until(start: Awaitable[RunHandler], timeout: float) -> RunResult:
                 **ids_of(handler),
             ) from None
         raise_for_end(final)
-    return RunResult(**final.model_dump())
+    return RunResult(**vars(final))
 
 
 async def start(
