@@ -87,6 +87,17 @@ def test_model_dump_copies_containers_and_excludes() -> None:
     assert "raw" not in value.model_dump(exclude={"raw"})
 
 
+def test_model_dump_takes_pydantics_common_arguments() -> None:
+    value = chunk()
+    assert value.model_dump(include={"type", "id"}) == {"type": "result", "id": "7"}
+    assert "output_name" not in value.model_dump(exclude_none=True)
+    odd = StreamChunk(type="stream", output_value=(1, 2), raw={"n": (1, 2)})
+    assert odd.model_dump(mode="json")["output_value"] == [1, 2]
+    assert odd.model_dump()["output_value"] == (1, 2)
+    with pytest.raises(ValueError, match="mode must be 'python' or 'json'"):
+        value.model_dump(mode="yaml")  # type: ignore[arg-type]
+
+
 def test_model_dump_json_is_compact_utf8_or_indented() -> None:
     text = status().model_dump_json(exclude={"raw"})
     assert '"answer":"naïve"' in text and ", " not in text

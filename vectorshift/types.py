@@ -127,27 +127,58 @@ class _DictAccess:
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
-    def model_dump(self, *, exclude: Collection[str] = ()) -> dict[str, Any]:
-        """The fields as a new dict (containers copied), without those named in ``exclude``.
+    def model_dump(
+        self,
+        *,
+        mode: Literal["python", "json"] = "python",
+        include: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+        exclude_none: bool = False,
+    ) -> dict[str, Any]:
+        """The fields as a new dict, as pydantic's method of the same name gives them.
+
+        Args:
+            mode: ``"python"`` copies the values; ``"json"`` gives only JSON types (what
+                :meth:`model_dump_json` writes, read back).
+            include: The fields to keep (all when ``None``).
+            exclude: The fields to leave out.
+            exclude_none: Leave out the fields that are ``None``.
 
         Example:
-            >>> status.model_dump(exclude={"raw"})["status"]
+            >>> status.model_dump(exclude={"raw"}, exclude_none=True)["status"]
             'succeeded'
         """
-        return {
-            name: copy.deepcopy(getattr(self, name))
+        if mode not in ("python", "json"):
+            raise ValueError(f"mode must be 'python' or 'json', not {mode!r}")
+        fields = {
+            name: getattr(self, name)
             for name in self.__dataclass_fields__
-            if name not in exclude
+            if (include is None or name in include) and name not in exclude
         }
+        if exclude_none:
+            fields = {name: value for name, value in fields.items() if value is not None}
+        if mode == "json":
+            loaded: dict[str, Any] = json.loads(json.dumps(fields, default=str))
+            return loaded
+        return copy.deepcopy(fields)
 
-    def model_dump_json(self, *, exclude: Collection[str] = (), indent: int | None = None) -> str:
-        """The fields as JSON text (compact unless ``indent`` is given); see :meth:`model_dump`."""
-        separators = None if indent is not None else (",", ":")
+    def model_dump_json(
+        self,
+        *,
+        indent: int | None = None,
+        include: Collection[str] | None = None,
+        exclude: Collection[str] = (),
+        exclude_none: bool = False,
+    ) -> str:
+        """The fields as JSON text, compact unless ``indent`` is given; see :meth:`model_dump`.
+
+        Values JSON has no type for are written as their ``str()``.
+        """
         return json.dumps(
-            self.model_dump(exclude=exclude),
+            self.model_dump(include=include, exclude=exclude, exclude_none=exclude_none),
             ensure_ascii=False,
             indent=indent,
-            separators=separators,
+            separators=None if indent is not None else (",", ":"),
             default=str,
         )
 
