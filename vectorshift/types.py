@@ -1,9 +1,12 @@
-"""Models returned to users.
+"""The results returned to users: frozen dataclasses.
 
-Wire JSON stays at the edge; these models carry the normalised status vocabulary
-(docs/protocol.md#status-vocabulary) and also answer the dict access the platform docs show
-(``status["result"]``, ``status.get("result")``, ``result["outputs"]["answer"]``), so documented
-snippets keep working.
+Wire JSON stays at the edge (``_wire.py`` checks each field as it is read); these results carry
+the normalised status vocabulary (docs/protocol.md#status-vocabulary) and also answer the dict
+access the platform docs show (``status["result"]``, ``status.get("result")``,
+``result["outputs"]["answer"]``), so documented snippets keep working. They are plain
+dataclasses rather than pydantic models so that importing the package builds no model
+(docs/guides/performance.md#what-the-first-use-costs); pydantic handles them as it handles any
+dataclass.
 """
 
 # No ``from __future__ import annotations``: the field annotations stay objects, so pydantic
