@@ -139,6 +139,29 @@ def test_watch_resumes_a_stream_cut_mid_way_and_prints_every_token_once(
     assert faults.seen("GET", f"/pipeline/{streamed.id}/run/events/") >= 4
 
 
+def test_watch_after_the_last_event_of_an_ended_run_prints_its_status(
+    sh: Shell, client: Client
+) -> None:
+    streamed = streaming_pipeline(client, unique("cli-watch-end"), tokens=3, delay_ms=0)
+    task = sh.json("start", streamed.name, "-i", "query=x")["task_id"]
+    lines = sh("runs", "watch", streamed.name, task, "--json").stdout.splitlines()
+    last = json.loads(lines[-1])["id"]
+    again = sh("runs", "watch", streamed.name, task, "--after", last)
+    answer = json.loads(lines[-1])["outputs"]["answer"]
+    assert (again.returncode, again.stdout, again.stderr) == (0, f"succeeded\n{answer}\n", "")
+    document = sh.json("runs", "watch", streamed.name, task, "--after", last, "--json")
+    assert (document["status"], document["task_id"]) == ("succeeded", task)
+
+    failing = echo_pipeline(unique("cli-watch-failed"), model="nope")
+    failing._client = client
+    failing.save()
+    failed = sh.json("start", failing.name, "-i", "query=x")["task_id"]
+    assert sh("runs", "wait", failing.name, failed).returncode == 1
+    events = sh("runs", "watch", failing.name, failed, "--json").stdout.splitlines()
+    after_end = sh("runs", "watch", failing.name, failed, "--after", json.loads(events[-1])["id"])
+    assert after_end.returncode == 1 and after_end.stdout.startswith("failed\nerror: ")
+
+
 def test_run_stream_prints_tokens_and_json_lines_end_with_the_result(
     sh: Shell, client: Client
 ) -> None:

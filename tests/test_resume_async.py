@@ -95,6 +95,38 @@ async def test_watching_after_an_event_id_starts_with_the_next_event(client: Cli
     assert_each_once_in_order(rest, first_id=5)
 
 
+@pytest.mark.parametrize("past", [0, 1, 1000])
+async def test_watching_an_ended_run_after_its_last_event_ends_at_once(
+    client: Client, server: LocalServer, caplog: pytest.LogCaptureFixture, past: int
+) -> None:
+    pipeline = await token_pipeline(client, tokens=3)
+    handler = await pipeline.astart({"query": "over"})
+    everything = await collect(handler.astream())
+    last = int(everything[-1].id or 0)
+    # A retry policy that would take seconds to give up: the status answers at once instead.
+    patient = Client(
+        api_key=server.api_key, base_url=server.base_url,
+        retry=RetryPolicy(max_retries=5, backoff_base=1.0),
+    )
+    watcher = RunHandler(pipeline_id=handler.pipeline_id, task_id=handler.task_id, client=patient)
+    caplog.set_level("INFO", logger="vectorshift")
+    with anyio.fail_after(3):
+        rest = await collect(watcher.astream(after=str(last + past)))
+    assert rest == []
+    assert "nothing follows it" in caplog.text and "reconnection" not in caplog.text
+    await patient.aclose()
+
+
+async def test_a_running_run_after_its_last_event_is_followed_live(client: Client) -> None:
+    pipeline = await token_pipeline(client, tokens=40, delay_ms=25)
+    handler = await pipeline.astart({"query": "live"})
+    async with handler.astream() as stream:
+        first = await stream.__anext__()
+    # Nothing after event 1 may exist yet when this connects: the run is followed, not ended.
+    rest = await collect(handler.astream(after=first.id))
+    assert_each_once_in_order(rest, first_id=2)
+
+
 async def test_frames_sent_again_are_skipped_and_unnumbered_ones_kept(
     client: Client, faults: FaultInjector
 ) -> None:

@@ -70,7 +70,10 @@ async def run(ctx: Context) -> int:
 
 async def status(ctx: Context) -> int:
     """Print a run's status once (and its outputs, once it succeeded)."""
-    current = await (await _handler(ctx)).arun_status()
+    return _report(ctx, await (await _handler(ctx)).arun_status())
+
+
+def _report(ctx: Context, current: RunStatus) -> int:
     if ctx.out.json_mode:
         ctx.out.document(_status_document(current))
     else:
@@ -121,7 +124,11 @@ async def watch(ctx: Context) -> int:
             await Pipeline.afetch(id=handler.pipeline_id, client=ctx.client)
         )
     stream = handler.astream(after=ctx.args.after, timeout=ctx.args.timeout)
-    return await _follow(ctx, stream, outputs, handler.pipeline_id)
+    code = await _follow(ctx, stream, outputs, handler.pipeline_id)
+    if stream.run_status is not None or ctx.args.after is None:
+        return code
+    # No result chunk: the run had ended at or before --after, so its status is the news.
+    return _report(ctx, await handler.arun_status())
 
 
 def _output_names(pipeline: Pipeline) -> list[str]:

@@ -105,6 +105,8 @@ class RunHandlerSync:
 
         Args:
             after: The id of the last event already seen; ``None`` starts from the beginning.
+                When the run has ended and no event follows ``after`` (it is the ``result``
+                frame's id, or past it), the stream ends without chunks.
             timeout: Seconds the whole stream may take, reconnections included; ``None`` for
                 no deadline. Past it the stream is closed and
                 :class:`~vectorshift.PollTimeoutError` is raised; the run goes on, and

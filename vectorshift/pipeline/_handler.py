@@ -29,7 +29,12 @@ from vectorshift.errors import (
 )
 from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
 from vectorshift.pipeline._generated_handler import RunHandlerSync
-from vectorshift.pipeline._stream import byte_opener, events_path, resumable_opener
+from vectorshift.pipeline._stream import (
+    byte_opener,
+    events_path,
+    resumable_opener,
+    status_path,
+)
 from vectorshift.types import RunStatus, StreamChunk
 
 __all__ = ["RunHandler", "ids_of", "raise_for_end", "wait_for_end"]
@@ -136,7 +141,7 @@ class RunHandler(RunHandlerSync):
         return hash((self.pipeline_id, self.task_id))
 
     async def _status(self, wait: float | None = None) -> RunStatus:
-        path = f"/pipeline/{self.pipeline_id}/run/status/{self.task_id}"
+        path = status_path(self.pipeline_id, self.task_id)
         if wait is None:
             response = await self.client.http.request("GET", path)
         else:
@@ -252,6 +257,8 @@ class RunHandler(RunHandlerSync):
 
         Args:
             after: The id of the last event already seen; ``None`` starts from the beginning.
+                When the run has ended and no event follows ``after`` (it is the ``result``
+                frame's id, or past it), the stream ends without chunks.
             timeout: Seconds the whole stream may take, reconnections included; ``None`` for
                 no deadline. Past it the stream is closed and
                 :class:`~vectorshift.PollTimeoutError` is raised; the run goes on, and

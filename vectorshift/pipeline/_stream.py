@@ -38,7 +38,7 @@ from vectorshift.errors import (
 from vectorshift.pipeline._async_stream import AsyncStream, Opener
 from vectorshift.pipeline._keyed_start import StreamingStart
 from vectorshift.pipeline._stream_bounds import bounded_open
-from vectorshift.types import SSEFrame, StreamChunk
+from vectorshift.types import RunStatus, SSEFrame, StreamChunk
 
 if TYPE_CHECKING:
     from vectorshift._client import Client
@@ -54,6 +54,7 @@ __all__ = [
     "events_path",
     "resumable_opener",
     "sse_opener",
+    "status_path",
 ]
 
 ByteOpener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[bytes]]]
@@ -110,6 +111,11 @@ def sse_opener(raw: ByteOpener) -> Opener[SSEFrame]:
 def events_path(pipeline_id: str, task_id: str) -> str:
     """The replayable events of a run (docs/protocol.md#replayable-events)."""
     return f"/pipeline/{pipeline_id}/run/events/{task_id}"
+
+
+def status_path(pipeline_id: str, task_id: str) -> str:
+    """A run's status (docs/protocol.md#platform-endpoints)."""
+    return f"/pipeline/{pipeline_id}/run/status/{task_id}"
 
 
 def resumable_opener(
@@ -183,6 +189,11 @@ class _Resumer:
     numbered one cannot be told from a frame sent again, so the stream gives up rather than
     deliver it twice; and a reconnection that delivers nothing counts as a failure, so a server
     that keeps resending old frames exhausts the retry budget instead of looping for ever.
+
+    A stream that starts after an event (``after``) and whose first connection ends cleanly
+    without a single frame asks the run's status once: when the run has ended, its ``result``
+    frame was at or before ``after`` (the caller saw it), so the stream ends without chunks
+    instead of reconnecting until it gives up.
     """
 
     def __init__(
@@ -203,6 +214,7 @@ class _Resumer:
         self.failures = 0
         self.retry_ms: int | None = None
         self.restart: StreamingStart | None = None
+        self._asked_whether_ended = False
         self._connection: AsyncExitStack | None = None
 
     def _ids(self) -> dict[str, Any]:
@@ -236,9 +248,11 @@ class _Resumer:
                 # Frames up to last_id were delivered (or skipped by ``after``): until a newer
                 # numbered frame comes, an unnumbered one may be one of them sent again.
                 unplaced = self.last_id is not None
+                framed = False
                 try:
                     async for data in body:
                         for frame in decoder.feed(data):
+                            framed = True
                             own_id = frame.id if frame.id != in_force else None
                             in_force = frame.id
                             if own_id is not None and not _is_newer(own_id, self.last_id):
@@ -259,9 +273,37 @@ class _Resumer:
                     self.retry_ms = decoder.retry
                 decoder.close()
                 await self.close()
+                if cause is None and not framed and await self._ended_at_or_before_after():
+                    return
                 body = await self._reconnect(cause)
         finally:
             await self.close()
+
+    async def _ended_at_or_before_after(self) -> bool:
+        """Whether nothing can follow ``after``: the run has ended (asked once, and only while
+        nothing was delivered). A status that cannot be read counts as not ended."""
+        if self._asked_whether_ended or self.delivered or self.last_id is None:
+            return False
+        if self.task_id is None:
+            return False
+        self._asked_whether_ended = True
+        try:
+            response = await self.client.http.request(
+                "GET", status_path(self.pipeline_id, self.task_id)
+            )
+            status = response.parse(
+                RunStatus.from_wire,
+                pipeline_id=self.pipeline_id, task_id=self.task_id, trace_id=self.trace_id,
+            )
+        except (ApiError, ApiConnectionError):
+            return False
+        if status.is_terminal:
+            _log.event(
+                logging.INFO,
+                "run %s had %s at or before event %s: nothing follows it",
+                self.task_id, status.status, self.last_id, **self._ids(),
+            )
+        return status.is_terminal
 
     def _accept(self, chunk: StreamChunk, own_id: str | None) -> None:
         self.task_id = chunk.run_id or self.task_id
