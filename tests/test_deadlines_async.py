@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import anyio
 import pytest
-from hostile_servers import RawServer, headers_then_silence, keep_alives_forever, never_answers
+from raw_servers import RawServer, headers_then_silence, keep_alives_forever, never_answers
 from support import lorem_pipeline, unique
 
 from vectorshift import (

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from hostile import RawRequest, http_response, raw_server
+from raw_servers import RawRequest, http_response, raw_server
 
 from vectorshift import (
     ApiError,

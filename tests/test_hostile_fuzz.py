@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hostile import RawRequest, RawServer, http_response, raw_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from raw_servers import RawRequest, RawServer, http_response, raw_server
 
 from vectorshift import (
     ApiResponseError,

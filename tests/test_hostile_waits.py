@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
-from raw_http import Request, event_stream, raw_server, response
+from raw_servers import RawRequest, event_stream, http_response, raw_server
 
 from vectorshift import (
     InternalServerError,
@@ -43,7 +43,8 @@ def frame(value: Any, event_id: str | None = None, *, type: str = "stream") -> s
 
 def unavailable(header: str) -> bytes:
     body = b'{"status": "failed", "error": "busy"}'
-    return response("503 Service Unavailable", body, [header, "Content-Type: application/json"])
+    name, _, value = header.partition(": ")
+    return http_response(503, body, headers={name: value})
 
 
 async def collect(handler: RunHandler) -> list[StreamChunk]:
@@ -59,8 +60,8 @@ async def collect(handler: RunHandler) -> list[StreamChunk]:
 async def test_a_retry_field_of_years_waits_no_longer_than_the_policy_allows(
     retry: str,
 ) -> None:
-    def script(n: int, request: Request) -> bytes:
-        if n == 0:  # the first connection asks for an endless wait, then drops
+    def script(request: RawRequest) -> bytes:
+        if request.n == 0:  # the first connection asks for an endless wait, then drops
             return event_stream(f"retry: {retry}\n" + frame("a", "1"))
         return event_stream(frame("b", "2") + frame("ab", "3", type="result"))
 
@@ -97,10 +98,10 @@ def test_the_decoder_holds_any_retry_field_and_the_policy_caps_it() -> None:
 @pytest.mark.parametrize("header", ["Retry-After: nan", "retry-after-ms: nan", "Retry-After: -inf"])
 async def test_a_retry_after_that_is_not_a_number_is_not_slept_on(header: str) -> None:
     status = json.dumps({"task_id": RUN, "status": "completed", "result": {"a": "x"}}).encode()
-    ok = response("200 OK", status, ["Content-Type: application/json"])
+    ok = http_response(200, status)
 
-    def script(n: int, request: Request) -> bytes:
-        return ok if n == 2 else unavailable(header)  # two 503s, then the answer
+    def script(request: RawRequest) -> bytes:
+        return ok if request.n == 2 else unavailable(header)  # two 503s, then the answer
 
     policy = RetryPolicy(max_retries=2, backoff_base=0.01, max_backoff=0.02)
     async with raw_server(script) as server:
@@ -116,8 +117,8 @@ async def test_a_retry_after_that_is_not_a_number_is_not_slept_on(header: str) -
 
 
 async def test_a_resumed_stream_whose_frames_carry_no_ids_stops_without_duplicates() -> None:
-    def script(n: int, request: Request) -> bytes:
-        if n == 0:
+    def script(request: RawRequest) -> bytes:
+        if request.n == 0:
             return event_stream(frame("a", "1") + frame("b"))  # "b" inherits id 1
         return event_stream(frame("a") + frame("b"))  # a replay that numbers nothing
 
@@ -136,7 +137,7 @@ async def test_a_resumed_stream_whose_frames_carry_no_ids_stops_without_duplicat
 
 
 async def test_a_server_that_resends_only_old_frames_exhausts_the_retry_budget() -> None:
-    def script(n: int, request: Request) -> bytes:
+    def script(request: RawRequest) -> bytes:
         # Every connection replays frame 1 and ends: the run never gets further.
         return event_stream(frame("a", "1"))
 

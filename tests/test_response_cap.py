@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import cache
 
 import pytest
-from hostile import RawRequest, http_response, raw_server
+from raw_servers import RawRequest, http_response, raw_server
 
 from vectorshift import ApiResponseError, Client, Pipeline
 

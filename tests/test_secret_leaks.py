@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hostile import RawRequest, http_response, raw_server
+from raw_servers import RawRequest, http_response, raw_server
 
 from vectorshift import (
     ApiConnectionError,

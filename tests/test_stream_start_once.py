@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
-from raw_http import Request, event_stream, raw_server, response
+from raw_servers import RawRequest, event_stream, http_response, raw_server
 from support import lorem_pipeline, unique
 
 from vectorshift import (
@@ -163,7 +163,7 @@ def test_the_sync_stream_survives_a_lost_start_and_runs_once(
 
 RESULT = 'data: {"type": "result", "run_id": "r1", "status": "success", "outputs": {}}\n\n'
 NO_KEYS = [
-    pytest.param(response("502 Bad Gateway", b"upstream gone"), id="502"),
+    pytest.param(http_response(502, b"upstream gone", content_type=None), id="502"),
     pytest.param(b"", id="dropped"),
 ]
 
@@ -177,10 +177,10 @@ def plain_pipeline(client: Client) -> Pipeline:
 async def test_without_the_extension_a_start_that_may_have_run_is_not_resent(
     lost: bytes,
 ) -> None:
-    def script(n: int, request: Request) -> bytes:
+    def script(request: RawRequest) -> bytes:
         if request.line.startswith("POST"):
             return lost
-        return response("200 OK", b'{"status": "success", "object": {}}')
+        return http_response(200, b'{"status": "success", "object": {}}', content_type=None)
 
     async with raw_server(script) as server:
         pipeline = plain_pipeline(server.client(RetryPolicy(max_retries=3, backoff_base=0.0)))
@@ -195,14 +195,16 @@ async def test_without_the_extension_a_start_that_may_have_run_is_not_resent(
 
 
 async def test_a_gateway_error_without_the_header_is_resent_when_the_server_declares_it() -> None:
-    declared = "X-Idempotent-Starts: background, stream"
+    declared = {"X-Idempotent-Starts": "background, stream"}
 
-    def script(n: int, request: Request) -> bytes:
-        if n == 0:  # a gateway in front answers; it does not know the header
-            return response("502 Bad Gateway", b"upstream gone")
+    def script(request: RawRequest) -> bytes:
+        if request.n == 0:  # a gateway in front answers; it does not know the header
+            return http_response(502, b"upstream gone", content_type=None)
         if request.line.startswith("GET"):
-            return response("404 Not Found", b'{"error": "no such pipeline"}', [declared])
-        return event_stream(RESULT, [declared])
+            return http_response(
+                404, b'{"error": "no such pipeline"}', content_type=None, headers=declared
+            )
+        return event_stream(RESULT, declared)
 
     async with raw_server(script) as server:
         pipeline = plain_pipeline(server.client(RetryPolicy(max_retries=3, backoff_base=0.0)))
@@ -215,9 +217,9 @@ async def test_a_gateway_error_without_the_header_is_resent_when_the_server_decl
 
 
 async def test_a_refused_start_is_retried_by_any_server_and_needs_no_probe() -> None:
-    def script(n: int, request: Request) -> bytes:
-        if n == 0:
-            return response("429 Too Many Requests", b"{}", ["Retry-After: 0"])
+    def script(request: RawRequest) -> bytes:
+        if request.n == 0:
+            return http_response(429, b"{}", content_type=None, headers={"Retry-After": "0"})
         return event_stream(RESULT)
 
     async with raw_server(script) as server:
