@@ -26,10 +26,11 @@ nox.options.error_on_missing_interpreters = False
 
 
 def _interpreter(version: str) -> str | None:
-    """A working interpreter for ``version``: on PATH, or one pyenv has installed."""
+    """``version`` if an interpreter for it works: on PATH, or one pyenv has installed (whose
+    ``bin`` directory is then added to PATH, so sessions keep short names: ``tests-3.10``)."""
     name = f"python{version}"
     if shutil.which(name) and subprocess.run([name, "-V"], capture_output=True).returncode == 0:
-        return name
+        return version
     if not shutil.which("pyenv"):
         return None
     installed = subprocess.run(
@@ -39,8 +40,13 @@ def _interpreter(version: str) -> str | None:
     if not matches:
         return None
     root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-    path = os.path.join(root, "versions", matches[-1], "bin", name)
-    return path if os.path.exists(path) else None
+    bindir = os.path.join(root, "versions", matches[-1], "bin")
+    if not os.path.exists(os.path.join(bindir, name)):
+        return None
+    # Appended, not prepended: the pyenv directory also holds a ``python3``, which must not
+    # shadow the one already on PATH.
+    os.environ["PATH"] = os.environ.get("PATH", "") + os.pathsep + bindir
+    return version
 
 
 PYTHONS = [p for p in map(_interpreter, ("3.10", "3.11", "3.12", "3.13")) if p]
