@@ -58,6 +58,12 @@ def test_equal_by_class_and_fields_frozen_and_unhashable_like_their_dicts() -> N
         hash(status())
 
 
+def test_results_read_from_the_wire_equal_the_same_built_by_hand() -> None:
+    for read in (status(), chunk(), RunResult.from_wire(BODY, pipeline_id=None, task_id="t")):
+        assert list(vars(read)) == list(type(read).__dataclass_fields__)
+        assert type(read)(**vars(read)) == read
+
+
 @pytest.mark.parametrize("make", [status, chunk, lambda: RunResult(task_id="r", status="running")])
 def test_pickle_and_copy_round_trip(make: object) -> None:
     value = make()  # type: ignore[operator]

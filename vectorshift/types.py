@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from vectorshift import _log
 from vectorshift._sse import SSEFrame
@@ -187,6 +187,7 @@ class _DictAccess:
 
 
 _MISSING = object()
+_R = TypeVar("_R", bound=_DictAccess)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)
@@ -268,7 +269,8 @@ class RunStatus(_DictAccess):
         result = mapping(data, "result")
         if result is None:
             result = mapping(data, "outputs")
-        return cls(
+        return _checked(
+            cls,
             pipeline_id=pipeline_id,
             task_id=text(data, "task_id") or task_id,
             trace_id=text(data, "trace_id") or trace_id,
@@ -366,7 +368,8 @@ class StreamChunk(_DictAccess):
         try:
             kind = text(data, "type") or "stream"
             raw_text = text(data, "status", required=kind == "result")
-            chunk = cls(
+            chunk = _checked(
+                cls,
                 type=kind,
                 output_name=text(data, "output_name"),
                 output_value=data.get("output_value"),
@@ -384,6 +387,17 @@ class StreamChunk(_DictAccess):
                 f"a stream frame is not the platform's: {exc}", frame=_frame_excerpt(data)
             ) from None
         return chunk
+
+
+def _checked(cls: type[_R], **fields: Any) -> _R:
+    """A ``cls`` of ``fields`` that ``_wire`` has checked as it read them, every field given.
+
+    It skips the frozen dataclass ``__init__``, which sets each field through
+    ``object.__setattr__`` and checks them all again: two thirds of a stream chunk's cost.
+    """
+    result = object.__new__(cls)
+    result.__dict__.update(fields)
+    return result
 
 
 def _is_state(value: object) -> bool:
