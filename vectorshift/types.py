@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
 
 from vectorshift import _log
 from vectorshift._sse import SSEFrame
@@ -47,8 +47,8 @@ _STATES: dict[str, RunState] = {
     **dict.fromkeys(("cancelled", "canceled", "terminated", "aborted"), "cancelled"),
 }
 _TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-_TERMINAL_OR_RUNNING: frozenset[str] = _TERMINAL | {"running"}
-_STATE_WORDS = "'running', 'succeeded', 'failed' or 'cancelled'"
+_WORDS: tuple[str, ...] = get_args(RunState)
+_STATE_WORDS = ", ".join(map(repr, _WORDS[:-1])) + f" or {_WORDS[-1]!r}"
 _unknown_seen: set[str] = set()
 _unknown_lock = threading.Lock()
 
@@ -401,7 +401,7 @@ def _checked(cls: type[_R], **fields: Any) -> _R:
 
 
 def _is_state(value: object) -> bool:
-    return isinstance(value, str) and value in _TERMINAL_OR_RUNNING
+    return isinstance(value, str) and value in _WORDS
 
 
 def _require(result: _DictAccess, name: str, value: object, expected: str, ok: bool) -> None:

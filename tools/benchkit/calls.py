@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from benchkit.server import Server, echo_graph
+from benchkit.server import Server
 from vectorshift import Client, RunHandler
 
 
@@ -32,13 +32,8 @@ def bench_calls(server: Server, calls: int, blocks: int) -> dict[str, float]:
     call costs ~7 us, the same for raw and SDK). ``SDK sync, thread with a loop`` is a sync call
     made where a loop already runs (Jupyter, async code): it hops to the private loop.
     """
-    pipeline_id = server.create("bench-status", echo_graph())
+    pipeline_id, task, url = server.finished_run("bench-status")
     with httpx.Client(base_url=server.base_url, headers=server.headers) as raw:
-        task = raw.post(f"/pipeline/{pipeline_id}/run", json={
-            "inputs": {"query": "x"}, "background": True}).json()["task_id"]
-        url = f"/pipeline/{pipeline_id}/run/status/{task}"
-        while raw.get(url, params={"wait": 5}).json()["status"] == "running":
-            pass
         client = Client(api_key=server.api_key, base_url=server.base_url)
         handler = RunHandler(pipeline_id=pipeline_id, task_id=task, client=client)
         loop = asyncio.new_event_loop()

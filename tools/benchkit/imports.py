@@ -17,10 +17,8 @@ import sys
 import tempfile
 import time
 
-import httpx
-
 import vectorshift
-from benchkit.server import Server, echo_graph
+from benchkit.server import Server
 
 # The runtime dependencies (pyproject.toml; tomli is only for 3.10). Until 0.2 they included
 # pydantic, the baseline the first import goal was set against: it is measured as well.
@@ -65,19 +63,6 @@ def _first(code: str, args: list[str]) -> dict[str, float]:
     return {k: float(v) for k, v in json.loads(out).items()}
 
 
-def _finished_run(server: Server) -> tuple[str, str, str]:
-    """A pipeline, a finished run of it and its status path."""
-    pipeline_id = server.create("bench-first-use", echo_graph())
-    with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60) as raw:
-        task = raw.post(
-            f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "x"}, "background": True}
-        ).json()["task_id"]
-        url = f"/pipeline/{pipeline_id}/run/status/{task}"
-        while raw.get(url, params={"wait": 5}).json()["status"] == "running":
-            pass
-    return pipeline_id, task, url
-
-
 def bench_imports(
     rounds: int, official_python: str | None, server: Server | None = None
 ) -> dict[str, float]:
@@ -113,7 +98,7 @@ def bench_imports(
     bare = medians.pop("interpreter")
     figures = {f"{name} import ms": value - bare for name, value in medians.items()}
     if server is not None:
-        pipeline_id, task, url = _finished_run(server)
+        pipeline_id, task, url = server.finished_run("bench-first-use")
         first: dict[str, list[float]] = {"raw httpx": [], "SDK": []}
         for _ in range(rounds):
             first["raw httpx"].append(

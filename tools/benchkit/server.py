@@ -27,6 +27,18 @@ class Server:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
 
+    def finished_run(self, name: str) -> tuple[str, str, str]:
+        """A new echo pipeline, a finished background run of it and the run's status path."""
+        pipeline_id = self.create(name, echo_graph())
+        with httpx.Client(base_url=self.base_url, headers=self.headers, timeout=60) as raw:
+            task = raw.post(
+                f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "x"}, "background": True}
+            ).json()["task_id"]
+            url = f"/pipeline/{pipeline_id}/run/status/{task}"
+            while raw.get(url, params={"wait": 5}).json()["status"] == "running":
+                pass
+        return pipeline_id, task, url
+
     def create(self, name: str, nodes: dict[str, Any]) -> str:
         """Create a pipeline over raw HTTP (works for any client under test); its id."""
         with httpx.Client(base_url=self.base_url, headers=self.headers, timeout=60) as raw:

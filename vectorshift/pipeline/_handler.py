@@ -32,8 +32,8 @@ from vectorshift.pipeline._generated_handler import RunHandlerSync
 from vectorshift.pipeline._stream import (
     byte_opener,
     events_path,
+    read_status,
     resumable_opener,
-    status_path,
 )
 from vectorshift.types import RunStatus, StreamChunk
 
@@ -141,29 +141,9 @@ class RunHandler(RunHandlerSync):
         return hash((self.pipeline_id, self.task_id))
 
     async def _status(self, wait: float | None = None) -> RunStatus:
-        path = status_path(self.pipeline_id, self.task_id)
-        if wait is None:
-            response = await self.client.http.request("GET", path)
-        else:
-            response = await self.client.http.request(
-                "GET",
-                path,
-                params={"wait": f"{wait:.3f}".rstrip("0").rstrip(".")},
-                read_timeout=wait + 15.0,
-            )
-        status = response.parse(
-            RunStatus.from_wire,
-            pipeline_id=self.pipeline_id, task_id=self.task_id, trace_id=self.trace_id,
+        return await read_status(
+            self.client, self.pipeline_id, self.task_id, self.trace_id, wait=wait
         )
-        _log.event(
-            logging.DEBUG,
-            "run %s is %s",
-            self.task_id,
-            status.raw_status,
-            request_id=response.request_id,
-            **ids_of(self),
-        )
-        return status
 
     async def arun_status(self) -> RunStatus:
         """Check the run once, without waiting.

@@ -52,9 +52,9 @@ __all__ = [
     "Opener",
     "byte_opener",
     "events_path",
+    "read_status",
     "resumable_opener",
     "sse_opener",
-    "status_path",
 ]
 
 ByteOpener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[bytes]]]
@@ -113,9 +113,39 @@ def events_path(pipeline_id: str, task_id: str) -> str:
     return f"/pipeline/{pipeline_id}/run/events/{task_id}"
 
 
-def status_path(pipeline_id: str, task_id: str) -> str:
-    """A run's status (docs/protocol.md#platform-endpoints)."""
-    return f"/pipeline/{pipeline_id}/run/status/{task_id}"
+async def read_status(
+    client: Client,
+    pipeline_id: str,
+    task_id: str,
+    trace_id: str | None,
+    wait: float | None = None,
+) -> RunStatus:
+    """A run's status (docs/protocol.md#platform-endpoints); with ``wait``, a long-poll of up
+    to that many seconds (docs/protocol.md#long-poll)."""
+    path = f"/pipeline/{pipeline_id}/run/status/{task_id}"
+    if wait is None:
+        response = await client.http.request("GET", path)
+    else:
+        response = await client.http.request(
+            "GET",
+            path,
+            params={"wait": f"{wait:.3f}".rstrip("0").rstrip(".")},
+            read_timeout=wait + 15.0,
+        )
+    status = response.parse(
+        RunStatus.from_wire, pipeline_id=pipeline_id, task_id=task_id, trace_id=trace_id
+    )
+    _log.event(
+        logging.DEBUG,
+        "run %s is %s",
+        task_id,
+        status.raw_status,
+        request_id=response.request_id,
+        pipeline_id=pipeline_id,
+        task_id=task_id,
+        trace_id=trace_id,
+    )
+    return status
 
 
 def resumable_opener(
@@ -282,18 +312,13 @@ class _Resumer:
     async def _ended_at_or_before_after(self) -> bool:
         """Whether nothing can follow ``after``: the run has ended (asked once, and only while
         nothing was delivered). A status that cannot be read counts as not ended."""
-        if self._asked_whether_ended or self.delivered or self.last_id is None:
+        if self._asked_whether_ended or self.delivered or None in (self.last_id, self.task_id):
             return False
-        if self.task_id is None:
-            return False
+        assert self.task_id is not None
         self._asked_whether_ended = True
         try:
-            response = await self.client.http.request(
-                "GET", status_path(self.pipeline_id, self.task_id)
-            )
-            status = response.parse(
-                RunStatus.from_wire,
-                pipeline_id=self.pipeline_id, task_id=self.task_id, trace_id=self.trace_id,
+            status = await read_status(
+                self.client, self.pipeline_id, self.task_id, self.trace_id
             )
         except (ApiError, ApiConnectionError):
             return False
