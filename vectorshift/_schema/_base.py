@@ -1,0 +1,108 @@
+"""What every wire model shares: how strict it is, what it tolerates, how its errors read.
+
+Two kinds of model, one rule each:
+
+- :class:`Answer`: what a server sends. Fields the platform may add are kept (``extra="allow"``),
+  so an SDK built today reads tomorrow's answers; the fields we read are checked strictly (an id
+  that is an object, a list where a map was promised, is an error, never a coercion).
+- :class:`Body`: what a client sends. Strict too (``"1"`` is not an integer, ``"true"`` not a
+  boolean), and unknown fields are kept: the official client sends some this server ignores.
+
+A :class:`pydantic.ValidationError` becomes one line naming the field by its path in the JSON
+(``runs[2].inputs``, ``nodes.llm_0.outputs[1]``) through :func:`describe`, for the SDK's
+``ApiResponseError`` and for the local server's 4xx answers alike.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+__all__ = ["Answer", "Body", "describe", "field_path", "json_kind"]
+
+_VALIDATOR_STEP = re.compile(
+    r"^(function-[a-z]+|tagged-union|union|nullable|default|json-or-python|lax-or-strict|chain)\["
+)
+"""The names pydantic gives to steps of a validator (not fields) in an error's location."""
+
+
+class Answer(BaseModel):
+    """A shape a server sends: strict on the fields declared, keeping any other field."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
+
+
+class Body(BaseModel):
+    """A request body a client sends: strict on the fields declared, keeping any other field."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a JSON path: ``("runs", 2, "inputs")`` -> ``runs[2].inputs``.
+
+    Locations of tagged unions and function validators (``function-after[...]``) are not
+    fields and are left out.
+    """
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _VALIDATOR_STEP.match(part):
+            continue
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+_KINDS: dict[type, str] = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def json_kind(value: Any) -> str:
+    """What JSON calls ``value``'s type, with an article: ``an object``, ``a string``, ``null``."""
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+_EXPECTED: dict[str, str] = {
+    "dict_type": "an object",
+    "model_type": "an object",
+    "list_type": "an array",
+    "string_type": "a string",
+    "bool_type": "a boolean",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "none_required": "null",
+}
+
+
+def describe(error: ValidationError, prefix: str = "") -> str:
+    """The first problem of ``error`` as one line naming the field by its JSON path.
+
+    Args:
+        error: What pydantic raised.
+        prefix: A path the model sits under (``"object."``), prepended to each field.
+
+    Example:
+        >>> describe(error)
+        "field 'runs[2].inputs' must be an object, got an array"
+    """
+    first = error.errors(include_url=False)[0]
+    path = prefix + field_path(tuple(first["loc"]))
+    label = repr(path) if path else "body"
+    kind = first["type"]
+    if kind == "missing":
+        return f"field {label} is missing"
+    expected = _EXPECTED.get(kind)
+    if expected is not None:
+        return f"field {label} must be {expected}, got {json_kind(first.get('input'))}"
+    return f"field {label}: {first['msg']}"
