@@ -142,6 +142,9 @@ class LocalServer:
         recorder: The requests, runs and LLM calls seen, when ``config.record`` is set.
         host: The interface listened on.
 
+    In async code, use ``async with LocalServer() as server:``: starting and stopping then run
+    in a worker thread instead of blocking the event loop.
+
     Example:
         >>> with LocalServer() as server:
         ...     url, key = server.base_url, server.api_key
@@ -327,6 +330,34 @@ class LocalServer:
 
     def __enter__(self) -> LocalServer:
         return self.start()
+
+    async def astart(self) -> LocalServer:
+        """:meth:`start` without blocking the event loop: it runs in a worker thread.
+
+        Starting binds a socket, opens the database and waits for uvicorn's thread (some
+        0.3 s); done on the loop's own thread, that would stall every other task meanwhile.
+        Works under asyncio and trio.
+        """
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(self.start)
+
+    async def aclose(self) -> None:
+        """:meth:`close` without blocking the event loop: it runs in a worker thread."""
+        import anyio.to_thread
+
+        await anyio.to_thread.run_sync(self.close)
+
+    async def __aenter__(self) -> LocalServer:
+        return await self.astart()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def __exit__(
         self,
