@@ -128,6 +128,7 @@ class ProviderConfig:
         openai_base_url: Base URL of the OpenAI-compatible API.
         script: The scripted answers asked before any provider (``None``: none).
         recorder: Where LLM calls are recorded (``None``: nowhere).
+        org: The organisation whose run makes the calls, for script rules scoped to one.
 
     Example:
         >>> config = ProviderConfig(modes={"openai": "real"})
@@ -140,6 +141,7 @@ class ProviderConfig:
     openai_base_url: str = "https://api.openai.com/v1"
     script: Script | None = None
     recorder: Recorder | None = None
+    org: str | None = None
 
     def is_real(self, provider: str) -> bool:
         """Whether ``provider``'s LLM nodes call the provider (not the simulated model)."""
@@ -241,7 +243,7 @@ async def complete(request: LLMRequest, config: ProviderConfig, on_token: OnToke
     if config.script is not None:
         scripted = config.script.answer(
             prompt=request.prompt, node_name=request.node_name, node_id=request.node_id,
-            model=request.model, provider=request.provider,
+            model=request.model, provider=request.provider, org=config.org,
         )
     if config.recorder is None or not config.recorder.enabled:
         return await _answer(request, config, on_token, scripted)

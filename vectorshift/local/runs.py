@@ -259,7 +259,7 @@ class RunManager:
                 stream_tokens=True,
                 intermediate_results=intermediate_results,
                 load_pipeline=self._loader(org),
-                providers=self._providers(),
+                providers=self._providers(org),
                 max_value_size=self.config.max_value_size,
                 max_run_size=self.config.max_run_size,
             )
@@ -272,11 +272,13 @@ class RunManager:
                 self._tg.start_soon(self._execute, run, pipeline.nodes, inputs, options)
         return records, created
 
-    def _providers(self) -> ProviderConfig:
+    def _providers(self, org: str) -> ProviderConfig:
         providers = self.config.provider_config()
         if self.script is None and self.recorder is None:
             return providers
-        return dataclasses.replace(providers, script=self.script, recorder=self.recorder)
+        return dataclasses.replace(
+            providers, script=self.script, recorder=self.recorder, org=org
+        )
 
     def _loader(self, org: str) -> engine.SubPipelineLoader:
         async def load(pipeline_id: str) -> dict[str, Any]:

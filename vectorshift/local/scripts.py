@@ -10,7 +10,9 @@ command line (``--script file.json``).
 What a rule matches (every criterion given must hold):
 
 - ``prompt``: the user prompt, exactly; ``regex``: a regular expression searched in it;
-- ``node``: the node's name or id; ``model``, ``provider``: the node's model and provider.
+- ``node``: the node's name or id; ``model``, ``provider``: the node's model and provider;
+- ``org``: the organisation whose run makes the call (the testing kit scopes each test's rules
+  to its own organisation, so a run left over by another test never takes them).
 
 What it answers (one of):
 
@@ -42,7 +44,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeAlias
 
-__all__ = ["Script", "ScriptRule", "ScriptedAnswer", "parse_script", "read_script"]
+__all__ = [
+    "OrgScript", "Script", "ScriptRule", "ScriptedAnswer", "parse_script", "read_script",
+]
 
 Answer: TypeAlias = "str | dict[str, Any] | list[Any] | Callable[[str], str | None]"
 """A rule's answer: text, a JSON value (sent as JSON text), or a function of the prompt."""
@@ -81,6 +85,7 @@ class ScriptRule:
         node: Match calls of the node with this name or id.
         model: Match calls for this model.
         provider: Match calls for this provider (``openai``, ``anthropic``, ``local``...).
+        org: Match calls of runs of this organisation only.
         answer: The answer: text, a JSON object or list, or (from Python) a function called
             with the prompt that returns the text, or ``None`` to pass the call on.
         answers: A queue of answers (each as ``answer``, functions excepted), one per call.
@@ -98,6 +103,7 @@ class ScriptRule:
     node: str | None = None
     model: str | None = None
     provider: str | None = None
+    org: str | None = None
     answer: Answer | None = None
     answers: list[Any] | None = None
     tokens: list[str] | None = None
@@ -108,7 +114,7 @@ class ScriptRule:
     used: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
-        for attribute in ("prompt", "regex", "node", "model", "provider", "error", "name"):
+        for attribute in ("prompt", "regex", "node", "model", "provider", "org", "error", "name"):
             value = getattr(self, attribute)
             if value is not None and not isinstance(value, str):
                 raise ValueError(f"script rule: {attribute} must be a string")
@@ -164,10 +170,11 @@ class ScriptRule:
             raise ValueError(f"script rule: {exc}") from None
 
     def matches(self, *, prompt: str, node_name: str, node_id: str, model: str,
-                provider: str) -> bool:
+                provider: str, org: str | None = None) -> bool:
         """Whether every criterion the rule gives holds for this call (answers aside)."""
         return (
-            (self.prompt is None or self.prompt == prompt)
+            (self.org is None or self.org == org)
+            and (self.prompt is None or self.prompt == prompt)
             and (self._pattern is None or self._pattern.search(prompt) is not None)
             and (self.node is None or self.node in (node_name, node_id))
             and (self.model is None or self.model == model)
@@ -246,14 +253,14 @@ class Script:
             return list(self._rules)
 
     def answer(self, *, prompt: str, node_name: str = "", node_id: str = "", model: str = "",
-               provider: str = "") -> ScriptedAnswer | None:
+               provider: str = "", org: str | None = None) -> ScriptedAnswer | None:
         """What the script answers this call, or ``None`` to leave it unscripted.
 
         A function answer is called without the lock held (it may change the script).
         """
         for rule in self.rules:
             if not rule.matches(prompt=prompt, node_name=node_name, node_id=node_id,
-                                model=model, provider=provider):
+                                model=model, provider=provider, org=org):
                 continue
             text: str | None = None
             if callable(rule.answer):
@@ -279,6 +286,60 @@ class Script:
                 tokens = ()
             return ScriptedAnswer(tokens, rule._delays(len(tokens)), rule.error, rule)
         return None
+
+
+class OrgScript(Script):
+    """One organisation's part of a server's :class:`Script`: what a test's ``script`` is.
+
+    Rules added through it match only calls of that organisation's runs, so a run another
+    test left running on a shared server never consumes them; ``rules``, ``remove`` and
+    ``clear`` see only them (and the server's rules of no organisation). The rules live in
+    the server's script, which the engine asks.
+
+    Args:
+        script: The server's script.
+        org: The organisation.
+    """
+
+    def __init__(self, script: Script, org: str) -> None:
+        super().__init__()
+        self.script = script
+        self.org = org
+
+    def add(self, rule: ScriptRule | dict[str, Any] | None = None, **fields: Any) -> ScriptRule:
+        """Install a rule for this organisation's runs (see :meth:`Script.add`)."""
+        if rule is None:
+            rule = ScriptRule.from_dict({"org": self.org, **fields})
+        elif isinstance(rule, dict):
+            rule = ScriptRule.from_dict({"org": self.org, **rule, **fields})
+        elif rule.org is None:
+            rule.org = self.org
+        return self.script.add(rule)
+
+    def remove(self, rule: ScriptRule) -> None:
+        """Uninstall a rule."""
+        self.script.remove(rule)
+
+    def clear(self) -> None:
+        """Uninstall every rule of this organisation."""
+        for rule in self.rules:
+            self.script.remove(rule)
+
+    @property
+    def rules(self) -> list[ScriptRule]:
+        """The rules that may answer this organisation's runs, in matching order: its own, and
+        the server's rules of no organisation (a server's ``script=`` setting)."""
+        return [rule for rule in self.script.rules if rule.org in (None, self.org)]
+
+    def answer(self, *, prompt: str, node_name: str = "", node_id: str = "", model: str = "",
+               provider: str = "", org: str | None = None) -> ScriptedAnswer | None:
+        """What the server's script answers a call of this organisation's runs."""
+        return self.script.answer(prompt=prompt, node_name=node_name, node_id=node_id,
+                                  model=model, provider=provider, org=self.org)
+
+    def unused(self) -> list[ScriptRule]:
+        """The :attr:`rules` that no call has used."""
+        return [rule for rule in self.rules if rule.used == 0]
 
 
 def _items(data: Any) -> list[dict[str, Any]]:

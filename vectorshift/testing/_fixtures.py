@@ -6,7 +6,7 @@ Nothing here imports the server until a fixture is used, so collecting tests sta
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,7 +23,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(**settings): ServerConfig settings of the test's vectorshift_local "
-        "platform (max_active_runs=2, script=[...], faults=[...], providers=...)",
+        "platform (max_active_runs=2, script=[...], faults=[...], providers=...), and "
+        "assert_all_called=False to allow script rules that no LLM call used",
     )
 
 
@@ -40,13 +41,18 @@ def vectorshift_local(request: pytest.FixtureRequest) -> Iterator[LocalPlatform]
         >>> def test_reply(vectorshift_local):
         ...     vectorshift_local.script.add(node="reply", answer="Thanks!")
     """
-    settings: dict[str, object] = {}
+    settings = _marker_settings(request)
+    with local_platform(**settings) as platform:
+        yield platform
+
+
+def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
     for marker in reversed(list(request.node.iter_markers(_MARKER))):
         if marker.args:
             raise pytest.UsageError(f"@pytest.mark.{_MARKER} takes keyword arguments only")
         settings.update(marker.kwargs)
-    with local_platform(**settings) as platform:
-        yield platform
+    return settings
 
 
 @pytest.fixture(scope="session")
@@ -59,12 +65,23 @@ def vectorshift_local_server() -> Iterator[LocalServer]:
 
 
 @pytest.fixture
-def vectorshift_local_shared(vectorshift_local_server: LocalServer) -> Iterator[LocalPlatform]:
+def vectorshift_local_shared(
+    request: pytest.FixtureRequest, vectorshift_local_server: LocalServer
+) -> Iterator[LocalPlatform]:
     """This test's own organisation on the session's local platform: faster than a fresh one.
 
-    Pipelines and runs of other tests are invisible to it (another organisation); faults,
-    script rules and records are emptied before and after the test. The default client is
-    pointed at it for the test, as with ``vectorshift_local``.
+    Pipelines and runs of other tests are invisible to it (another organisation), and its
+    script rules answer only its own runs, so a run another test left going never takes them;
+    faults, script rules and records are emptied before and after the test. The default
+    client is pointed at it for the test, as with ``vectorshift_local``. Of the marker's
+    settings it reads only ``assert_all_called`` (the server is shared).
     """
-    with shared_platform(vectorshift_local_server) as platform:
+    settings = _marker_settings(request)
+    unknown = sorted(set(settings) - {"assert_all_called"})
+    if unknown:
+        raise pytest.UsageError(
+            f"vectorshift_local_shared runs on the session's server: its marker takes only "
+            f"assert_all_called, not {', '.join(unknown)} (use vectorshift_local for settings)"
+        )
+    with shared_platform(vectorshift_local_server, **settings) as platform:
         yield platform

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from vectorshift.local import LocalServer
     from vectorshift.local.faults import FaultInjector
     from vectorshift.local.recording import LLMCall, RecordedRequest, RecordedRun
-    from vectorshift.local.scripts import Script
+    from vectorshift.local.scripts import OrgScript, ScriptRule
 
 __all__ = ["LocalPlatform", "local_platform", "shared_platform"]
 
@@ -40,10 +40,17 @@ class LocalPlatform:
     What it lists is what the test's organisation did: requests sent with its key (and those
     with no key the server knows), runs of its pipelines and the LLM calls of those runs.
 
+    Script rules added through :attr:`script` are the test's own: they answer only its
+    organisation's runs. A rule that no call used is an error when the platform's block (the
+    fixture) ends, as a mock whose expectations were not met: it usually means a misspelt node
+    name, prompt or model. A test that means it sets ``assert_all_called = False``.
+
     Attributes:
         server: The running server (shared with other tests by :func:`shared_platform`).
         api_key: The key of the test's organisation; ``org`` is that organisation.
         client: A client of the platform, also the default client while the test runs.
+        assert_all_called: Whether a script rule no call used fails the test at its end
+            (default ``True``; also ``@pytest.mark.vectorshift_local(assert_all_called=False)``).
 
     Example:
         >>> with local_platform() as vs:
@@ -51,11 +58,17 @@ class LocalPlatform:
         ...     pipeline = vectorshift.Pipeline.new(name="demo")  # uses vs.client
     """
 
-    def __init__(self, server: LocalServer, api_key: str, org: str) -> None:
+    def __init__(
+        self, server: LocalServer, api_key: str, org: str, *, assert_all_called: bool = True
+    ) -> None:
+        from vectorshift.local.scripts import OrgScript
+
         self.server = server
         self.api_key = api_key
         self.org = org
         self.client = Client(api_key=api_key, base_url=server.base_url)
+        self.assert_all_called = assert_all_called
+        self._script = OrgScript(server.script, org)
 
     def __repr__(self) -> str:
         return f"LocalPlatform(url={self.url!r}, org={self.org!r})"
@@ -75,13 +88,31 @@ class LocalPlatform:
         return self.server.faults
 
     @property
-    def script(self) -> Script:
+    def script(self) -> OrgScript:
         """The scripted LLM answers: ``script.add(node="classifier", answer="spam")``.
 
-        Rules hold for the whole server and are removed after the test; see
+        Rules answer only this test's runs and are removed after the test; see
         :class:`~vectorshift.local.scripts.ScriptRule` for every field.
         """
-        return self.server.script
+        return self._script
+
+    def check_all_called(self) -> None:
+        """Fail when a script rule of this test was never used (unless ``assert_all_called``
+        is off); the fixtures call it when the test's block ends without an error.
+
+        Raises:
+            AssertionError: naming each unused rule by what it matches.
+        """
+        unused = self._script.unused()
+        if not unused or not self.assert_all_called:
+            return
+        shown = "; ".join(_rule_text(rule) for rule in unused)
+        raise AssertionError(
+            f"{len(unused)} script rule(s) of this test answered no LLM call: {shown}. A "
+            "misspelt node name, prompt or model matches nothing; if the test means it, set "
+            "vectorshift_local.assert_all_called = False or mark it "
+            "@pytest.mark.vectorshift_local(assert_all_called=False)"
+        )
 
     def requests(self, method: str = "*", path: str = "") -> list[RecordedRequest]:
         """The requests the platform received, oldest first.
@@ -184,6 +215,18 @@ def default_client(platform: LocalPlatform) -> Iterator[Client]:
                 os.environ[name] = value
 
 
+_RULE_FIELDS = ("name", "node", "prompt", "regex", "model", "provider", "answer", "answers",
+                "tokens", "error", "count")
+
+
+def _rule_text(rule: ScriptRule) -> str:
+    given = (
+        f"{name}={getattr(rule, name)!r}" for name in _RULE_FIELDS
+        if getattr(rule, name) is not None
+    )
+    return f"ScriptRule({', '.join(given)})"
+
+
 def _settings(settings: dict[str, Any]) -> dict[str, Any]:
     if "record" in settings and not settings["record"]:
         raise ValueError("a test platform always records (record=False is not available)")
@@ -191,13 +234,15 @@ def _settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def local_platform(**settings: Any) -> Iterator[LocalPlatform]:
+def local_platform(*, assert_all_called: bool = True, **settings: Any) -> Iterator[LocalPlatform]:
     """A fresh local platform for the block, the default client pointed at it.
 
     The server runs in this process, on a free loopback port, with a temporary SQLite file
     deleted at the end, and records every request, run and LLM call.
 
     Args:
+        assert_all_called: Fail at the end of the block when a script rule added through the
+            platform was never used (:meth:`LocalPlatform.check_all_called`).
         **settings: :class:`~vectorshift.local.ServerConfig` fields (``max_active_runs``,
             ``script``, ``faults``, ``providers``...). Nothing is read from the environment.
 
@@ -208,13 +253,19 @@ def local_platform(**settings: Any) -> Iterator[LocalPlatform]:
     from vectorshift.local import LocalServer, ServerConfig
 
     with LocalServer(ServerConfig(**_settings(settings))) as server:
-        platform = LocalPlatform(server, server.api_key, server.config.api_keys[server.api_key])
+        org = server.config.api_keys[server.api_key]
+        platform = LocalPlatform(
+            server, server.api_key, org, assert_all_called=assert_all_called
+        )
         with default_client(platform):
             yield platform
+        platform.check_all_called()
 
 
 @contextmanager
-def shared_platform(server: LocalServer) -> Iterator[LocalPlatform]:
+def shared_platform(
+    server: LocalServer, *, assert_all_called: bool = True
+) -> Iterator[LocalPlatform]:
     """A new organisation on a running server for the block, the default client pointed at it.
 
     The organisation gets its own key, so its pipelines and runs are invisible to the other
@@ -224,6 +275,8 @@ def shared_platform(server: LocalServer) -> Iterator[LocalPlatform]:
 
     Args:
         server: A server started with ``record=True``.
+        assert_all_called: Fail at the end of the block when a script rule added through the
+            platform was never used (:meth:`LocalPlatform.check_all_called`).
 
     Raises:
         ValueError: The server does not record.
@@ -233,11 +286,12 @@ def shared_platform(server: LocalServer) -> Iterator[LocalPlatform]:
     org = f"test-{next(_orgs)}"
     key = f"vs-test-{uuid.uuid4().hex}"
     server.config.api_keys[key] = org
-    platform = LocalPlatform(server, key, org)
+    platform = LocalPlatform(server, key, org, assert_all_called=assert_all_called)
     platform.reset()
     try:
         with default_client(platform):
             yield platform
+        platform.check_all_called()
     finally:
         platform.reset()
         server.config.api_keys.pop(key, None)
