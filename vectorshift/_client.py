@@ -100,6 +100,8 @@ class Client(ClientSync):
                 f"stream_idle_timeout must be positive or None, got {stream_idle_timeout}"
             )
         self._api_key = api_key
+        self._api_key_label = "Client(api_key=...)"
+        """How a message names the key given here (the CLI says ``--api-key``)."""
         self._base_url = base_url
         self.max_response_bytes = max_response_bytes
         self.stream_idle_timeout = stream_idle_timeout
@@ -137,7 +139,7 @@ class Client(ClientSync):
     def _api_key_and_source(self) -> tuple[str | None, str]:
         """The API key, and where it was found (for a message about a rejected key)."""
         if self._api_key:
-            return self._api_key, "Client(api_key=...)"
+            return self._api_key, self._api_key_label
         module_value = getattr(sys.modules.get("vectorshift"), "api_key", None)
         if module_value:
             return module_value, "vectorshift.api_key"

@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
 from vectorshift.cli._context import Context
+from vectorshift.cli._messages import describe
 from vectorshift.cli._output import (
     API_ERROR,
     INTERRUPTED,
@@ -143,8 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.clear_progress()
         if args.debug:
             traceback.print_exc()
-        out.error(exc)
         code = exit_code_of(exc)
-        if code in (TIMED_OUT, API_ERROR) and ctx.resume:
-            out.note(f"the run goes on; resume with: {ctx.resume}")
+        resume = ctx.resume if code in (TIMED_OUT, API_ERROR) else None
+        out.error(exc, describe(exc, args), resume=resume)
         return code

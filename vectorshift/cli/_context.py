@@ -8,6 +8,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vectorshift.cli._messages import no_key_message
 from vectorshift.cli._output import Output
 
 if TYPE_CHECKING:
@@ -39,11 +40,13 @@ class Context:
     def client(self) -> Client:
         """The client of ``--api-key``/``--base-url``, else of the SDK's usual configuration."""
         if self._client is None:
-            from vectorshift import Client
+            from vectorshift import Client, ConfigurationError
 
-            self._client = Client(
-                api_key=self.args.api_key or None, base_url=self.args.base_url or None
-            )
+            client = Client(api_key=self.args.api_key or None, base_url=self.args.base_url or None)
+            client._api_key_label = "--api-key"
+            if not client._resolve_api_key():
+                raise ConfigurationError(no_key_message(self.out.program))
+            self._client = client
         return self._client
 
     def command(self, *words: str) -> str:

@@ -14,6 +14,8 @@ from typing import Any, TextIO, TypeVar
 
 import anyio
 
+from vectorshift.cli._messages import json_text, printable
+
 __all__ = [
     "API_ERROR",
     "INTERRUPTED",
@@ -66,9 +68,15 @@ def exit_code_of(exc: BaseException) -> int:
     return API_ERROR
 
 
-def one_line(exc: BaseException) -> str:
-    """``exc`` as one line: its class and message, plus a request id it does not name yet."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
+def one_line(exc: BaseException, message: str | None = None) -> str:
+    """``exc`` as one line: its class and message, plus a request id it does not name yet.
+
+    Args:
+        exc: The exception.
+        message: Its message as the command words it (:func:`~vectorshift.cli._messages.describe`);
+            ``str(exc)`` by default.
+    """
+    text = " ".join((str(exc) if message is None else message).split()) or type(exc).__name__
     request_id = getattr(exc, "request_id", None)
     if request_id and request_id not in text:
         text += f" [request_id={request_id}]"
@@ -112,14 +120,15 @@ class Output:
         return _isatty(self.stdout) and _isatty(self.stderr)
 
     def text(self, line: str = "", *, end: str = "\n") -> None:
-        """Write text for people to stdout, now."""
-        self.stdout.write(line + end)
+        """Write text for people to stdout, now, its control characters shown escaped."""
+        self.stdout.write(printable(line) + end)
         self.stdout.flush()
 
-    def document(self, value: Any) -> None:
+    def document(self, value: Any, *, stream: TextIO | None = None) -> None:
         """Write one JSON document (a line of JSON lines, for streams) to stdout, now."""
-        self.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
-        self.stdout.flush()
+        target = stream or self.stdout
+        target.write(json_text(json.dumps(value, ensure_ascii=False, default=str)) + "\n")
+        target.flush()
 
     def outputs(self, outputs: Mapping[str, Any]) -> None:
         """A run's outputs for people: a single output's value alone, else ``name: value``."""
@@ -131,12 +140,37 @@ class Output:
 
     def note(self, message: str) -> None:
         """A line for people on stderr (hints, what was done); never part of the results."""
-        self.stderr.write(message + "\n")
+        self.stderr.write(printable(message) + "\n")
         self.stderr.flush()
 
-    def error(self, exc: BaseException) -> None:
-        """The one line an error gets on stderr."""
-        self.note(f"{self.program}: error: {one_line(exc)}")
+    def error(
+        self, exc: BaseException, message: str | None = None, *, resume: str | None = None
+    ) -> None:
+        """What an error gets on stderr: one line, or with ``--json`` one JSON object.
+
+        Args:
+            exc: The error.
+            message: Its message as the command words it (``str(exc)`` by default).
+            resume: The command line that picks the run up again, when the run goes on.
+        """
+        if not self.json_mode:
+            self.note(f"{self.program}: error: {one_line(exc, message)}")
+            if resume:
+                self.note(f"the run goes on; resume with: {resume}")
+            return
+        shown = {
+            "type": type(exc).__name__,
+            "message": " ".join((str(exc) if message is None else message).split()),
+            "request_id": getattr(exc, "request_id", None),
+            "exit_code": exit_code_of(exc),
+        }
+        for name in ("status_code", "pipeline_id", "task_id", "trace_id"):
+            value = getattr(exc, name, None)
+            if value is not None:
+                shown[name] = value
+        if resume:
+            shown["resume"] = resume
+        self.document({"error": shown}, stream=self.stderr)
 
     async def waiting(self, describe: Callable[[], str], work: Callable[[], Awaitable[T]]) -> T:
         """Await ``work()``; past a second, draw ``describe()`` and a spinner on stderr.

@@ -13,12 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectorshift.cli._context import Context
+from vectorshift.cli._messages import printable
 from vectorshift.cli._output import OK, show
 
 if TYPE_CHECKING:
     from vectorshift import Pipeline
 
 __all__ = ["apply", "delete", "export", "list_pipelines", "show_pipeline"]
+
+
+def _one(text: str) -> str:
+    """A name or description on one line: every control character (newlines too) escaped."""
+    return printable(text, one_line=True)
 
 
 def _io(pipeline: Pipeline) -> tuple[dict[str, str], dict[str, str]]:
@@ -51,11 +57,14 @@ async def list_pipelines(ctx: Context) -> int:
     if ctx.out.json_mode:
         ctx.out.document([_summary(pipeline) for pipeline in found])
         return OK
+    if not found:
+        where = f" past the first {ctx.args.offset}" if ctx.args.offset else ""
+        ctx.out.note(f"no pipelines{where} in this organisation")
     for pipeline in found:
         inputs, outputs = _io(pipeline)
         ctx.out.text(
-            f"{pipeline.id}  {pipeline.name}  in: {', '.join(inputs) or '-'}  "
-            f"out: {', '.join(outputs) or '-'}"
+            f"{pipeline.id}  {_one(pipeline.name)}  in: {_one(', '.join(inputs)) or '-'}  "
+            f"out: {_one(', '.join(outputs)) or '-'}"
         )
     return OK
 
@@ -67,16 +76,16 @@ async def show_pipeline(ctx: Context) -> int:
     if ctx.out.json_mode:
         ctx.out.document(summary)
         return OK
-    ctx.out.text(f"{summary['name']} ({summary['id']})")
+    ctx.out.text(f"{_one(summary['name'])} ({summary['id']})")
     if summary["description"]:
-        ctx.out.text(f"  {summary['description']}")
+        ctx.out.text(f"  {_one(summary['description'])}")
     for title in ("inputs", "outputs"):
         ctx.out.text(f"{title}:")
         for name, io_type in summary[title].items():
-            ctx.out.text(f"  {name}: {io_type}")
+            ctx.out.text(f"  {_one(name)}: {_one(io_type)}")
     ctx.out.text("nodes:")
     for node in summary["nodes"]:
-        ctx.out.text(f"  {node['name']}: {node['type']} ({node['id']})")
+        ctx.out.text(f"  {_one(node['name'])}: {_one(node['type'])} ({node['id']})")
     ctx.out.text("graph:")
     for line in pipeline.describe().splitlines()[1:]:
         ctx.out.text(f"  {line}")
@@ -90,7 +99,7 @@ async def delete(ctx: Context) -> int:
     if ctx.out.json_mode:
         ctx.out.document({"id": pipeline.id, "name": pipeline.name, "deleted": True})
     else:
-        ctx.out.text(f"deleted pipeline {pipeline.name!r} ({pipeline.id})")
+        ctx.out.text(f"deleted pipeline {_one(pipeline.name)!r} ({pipeline.id})")
     return OK
 
 
