@@ -76,3 +76,33 @@ def test_every_runtime_dependency_is_imported_by_the_package(wheel: zipfile.ZipF
     imported = imported_top_level_modules()
     unused = [name for name in names if name.lower().replace("-", "_") not in imported]
     assert "httpx" in names and unused == [], f"declared but never imported: {unused}"
+
+
+def test_the_metadata_has_classifiers_and_project_urls(wheel: zipfile.ZipFile) -> None:
+    meta = metadata(wheel)
+    classifiers = meta.get_all("Classifier", [])
+    for version in ("3.10", "3.11", "3.12", "3.13"):
+        assert f"Programming Language :: Python :: {version}" in classifiers
+    assert {"Typing :: Typed", "Framework :: Trio", "Framework :: AsyncIO"} <= set(classifiers)
+    urls = dict(url.split(", ", 1) for url in meta.get_all("Project-URL", []))
+    assert urls["Homepage"] == "https://vectorshift.ai"
+    assert urls["Platform API reference"].startswith("https://docs.vectorshift.ai/")
+
+
+INSTALL_LINE = re.compile(r"pip install[^\n`]*")
+
+
+def test_no_install_command_in_the_docs_fetches_the_registrys_vectorshift() -> None:
+    # The registry's `vectorshift` is the official client: every command that installs this
+    # SDK names its source (a path, a wheel, a URL), and each page that mentions the bare
+    # command says it is the other package.
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
+             *sorted((ROOT / "examples").rglob("README.md"))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for line in INSTALL_LINE.findall(text):
+            installs_registry_sdk = re.search(r"pip install +'?vectorshift(\[[a-z,]+\])?'?( |$)",
+                                              line)
+            if installs_registry_sdk:
+                around = text[max(0, text.find(line) - 120): text.find(line) + 300]
+                assert "official client" in around, f"{page.name}: {line!r}"

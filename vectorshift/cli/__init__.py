@@ -50,7 +50,8 @@ def _serve(argv: list[str], program: str) -> int:
     except ImportError as exc:
         print(
             f"{program}: error: the local platform needs its extra: "
-            f"pip install 'vectorshift[local]' ({exc})",
+            "install the SDK with its 'local' extra, or its packages: "
+            f"pip install starlette uvicorn python-multipart ({exc})",
             file=sys.stderr,
         )
         return USAGE

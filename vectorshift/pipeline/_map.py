@@ -58,7 +58,7 @@ class _Progress:
         except ImportError as exc:
             raise ImportError(
                 "progress=True draws a progress bar with the 'tqdm' package, which is not "
-                "installed: pip install 'vectorshift[progress]' (or leave progress off)"
+                "installed: pip install tqdm (the SDK's 'progress' extra), or leave progress off"
             ) from exc
         self._bar = module.tqdm(total=total, unit="run", desc="vectorshift runs")
         self._show()

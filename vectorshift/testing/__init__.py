@@ -1,6 +1,7 @@
 """``vectorshift.testing``: test code built on VectorShift against a real local platform.
 
-Installed with the ``testing`` extra (``pip install 'vectorshift[testing]'``), the pytest plugin
+Installed with the ``testing`` extra (the SDK from its source: ``pip install '<clone>[testing]'``),
+the pytest plugin
 (:mod:`vectorshift.testing.plugin`) gives every test the fixtures ``vectorshift_local`` (a fresh
 platform) and ``vectorshift_local_shared`` (an organisation of its own on a platform shared by
 the session). Without pytest, :func:`local_platform` and :func:`shared_platform` do the same.

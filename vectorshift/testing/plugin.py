@@ -3,7 +3,7 @@
 pytest loads every installed plugin in every run, so this module is cheap and decides whether
 it is active: only when the packages the ``testing`` extra installs (the local server's
 Starlette and uvicorn) can be found does it register its fixtures and marker (from
-:mod:`vectorshift.testing._fixtures`). A plain ``pip install vectorshift`` therefore adds
+:mod:`vectorshift.testing._fixtures`). The SDK installed without the extra therefore adds
 nothing to anyone's pytest: no fixture, no marker, no import of the server. ``-p no:vectorshift``
 turns it off even with the extra.
 """
