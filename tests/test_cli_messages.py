@@ -58,7 +58,8 @@ def test_a_timed_out_wait_says_the_command_not_the_python_call(
     error, resume = done.stderr.splitlines()
     assert "the run did not finish within 0.3s" in error and f"task_id={task}" in error
     assert "RunHandler" not in done.stderr and ".result()" not in done.stderr
-    assert resume == f"the run goes on; resume with: python -m vectorshift runs wait {slow.id} {task}"
+    command = f"python -m vectorshift runs wait {slow.id} {task}"
+    assert resume == f"the run goes on; resume with: {command}"
     assert sh("runs", "terminate", slow.name, task).returncode == 0
 
 
