@@ -59,24 +59,43 @@ def refuse(kind: str, phrase: str, where: str = "") -> PydanticCustomError:
     Returns:
         The error, for a validator to raise.
     """
-    return PydanticCustomError(kind, phrase.replace("{", "{{").replace("}", "}}"), {"where": where})
+    return PydanticCustomError(kind, phrase, {"where": where})
 
 
 def _finite_json(value: Any) -> Any:
-    """``value`` itself, once every number in it is known finite (walked without recursion)."""
+    """``value`` itself, once every number in it is known finite (walked without recursion).
+
+    The walk keeps no paths; only a value that holds a non-finite number is walked again to
+    name where (:func:`_non_finite`).
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            where, number = _non_finite(value)
+            shown = "NaN, which is not a JSON number" if math.isnan(number) else (
+                f"a number out of range ({number}): JSON numbers here must be finite"
+            )
+            raise refuse("json_value", f"is {shown}", where)
+    return value
+
+
+def _non_finite(value: Any) -> tuple[str, float]:
+    """The path in ``value`` (``"[2].x"``) of its first non-finite number, and that number."""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         where, item = stack.pop()
         if isinstance(item, float) and not math.isfinite(item):
-            shown = "NaN, which is not a JSON number" if math.isnan(item) else (
-                f"a number out of range ({item}): JSON numbers here must be finite"
-            )
-            raise refuse("json_value", f"is {shown}", where)
+            return where, item
         if isinstance(item, dict):
             stack.extend((f"{where}.{key}", child) for key, child in item.items())
         elif isinstance(item, list):
             stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
-    return value
+    raise AssertionError("no non-finite number in the value")
 
 
 JsonData = Annotated[Any, AfterValidator(_finite_json)]
@@ -157,6 +176,11 @@ def describe(error: ValidationError, prefix: str = "") -> str:
     Args:
         error: What pydantic raised.
         prefix: A path the model sits under (``"object."``), prepended to each field.
+
+    Besides wrong types and missing fields, it words lengths (``is too long (5000 > 1000
+    characters)``), literal choices (``must be one of 'patch', 'minor' or 'major'``), bounds,
+    the refusals of :func:`refuse`, and bodies that are not JSON at all (``request body is not
+    valid JSON: ...``, ``request body is nested too deeply``).
 
     Example:
         >>> describe(error)
