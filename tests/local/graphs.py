@@ -1,4 +1,4 @@
-"""Raw graphs for the server tests, which speak JSON to the server without the SDK."""
+"""Raw graphs and routes for the server tests, which speak JSON to the server without the SDK."""
 
 from __future__ import annotations
 
@@ -52,3 +52,18 @@ def llm_graph(
 def long_graph() -> dict[str, Any]:
     """A run of about 20 s unless it is stopped (2000 tokens, 10 ms each)."""
     return llm_graph(model="lorem", tokens=2000, delay_ms=10)
+
+
+BODY_ROUTES = ("create", "update", "run", "terminate", "bulk")
+"""The endpoints that take a JSON body, by short name."""
+
+
+def body_path(route: str, pipeline_id: str) -> str:
+    """The path of a :data:`BODY_ROUTES` endpoint, for the pipeline ``pipeline_id``."""
+    return {
+        "create": "/pipeline",
+        "update": f"/update/pipeline/{pipeline_id}",
+        "run": f"/pipeline/{pipeline_id}/run",
+        "terminate": f"/pipeline/{pipeline_id}/terminate",
+        "bulk": f"/pipeline/{pipeline_id}/bulk-run",
+    }[route]

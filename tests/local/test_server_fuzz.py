@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 from vectorshift.local import LocalServer, ServerConfig
 
+from .graphs import BODY_ROUTES, body_path
+
 KEY = "fuzz-key"
 FUZZ = settings(
     max_examples=60,
@@ -170,26 +172,13 @@ def _nodes(draw: st.DrawFn) -> Any:
     return wild
 
 
-_ROUTES = ["create", "update", "run", "terminate", "bulk"]
-
-
-def _path(route: str, pipeline_id: str) -> str:
-    return {
-        "create": "/pipeline",
-        "update": f"/update/pipeline/{pipeline_id}",
-        "run": f"/pipeline/{pipeline_id}/run",
-        "terminate": f"/pipeline/{pipeline_id}/terminate",
-        "bulk": f"/pipeline/{pipeline_id}/bulk-run",
-    }[route]
-
-
 @FUZZ
 @given(
     raw=st.binary(max_size=300)
     | st.sampled_from(
         [b"{", b"[]", b"null", b'{"name": NaN}', b'{"a": Infinity}', b"\xff\xfe{}", b"[" * 5000]
     ),
-    route=st.sampled_from(_ROUTES),
+    route=st.sampled_from(BODY_ROUTES),
 )
 def test_malformed_bodies_are_refused_and_change_nothing(
     server: LocalServer, api: httpx.Client, raw: bytes, route: str
@@ -197,7 +186,7 @@ def test_malformed_bodies_are_refused_and_change_nothing(
     pipeline_id = echo_pipeline(api)
     before = counts(server)
     response = api.post(
-        _path(route, pipeline_id), content=raw, headers={"Content-Type": "application/json"}
+        body_path(route, pipeline_id), content=raw, headers={"Content-Type": "application/json"}
     )
     if response.status_code == 200:  # the bytes happened to be a valid request
         return

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from vectorshift.local import LocalServer, ServerConfig
 
+from .graphs import body_path
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 KEYS = {"key-a": "org-a", "key-b": "org-b"}
 
@@ -282,13 +284,7 @@ def test_arbitrary_json_bodies_never_cause_a_server_error(
     api: httpx.Client, body: Any, route: str
 ) -> None:
     pipeline_id = _fuzz_pipeline(api)
-    path = {
-        "create": "/pipeline",
-        "update": f"/update/pipeline/{pipeline_id}",
-        "run": f"/pipeline/{pipeline_id}/run",
-        "terminate": f"/pipeline/{pipeline_id}/terminate",
-        "bulk": f"/pipeline/{pipeline_id}/bulk-run",
-    }[route]
+    path = body_path(route, pipeline_id)
     if route == "run" and isinstance(body, dict) and body.get("stream") is True:
         body["stream"] = False
     response = api.post(path, json=body)

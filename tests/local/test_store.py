@@ -16,7 +16,8 @@ import pytest
 from vectorshift.local import LocalServer, ServerConfig
 from vectorshift.local.config import parse_duration
 from vectorshift.local.records import IDEMPOTENCY_TTL, PipelineRecord
-from vectorshift.local.runs import FLUSH_BURST, FLUSH_INTERVAL, RunManager
+from vectorshift.local.run_events import FLUSH_BURST, FLUSH_INTERVAL
+from vectorshift.local.runs import RunManager
 from vectorshift.local.sqlite_schema import SCHEMA_VERSION
 from vectorshift.local.sqlite_store import SQLiteStore
 

@@ -7,6 +7,8 @@ Two kinds of model, one rule each:
   that is an object, a list where a map was promised, is an error, never a coercion).
 - :class:`Body`: what a client sends. Strict too (``"1"`` is not an integer, ``"true"`` not a
   boolean), and unknown fields are kept: the official client sends some this server ignores.
+  Free-form JSON in a body (run inputs, a graph, unknown fields) is :data:`JsonData`: any JSON
+  value whose numbers are finite, since no answer could carry ``NaN`` or ``1e999`` back.
 
 A :class:`pydantic.ValidationError` becomes one line naming the field by its path in the JSON
 (``runs[2].inputs``, ``nodes.llm_0.outputs[1]``) through :func:`describe`, for the SDK's
@@ -15,12 +17,22 @@ A :class:`pydantic.ValidationError` becomes one line naming the field by its pat
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 
-__all__ = ["Answer", "Body", "describe", "field_path", "json_kind"]
+__all__ = [
+    "Answer",
+    "Body",
+    "JsonData",
+    "describe",
+    "field_path",
+    "json_kind",
+    "refuse",
+]
 
 _VALIDATOR_STEP = re.compile(
     r"^(function-[a-z]+|tagged-union|union|nullable|default|json-or-python|lax-or-strict|chain)\["
@@ -34,10 +46,72 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
 
 
-class Body(BaseModel):
-    """A request body a client sends: strict on the fields declared, keeping any other field."""
+def refuse(kind: str, phrase: str, where: str = "") -> PydanticCustomError:
+    """A validation error of our own, which :func:`describe` renders as ``field '<path>' <phrase>``.
 
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
+    Args:
+        kind: The error type (``"blank"``, ``"json_value"``...), for code that tells them apart.
+        phrase: What is wrong, as the end of a sentence whose subject is the field (``"must not
+            be empty"``); a phrase that names its fields itself is raised by a model validator,
+            whose location is the body.
+        where: A path inside the value, appended to the field's (``"[2].x"``).
+
+    Returns:
+        The error, for a validator to raise.
+    """
+    return PydanticCustomError(kind, phrase, {"where": where})
+
+
+def _finite_json(value: Any) -> Any:
+    """``value`` itself, once every number in it is known finite (walked without recursion).
+
+    The walk keeps no paths; only a value that holds a non-finite number is walked again to
+    name where (:func:`_non_finite`).
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            where, number = _non_finite(value)
+            shown = "NaN, which is not a JSON number" if math.isnan(number) else (
+                f"a number out of range ({number}): JSON numbers here must be finite"
+            )
+            raise refuse("json_value", f"is {shown}", where)
+    return value
+
+
+def _non_finite(value: Any) -> tuple[str, float]:
+    """The path in ``value`` (``"[2].x"``) of its first non-finite number, and that number."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where, item
+        if isinstance(item, dict):
+            stack.extend((f"{where}.{key}", child) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{index}]", child) for index, child in enumerate(item))
+    raise AssertionError("no non-finite number in the value")
+
+
+JsonData = Annotated[Any, AfterValidator(_finite_json)]
+"""Any JSON value, its numbers finite (``NaN``, ``Infinity`` and ``1e999`` refused, by path)."""
+
+
+class Body(BaseModel):
+    """A request body a client sends: strict on the fields declared, keeping any other field.
+
+    Unknown fields are kept as :data:`JsonData`, so they are refused for a non-finite number too.
+    """
+
+    model_config = ConfigDict(
+        extra="allow", strict=True, frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
+    __pydantic_extra__: dict[str, JsonData] = Field(init=False)
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -84,6 +158,17 @@ _EXPECTED: dict[str, str] = {
     "none_required": "null",
 }
 
+_OWN = frozenset({"json_value", "blank", "exclusive", "one_of"})
+"""Error types our own validators raise (:func:`refuse`): their message is a phrase."""
+
+_JSON_INVALID = re.compile(r"^Invalid JSON: (.*)$", re.DOTALL)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, at most about 50 characters."""
+    text = repr(value)
+    return text if len(text) <= 50 else text[:47] + "..."
+
 
 def describe(error: ValidationError, prefix: str = "") -> str:
     """The first problem of ``error`` as one line naming the field by its JSON path.
@@ -92,17 +177,52 @@ def describe(error: ValidationError, prefix: str = "") -> str:
         error: What pydantic raised.
         prefix: A path the model sits under (``"object."``), prepended to each field.
 
+    Besides wrong types and missing fields, it words lengths (``is too long (5000 > 1000
+    characters)``), literal choices (``must be one of 'patch', 'minor' or 'major'``), bounds,
+    the refusals of :func:`refuse`, and bodies that are not JSON at all (``request body is not
+    valid JSON: ...``, ``request body is nested too deeply``).
+
     Example:
         >>> describe(error)
         "field 'runs[2].inputs' must be an object, got an array"
     """
     first = error.errors(include_url=False)[0]
-    path = prefix + field_path(tuple(first["loc"]))
-    label = repr(path) if path else "body"
     kind = first["type"]
+    ctx: dict[str, Any] = first.get("ctx") or {}
+    path = prefix + field_path(tuple(first["loc"]))
+    if kind in _OWN:
+        path += ctx.get("where", "")
+        return f"field {path!r} {first['msg']}" if path else str(first["msg"])
+    if kind == "json_invalid":
+        reason = _JSON_INVALID.sub(r"\1", str(first["msg"]))
+        if reason.startswith("recursion limit exceeded"):
+            return f"request body is nested too deeply ({reason})"
+        return f"request body is not valid JSON: {reason}"
+    value = first.get("input")
+    expected = _EXPECTED.get(kind)
+    if not path:
+        if expected is not None:
+            return f"request body must be a JSON object, got {json_kind(value)}"
+        return f"request body: {first['msg']}"
+    label = repr(path)
     if kind == "missing":
         return f"field {label} is missing"
-    expected = _EXPECTED.get(kind)
     if expected is not None:
-        return f"field {label} must be {expected}, got {json_kind(first.get('input'))}"
+        return f"field {label} must be {expected}, got {json_kind(value)}"
+    if kind == "string_too_long":
+        size = len(value) if isinstance(value, str) else "more"
+        return f"field {label} is too long ({size} > {ctx['max_length']} characters)"
+    if kind == "string_too_short":
+        return f"field {label} is too short (at least {ctx['min_length']} characters)"
+    if kind == "too_long":
+        return f"field {label} holds too many items (at most {ctx['max_length']})"
+    if kind == "too_short":
+        return f"field {label} holds too few items (at least {ctx['min_length']})"
+    if kind == "literal_error":
+        return f"field {label} must be one of {ctx['expected']}, got {_shown(value)}"
+    bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
+              "less_than_equal": "<="}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return f"field {label} must be {bounds[kind]} {limit}, got {_shown(value)}"
     return f"field {label}: {first['msg']}"

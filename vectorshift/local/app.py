@@ -23,6 +23,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from vectorshift import _log
+from vectorshift._schema.requests import (
+    MAX_ID_LENGTH,
+    BulkRun,
+    CreatePipeline,
+    RunPipeline,
+    Terminate,
+    UpdatePipeline,
+)
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import FaultInjector, FaultMiddleware
 from vectorshift.local.nodes import UploadedFile
@@ -47,26 +55,21 @@ from vectorshift.local.sqlite_store import SQLiteStore
 from vectorshift.local.store import Store
 from vectorshift.local.uploads import is_multipart, read_run_form
 from vectorshift.local.validation import (
-    MAX_ID_LENGTH,
-    MAX_NAME_LENGTH,
     Refusal,
     event_position,
-    field,
     file_inputs,
     graph_io,
     query_bool,
     query_int,
     query_seconds,
     query_str,
-    read_json_object,
+    read_body,
     refuse_lone_surrogates,
-    required_field,
     run_inputs,
+    validate_body,
 )
 
 logger = _log.get_logger("vectorshift.local")
-
-_BUMPS = ("patch", "minor", "major")
 
 class _Api:
     """The route handlers, sharing the configuration, the store and the run manager."""
@@ -154,25 +157,17 @@ class _Api:
 
     async def create_pipeline(self, request: Request) -> Response:
         org = self._org(request)
-        body = await read_json_object(request, self.config.max_body_bytes)
-        name = required_field(body, "name", str, max_length=MAX_NAME_LENGTH)
-        if not name.strip():
-            raise Refusal(400, "field 'name' must not be empty")
-        nodes = field(body, "nodes", dict, {})
-        canvas = field(body, "canvas_metadata", dict, {"nodes": {}, "edges": []})
-        description = field(body, "description", str, "")
-        field(body, "inputs", dict)
-        field(body, "outputs", dict)
-        assert nodes is not None and canvas is not None and description is not None
+        body = await read_body(request, CreatePipeline, self.config.max_body_bytes)
+        nodes = body.nodes or {}
         inputs, outputs = graph_io(nodes)
         record = await self.store.create_pipeline(
             org,
-            name=name,
+            name=body.name,
             nodes=nodes,
-            canvas_metadata=canvas,
+            canvas_metadata=body.canvas_metadata or {"nodes": {}, "edges": []},
             inputs=inputs,
             outputs=outputs,
-            description=description,
+            description=body.description or "",
         )
         return JSONResponse({"status": "success", "id": record.id})
 
@@ -205,29 +200,18 @@ class _Api:
         org = self._org(request)
         pipeline_id = request.path_params["pipeline_id"]
         await self._pipeline(org, pipeline_id)
-        body = await read_json_object(request, self.config.max_body_bytes)
-        nodes = required_field(body, "nodes", dict)
-        canvas = field(body, "canvas_metadata", dict)
-        field(body, "branch_id", str, max_length=MAX_ID_LENGTH)
-        field(body, "deploy", bool)
-        name = field(body, "name", str, max_length=MAX_NAME_LENGTH)
-        description = field(body, "description", str)
-        bump = field(body, "bump", str, max_length=10)
-        if bump is not None and bump not in _BUMPS:
-            raise Refusal(400, f"field 'bump' must be one of {list(_BUMPS)}, got {bump!r}")
-        if name is not None and not name.strip():
-            raise Refusal(400, "field 'name' must not be empty")
-        inputs, outputs = graph_io(nodes)
+        body = await read_body(request, UpdatePipeline, self.config.max_body_bytes)
+        inputs, outputs = graph_io(body.nodes)
         updated = await self.store.update_pipeline(
             org,
             pipeline_id,
-            nodes=nodes,
+            nodes=body.nodes,
             inputs=inputs,
             outputs=outputs,
-            canvas_metadata=canvas,
-            name=name,
-            description=description,
-            bump=bump,
+            canvas_metadata=body.canvas_metadata,
+            name=body.name,
+            description=body.description,
+            bump=body.bump,
         )
         if updated is None:
             raise Refusal(404, f"pipeline {pipeline_id!r} not found")
@@ -260,31 +244,20 @@ class _Api:
         pipeline = await self._pipeline(org, request.path_params["pipeline_id"])
         files: dict[str, UploadedFile] = {}
         if is_multipart(request):
-            body, files = await read_run_form(
+            form, files = await read_run_form(
                 request, self.config.max_body_bytes, file_inputs(pipeline)
             )
-            refuse_lone_surrogates(body)
+            body = validate_body(RunPipeline, form)
             refuse_lone_surrogates(
                 {name: [upload.name, upload.content_type] for name, upload in files.items()},
                 "files.",
             )
         else:
-            body = await read_json_object(request, self.config.max_body_bytes)
-        given = field(body, "inputs", dict, {})
-        background = field(body, "background", bool, False)
-        stream = field(body, "stream", bool, False)
-        intermediate = field(body, "send_intermediate_results", bool, True)
-        trace_id = field(body, "trace_id", str, max_length=MAX_ID_LENGTH) or uuid.uuid4().hex
-        field(body, "stream_all_outputs", bool)
-        field(body, "session_id", str, max_length=MAX_NAME_LENGTH)
-        field(body, "webhook_url", str, max_length=MAX_NAME_LENGTH)
-        field(body, "node_input_overrides", dict)
-        version = body.get("version")
-        if isinstance(version, bool) or not isinstance(version, (str, int, type(None))):
-            raise Refusal(400, "field 'version' must be a string or an integer")
-        if background and stream:
-            raise Refusal(400, "fields 'background' and 'stream' cannot both be true")
-        assert given is not None
+            body = await read_body(request, RunPipeline, self.config.max_body_bytes)
+        given = body.inputs or {}
+        background, stream = bool(body.background), bool(body.stream)
+        intermediate = body.send_intermediate_results is not False
+        trace_id = body.trace_id or uuid.uuid4().hex
         inputs = run_inputs(pipeline, given, "", files)
         idempotency = None
         key = request.headers.get("idempotency-key")
@@ -293,15 +266,13 @@ class _Api:
         if (background or stream) and key is not None:
             if not key or len(key) > 255:
                 raise Refusal(400, "header 'Idempotency-Key' must hold 1 to 255 characters")
-            hashed: list[Any] = [pipeline.id, body]
+            hashed: list[Any] = [pipeline.id, body.model_dump(exclude_unset=True)]
             if files:
                 hashed.append({name: upload.metadata() for name, upload in files.items()})
             canonical = json.dumps(hashed, sort_keys=True, default=str)
             idempotency = (key, hashlib.sha256(canonical.encode()).hexdigest())
         runs = [(inputs, trace_id)]
-        records, _ = await self._start(
-            org, pipeline, runs, bool(intermediate), idempotency, files
-        )
+        records, _ = await self._start(org, pipeline, runs, intermediate, idempotency, files)
         record = records[0]
         if background:
             return JSONResponse({"task_id": record.task_id, "trace_id": record.trace_id})
@@ -320,8 +291,8 @@ class _Api:
                 }
             )
         error = final.error or f"run {final.task_id} was {final.status}"
-        body = {"status": "failed", "run_id": final.task_id, "error": error}
-        return JSONResponse({**body, "trace_id": final.trace_id, **simulated})
+        failed = {"status": "failed", "run_id": final.task_id, "error": error}
+        return JSONResponse({**failed, "trace_id": final.trace_id, **simulated})
 
     async def run_status(self, request: Request) -> Response:
         org = self._org(request)
@@ -351,31 +322,26 @@ class _Api:
     async def terminate(self, request: Request) -> Response:
         org = self._org(request)
         pipeline_id = request.path_params["pipeline_id"]
-        body = await read_json_object(request, self.config.max_body_bytes)
-        task_id = required_field(body, "run_id", str, max_length=MAX_ID_LENGTH)
-        record = await self._run(org, pipeline_id, task_id)
+        body = await read_body(request, Terminate, self.config.max_body_bytes)
+        record = await self._run(org, pipeline_id, body.run_id)
         final = await self.runs.terminate(record)
         return JSONResponse({"status": "success", "run_status": final.status})
 
     async def bulk_run(self, request: Request) -> Response:
         org = self._org(request)
         pipeline = await self._pipeline(org, request.path_params["pipeline_id"])
-        body = await read_json_object(request, self.config.max_body_bytes)
-        items = required_field(body, "runs", list)
+        body = await read_body(request, BulkRun, self.config.max_body_bytes)
         limit = min(self.config.max_bulk_runs, self.config.max_active_runs)
-        if len(items) > limit:
+        if len(body.runs) > limit:
             raise Refusal(
-                422, f"field 'runs' holds {len(items)} runs; this server accepts at most {limit}"
+                422,
+                f"field 'runs' holds {len(body.runs)} runs; this server accepts at most {limit}",
             )
-        runs = []
-        for index, item in enumerate(items):
-            where = f"runs[{index}]."
-            if not isinstance(item, dict):
-                raise Refusal(400, f"field 'runs[{index}]' must be a JSON object")
-            given = field(item, "inputs", dict, {}, where=where)
-            assert given is not None
-            trace_id = field(item, "trace_id", str, where=where, max_length=MAX_ID_LENGTH)
-            runs.append((run_inputs(pipeline, given, where), trace_id or uuid.uuid4().hex))
+        runs = [
+            (run_inputs(pipeline, item.inputs or {}, f"runs[{index}]."),
+             item.trace_id or uuid.uuid4().hex)
+            for index, item in enumerate(body.runs)
+        ]
         if not runs:
             return JSONResponse({"status": "success", "run_outputs": []})
         records, _ = await self._start(org, pipeline, runs, False)

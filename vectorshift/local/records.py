@@ -110,6 +110,26 @@ def simulated_field(providers: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {"simulated_providers": sorted(providers)} if providers else {}
 
 
+def bump_version(version: str, part: str) -> str:
+    """``version`` (``major.minor.patch``) with ``part`` increased and the parts after it reset.
+
+    A version that is not three integers counts as ``1.0.0``.
+
+    Example:
+        >>> bump_version("1.4.2", "minor")
+        '1.5.0'
+    """
+    try:
+        major, minor, patch = (int(x) for x in version.split("."))
+    except ValueError:
+        major, minor, patch = 1, 0, 0
+    if part == "major":
+        return f"{major + 1}.0.0"
+    if part == "minor":
+        return f"{major}.{minor + 1}.0"
+    return f"{major}.{minor}.{patch + 1}"
+
+
 def new_object_id() -> str:
     """A 24-hex identifier shaped like a MongoDB ObjectId (time prefix, random rest)."""
     return f"{int(time.time()) & 0xFFFFFFFF:08x}{secrets.token_hex(8)}"

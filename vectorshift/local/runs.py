@@ -6,18 +6,8 @@ stops the engine's work (provider calls, token loops) rather than merely relabel
 
 Runs owned by another process sharing the database are followed by polling the database; a run
 ended from elsewhere (terminated through another process) is noticed by a watcher and cancelled.
-
-Events are written in batches. The engine's frames go into a bounded queue per run (the engine
-waits when it is full); one writer task per run takes every frame queued so far and appends them in
-one transaction, then publishes them to the run's followers. Writes are paced by a token bucket: a
-write starts as soon as a frame is queued while the run has written fewer than :data:`FLUSH_BURST`
-times in the last ``FLUSH_BURST * FLUSH_INTERVAL``, else when the next :data:`FLUSH_INTERVAL` (20
-ms) slot comes. So a slow stream, and the first frames of any run, are written frame by frame with
-no added delay, and a fast one in batches of about 20 ms: a frame is stored and sent within 20 ms
-plus one transaction (unless another process holds the write lock). A run end writes whatever is
-queued before its result frame. Followers only ever see frames that are stored, with their stored
-sequence numbers, so a client resuming with ``Last-Event-ID`` from any process sharing the file
-loses nothing and sees nothing twice.
+How a run's frames are written and published, in paced batches, is
+:mod:`vectorshift.local.run_events`.
 
 Expiry runs at start and then periodically: see :meth:`RunManager.expire`.
 """
@@ -29,12 +19,10 @@ import math
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream
 
 from vectorshift import _log
 from vectorshift._retry import RetryPolicy
@@ -44,6 +32,7 @@ from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.providers import ProviderConfig, describe_providers
 from vectorshift.local.recording import CURRENT_RUN, Recorder
 from vectorshift.local.records import STOPPED_SERVER_ERROR, PipelineRecord, RunRecord
+from vectorshift.local.run_events import EVENT_QUEUE, ActiveRun, write_events
 from vectorshift.local.scripts import Script
 from vectorshift.local.store import Store
 
@@ -59,48 +48,12 @@ HEARTBEAT_INTERVAL = 1.0
 """Seconds between two heartbeats of this server in the store, and two checks for the runs of
 servers that died (:meth:`~vectorshift.local.store.Store.recover_orphans`)."""
 
-FLUSH_INTERVAL = 0.02
-"""Seconds per event write of one run, sustained (at most 50 writes per second)."""
-
-FLUSH_BURST = 4
-"""Event writes of one run that may start at once before :data:`FLUSH_INTERVAL` applies."""
-
-EVENT_QUEUE = 1024
-"""Frames a run may have queued for writing before its engine waits for the writer."""
-
 _STOP_GRACE = 5.0
 _FINISH_TIMEOUT = 15.0
 _UNRECORDABLE = (MemoryError, ValueError, TypeError, ArithmeticError, RecursionError)
 """What a store raises for an end it cannot take (the outputs), not for being unavailable."""
 _FINISH_RETRY = RetryPolicy(backoff_base=0.1, max_backoff=2.0)
 """How long to wait between two attempts to record a run's end (its backoff only)."""
-
-
-@dataclass(eq=False)
-class _ActiveRun:
-    """A run executing in this process, with every frame it has produced so far."""
-
-    task_id: str
-    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
-    frames: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    done: anyio.Event = field(default_factory=anyio.Event)
-    changed: anyio.Event = field(default_factory=anyio.Event)
-    stop_error: str | None = None
-    finished: bool = False
-    discarding: bool = False
-    """Set once the store refuses this run's events (it ended elsewhere, or the write failed)."""
-
-    def publish(self, frames: list[tuple[int, dict[str, Any]]]) -> None:
-        self.frames.extend(frames)
-        self.notify()
-
-    def notify(self) -> None:
-        self.changed.set()
-        self.changed = anyio.Event()
-
-    @property
-    def last_seq(self) -> int:
-        return self.frames[-1][0] if self.frames else 0
 
 
 def _failure_message(exc: BaseException) -> str | None:
@@ -138,7 +91,7 @@ class RunManager:
         self.config = config
         self.script = script
         self.recorder = recorder
-        self._active: dict[str, _ActiveRun] = {}
+        self._active: dict[str, ActiveRun] = {}
         self._tg: TaskGroup | None = None
         self._closing = False
 
@@ -264,7 +217,7 @@ class RunManager:
                 max_run_size=self.config.max_run_size,
             )
             for record in records:
-                run = _ActiveRun(record.task_id)
+                run = ActiveRun(record.task_id)
                 self._active[record.task_id] = run
                 if self.recorder is not None:
                     self.recorder.run_started(record.task_id, pipeline.id, org, record.inputs)
@@ -291,7 +244,7 @@ class RunManager:
 
     async def _execute(
         self,
-        run: _ActiveRun,
+        run: ActiveRun,
         nodes: dict[str, Any],
         inputs: dict[str, Any],
         options: engine.EngineOptions,
@@ -307,7 +260,7 @@ class RunManager:
         CURRENT_RUN.set(run.task_id)  # this task's own context: its engine's tasks inherit it
         try:
             async with anyio.create_task_group() as writing:
-                writing.start_soon(self._write_events, run, receive)
+                writing.start_soon(write_events, self.store, run, receive)
                 with send, run.scope:
                     try:
                         outputs = await engine.execute(nodes, inputs, emit, options, simulated)
@@ -330,43 +283,9 @@ class RunManager:
                 outputs, error = None, run.stop_error
             await self._finish(run, status, outputs, error, tuple(simulated))
 
-    async def _write_events(
-        self, run: _ActiveRun, receive: MemoryObjectReceiveStream[dict[str, Any]]
-    ) -> None:
-        """Append the run's queued frames in batches until the engine is done, then publish."""
-        allowance, stamp = float(FLUSH_BURST), anyio.current_time()
-        async with receive:
-            async for first in receive:
-                now = anyio.current_time()
-                allowance = min(FLUSH_BURST, allowance + (now - stamp) / FLUSH_INTERVAL)
-                stamp = now
-                if allowance < 1:  # what the engine emits meanwhile joins this batch
-                    await anyio.sleep((1 - allowance) * FLUSH_INTERVAL)
-                    allowance, stamp = 1.0, anyio.current_time()
-                allowance -= 1
-                batch = [first]
-                while True:
-                    try:
-                        batch.append(receive.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                if run.discarding:
-                    continue
-                try:
-                    seqs = await self.store.append_events(run.task_id, batch)
-                except Exception as exc:
-                    logger.exception("run %s: could not store its events", run.task_id)
-                    run.stop_error = f"the local server could not store this run's events: {exc}"
-                    seqs = None
-                if seqs is None:  # ended from elsewhere, or unwritable: stop the run
-                    run.discarding = True
-                    run.scope.cancel()
-                else:
-                    run.publish(list(zip(seqs, batch, strict=True)))
-
     async def _finish(
         self,
-        run: _ActiveRun,
+        run: ActiveRun,
         status: str,
         outputs: dict[str, Any] | None,
         error: str | None,

@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import anyio
@@ -38,10 +37,12 @@ from vectorshift.local.records import (
     PipelineRecord,
     RunLimitReached,
     RunRecord,
+    bump_version,
     new_object_id,
     result_frame,
 )
 from vectorshift.local.sqlite_owners import abandoned, beat, forget
+from vectorshift.local.sqlite_rows import dump, now_iso, pipeline_from_row, run_from_row
 from vectorshift.local.sqlite_thread import ConnectionThread, connect, fetch, transaction
 
 __all__ = ["SQLiteStore"]
@@ -53,26 +54,6 @@ _PRUNE_BATCH = 500
 
 _live_lock = threading.Lock()
 _live_instances: set[str] = set()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _bump(version: str, part: str) -> str:
-    try:
-        major, minor, patch = (int(x) for x in version.split("."))
-    except ValueError:
-        major, minor, patch = 1, 0, 0
-    if part == "major":
-        return f"{major + 1}.0.0"
-    if part == "minor":
-        return f"{major}.{minor + 1}.0"
-    return f"{major}.{minor}.{patch + 1}"
 
 
 class SQLiteStore:
@@ -158,9 +139,9 @@ class SQLiteStore:
         description: str = "",
     ) -> PipelineRecord:
         """See :meth:`Store.create_pipeline <vectorshift.local.store.Store.create_pipeline>`."""
-        pid, branch, now = new_object_id(), new_object_id(), _now()
-        values = (pid, org, name, _dump(nodes), _dump(canvas_metadata), _dump(inputs),
-                  _dump(outputs), branch, "1.0.0", description, now, now)
+        pid, branch, now = new_object_id(), new_object_id(), now_iso()
+        values = (pid, org, name, dump(nodes), dump(canvas_metadata), dump(inputs),
+                  dump(outputs), branch, "1.0.0", description, now, now)
 
         def job(db: sqlite3.Connection) -> sqlite3.Row:
             db.execute(
@@ -171,14 +152,14 @@ class SQLiteStore:
             row: sqlite3.Row = db.execute("SELECT * FROM pipelines WHERE id = ?", (pid,)).fetchone()
             return row
 
-        return self._pipeline(await self._write(job))
+        return pipeline_from_row(await self._write(job))
 
     async def get_pipeline(self, org: str, pipeline_id: str) -> PipelineRecord | None:
         """See :meth:`Store.get_pipeline <vectorshift.local.store.Store.get_pipeline>`."""
         rows = await self._read(
             "SELECT * FROM pipelines WHERE id = ? AND org = ?", (pipeline_id, org)
         )
-        return self._pipeline(rows[0]) if rows else None
+        return pipeline_from_row(rows[0]) if rows else None
 
     async def find_pipeline(self, org: str, name: str) -> PipelineRecord | None:
         """See :meth:`Store.find_pipeline <vectorshift.local.store.Store.find_pipeline>`."""
@@ -186,7 +167,7 @@ class SQLiteStore:
             "SELECT * FROM pipelines WHERE org = ? AND name = ? ORDER BY rev DESC LIMIT 1",
             (org, name),
         )
-        return self._pipeline(rows[0]) if rows else None
+        return pipeline_from_row(rows[0]) if rows else None
 
     async def list_pipelines(self, org: str, *, offset: int, limit: int) -> list[PipelineRecord]:
         """See :meth:`Store.list_pipelines <vectorshift.local.store.Store.list_pipelines>`."""
@@ -194,7 +175,7 @@ class SQLiteStore:
             "SELECT * FROM pipelines WHERE org = ? ORDER BY created, id LIMIT ? OFFSET ?",
             (org, limit, offset),
         )
-        return [self._pipeline(row) for row in rows]
+        return [pipeline_from_row(row) for row in rows]
 
     async def update_pipeline(
         self,
@@ -222,14 +203,14 @@ class SQLiteStore:
                 " name = ?, description = ?, version = ?, modified = ?,"
                 " rev = (SELECT MAX(rev) + 1 FROM pipelines) WHERE id = ?",
                 (
-                    _dump(nodes),
-                    _dump(inputs),
-                    _dump(outputs),
-                    row["canvas_metadata"] if canvas_metadata is None else _dump(canvas_metadata),
+                    dump(nodes),
+                    dump(inputs),
+                    dump(outputs),
+                    row["canvas_metadata"] if canvas_metadata is None else dump(canvas_metadata),
                     row["name"] if name is None else name,
                     row["description"] if description is None else description,
-                    row["version"] if bump is None else _bump(row["version"], bump),
-                    _now(),
+                    row["version"] if bump is None else bump_version(row["version"], bump),
+                    now_iso(),
                     pipeline_id,
                 ),
             )
@@ -239,7 +220,7 @@ class SQLiteStore:
             return new
 
         row = await self._write(job)
-        return None if row is None else self._pipeline(row)
+        return None if row is None else pipeline_from_row(row)
 
     async def delete_pipeline(self, org: str, pipeline_id: str) -> bool:
         """See :meth:`Store.delete_pipeline <vectorshift.local.store.Store.delete_pipeline>`."""
@@ -249,23 +230,6 @@ class SQLiteStore:
             return cur.rowcount == 1
 
         return await self._write(job)
-
-    @staticmethod
-    def _pipeline(row: sqlite3.Row) -> PipelineRecord:
-        return PipelineRecord(
-            id=row["id"],
-            org=row["org"],
-            name=row["name"],
-            nodes=json.loads(row["nodes"]),
-            canvas_metadata=json.loads(row["canvas_metadata"]),
-            inputs=json.loads(row["inputs"]),
-            outputs=json.loads(row["outputs"]),
-            branch_id=row["branch_id"],
-            version=row["version"],
-            description=row["description"],
-            created=row["created"],
-            modified=row["modified"],
-        )
 
     # Runs ------------------------------------------------------------------------------------
 
@@ -279,7 +243,7 @@ class SQLiteStore:
         idempotency: tuple[str, str] | None = None,
     ) -> tuple[list[RunRecord], bool]:
         """See :meth:`Store.create_runs <vectorshift.local.store.Store.create_runs>`."""
-        now = _now()
+        now = now_iso()
         pid = os.getpid()
 
         def job(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], bool]:
@@ -307,7 +271,7 @@ class SQLiteStore:
                     "INSERT INTO runs (task_id, pipeline_id, org, status, inputs, trace_id,"
                     " owner_host, owner_pid, owner_instance, created)"
                     " VALUES (?,?,?,'in_progress',?,?,?,?,?,?)",
-                    (task_id, pipeline_id, org, _dump(inputs), trace_id, self._host, pid,
+                    (task_id, pipeline_id, org, dump(inputs), trace_id, self._host, pid,
                      self.instance_id, now),
                 )
             if idempotency is not None:
@@ -322,12 +286,12 @@ class SQLiteStore:
             return rows, True
 
         rows, created = await self._write(job)
-        return [self._run(row) for row in rows], created
+        return [run_from_row(row) for row in rows], created
 
     async def get_run(self, org: str, task_id: str) -> RunRecord | None:
         """See :meth:`Store.get_run <vectorshift.local.store.Store.get_run>`."""
         rows = await self._read("SELECT * FROM runs WHERE task_id = ? AND org = ?", (task_id, org))
-        return self._run(rows[0]) if rows else None
+        return run_from_row(rows[0]) if rows else None
 
     async def terminal_runs(self, task_ids: Sequence[str]) -> list[str]:
         """See :meth:`Store.terminal_runs <vectorshift.local.store.Store.terminal_runs>`."""
@@ -371,7 +335,7 @@ class SQLiteStore:
             cur = db.execute(
                 "UPDATE runs SET status = ?, outputs = ?, error = ?, finished = ?,"
                 " finished_at = ?, simulated = ? WHERE task_id = ? AND status = 'in_progress'",
-                (status, _dump(outputs or {}), error, _now(), time.time(), ",".join(simulated),
+                (status, dump(outputs or {}), error, now_iso(), time.time(), ",".join(simulated),
                  task_id),
             )
             if cur.rowcount != 1:
@@ -407,23 +371,6 @@ class SQLiteStore:
                 orphans.append(task_id)
         return orphans
 
-    @staticmethod
-    def _run(row: sqlite3.Row) -> RunRecord:
-        return RunRecord(
-            task_id=row["task_id"],
-            pipeline_id=row["pipeline_id"],
-            org=row["org"],
-            status=row["status"],
-            inputs=json.loads(row["inputs"]),
-            outputs=None if row["outputs"] is None else json.loads(row["outputs"]),
-            error=row["error"],
-            trace_id=row["trace_id"],
-            owner_instance=row["owner_instance"],
-            created=row["created"],
-            finished=row["finished"],
-            simulated=tuple(filter(None, row["simulated"].split(","))),
-        )
-
     # Events ----------------------------------------------------------------------------------
 
     async def append_events(
@@ -451,7 +398,7 @@ class SQLiteStore:
         seqs = list(range(int(last) + 1, int(last) + 1 + len(frames)))
         db.executemany(
             "INSERT INTO events VALUES (?,?,?)",
-            [(task_id, seq, _dump(frame)) for seq, frame in zip(seqs, frames, strict=True)],
+            [(task_id, seq, dump(frame)) for seq, frame in zip(seqs, frames, strict=True)],
         )
         return seqs
 

@@ -1,7 +1,9 @@
-"""Checking client input for the local server: bodies, fields and query parameters.
+"""Checking client input for the local server: reading bodies, and query parameters.
 
-Every problem becomes a :class:`Refusal` with a 4xx status and a message naming the field, so
-bad input never reaches a handler's logic (and never turns into a 500).
+The shape of every body is declared once, in :mod:`vectorshift._schema.requests`; here a body is
+read (size cap, content type) and validated with its model. Every problem becomes a
+:class:`Refusal` with a 4xx status and a message naming the field, so bad input never reaches a
+handler's logic (and never turns into a 500).
 
 Lone surrogates. JSON may escape a UTF-16 surrogate that has no partner (``"\\ud800"``); it
 parses, but it is not text: no UTF-8 encoding holds it, so neither SQLite nor a JSON answer can.
@@ -18,33 +20,25 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
+from pydantic import ValidationError
 from starlette.requests import Request
 
 from vectorshift import _log
+from vectorshift._schema._base import Body, describe
+from vectorshift._schema.requests import MAX_NAME_LENGTH
 from vectorshift._vocabulary import INPUT_TYPES
 from vectorshift.local import engine
 from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.records import PipelineRecord
 
-T = TypeVar("T")
+B = TypeVar("B", bound=Body)
 
 logger = _log.get_logger("vectorshift.local")
 
-MAX_NAME_LENGTH = 1000
-MAX_ID_LENGTH = 255
 MAX_EVENT_ID = 2**63 - 1
 """Largest event sequence number a client may give (``?after=``, ``Last-Event-ID``): SQLite's."""
 
 _SURROGATE_ESCAPE = re.compile(rb"\\[uU][dD][89a-fA-F]")
-
-_TYPE_NAMES: dict[type, str] = {
-    str: "a string",
-    bool: "a boolean",
-    dict: "a JSON object",
-    list: "a JSON array",
-    int: "an integer",
-}
-
 
 class Refusal(Exception):
     """The server's refusal of a request: answered as ``{"status": "failed", "error": message}``
@@ -85,12 +79,15 @@ async def read_body_capped(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
-    """Read the request body as a JSON object, at most ``max_bytes`` long.
+async def read_body(request: Request, model: type[B], max_bytes: int) -> B:
+    """Read the request body, at most ``max_bytes`` long, as the JSON object ``model`` declares.
+
+    pydantic-core parses the bytes and validates them in one pass; every refusal names the
+    field by its JSON path (:func:`vectorshift._schema._base.describe`).
 
     Raises:
-        Refusal: 413 when too large, 415 for multipart or form bodies, 400 for anything that is
-            not a JSON object.
+        Refusal: 413 when too large, 415 for multipart or form bodies, 400 for a body that is
+            not JSON, nested too deeply, or not of the declared shape.
     """
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith(("multipart/", "application/x-www-form-urlencoded")):
@@ -103,24 +100,37 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if not raw.strip():
         raise Refusal(400, "request body is empty: send a JSON object")
     try:
-        data = json.loads(
-            raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float
-        )
-    except UnicodeDecodeError:
-        raise Refusal(400, "request body is not valid UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise Refusal(
-            400, f"request body is not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"
-        ) from None
-    except ValueError as exc:
-        raise Refusal(400, f"request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise Refusal(400, "request body is nested too deeply") from None
-    if not isinstance(data, dict):
-        raise Refusal(400, f"request body must be a JSON object, got {_json_type(data)}")
-    if _SURROGATE_ESCAPE.search(raw):
-        refuse_lone_surrogates(data)
-    return data
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if exc.errors()[0]["type"] == "json_invalid" and _SURROGATE_ESCAPE.search(raw):
+            _name_lone_surrogate(raw)
+        raise Refusal(400, describe(exc)) from None
+
+
+def validate_body(model: type[B], body: dict[str, Any]) -> B:
+    """``body`` (already parsed: a multipart run's form) as ``model`` declares it.
+
+    Raises:
+        Refusal: 400 naming the field.
+    """
+    refuse_lone_surrogates(body)
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise Refusal(400, describe(exc)) from None
+
+
+def _name_lone_surrogate(raw: bytes) -> None:
+    """Refuse ``raw`` naming the field of its lone surrogate, if it holds one.
+
+    pydantic-core refuses such a body as invalid JSON at a line and column; Python's parser
+    takes it, so the field can be named.
+    """
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return
+    refuse_lone_surrogates(data)
 
 
 def _is_text(value: str) -> bool:
@@ -171,78 +181,6 @@ def refuse_lone_surrogates(value: Any, where: str = "") -> None:
         elif isinstance(item, list):
             base = path.rstrip(".")
             stack.extend((f"{base}[{index}].", child) for index, child in enumerate(item))
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e999: valid JSON, but no answer could carry it back
-        raise ValueError(f"number {text[:50]} is out of range")
-    return value
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
-
-
-def field(
-    body: Mapping[str, Any],
-    name: str,
-    kind: type[T],
-    default: T | None = None,
-    *,
-    required: bool = False,
-    max_length: int | None = None,
-    where: str = "",
-) -> T | None:
-    """A body field of the given JSON type; ``null`` counts as absent.
-
-    Args:
-        body: The JSON object.
-        name: The field.
-        kind: ``str``, ``bool``, ``dict``, ``list`` or ``int``.
-        default: Value when absent.
-        required: Absent is an error (400).
-        max_length: Longest accepted string.
-        where: Prefix naming the enclosing object in messages (``"runs[2]."``).
-
-    Raises:
-        Refusal: 400 naming the field.
-    """
-    value: Any = body.get(name)
-    label = f"'{where}{name}'"
-    if value is None:
-        if required:
-            raise Refusal(400, f"missing required field {label}")
-        return default
-    if kind is int:
-        valid = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        valid = isinstance(value, kind)
-    if not valid:
-        raise Refusal(400, f"field {label} must be {_TYPE_NAMES[kind]}, got {_json_type(value)}")
-    if max_length is not None and isinstance(value, str) and len(value) > max_length:
-        raise Refusal(400, f"field {label} is too long ({len(value)} > {max_length} characters)")
-    checked: T = value
-    return checked
-
-
-def required_field(
-    body: Mapping[str, Any], name: str, kind: type[T], *, max_length: int | None = None
-) -> T:
-    """Like :func:`field` with ``required=True``, typed as never ``None``."""
-    value = field(body, name, kind, required=True, max_length=max_length)
-    assert value is not None
-    return value
 
 
 def query_bool(request: Request, name: str, default: bool) -> bool:

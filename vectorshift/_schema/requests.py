@@ -1,0 +1,166 @@
+"""The request bodies of docs/protocol.md, declared once: what the SDK sends, what the server takes.
+
+One model per body: :class:`CreatePipeline` (P1), :class:`UpdatePipeline` (P3),
+:class:`RunPipeline` (P6), :class:`Terminate` (P8) and :class:`BulkRun` (P9, with its
+:class:`BulkRunItem`). ``vectorshift.local`` validates every body it receives with them
+(``model_validate_json`` on the raw bytes) and answers a 400 naming the field
+(:func:`~vectorshift._schema._base.describe`); the SDK's tests check that every body it sends
+validates.
+
+A field sent as ``null`` counts as absent, as the platform treats it. Unknown fields are kept
+and ignored (the official client sends some this server does not use).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
+
+from vectorshift._schema._base import Body, JsonData, json_kind, refuse
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "MAX_NAME_LENGTH",
+    "BulkRun",
+    "BulkRunItem",
+    "CreatePipeline",
+    "RunPipeline",
+    "Terminate",
+    "UpdatePipeline",
+]
+
+MAX_NAME_LENGTH = 1000
+"""Longest name, description-like text or URL a body may hold, in characters."""
+
+MAX_ID_LENGTH = 255
+"""Longest id (run id, trace id, branch id) a body may hold, in characters."""
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise refuse("blank", "must not be empty")
+    return value
+
+
+def _string_or_integer(value: Any) -> Any:
+    if value is None or isinstance(value, str) or (
+        isinstance(value, int) and not isinstance(value, bool)
+    ):
+        return value
+    raise refuse("one_of", f"must be a string or an integer, got {json_kind(value)}")
+
+
+Name = Annotated[
+    str, StringConstraints(max_length=MAX_NAME_LENGTH), AfterValidator(_not_blank)
+]
+"""A pipeline's name: 1 to :data:`MAX_NAME_LENGTH` characters, not only white space."""
+
+Id: TypeAlias = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
+Text: TypeAlias = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
+Graph: TypeAlias = dict[str, JsonData]
+Version: TypeAlias = Annotated[
+    Any,
+    AfterValidator(_string_or_integer),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]}),
+]
+
+
+class CreatePipeline(Body):
+    """P1 ``POST /pipeline``: a new pipeline."""
+
+    name: Name = Field(description="The pipeline's name; not empty, at most 1000 characters.")
+    nodes: Graph | None = Field(
+        None, description="The graph: node id to node object (its `type`, `name`, `inputs`...)."
+    )
+    canvas_metadata: Graph | None = Field(
+        None, description="Editor layout (node positions, edges); stored and returned as sent."
+    )
+    description: str | None = Field(None, description="Free text shown with the pipeline.")
+    inputs: Graph | None = Field(
+        None, description="Pipeline inputs; ignored: the server derives them from `nodes`."
+    )
+    outputs: Graph | None = Field(
+        None, description="Pipeline outputs; ignored: the server derives them from `nodes`."
+    )
+
+
+class UpdatePipeline(Body):
+    """P3 ``POST /update/pipeline/<id>``: save a new graph (and optionally rename or re-version)."""
+
+    nodes: Graph = Field(description="The new graph: node id to node object.")
+    canvas_metadata: Graph | None = Field(
+        None, description="Editor layout; the stored one is kept when absent."
+    )
+    branch_id: Id | None = Field(None, description="The branch saved to; accepted and ignored.")
+    deploy: bool | None = Field(
+        None, description="Whether to deploy the saved version; accepted and ignored."
+    )
+    name: Name | None = Field(None, description="A new name; not empty, at most 1000 characters.")
+    description: str | None = Field(None, description="A new description.")
+    bump: Literal["patch", "minor", "major"] | None = Field(
+        None, description="Which part of the semantic version to increase; none when absent."
+    )
+
+
+class RunPipeline(Body):
+    """P6 ``POST /pipeline/<id>/run``: one run, blocking unless `background` or `stream`.
+
+    The same fields come as form fields when the run has file inputs (multipart).
+    """
+
+    inputs: Graph | None = Field(
+        None, description="Input values by input node name; file inputs go as multipart parts."
+    )
+    background: bool | None = Field(
+        None, description="Answer `{task_id, trace_id}` at once and run in the background."
+    )
+    stream: bool | None = Field(
+        None, description="Answer with the run's frames as server-sent events."
+    )
+    send_intermediate_results: bool | None = Field(
+        None, description="Publish every node output as a frame (default true)."
+    )
+    trace_id: Id | None = Field(
+        None, description="The client's id of this run, echoed back; a new one when absent."
+    )
+    stream_all_outputs: bool | None = Field(None, description="Accepted and ignored.")
+    session_id: Text | None = Field(None, description="Chat session; accepted and ignored.")
+    webhook_url: Text | None = Field(
+        None, description="Where the platform posts the result; accepted and ignored."
+    )
+    node_input_overrides: Graph | None = Field(
+        None, description="Node inputs to override for this run; accepted and ignored."
+    )
+    version: Version = Field(
+        None, description="Which version of the pipeline to run (a string or an integer)."
+    )
+
+    @model_validator(mode="after")
+    def _one_answer_kind(self) -> RunPipeline:
+        if self.background and self.stream:
+            raise refuse("exclusive", "fields 'background' and 'stream' cannot both be true")
+        return self
+
+
+class Terminate(Body):
+    """P8 ``POST /pipeline/<id>/terminate``: stop a run."""
+
+    run_id: Id = Field(description="The task id of the run to stop.")
+
+
+class BulkRunItem(Body):
+    """One run of a P9 bulk run."""
+
+    inputs: Graph | None = Field(None, description="Input values by input node name.")
+    trace_id: Id | None = Field(
+        None, description="The client's id of this run; a new one when absent."
+    )
+
+
+class BulkRun(Body):
+    """P9 ``POST /pipeline/<id>/bulk-run``: several blocking runs, answered together."""
+
+    runs: list[BulkRunItem] = Field(
+        description="The runs, answered in this order; the server may limit how many."
+    )
