@@ -18,6 +18,8 @@ __all__ = ["Context"]
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 """A platform object id (24 hex digits): a pipeline reference shaped so is taken as an id."""
+_PAGE = 100
+_NAME_SCAN_PAGES = 10
 
 
 @dataclass
@@ -69,7 +71,32 @@ class Context:
                 return await Pipeline.afetch(id=ref, client=self.client)
             except NotFoundError:
                 pass
-        return await Pipeline.afetch(name=ref, client=self.client)
+        found = await Pipeline.afetch(name=ref, client=self.client)
+        shared = await self._named(ref)
+        if shared > 1:
+            self.out.note(
+                f"{shared} pipelines are named {ref!r}; using {found.id}, the most recently "
+                "modified (name it by id to choose another)"
+            )
+        return found
+
+    async def _named(self, name: str) -> int:
+        """How many of the organisation's pipelines are named ``name`` (0 past 1,000 listed).
+
+        The platform has no request that counts names, so this reads the list a page at a
+        time; an organisation with more pipelines than that gets no note.
+        """
+        from vectorshift import Pipeline
+
+        count = 0
+        for page in range(_NAME_SCAN_PAGES):
+            listed = await Pipeline.alist(
+                offset=page * _PAGE, limit=_PAGE, client=self.client
+            )
+            count += sum(pipeline.name == name for pipeline in listed)
+            if len(listed) < _PAGE:
+                return count
+        return 0
 
     async def pipeline_id(self, ref: str) -> str:
         """The id of pipeline ``ref``: itself when shaped as an id (no request), else fetched."""

@@ -127,6 +127,10 @@ class Pipeline(PipelineRuns, PipelineSync):
     ) -> Pipeline:
         """Fetch a saved pipeline by id or by name (the most recently modified of that name).
 
+        Names are not unique: two pipelines of an organisation may share one. By name, the
+        platform answers the one modified last (a ``save()`` of the older makes it the one
+        returned); fetch by ``id`` to choose.
+
         Raises:
             NotFoundError: there is no such pipeline (or it belongs to another organisation).
 
