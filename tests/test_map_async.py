@@ -326,7 +326,7 @@ async def test_progress_without_tqdm_is_an_import_error_naming_it(
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     pipeline = await echo_with_delay(client)
-    with pytest.raises(ImportError, match=r"pip install 'vectorshift\[progress\]'"):
+    with pytest.raises(ImportError, match=r"pip install tqdm \(the SDK's 'progress' extra\)"):
         await outcomes_of(pipeline, [row("x")], progress=True)
     assert len(await outcomes_of(pipeline, [row("x")])) == 1
 

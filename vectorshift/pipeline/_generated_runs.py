@@ -109,7 +109,7 @@ class PipelineRunsSync:
             ordered: bool = True,
             keys: Iterable[str] | None = None,
             poll_interval: float = 1.0,
-            timeout: float | None = 300.0,
+            timeout: float | None = None,
             progress: bool = False,
         ) -> AsyncGenerator[RunOutcome, None]: ...
 
@@ -173,9 +173,10 @@ class PipelineRunsSync:
         :meth:`RunHandler.result` waits, so that past the deadline
         :class:`~vectorshift.PollTimeoutError` can name the run (``exc.task_id``). The run goes
         on on the server: wait for it again with ``pipeline.run_handler(exc.task_id).result()``
-        or stop it with ``pipeline.terminate(run_id=exc.task_id)``. Without ``timeout`` the run
-        is one blocking request, which waits as long as the run takes (``Client(timeout=)``
-        bounds each network operation, not the run).
+        or stop it with ``pipeline.terminate(run_id=exc.task_id)``. Without ``timeout`` (the
+        default, as for every call that waits for a run) the run is one blocking request,
+        which waits as long as the run takes (``Client(timeout=)``, 60 s by default, bounds
+        each network operation, not the run).
 
         With ``stream=True`` the run streams: a stream of raw SSE frames is returned, for
         token-level LLM output (the output node must be of type ``stream<string>``, fed by an
@@ -349,7 +350,7 @@ class PipelineRunsSync:
         ordered: bool = True,
         keys: Iterable[str] | None = None,
         poll_interval: float = 1.0,
-        timeout: float | None = 300.0,
+        timeout: float | None = None,
         progress: bool = False,
     ) -> Iterator[RunOutcome]:
         """Run the pipeline once per input in the background, a bounded number at a time.
@@ -373,9 +374,11 @@ class PipelineRunsSync:
                 they become the runs' idempotency keys (scoped to this pipeline), so running
                 the same batch again, after a crash, starts nothing twice: inputs whose run was
                 started already get that run back. Without keys, fresh ones are generated.
-            poll_interval: The longest pause between two status checks of one run.
+            poll_interval: The longest pause between two status checks of one run (default
+                1.0).
             timeout: Seconds each input may take, from its first start attempt to its final
-                status (rate-limit waits included); ``None`` for no limit.
+                status (rate-limit waits included). The default, ``None``, waits as long as
+                each run takes, as every call that waits for a run does.
             progress: Show a tqdm progress bar (needs the ``tqdm`` package).
 
         Yields:

@@ -160,7 +160,7 @@ class RunHandler(RunHandlerSync):
             return await self._status()
 
     async def aresult(
-        self, poll_interval: float = 1.0, timeout: float | None = 300.0
+        self, poll_interval: float = 1.0, timeout: float | None = None
     ) -> RunStatus:
         """Wait until the run ends and return its final status.
 
@@ -171,8 +171,10 @@ class RunHandler(RunHandlerSync):
         connections) are retried within ``timeout``; they never count as a failure of the run.
 
         Args:
-            poll_interval: The longest pause between two checks, in seconds.
-            timeout: How long to wait in all, in seconds; ``None`` waits without limit.
+            poll_interval: The longest pause between two checks, in seconds (default 1.0).
+            timeout: How long to wait in all, in seconds. The default, ``None``, waits as long
+                as the run takes, as every call that waits for a run does (``run``,
+                ``stream``, ``map``...): a deadline is the caller's choice, never a default.
 
         Returns:
             The final :class:`RunStatus`; ``status["result"]`` is the outputs dict keyed by
@@ -239,8 +241,9 @@ class RunHandler(RunHandlerSync):
             after: The id of the last event already seen; ``None`` starts from the beginning.
                 When the run has ended and no event follows ``after`` (it is the ``result``
                 frame's id, or past it), the stream ends without chunks.
-            timeout: Seconds the whole stream may take, reconnections included; ``None`` for
-                no deadline. Past it the stream is closed and
+            timeout: Seconds the whole stream may take, reconnections included. The default,
+                ``None``, follows the run as long as it takes, as every call that waits for a
+                run does. Past it the stream is closed and
                 :class:`~vectorshift.PollTimeoutError` is raised; the run goes on, and
                 ``astream(after=...)`` with the last ``chunk.id`` seen follows it again.
 
