@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -282,6 +283,15 @@ def test_cap_is_per_event() -> None:
     assert decode(*[stream] * 50, decoder=decoder) == [ev("z" * 80)] * 50
 
 
+def test_cap_is_per_event_within_one_chunk_and_across_chunks() -> None:
+    # The chunks are far over the cap, the events are not.
+    stream = ("data: " + "\u00e9" * 40 + "\n\n").encode() * 50
+    decoder = SSEDecoder(max_event_bytes=100)
+    assert decode(stream[:2001], stream[2001:], decoder=decoder) == [ev("\u00e9" * 40)] * 50
+    with pytest.raises(StreamError, match="larger than 100 bytes"):
+        decode(stream[:-2] + b"\ndata: " + b"w" * 20 + b"\n\n", decoder=decoder)
+
+
 def test_default_cap_is_one_mebibyte() -> None:
     assert DEFAULT_MAX_EVENT_BYTES == 1 << 20
     half = b"data: " + b"h" * (1 << 19) + b"\n"
@@ -491,3 +501,18 @@ async def test_aiter_sse() -> None:
     assert decoder.ended_mid_event
     assert decoder.comments == 1
     assert [event async for event in aiter_sse(chunks())] == events
+
+
+# --- frames --------------------------------------------------------------------------------------
+
+
+def test_decoded_frames_are_the_frames_built_by_hand() -> None:
+    # The decoder fills its frames without the dataclass __init__: they must not differ.
+    decoded = decode(b"event: e\nid: 7\nretry: 5\ndata: a\n\ndata: b\n\n")
+    built = [ev("a", event="e", id="7", retry=5), ev("b", id="7")]
+    assert decoded == built
+    assert [repr(f) for f in decoded] == [repr(f) for f in built]
+    assert [hash(f) for f in decoded] == [hash(f) for f in built]
+    assert [dataclasses.astuple(f) for f in decoded] == [dataclasses.astuple(f) for f in built]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded[0].data = "changed"  # type: ignore[misc]
