@@ -159,6 +159,15 @@ def test_retry_is_kept_by_the_decoder_and_given_per_block() -> None:
     assert decoder.retry == 25
 
 
+def test_keep_alives_after_an_id_dispatch_nothing() -> None:
+    # A comment and its blank line carry no data: no event, however long an id has been set.
+    stream = b"id: 1\ndata: a\n\n: keep-alive\n\n: keep-alive\n\n\n"
+    decoder = SSEDecoder()
+    assert decode(stream, decoder=decoder) == [ev("a", id="1")]
+    assert decoder.comments == 2
+    assert decoder.last_event_id == "1"
+
+
 def test_comments_are_counted_and_reported() -> None:
     seen: list[str] = []
     decoder = SSEDecoder(on_comment=seen.append)
@@ -216,6 +225,10 @@ def test_cr_then_cr_dispatches_at_once() -> None:
 def test_other_unicode_line_breaks_are_not_line_endings() -> None:
     stream = "data: a\u2028b\x0bc\x0cd\x1ce\x85f\n\n".encode()
     assert decode(stream) == [ev("a\u2028b\x0bc\x0cd\x1ce\x85f")]
+
+
+def test_leading_bom_keeps_the_first_event() -> None:
+    assert decode(BOM + b"data: a\n\ndata: b\n\n") == [ev("a"), ev("b")]
 
 
 def test_leading_bom_is_stripped_once() -> None:

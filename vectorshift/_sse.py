@@ -4,10 +4,12 @@ The decoder follows the HTML Living Standard, section 9.2 "Server-sent events": 
 event stream" (UTF-8, byte order mark, line endings) and 9.2.6 "Interpreting an event stream"
 (fields and dispatch). Comments below name the rule of the standard a piece of code implements.
 
-httpx-sse was not used: its decoder dispatches blocks that carry no data (once an ``id`` has been
-seen, every keep-alive comment followed by a blank line becomes an empty event), processes an
-unterminated last line at end of input, accepts any ``int()`` text as ``retry``, has no size cap,
-cannot report a stream that was cut mid-event, and reads httpx responses rather than raw chunks.
+httpx-sse was not used. Given the same bytes, it dispatches an empty event for each keep-alive
+comment and its blank line once an ``id`` has been seen, loses the first event of a stream that
+starts with a byte order mark, sets ``retry`` from any text ``int()`` accepts (``+5``, ``-1``,
+``1_000``, non-ASCII digits), has no size cap, and ends a stream cut mid-event as one that ended
+between events (``tools/sse_claims.py`` shows each case; the tests pin ours). This decoder is
+also the faster on the same byte chunks (``nox -s bench -- --only sse``).
 """
 
 from __future__ import annotations
