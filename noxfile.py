@@ -92,7 +92,8 @@ def bench(session: nox.Session) -> None:
     import figures) in a second venv, as it is also named ``vectorshift``. Arguments go to
     ``tools/bench.py``, e.g. ``nox -s bench -- --json bench.json --compare last.json``.
     """
-    session.install("-e", ".[test]")
+    # httpx-sse is not a dependency: it is here only for the SSE decoding comparison (--only sse).
+    session.install("-e", ".[test]", "httpx-sse")
     official = _official_venv(session)
     session.run("python", "tools/bench.py", "--official-python", official, *session.posargs)
 

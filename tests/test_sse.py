@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -158,6 +159,15 @@ def test_retry_is_kept_by_the_decoder_and_given_per_block() -> None:
     assert decoder.retry == 25
 
 
+def test_keep_alives_after_an_id_dispatch_nothing() -> None:
+    # A comment and its blank line carry no data: no event, however long an id has been set.
+    stream = b"id: 1\ndata: a\n\n: keep-alive\n\n: keep-alive\n\n\n"
+    decoder = SSEDecoder()
+    assert decode(stream, decoder=decoder) == [ev("a", id="1")]
+    assert decoder.comments == 2
+    assert decoder.last_event_id == "1"
+
+
 def test_comments_are_counted_and_reported() -> None:
     seen: list[str] = []
     decoder = SSEDecoder(on_comment=seen.append)
@@ -215,6 +225,10 @@ def test_cr_then_cr_dispatches_at_once() -> None:
 def test_other_unicode_line_breaks_are_not_line_endings() -> None:
     stream = "data: a\u2028b\x0bc\x0cd\x1ce\x85f\n\n".encode()
     assert decode(stream) == [ev("a\u2028b\x0bc\x0cd\x1ce\x85f")]
+
+
+def test_leading_bom_keeps_the_first_event() -> None:
+    assert decode(BOM + b"data: a\n\ndata: b\n\n") == [ev("a"), ev("b")]
 
 
 def test_leading_bom_is_stripped_once() -> None:
@@ -280,6 +294,15 @@ def test_cap_is_per_event() -> None:
     decoder = SSEDecoder(max_event_bytes=100)
     stream = b"data: " + b"z" * 80 + b"\n\n"
     assert decode(*[stream] * 50, decoder=decoder) == [ev("z" * 80)] * 50
+
+
+def test_cap_is_per_event_within_one_chunk_and_across_chunks() -> None:
+    # The chunks are far over the cap, the events are not.
+    stream = ("data: " + "\u00e9" * 40 + "\n\n").encode() * 50
+    decoder = SSEDecoder(max_event_bytes=100)
+    assert decode(stream[:2001], stream[2001:], decoder=decoder) == [ev("\u00e9" * 40)] * 50
+    with pytest.raises(StreamError, match="larger than 100 bytes"):
+        decode(stream[:-2] + b"\ndata: " + b"w" * 20 + b"\n\n", decoder=decoder)
 
 
 def test_default_cap_is_one_mebibyte() -> None:
@@ -491,3 +514,18 @@ async def test_aiter_sse() -> None:
     assert decoder.ended_mid_event
     assert decoder.comments == 1
     assert [event async for event in aiter_sse(chunks())] == events
+
+
+# --- frames --------------------------------------------------------------------------------------
+
+
+def test_decoded_frames_are_the_frames_built_by_hand() -> None:
+    # The decoder fills its frames without the dataclass __init__: they must not differ.
+    decoded = decode(b"event: e\nid: 7\nretry: 5\ndata: a\n\ndata: b\n\n")
+    built = [ev("a", event="e", id="7", retry=5), ev("b", id="7")]
+    assert decoded == built
+    assert [repr(f) for f in decoded] == [repr(f) for f in built]
+    assert [hash(f) for f in decoded] == [hash(f) for f in built]
+    assert [dataclasses.astuple(f) for f in decoded] == [dataclasses.astuple(f) for f in built]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        decoded[0].data = "changed"  # type: ignore[misc]

@@ -3,7 +3,7 @@
 Absolute times on a shared machine are noise; ratios measured side by side, in interleaved
 blocks, are not. Every figure comes with the baseline it is compared with in the same run.
 
-    python tools/bench.py [--only calls,stream,fanout,imports] [--json out.json]
+    python tools/bench.py [--only calls,stream,fanout,imports,sse] [--json out.json]
                           [--compare last.json] [--official-python PATH]
 
 calls    one ``run_status``: SDK sync and async against raw ``httpx.Client`` and
@@ -17,6 +17,10 @@ fanout   ``--runs`` runs at ``--concurrency``: ``amap``, ``start()+result()`` fr
 imports  ``from vectorshift import Pipeline, RunHandler, Client`` in a fresh process against
          the runtime dependencies' import (and the official client's), interpreter start off;
          and a fresh process's first ``run_status()`` against its first raw httpx GET.
+sse      decoding only, no network: our SSE decoder against httpx-sse's on the same byte
+         chunks (token frames in 4 KiB chunks, 64 KiB frames, a frame a chunk, CRLF), in
+         ``--sse-rounds`` interleaved rounds; skipped with a message without httpx-sse, which
+         is not a dependency (``nox -s bench`` installs it).
 
 ``--json`` writes every figure, ratio and the machine's load; ``--compare`` prints how each
 ratio moved against such a file.
@@ -38,9 +42,10 @@ from benchkit.calls import bench_calls
 from benchkit.fanout import bench_fanout
 from benchkit.imports import bench_imports
 from benchkit.server import local_server
+from benchkit.sse import MISSING, EventSource, bench_sse
 from benchkit.stream import bench_stream
 
-SECTIONS = ("calls", "stream", "fanout", "imports")
+SECTIONS = ("calls", "stream", "fanout", "imports", "sse")
 
 
 def _ratios(figures: dict[str, Any]) -> dict[str, float]:
@@ -77,6 +82,8 @@ def _ratios(figures: dict[str, Any]) -> dict[str, float]:
         if "SDK first run_status() ms" in imports:
             r["SDK first run_status() / raw first GET"] = (
                 imports["SDK first run_status() ms"] / imports["raw httpx first GET ms"])
+    for case, values in figures.get("sse", {}).items():
+        r[f"SSE decode, {case}: ours / httpx-sse"] = values["ours / httpx-sse"]
     return r
 
 
@@ -108,6 +115,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--fanout-blocks", type=int, default=3)
     parser.add_argument("--import-rounds", type=int, default=15)
+    parser.add_argument("--sse-tokens", type=int, default=4000)
+    parser.add_argument("--sse-rounds", type=int, default=15)
     parser.add_argument("--official-python", default=os.environ.get("VS_BENCH_OFFICIAL_PYTHON"))
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--compare", type=Path, help="an earlier --json file")
@@ -132,6 +141,11 @@ def main() -> None:
             if "imports" in only:
                 figures["imports"] = bench_imports(
                     args.import_rounds, args.official_python, server)
+    if "sse" in only:
+        if EventSource is None:
+            print(f"sse: skipped: {MISSING}")
+        else:
+            figures["sse"] = bench_sse(args.sse_tokens, args.sse_rounds)
     ratios = _ratios(figures)
     _print(figures, ratios)
     load = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}

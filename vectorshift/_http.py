@@ -1,4 +1,8 @@
-"""The one HTTP seam: the only module that imports httpx.
+"""The one HTTP seam: the only module that sends requests through httpx.
+
+Its helpers on httpx's side wrap the transport of each connection pool: :mod:`vectorshift._lanes`
+spreads requests over small pools, :mod:`vectorshift._accounting` counts the responses whose body
+is open.
 
 It owns connection pools, reads bodies within the client's size cap (inflating them with
 :mod:`vectorshift._inflate`, whose cap holds while decoding), has :mod:`vectorshift._answer`
@@ -30,6 +34,7 @@ import httpx
 import sniffio
 
 from vectorshift import _log
+from vectorshift._accounting import Accounting
 from vectorshift._answer import (
     ApiResponse,
     Received,
@@ -126,48 +131,6 @@ def _disarm(exc: BaseException) -> None:
         current = current.__cause__ or current.__context__
 
 
-class _CountedStream(httpx.AsyncByteStream):
-    """A response body that tells its :class:`_Accounting` when it is closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, accounting: _Accounting) -> None:
-        self._stream = stream
-        self._accounting = accounting
-        self._open = True
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        if self._open:
-            self._open = False
-            self._accounting.open_responses -= 1
-        await self._stream.aclose()
-
-
-class _Accounting(httpx.AsyncBaseTransport):
-    """Wraps the real transport and counts the responses whose body is not closed yet.
-
-    A connection is busy exactly while its response body is open, so the count is the number
-    of connections in use, known without reading the connection pool's private state.
-    """
-
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
-        self._transport = transport
-        self.open_responses = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._transport.handle_async_request(request)
-        if not isinstance(response.stream, httpx.AsyncByteStream):
-            return response
-        self.open_responses += 1
-        response.stream = _CountedStream(response.stream, self)
-        return response
-
-    async def aclose(self) -> None:
-        await self._transport.aclose()
-
-
 class HttpTransport:
     """Requests with retries and error mapping, over per-event-loop connection pools.
 
@@ -201,7 +164,7 @@ class HttpTransport:
         self.max_response_bytes = max_response_bytes
         self._headers = dict(headers or {})
         self._transport = transport
-        self._pools: OrderedDict[tuple[str, object], tuple[httpx.AsyncClient, _Accounting]] = (
+        self._pools: OrderedDict[tuple[str, object], tuple[httpx.AsyncClient, Accounting]] = (
             OrderedDict()
         )
         self._ssl_context: ssl.SSLContext | None = None
@@ -216,7 +179,7 @@ class HttpTransport:
                 # Built once: loading the CA bundle costs ~25 ms, and every event loop that
                 # uses this client gets a pool of its own.
                 self._ssl_context = httpx.create_ssl_context()
-            accounting = _Accounting(self._transport or Lanes(self._ssl_context))
+            accounting = Accounting(self._transport or Lanes(self._ssl_context))
             client = httpx.AsyncClient(
                 timeout=self.timeout,
                 transport=accounting,
