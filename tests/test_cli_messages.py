@@ -130,3 +130,19 @@ def test_a_fetched_pipeline_keeps_its_name(client: Client) -> None:
     pipeline._client = client
     pipeline.save()
     assert Pipeline.fetch(id=pipeline.id, client=client).name == pipeline.name
+
+
+def test_a_typed_input_that_is_not_json_is_a_usage_error(sh: Shell, client: Client) -> None:
+    pipeline = Pipeline(unique("cli-int"), client=client)
+    count = pipeline.add(name="count").input(input_type="int32")
+    pipeline.add(name="doubled").output(count.value, output_type="int32")
+    pipeline.save()
+    done = sh("run", pipeline.name, "-i", "count=abc")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "-i count=abc: input 'count' is of type int32, and its value is read as JSON" in (
+        done.stderr
+    )
+    as_json = sh("run", pipeline.name, "-i", "count=abc", "--json")
+    assert json.loads(as_json.stderr)["error"]["exit_code"] == 2
+    ok = sh("run", pipeline.name, "-i", "count=3")
+    assert (ok.returncode, ok.stdout) == (0, "3\n")
