@@ -395,6 +395,20 @@ def test_docstring_rewriting_turns_aclosing_into_closing() -> None:
     )
 
 
+def test_docstring_rewriting_drops_the_parentheses_an_await_needed() -> None:
+    names = {"arun_status": "run_status", "astart": "start"}
+    doc = (
+        ">>> (await pipeline.arun_status(handler.task_id)).status\n"
+        ">>> (await p.astart(dict(a=f(1)))).task_id\n"
+        ">>> (await other()).x"
+    )
+    assert gen.rewrite_docstring(doc, names) == (
+        ">>> pipeline.run_status(handler.task_id).status\n"
+        ">>> p.start(dict(a=f(1))).task_id\n"
+        ">>> (await other()).x"
+    )
+
+
 def test_the_committed_sync_facade_is_fresh() -> None:
     assert_gen_sync_fresh(REPO)
 

@@ -247,5 +247,12 @@ def rewrite_docstring(doc: str, names: Mapping[str, str]) -> str:
         return doc
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
     chain = r"((?:[A-Za-z_]\w*(?:\([^()]*\))?\.)+)"
+    # ``(await obj.aX(args)).attr``: without ``await`` the parentheses only group a call.
+    arguments = r"(\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\))"  # two levels of nesting
+    doc = re.sub(
+        rf"\(await\s+{chain}({alternatives}){arguments}\)",
+        lambda m: m[1] + names[m[2]] + m[3],
+        doc,
+    )
     doc = re.sub(rf"\bawait\s+{chain}({alternatives})\b", lambda m: m[1] + names[m[2]], doc)
     return re.sub(rf"(?<=[.`])({alternatives})\b", lambda m: names[m[1]], doc)

@@ -425,7 +425,7 @@ class PipelineRunsSync:
             TypeError: neither or both of ``task_id`` and ``run_id`` given.
 
         Example:
-            >>> (pipeline.run_status(handler.task_id)).status
+            >>> pipeline.run_status(handler.task_id).status
         """
         implementation = cast("Callable[..., Coroutine[Any, Any, RunStatus]]", self.arun_status)
         return call_sync(implementation(task_id, run_id=run_id))
