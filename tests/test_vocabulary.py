@@ -19,7 +19,7 @@ from vectorshift._vocabulary import (
     UNARY_OPERATORS,
 )
 from vectorshift.errors import PipelineDefinitionError
-from vectorshift.pipeline._catalog import Delimiter, InputType, OutputType
+from vectorshift.pipeline._generated_nodes import Delimiter, InputType, OutputType
 
 
 def test_operator_values_are_the_platform_strings() -> None:
