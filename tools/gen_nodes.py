@@ -4,9 +4,11 @@ The declarations (``vectorshift/_schema/nodes_types.py``, one pydantic model per
 the one place a node type is described. This tool writes, from them:
 
 - ``vectorshift/pipeline/_generated_nodes.py``: the typed node classes (``InputNode``,
-  ``LlmNode``...) and the fluent methods of ``pipeline.add(name=...)``, with written-out
-  signatures and docstrings for mypy and IDEs, and the facts (defaults in saved order, choices,
-  outputs) as literals, so building a pipeline never imports pydantic;
+  ``LlmNode``...) with written-out signatures and docstrings for mypy and IDEs, and the facts
+  (defaults in saved order, choices, outputs) as literals, so building a pipeline never imports
+  pydantic (the text transforms in ``_generated_transforms.py``, so that each module stays
+  under 500 lines); ``_generated_methods.py`` beside them: the fluent methods of
+  ``pipeline.add(name=...)``;
 - the node-type tables of ``docs/api/nodes.md``, between its ``node-types`` markers.
 
 Ruff formats the module as ``tools/gen_sync.py`` formats the sync facade.
@@ -30,7 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
 from gennodes.docs import DOCS, docs_text  # noqa: E402
-from gennodes.module import MODULE, module_text  # noqa: E402
+from gennodes.module import (  # noqa: E402
+    METHODS,
+    MODULE,
+    TRANSFORMS,
+    methods_text,
+    module_text,
+    transforms_text,
+)
 from gensync.render import ruff_format  # noqa: E402
 from gensync.source import GenSyncError  # noqa: E402
 
@@ -43,6 +52,8 @@ def generate(root: Path) -> dict[str, str]:
     current = docs.read_text(encoding="utf-8") if docs.is_file() else ""
     return {
         MODULE: ruff_format(module_text(), MODULE, root),
+        TRANSFORMS: ruff_format(transforms_text(), TRANSFORMS, root),
+        METHODS: ruff_format(methods_text(), METHODS, root),
         DOCS: docs_text(current),
     }
 

@@ -86,11 +86,6 @@ class Outputs:
             seen.update(dict.fromkeys(names))
         return tuple(seen)
 
-    def for_inputs(self, inputs: dict[str, Any]) -> tuple[str, ...]:
-        """The outputs of a node with these saved inputs (``computed`` ones excluded)."""
-        if self.by:
-            return self.cases.get(str(inputs.get(self.by)), self.cases.get("", ()))
-        return self.fixed
 
 
 @dataclass(frozen=True)
@@ -184,6 +179,18 @@ class NodeType(BaseModel):
             name for name, info in cls.inputs().items()
             if name != "dependencies" and getattr(info.annotation, "__origin__", None) is list
         )
+
+    @classmethod
+    def outputs_for(cls, inputs: dict[str, Any]) -> tuple[str, ...]:
+        """The outputs of a node with these saved inputs (none for ``computed`` outputs).
+
+        An input's value the declaration has no case for counts as the input's default.
+        """
+        outputs = cls.outputs
+        if not outputs.by:
+            return outputs.fixed
+        fallback = outputs.cases[str(cls.defaults()[outputs.by])]
+        return outputs.cases.get(str(inputs.get(outputs.by)), fallback)
 
     @classmethod
     def summary(cls) -> str:

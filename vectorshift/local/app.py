@@ -41,6 +41,7 @@ from vectorshift.local.responses import (
     on_refusal,
     sse_bytes,
 )
+from vectorshift.local.run_inputs import file_inputs, run_inputs
 from vectorshift.local.runs import RunManager
 from vectorshift.local.scripts import Script
 from vectorshift.local.sqlite_store import SQLiteStore
@@ -52,7 +53,6 @@ from vectorshift.local.validation import (
     Refusal,
     event_position,
     field,
-    file_inputs,
     graph_io,
     query_bool,
     query_int,
@@ -61,7 +61,6 @@ from vectorshift.local.validation import (
     read_json_object,
     refuse_lone_surrogates,
     required_field,
-    run_inputs,
 )
 
 logger = _log.get_logger("vectorshift.local")

@@ -8,7 +8,7 @@ The methods take the node classes' own arguments, with the name (and id) already
 ``add``: ``pipeline.add(name="llm").llm(prompt=q.text)`` builds exactly
 ``LlmNode(name="llm", prompt=q.text)``, and mypy checks its arguments the same way. The
 declared node types' methods are generated with their classes
-(:class:`~vectorshift.pipeline._generated_nodes.NodeMethods`); ``condition`` takes
+(:class:`~vectorshift.pipeline._generated_methods.NodeMethods`); ``condition`` takes
 :class:`ConditionNode`'s constructor as it is, and ``pipeline`` and ``node`` are written here.
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 
 from vectorshift.pipeline._catalog import Dependencies, PipelineNode, Value
 from vectorshift.pipeline._condition import ConditionNode
-from vectorshift.pipeline._generated_nodes import NodeMethods
+from vectorshift.pipeline._generated_methods import NodeMethods
 from vectorshift.pipeline._node import Node
 
 if TYPE_CHECKING:
