@@ -7,8 +7,9 @@ Everything else is derived from these declarations:
 
 - the builder's typed node classes and fluent methods (``InputNode``, ``pipeline.add(...)
   .llm(...)``): written out with real signatures and docstrings into
-  ``vectorshift/pipeline/_generated_nodes.py`` by ``tools/gen_nodes.py``, which copies the facts
-  as literals so building a pipeline never imports pydantic;
+  ``vectorshift/pipeline/_generated_nodes.py``, ``_generated_transforms.py`` and
+  ``_generated_methods.py`` by ``tools/gen_nodes.py``, which copies the facts as literals so
+  building a pipeline never imports pydantic;
 - the local engine's checks (required inputs, list inputs) and declared outputs
   (:mod:`vectorshift.local.engine`);
 - the node-type tables of ``docs/api/nodes.md`` (same tool);
@@ -21,11 +22,15 @@ Adding a node type touches:
 2. ``vectorshift/local/nodes.py``: its executor, ``@executor("<type>")``;
 3. when the builder needs checks beyond the declared choices, a ``@prepares("<type>")`` hook in
    ``vectorshift/pipeline/_catalog.py`` (optional);
-4. ``python tools/gen_nodes.py`` rewrites ``vectorshift/pipeline/_generated_nodes.py`` and the
-   tables of ``docs/api/nodes.md``; add the class name to ``vectorshift/__init__.py``'s public
-   table (and ``docs/api/nodes.md``'s ``:::`` list) if it is public.
+4. ``python tools/gen_nodes.py`` (or ``nox -s codegen``) rewrites the generated modules and
+   the tables of ``docs/api/nodes.md``; no hand edit there.
+5. If the class is public: its name in ``vectorshift/__init__.py``'s public table (``_PUBLIC``
+   and the ``TYPE_CHECKING`` block) and a ``:::`` line in ``docs/api/nodes.md``.
 
-``tests/test_node_declarations.py`` fails until the executor and the generated code exist.
+Nothing else: the engine's graph checks (:mod:`vectorshift.local.node_checks`), the declared
+outputs, the builder's exports (``vectorshift.pipeline`` re-exports the generated modules) and
+the docs tables follow. ``tests/test_node_declarations.py`` fails until the executor exists and
+the generated code is fresh.
 """
 
 from __future__ import annotations
