@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+from pydantic import TypeAdapter
+
 from gennodes.describe import outputs_text, type_text
+from vectorshift._schema.io_types import INPUT_TYPES, RUN_VALUES
 from vectorshift._schema.nodes import NodeType
 from vectorshift._schema.nodes_types import NODE_TYPES
 
@@ -41,8 +46,34 @@ def _section(decl: type[NodeType]) -> str:
     for name, info in decl.inputs().items():
         required = "yes" if decl.flag(name, "required") else ""
         doc = _rst_to_md(info.description or "").replace("|", "\\|")
-        default = repr(decl.defaults()[name]).replace("|", "\\|")
+        default = json.dumps(decl.defaults()[name]).replace("|", "\\|")
         lines.append(f"| `{name}` | {_type(decl, name)} | `{default}` | {required} | {doc} |")
+    return "\n".join(lines)
+
+
+def run_values() -> str:
+    """The table of the values a run may give each input type, as JSON Schema."""
+    lines = [
+        "### Run values",
+        "",
+        "What a run may give an input of each type, checked by the SDK before any request and by"
+        " `vectorshift.local` always (a value of another type is refused, naming it:"
+        " `inputs.n: expected int32, got 'abc'`). Booleans are not numbers, and `null` is a"
+        " value of `json` only.",
+        "",
+        "| input type | accepted value (JSON Schema) |",
+        "|---|---|",
+    ]
+    for input_type in INPUT_TYPES:
+        if input_type in RUN_VALUES:
+            schema = json.dumps(TypeAdapter(RUN_VALUES[input_type]).json_schema())
+            accepted = f"`{schema}`" if schema != "{}" else "any JSON value"
+        else:
+            accepted = (
+                "a file, sent as a multipart part" if input_type == "file"
+                else "not checked (`vectorshift.local` does not run it)"
+            )
+        lines.append(f"| `{input_type}` | {accepted} |")
     return "\n".join(lines)
 
 
@@ -54,7 +85,8 @@ def tables() -> str:
         " without it); *wired* inputs may hold other nodes' outputs; the default is what the"
         " platform's editor saves."
     )
-    return "\n\n".join(["## Node types", intro, *(_section(d) for d in NODE_TYPES.values())])
+    sections = [_section(decl) for decl in NODE_TYPES.values()]
+    return "\n\n".join(["## Node types", intro, *sections, run_values()])
 
 
 def docs_text(current: str) -> str:

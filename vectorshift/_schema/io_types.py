@@ -22,7 +22,6 @@ from pydantic import Field, JsonValue, StrictBool, StrictFloat, StrictInt, Stric
 from pydantic import ValidationError as _ValidationError
 
 __all__ = [
-    "FILE_TYPES",
     "INPUT_OUTPUTS",
     "INPUT_TYPES",
     "OUTPUT_TYPES",
@@ -54,9 +53,6 @@ OUTPUT_TYPES: Final = (
     "vec<file>", "image", "audio", "dataframe",
 )
 """Every ``output_type`` an output node may have (a list, such as split text's, is ``json``)."""
-
-FILE_TYPES: Final = ("file", "vec<file>", "image", "audio")
-"""Input types whose values are files, not JSON values."""
 
 Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
 Number = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
