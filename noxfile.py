@@ -3,7 +3,7 @@
     nox -s tests        # the suite on every Python 3.10-3.13 found (on PATH or via pyenv)
     nox -s lint         # ruff
     nox -s typing       # mypy --strict on the package and the typed usage files
-    nox -s codegen      # regenerate the sync facade (the _generated_*.py mixins)
+    nox -s codegen      # regenerate the sync facade and node classes (the _generated_*.py)
     nox -s bench        # benchmarks: ratios against raw httpx and the official client
     nox -s compat       # the official client (vectorshift==0.1.15) drives vectorshift.local
     nox -s docs         # build the documentation site, warnings as errors
@@ -76,12 +76,15 @@ def typing(session: nox.Session) -> None:
 
 @nox.session
 def codegen(session: nox.Session) -> None:
-    """Regenerate the sync facade: the ``_generated_*.py`` mixins beside their async sources.
+    """Regenerate the sync facade and the node classes: the ``_generated_*.py`` modules.
 
-    The generator needs only the standard library and ruff, which formats its output.
+    The sync generator needs only the standard library and ruff, which formats its output; the
+    node generator reads the node declarations, so it needs the package (and pydantic).
     """
     session.install("ruff==0.17.6")
     session.run("python", "tools/gen_sync.py")
+    session.install("-e", ".")
+    session.run("python", "tools/gen_nodes.py")
 
 
 @nox.session

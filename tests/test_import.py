@@ -34,7 +34,7 @@ print(json.dumps({
     "sockets": len(opened),
     "modules": sorted(m for m in ("httpx", "pydantic", "anyio", "vectorshift.pipeline",
                                   "vectorshift.pipeline._catalog",
-                                  "vectorshift.pipeline._transforms", "vectorshift.local",
+                                  "vectorshift.pipeline._generated_nodes", "vectorshift.local",
                                   "starlette", "uvicorn") if m in sys.modules),
 }))
 """

@@ -11,15 +11,10 @@ from typing import get_args
 import pytest
 
 from vectorshift import Clause, ConditionGroup, InputNode, Operator, Pipeline
-from vectorshift._vocabulary import (
-    INPUT_OUTPUTS,
-    OPERATORS,
-    OUTPUT_TYPES,
-    SPLIT_DELIMITERS,
-    UNARY_OPERATORS,
-)
+from vectorshift._schema.io_types import INPUT_OUTPUTS, OUTPUT_TYPES
+from vectorshift._schema.nodes_types import OPERATORS, SPLIT_DELIMITERS, UNARY_OPERATORS
 from vectorshift.errors import PipelineDefinitionError
-from vectorshift.pipeline._catalog import Delimiter, InputType, OutputType
+from vectorshift.pipeline._generated_nodes import Delimiter, InputType, OutputType
 
 
 def test_operator_values_are_the_platform_strings() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
+
+import pydantic
 
 
 def llm_graph(
@@ -67,3 +71,27 @@ def body_path(route: str, pipeline_id: str) -> str:
         "terminate": f"/pipeline/{pipeline_id}/terminate",
         "bulk": f"/pipeline/{pipeline_id}/bulk-run",
     }[route]
+
+
+@contextlib.contextmanager
+def declared(node_type: str, outputs: tuple[str, ...]) -> Iterator[None]:
+    """Declare a node type with one required ``text`` input, as a new node type is declared
+    (:mod:`vectorshift._schema.nodes_types`); its executor, if registered meanwhile, goes too."""
+    from vectorshift._schema.nodes import Builder, NodeType, Outputs, spec
+    from vectorshift._schema.nodes_types import NODE_TYPES
+    from vectorshift.local.nodes import EXECUTORS
+
+    declaration = pydantic.create_model(
+        f"Declared_{node_type}",
+        __base__=NodeType,
+        text=(str, spec("", "The text.", required=True, wired=True)),
+    )
+    declaration.type_name = node_type
+    declaration.outputs = Outputs(fixed=outputs)
+    declaration.builder = Builder(f"{node_type}Node", node_type, generate=False)
+    NODE_TYPES[node_type] = declaration
+    try:
+        yield
+    finally:
+        EXECUTORS.pop(node_type, None)
+        del NODE_TYPES[node_type]

@@ -13,6 +13,8 @@ import pytest
 from vectorshift.local.engine import EngineOptions, RunFailure, execute
 from vectorshift.local.nodes_condition import OPERATORS, ConditionError, first_true_group
 
+from .graphs import declared
+
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
@@ -443,15 +445,16 @@ async def test_sub_pipeline_errors_name_the_node() -> None:
 
 @pytest.fixture
 def reverse_node() -> Any:
-    """A transform node type added the way a new one is: one registered executor."""
-    from vectorshift.local.nodes import NODE_SPECS, NodeContext, node_type
+    """A transform node type added the way a new one is: a declaration and an executor."""
+    from vectorshift.local.nodes import NodeContext, executor
 
-    @node_type("reverse_text", required_inputs=("text",), default_outputs=("reversed",))
-    async def reverse(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
-        return {"reversed": str(inputs["text"])[::-1]}
+    with declared("reverse_text", ("reversed",)):
 
-    yield reverse
-    del NODE_SPECS["reverse_text"]
+        @executor("reverse_text")
+        async def reverse(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+            return {"reversed": str(inputs["text"])[::-1]}
+
+        yield reverse
 
 
 @pytest.mark.anyio

@@ -20,7 +20,7 @@ import pytest
 
 from vectorshift.local import LocalServer, ServerConfig, sqlite_thread
 
-from .graphs import llm_graph, long_graph
+from .graphs import declared, llm_graph, long_graph
 
 KEY = "hostile-key"
 HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
@@ -339,14 +339,15 @@ def test_a_streamed_answer_past_the_value_limit_fails_the_run(tmp_path: Path) ->
 
 @pytest.fixture
 def exploding_node() -> Iterator[None]:
-    from vectorshift.local.nodes import NODE_SPECS, NodeContext, node_type
+    from vectorshift.local.nodes import NodeContext, executor
 
-    @node_type("explode_test", required_inputs=("text",), default_outputs=("text",))
-    async def explode(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
-        raise MemoryError
+    with declared("explode_test", ("text",)):
 
-    yield
-    del NODE_SPECS["explode_test"]
+        @executor("explode_test")
+        async def explode(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
+            raise MemoryError
+
+        yield
 
 
 def test_an_executor_raising_memory_error_fails_the_run_with_a_reason(

@@ -49,6 +49,7 @@ from vectorshift.local.responses import (
     on_refusal,
     sse_bytes,
 )
+from vectorshift.local.run_inputs import file_inputs, run_inputs
 from vectorshift.local.runs import RunManager
 from vectorshift.local.scripts import Script
 from vectorshift.local.sqlite_store import SQLiteStore
@@ -57,7 +58,6 @@ from vectorshift.local.uploads import is_multipart, read_run_form
 from vectorshift.local.validation import (
     Refusal,
     event_position,
-    file_inputs,
     graph_io,
     query_bool,
     query_int,
@@ -65,7 +65,6 @@ from vectorshift.local.validation import (
     query_str,
     read_body,
     refuse_lone_surrogates,
-    run_inputs,
     validate_body,
 )
 

@@ -50,8 +50,9 @@ import anyio
 from anyio import CancelScope
 
 from vectorshift.local.limits import Meter
+from vectorshift.local.node_checks import declared_outputs, node_problems
 from vectorshift.local.nodes import (
-    NODE_SPECS,
+    EXECUTORS,
     SKIPPED,
     NodeContext,
     NodeError,
@@ -135,17 +136,6 @@ def _label(node_id: str, node: Any) -> str:
     return f"node {_short(node_id, node)}"
 
 
-def _declared_outputs(node: dict[str, Any]) -> set[str]:
-    outputs = node.get("outputs")
-    if isinstance(outputs, list):
-        fields = {str(field) for field in outputs}
-    else:
-        spec = NODE_SPECS.get(node["type"])
-        fields = set(spec.declared_outputs(node["inputs"])) if spec else set()
-    fields.add("complete")
-    return fields
-
-
 def _shape_problems(node_id: str, node: Any) -> list[str]:
     if not isinstance(node, dict):
         return [f"node '{node_id}' must be an object"]
@@ -164,16 +154,7 @@ def _shape_problems(node_id: str, node: Any) -> list[str]:
         problems.append(f"{label}: 'outputs' must be a list of output names")
     if problems:
         return problems
-    kind, inputs = node["type"], node["inputs"]
-    spec = NODE_SPECS.get(kind)
-    if spec is not None:
-        problems += [f"{label} is missing input '{key}'" for key in spec.required_inputs
-                     if key not in inputs]
-        problems += [f"{label}: input '{key}' must be a list" for key in spec.list_inputs
-                     if key in inputs and not isinstance(inputs[key], list)]
-    if spec is not None and spec.problems is not None and not problems:
-        problems += spec.problems(label, inputs, outputs)
-    return problems
+    return node_problems(label, node)
 
 
 def _find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
@@ -202,7 +183,8 @@ def validate_graph(nodes: dict[str, Any]) -> None:
     """Check a graph's ``nodes`` map before it is stored or run.
 
     Every node needs ``id`` (equal to its key), ``name`` (unique), ``type`` and ``inputs``;
-    known node types need their essential inputs; every ``{{ id.field }}`` reference must name
+    declared node types need their required inputs, lists and execution mode
+    (:mod:`vectorshift.local.node_checks`); every ``{{ id.field }}`` reference must name
     an existing node and an output that node declares; the graph must have no cycle; condition
     nodes must be well formed. Unknown node *types* are accepted (they can be stored, and fail
     when run). Every problem found is reported, separated by ``"; "``.
@@ -244,7 +226,7 @@ def validate_graph(nodes: dict[str, Any]) -> None:
                                               f"'{ref.node_id}' in input '{key}'"))
                 elif ref.node_id in valid:
                     target = valid[ref.node_id]
-                    declared = _declared_outputs(target)
+                    declared = declared_outputs(target)
                     if ref.field in declared:
                         edges[node_id].append(ref.node_id)
                     else:
@@ -324,7 +306,7 @@ class _Run:
         except GraphValidationError as exc:
             raise RunFailure(str(exc), exc.node_ids[0] if exc.node_ids else None) from exc
         for node_id, node in self._nodes.items():
-            if node["type"] not in NODE_SPECS:
+            if node["type"] not in EXECUTORS and node["type"] not in ("input", "output"):
                 raise RunFailure(f"{_label(node_id, node)}: node type '{node['type']}' is not "
                                  "supported by vectorshift.local", node_id)
         self._done = {node_id: anyio.Event() for node_id in self._nodes}
@@ -388,7 +370,8 @@ class _Run:
             return SKIPPED
 
     def _render_inputs(self, kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        skippable = NODE_SPECS[kind].skippable_list
+        run = EXECUTORS.get(kind)
+        skippable = run.skippable_list if run is not None else None
         count = self._meter.reading("its inputs")
         if skippable is None:
             rendered: dict[str, Any] = render(inputs, self._lookup, count)
@@ -405,7 +388,7 @@ class _Run:
         kind, name = node["type"], node["name"]
         if kind == "input":
             value = self._inputs.get(name, node["inputs"].get("default_value"))
-            fields = _declared_outputs(node) - {"complete"}
+            fields = declared_outputs(node) - {"complete"}
             await self._publish(node_id, node, input_outputs(node["inputs"], value, fields))
             return
         try:
@@ -422,11 +405,10 @@ class _Run:
             return
         context = NodeContext(node_id, name, self._options.providers, self._token_sink(node_id),
                               self._run_pipeline, self._simulated)
-        spec = NODE_SPECS[kind]
-        assert spec.execute is not None  # only input and output nodes have none
-        result = await spec.execute(inputs, context)
-        for field in _declared_outputs(node):
-            result.setdefault(field, spec.missing_output)
+        run = EXECUTORS[kind]
+        result = await run.execute(inputs, context)
+        for field in declared_outputs(node):
+            result.setdefault(field, run.missing_output)
         self._meter.produced(result)
         await self._publish(node_id, node, result)
 

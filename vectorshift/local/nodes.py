@@ -1,9 +1,11 @@
-"""Node executors of the local engine, and what the engine must know about each node type.
+"""Node executors of the local engine: one per node type, registered by type name.
 
-Each node type is one entry of :data:`NODE_SPECS`: its :class:`NodeSpec` (inputs it needs,
-outputs it declares, its executor and any type-specific checks), registered by putting
-:func:`node_type` on the executor. The engine and graph validation only look types up there, so
-a new transform node is one decorated function.
+What a node type is (its inputs, which are required or lists, its outputs per configuration,
+its execution modes) is declared once in :mod:`vectorshift._schema.nodes_types`; the engine and
+graph validation read it there. This module holds only what runs: each executor is registered
+with :func:`executor`, with the few facts of behaviour that are the engine's (a list whose
+items may come from untaken branches, the value of an output not produced, computed outputs
+and extra checks). See :mod:`vectorshift._schema.nodes` for what a new node type touches.
 
 An executor receives a node's inputs with every template already rendered and returns the
 node's outputs by field name; the engine adds ``complete`` and stores them. ``input`` and
@@ -11,32 +13,30 @@ node's outputs by field name; the engine adds ``complete`` and stores them. ``in
 outputs. Executors raise :class:`NodeError` with a message that the engine prefixes with the
 node's name and id.
 
-Node behaviour (outputs in parentheses):
+Node behaviour (outputs are in the declarations and ``docs/api/nodes.md``):
 
-- ``input``: see :func:`input_outputs` (``text`` for ``string`` inputs, ``value`` for typed
-  ones; for ``file`` inputs ``file``, ``file_name`` and ``processed_text``).
-- ``text`` (``text``): the ``text`` input as text.
-- ``combine_text`` (``processed_text``): the ``text`` list's text forms concatenated with no
+- ``input``: see :func:`input_outputs`.
+- ``text``: the ``text`` input as text.
+- ``combine_text``: the ``text`` list's text forms concatenated with no
   separator, as the platform's combine-text node does (``["a", "b"]`` gives ``"ab"``).
-- ``text_formatter`` (``output``): ``formatter`` is one of ``To Uppercase``, ``To Lowercase``,
+- ``text_formatter``: ``formatter`` is one of ``To Uppercase``, ``To Lowercase``,
   ``To Propercase`` (also ``To Title Case``: every word capitalised), ``Trim Spaces`` (also
   ``Trim``: leading and trailing whitespace removed) or ``Truncate`` (the first
   ``max_num_token`` whitespace-separated tokens, original spacing kept; at least 1).
-- ``split_text`` (``processed_text``, a list): ``delimiter`` is ``space`` (runs of spaces and
+- ``split_text``: ``delimiter`` is ``space`` (runs of spaces and
   tabs), ``newline`` (line breaks) or ``character(s)`` (the exact ``character`` input, which
   must not be empty). With ``space`` and ``newline`` empty pieces are dropped; with
   ``character(s)`` every piece is kept.
-- ``merge`` (``output``): ``function`` ``first`` gives the first field, in field order, whose
+- ``merge``: ``function`` ``first`` gives the first field, in field order, whose
   branch ran (the platform picks the first by time; field order makes runs reproducible);
   ``join`` gives the list of the values of every field whose branch ran, as the platform's
   "Join All" does. The engine passes :data:`SKIPPED` for a field from an untaken branch, and
   skips the merge node itself when no field is available.
-- ``condition`` (``path_<i>``, ``path_else``): see :mod:`vectorshift.local.nodes_condition`;
+- ``condition``: see :mod:`vectorshift.local.nodes_condition`;
   the taken path's output is ``True``, the others are :data:`SKIPPED`.
-- ``llm`` (``response``, ``tokens_used``, ``input_tokens``, ``output_tokens``,
-  ``credits_used``): see :mod:`vectorshift.local.providers`. ``credits_used`` is always 0
+- ``llm``: see :mod:`vectorshift.local.providers`. ``credits_used`` is always 0
   locally; with ``json_response`` the response is the parsed JSON value.
-- ``pipeline`` (one output per output node of the sub-pipeline, by that node's name): runs
+- ``pipeline``: runs
   another stored pipeline. Its inputs are ``pipeline_id`` (the stored pipeline's id) and, flat
   beside it, one key per input node name of the sub-pipeline, as the SDK forwards them as
   keyword arguments, e.g. ``{"pipeline_id": "6630...", "query": "{{ input_0.text }}",
@@ -54,7 +54,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from vectorshift._vocabulary import INPUT_OUTPUTS, SPLIT_DELIMITERS
+from vectorshift._schema.nodes_types import NODE_TYPES, SPLIT_DELIMITERS, declaration
 from vectorshift.local.nodes_condition import (
     ConditionError,
     condition_paths,
@@ -71,16 +71,16 @@ from vectorshift.local.providers import (
 from vectorshift.local.templates import to_text
 
 __all__ = [
-    "NODE_SPECS",
+    "EXECUTORS",
     "SKIPPED",
     "Executor",
     "NodeContext",
     "NodeError",
-    "NodeSpec",
+    "NodeExecutor",
     "RunPipeline",
     "UploadedFile",
+    "executor",
     "input_outputs",
-    "node_type",
 ]
 
 
@@ -132,8 +132,8 @@ class UploadedFile:
 def input_outputs(config: dict[str, Any], value: Any, fields: set[str]) -> dict[str, Any]:
     """The input node executor: the outputs of an input node given ``value``.
 
-    Every input type but ``file`` gives the value unchanged under its type's outputs
-    (:data:`vectorshift._vocabulary.INPUT_OUTPUTS`: ``text`` for ``string``, ``value`` for
+    Every input type but ``file`` gives the value unchanged under its type's outputs (declared
+    in :mod:`vectorshift._schema.nodes_types`: ``text`` for ``string``, ``value`` for
     ``int32``, ``float``, ``bool``, ``vec<string>`` and ``timestamp``) and under any other
     declared output in ``fields``. A ``file`` input gives ``file`` (``{"name", "content_type",
     "size"}``), ``file_name`` and ``processed_text``: the content decoded as UTF-8, with
@@ -148,7 +148,7 @@ def input_outputs(config: dict[str, Any], value: Any, fields: set[str]) -> dict[
         fields: The node's declared outputs, ``complete`` excluded.
     """
     if config.get("input_type") != "file":
-        typed = INPUT_OUTPUTS.get(str(config.get("input_type")), ("text",))
+        typed = _INPUT.outputs_for(config)
         return dict.fromkeys(sorted(fields | set(typed)), value)
     if isinstance(value, UploadedFile):
         return {
@@ -181,16 +181,13 @@ Executor = Callable[[dict[str, Any], NodeContext], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
-class NodeSpec:
-    """Everything the engine knows about one node type: its one entry in :data:`NODE_SPECS`.
+class NodeExecutor:
+    """How the engine runs one node type: its one entry in :data:`EXECUTORS`.
 
     Attributes:
-        required_inputs: Inputs a node of this type must have (checked by graph validation).
-        list_inputs: Inputs that must be lists.
-        default_outputs: The outputs of a node that does not list its own ``outputs``.
-        execute: The executor; ``None`` for ``input`` and ``output``, run by the engine.
-        outputs: Computes the default outputs from the node's inputs, when they depend on them
-            (a condition's paths, a file input's fields); replaces ``default_outputs``.
+        execute: The executor.
+        outputs: Computes the outputs of a node that lists none itself, for a type whose
+            declared outputs are ``computed`` from its inputs (a condition's paths).
         problems: Further checks, called as ``problems(label, inputs, outputs)`` (``label``
             names the node, e.g. ``node 'route' (condition_0)``) once the node has its required
             inputs; returns messages that start with ``label``.
@@ -199,46 +196,43 @@ class NodeSpec:
         missing_output: The value of a declared output the executor did not produce.
     """
 
-    required_inputs: tuple[str, ...] = ()
-    list_inputs: tuple[str, ...] = ()
-    default_outputs: tuple[str, ...] = ()
-    execute: Executor | None = None
+    execute: Executor
     outputs: Callable[[dict[str, Any]], Iterable[str]] | None = None
     problems: Callable[[str, dict[str, Any], list[str]], list[str]] | None = None
     skippable_list: str | None = None
     missing_output: Any = None
 
-    def declared_outputs(self, inputs: dict[str, Any]) -> tuple[str, ...]:
-        """The outputs of a node of this type with these inputs that lists none itself."""
-        return self.default_outputs if self.outputs is None else tuple(self.outputs(inputs))
+
+EXECUTORS: dict[str, NodeExecutor] = {}
+"""Node types vectorshift.local can run besides ``input`` and ``output`` (run by the engine);
+any other type is stored but refused at run time."""
 
 
-NODE_SPECS: dict[str, NodeSpec] = {}
-"""Node types vectorshift.local can run; any other type is stored but refused at run time."""
+def executor(name: str, **behaviour: Any) -> Callable[[Executor], Executor]:
+    """Register the decorated executor for the declared node type ``name``.
 
+    ``behaviour`` holds the other :class:`NodeExecutor` attributes. A new transform node is its
+    declaration plus this decorator on its executor, e.g. ``@executor("reverse_text")``.
 
-def node_type(name: str, **facts: Any) -> Callable[[Executor], Executor]:
-    """Register the decorated executor as node type ``name``, with :class:`NodeSpec` ``facts``.
-
-    A new transform node is this decorator on its executor, e.g.
-    ``@node_type("reverse_text", required_inputs=("text",), default_outputs=("text",))``.
+    Raises:
+        ValueError: the type is not declared, or already has an executor.
     """
 
     def register(execute: Executor) -> Executor:
-        if name in NODE_SPECS:
+        if declaration(name) is None:
+            raise ValueError(
+                f"node type {name!r} is not declared: declare it in vectorshift/_schema/"
+                "nodes_types.py first"
+            )
+        if name in EXECUTORS:
             raise ValueError(f"node type {name!r} is registered twice")
-        NODE_SPECS[name] = NodeSpec(execute=execute, **facts)
+        EXECUTORS[name] = NodeExecutor(execute=execute, **behaviour)
         return execute
 
     return register
 
 
-def _input_fields(inputs: dict[str, Any]) -> tuple[str, ...]:
-    return INPUT_OUTPUTS.get(str(inputs.get("input_type")), ("text",))
-
-
-NODE_SPECS["input"] = NodeSpec(outputs=_input_fields)
-NODE_SPECS["output"] = NodeSpec(required_inputs=("value",))
+_INPUT = NODE_TYPES["input"]
 
 
 def _int(value: Any, what: str) -> int:
@@ -264,15 +258,12 @@ def _float(value: Any, what: str) -> float:
     raise NodeError(f"{what} must be a number, got {value!r}")
 
 
-@node_type("text", required_inputs=("text",), default_outputs=("text",))
+@executor("text")
 async def _text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     return {"text": to_text(inputs.get("text"))}
 
 
-@node_type(
-    "combine_text", required_inputs=("text",), list_inputs=("text",),
-    default_outputs=("processed_text",),
-)
+@executor("combine_text")
 async def _combine_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     parts = inputs.get("text")
     items = parts if isinstance(parts, list) else [parts]
@@ -301,9 +292,7 @@ _FORMATTERS["totitlecase"] = _FORMATTERS["topropercase"]
 _FORMATTERS["trim"] = _FORMATTERS["trimspaces"]
 
 
-@node_type(
-    "text_formatter", required_inputs=("text", "formatter"), default_outputs=("output",)
-)
+@executor("text_formatter")
 async def _text_formatter(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     formatter = to_text(inputs.get("formatter"))
     apply = _FORMATTERS.get(re.sub(r"[^a-z]", "", formatter.lower()))
@@ -315,9 +304,7 @@ async def _text_formatter(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str
     return {"output": apply(to_text(inputs.get("text")), inputs)}
 
 
-@node_type(
-    "split_text", required_inputs=("text", "delimiter"), default_outputs=("processed_text",)
-)
+@executor("split_text")
 async def _split_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     text = to_text(inputs.get("text"))
     delimiter = to_text(inputs.get("delimiter"))
@@ -338,10 +325,7 @@ async def _split_text(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, An
     return {"processed_text": parts}
 
 
-@node_type(
-    "merge", required_inputs=("function", "fields"), list_inputs=("fields",),
-    default_outputs=("output",), skippable_list="fields",
-)
+@executor("merge", skippable_list="fields")
 async def _merge(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     available = [value for value in inputs.get("fields") or [] if value is not SKIPPED]
     function = to_text(inputs.get("function")).strip().lower()
@@ -362,10 +346,7 @@ def _condition_problems(label: str, inputs: dict[str, Any], outputs: list[str]) 
     return problems
 
 
-@node_type(
-    "condition", required_inputs=("conditions",), list_inputs=("conditions",),
-    outputs=condition_paths, problems=_condition_problems,
-)
+@executor("condition", outputs=condition_paths, problems=_condition_problems)
 async def _condition(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any]:
     try:
         taken = first_true_group(inputs["conditions"])
@@ -376,10 +357,7 @@ async def _condition(inputs: dict[str, Any], _ctx: NodeContext) -> dict[str, Any
     return {path: True if path == chosen else SKIPPED for path in paths}
 
 
-@node_type(
-    "llm", required_inputs=("provider", "model", "prompt"),
-    default_outputs=("response", "tokens_used", "input_tokens", "output_tokens", "credits_used"),
-)
+@executor("llm")
 async def _llm(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
     temperature = inputs.get("temperature")
     max_tokens = inputs.get("max_tokens")
@@ -417,7 +395,7 @@ async def _llm(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
     }
 
 
-@node_type("pipeline", required_inputs=("pipeline_id",), missing_output=SKIPPED)
+@executor("pipeline", missing_output=SKIPPED)
 async def _pipeline(inputs: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
     pipeline_id = inputs.get("pipeline_id")
     if not isinstance(pipeline_id, str) or not pipeline_id:

@@ -9,7 +9,7 @@ OR (``a OR b AND c`` is ``a OR (b AND c)``) and evaluation short-circuits. The f
 is true gives path ``path_<index>``; when none is, ``path_else`` is taken.
 
 Operators are the platform's, by the exact strings it stores
-(:data:`vectorshift._vocabulary.OPERATORS`, recorded from the official client):
+(:data:`vectorshift._schema.nodes_types.OPERATORS`, recorded from the official client):
 
 ================================  ==========================================================
 ``Equal``/``NotEqual``            numbers compare as numbers when either side is a number, a
@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from vectorshift._vocabulary import OPERATORS as PLATFORM_OPERATORS
+from vectorshift._schema.nodes_types import OPERATORS as PLATFORM_OPERATORS
 from vectorshift.local.templates import to_text
 
 __all__ = [

@@ -18,7 +18,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -26,10 +26,7 @@ from starlette.requests import Request
 from vectorshift import _log
 from vectorshift._schema._base import Body, describe
 from vectorshift._schema.requests import MAX_NAME_LENGTH
-from vectorshift._vocabulary import INPUT_TYPES
 from vectorshift.local import engine
-from vectorshift.local.nodes import UploadedFile
-from vectorshift.local.records import PipelineRecord
 
 B = TypeVar("B", bound=Body)
 
@@ -274,78 +271,3 @@ def graph_io(nodes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     except Exception as exc:
         logger.exception("graph validation failed unexpectedly")
         raise Refusal(422, f"field 'nodes': invalid graph ({type(exc).__name__}: {exc})") from None
-
-
-def _uses_default(nodes: dict[str, Any], input_name: str) -> bool:
-    for node in nodes.values():
-        if node.get("type") == "input" and node.get("name") == input_name:
-            return bool((node.get("inputs") or {}).get("use_default_value"))
-    return False
-
-
-def file_inputs(pipeline: PipelineRecord) -> list[str]:
-    """The names of the pipeline's inputs of type ``file``."""
-    return sorted(
-        name for name, spec in pipeline.inputs.items()
-        if isinstance(spec, dict) and spec.get("io_type") == "file"
-    )
-
-
-NOT_RUN_INPUT_TYPES: Final = ("vec<file>", "image", "audio")
-"""Platform input types the local server stores but does not run (it has no media parsing)."""
-RUN_INPUT_TYPES: Final = tuple(t for t in INPUT_TYPES if t not in NOT_RUN_INPUT_TYPES)
-
-
-def run_inputs(
-    pipeline: PipelineRecord,
-    given: dict[str, Any],
-    where: str,
-    files: Mapping[str, UploadedFile] | None = None,
-) -> dict[str, Any]:
-    """The inputs of one run, checked against the pipeline and completed with defaults (422).
-
-    File inputs come as ``files`` (multipart parts) and are recorded by their metadata (name,
-    media type, size and digest); a file input given as a plain value is refused. A pipeline
-    with an input of a type in :data:`NOT_RUN_INPUT_TYPES` is refused by name.
-    """
-    declared = pipeline.inputs
-    for name, spec in declared.items():
-        io_type = spec.get("io_type") if isinstance(spec, dict) else None
-        if io_type in NOT_RUN_INPUT_TYPES:
-            raise Refusal(
-                422,
-                f"{where}input {name!r} is of type {io_type!r}, which vectorshift.local does not "
-                f"run (it runs {', '.join(RUN_INPUT_TYPES)})",
-            )
-    accepts_files = file_inputs(pipeline)
-    for name in given:
-        if name not in declared:
-            known = ", ".join(repr(n) for n in sorted(declared)) or "none"
-            shown = name if len(name) <= 100 else name[:100] + "..."
-            message = f"{where}inputs: unknown input {shown!r} (pipeline inputs: {known})"
-            raise Refusal(422, message)
-        if name in accepts_files:
-            raise Refusal(
-                422,
-                f"{where}inputs: input {name!r} is a file input: send it as a multipart file "
-                "part named after it, not as a value",
-            )
-    for name in files or {}:
-        if name not in accepts_files:
-            shown = name if len(name) <= 100 else name[:100] + "..."
-            known = ", ".join(repr(n) for n in accepts_files) or "none"
-            raise Refusal(
-                422,
-                f"file part {shown!r} is not a file input of the pipeline (file inputs: {known})",
-            )
-    inputs = dict(given)
-    inputs.update({name: upload.metadata() for name, upload in (files or {}).items()})
-    for name, spec in declared.items():
-        if name in inputs:
-            continue
-        if not _uses_default(pipeline.nodes, name):
-            raise Refusal(
-                422, f"{where}inputs: missing required input {name!r} (it has no default value)"
-            )
-        inputs[name] = (spec or {}).get("default_value")
-    return inputs

@@ -4,9 +4,12 @@ Each method creates a typed node, adds it to the pipeline and returns it, so its
 wired into the next node (``prompt=q.text``). Values may be literals, output references, lists of
 either, or f-strings that embed references (``f"Summarise: {q.text}"``).
 
-The methods are the node classes' own constructors (:mod:`vectorshift.pipeline._catalog`) with
-the name (and id) already given to ``add``: ``pipeline.add(name="llm").llm(prompt=q.text)``
-builds exactly ``LlmNode(name="llm", prompt=q.text)``, and mypy checks its arguments the same way.
+The methods take the node classes' own arguments, with the name (and id) already given to
+``add``: ``pipeline.add(name="llm").llm(prompt=q.text)`` builds exactly
+``LlmNode(name="llm", prompt=q.text)``, and mypy checks its arguments the same way. The
+declared node types' methods are generated with their classes
+(:class:`~vectorshift.pipeline._generated_methods.NodeMethods`); ``condition`` takes
+:class:`ConditionNode`'s constructor as it is, and ``pipeline`` and ``node`` are written here.
 """
 
 from __future__ import annotations
@@ -15,23 +18,10 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
-from vectorshift.pipeline._catalog import (
-    Dependencies,
-    InputNode,
-    LlmNode,
-    OutputNode,
-    PipelineNode,
-    TextNode,
-    Value,
-)
+from vectorshift.pipeline._catalog import Dependencies, PipelineNode, Value
 from vectorshift.pipeline._condition import ConditionNode
+from vectorshift.pipeline._generated_methods import NodeMethods
 from vectorshift.pipeline._node import Node
-from vectorshift.pipeline._transforms import (
-    CombineTextNode,
-    MergeNode,
-    SplitTextNode,
-    TextFormatterNode,
-)
 
 if TYPE_CHECKING:
     from vectorshift.pipeline._pipeline import Pipeline
@@ -77,7 +67,7 @@ class _Factory(Generic[P, N]):
         return create
 
 
-class NodeBuilder:
+class NodeBuilder(NodeMethods):
     """Creates one node named ``name`` in a pipeline; returned by ``Pipeline.add``.
 
     Example:
@@ -101,30 +91,6 @@ class NodeBuilder:
         node = make(self._name, *args, **kwargs)
         self._add(node)
         return node
-
-    input = _Factory(InputNode)
-    """A pipeline input (:class:`InputNode`): ``add(name="query").input("string")``."""
-
-    output = _Factory(OutputNode)
-    """A pipeline output (:class:`OutputNode`): ``add(name="answer").output(llm.response)``."""
-
-    text = _Factory(TextNode)
-    """A text template (:class:`TextNode`): ``add(name="prompt").text(f"Hi {q.text}")``."""
-
-    llm = _Factory(LlmNode)
-    """A language-model call (:class:`LlmNode`): ``add(name="llm").llm(prompt=q.text)``."""
-
-    combine_text = _Factory(CombineTextNode)
-    """Concatenated texts (:class:`CombineTextNode`): ``.combine_text([a.text, b.text])``."""
-
-    text_formatter = _Factory(TextFormatterNode)
-    """A formatted text (:class:`TextFormatterNode`): ``.text_formatter(x, "Trim")``."""
-
-    split_text = _Factory(SplitTextNode)
-    """A text split into a list (:class:`SplitTextNode`): ``.split_text(x, "space")``."""
-
-    merge = _Factory(MergeNode)
-    """Branches merged (:class:`MergeNode`): ``.merge([code.response, plain.text])``."""
 
     condition = _Factory(ConditionNode)
     """A router (:class:`ConditionNode`): ``.condition([Clause(q.text, Operator.IS_EMPTY)])``."""

@@ -1,10 +1,11 @@
-"""The node types the SDK knows: typed outputs, keyword constructors and platform defaults.
+"""The builder's hand-written side of the node types: the base class, its hooks, PipelineNode.
 
-Each class is the one place that describes its node type: its constructor takes the node's
-settings as keyword arguments, fills in every other input with the platform's default, and
-checks what can be checked without the graph. ``pipeline.add(name=...).llm(...)`` calls the same
-constructor, so a node built directly (``pipeline.add_node(LlmNode(name="llm", ...))``) is the
-same node.
+The typed node classes themselves (``InputNode``, ``LlmNode``...) and the fluent methods are
+generated from the node declarations into :mod:`vectorshift.pipeline._generated_nodes` (see
+:mod:`vectorshift._schema.nodes`); their constructors call :meth:`TypedNode._setup`, which
+checks the declared choices and runs this module's ``@prepares`` hook of the node type, the
+checks that need code. A node built directly (``pipeline.add_node(LlmNode(name="llm", ...))``)
+is the same node as ``pipeline.add(name="llm").llm(...)`` builds.
 
 Input defaults and their order follow what the platform's editor and the official client save
 (recorded in ``tests/fixtures``), so a pipeline built here opens in the visual editor as if it had
@@ -14,42 +15,42 @@ been made there. This module is imported only when a pipeline is built or fetche
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from vectorshift._vocabulary import INPUT_OUTPUTS
 from vectorshift.errors import PipelineDefinitionError
 from vectorshift.pipeline._graph import input_mismatch
-from vectorshift.pipeline._node import Node, NodeOutput, Output
+from vectorshift.pipeline._node import Node, NodeOutput
 
 if TYPE_CHECKING:
     from vectorshift.pipeline._pipeline import Pipeline
 
-__all__ = ["InputNode", "LlmNode", "OutputNode", "PipelineNode", "TextNode"]
+__all__ = ["PipelineNode"]
 
 Value = Any
 """A node input: a literal, a :class:`NodeOutput`, a string embedding references, or a list."""
 Dependencies = Sequence[NodeOutput | str]
 """Outputs a node waits for besides those its inputs reference (``[router.path_0]``)."""
 
-InputType = Literal[
-    "string", "int32", "float", "bool", "vec<string>", "timestamp", "file", "vec<file>", "image",
-    "audio", "json", "stream<string>",
-]
-OutputType = Literal[
-    "string", "stream<string>", "json", "int32", "float", "bool", "timestamp", "file", "vec<file>",
-    "image", "audio", "dataframe",
-]
-Formatter = Literal[
-    "To Uppercase", "To Lowercase", "To Title Case", "To Propercase", "Trim", "Trim Spaces",
-    "Truncate",
-]
-Delimiter = Literal["space", "newline", "character(s)"]
-MergeFunction = Literal["first", "join"]
+Inputs = dict[str, Any]
+Defaults = Mapping[str, Any]
+Prepare = Callable[[str, Inputs, Defaults], Inputs]
+_PREPARE: dict[str, Prepare] = {}
 
-INPUT_TYPES: tuple[str, ...] = get_args(InputType)
-OUTPUT_TYPES: tuple[str, ...] = get_args(OutputType)
-FORMATTERS: tuple[str, ...] = get_args(Formatter)
+
+def prepares(node_type: str) -> Callable[[Prepare], Prepare]:
+    """Register the decorated function as the builder's checks of ``node_type``.
+
+    It receives the node's name, the arguments given to the constructor (every one, by name)
+    and the declared defaults, and returns the inputs to save over the declared defaults, or raises
+    :class:`PipelineDefinitionError`.
+    """
+
+    def register(prepare: Prepare) -> Prepare:
+        _PREPARE[node_type] = prepare
+        return prepare
+
+    return register
 
 
 def check_one_of(node: str, what: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -61,231 +62,95 @@ def check_one_of(node: str, what: str, value: object, allowed: tuple[str, ...]) 
 
 
 class TypedNode(Node):
-    """A modelled node type: the platform's defaults, overridden by the given inputs.
+    """A declared node type: the platform's defaults, overridden by the given inputs.
 
-    Package-internal: the base of every class of this module and of ``_transforms``.
+    Package-internal: the base of every generated class of
+    :mod:`vectorshift.pipeline._generated_nodes`.
     """
 
     DEFAULTS: ClassVar[Mapping[str, Any]] = {}
+    CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    OUTPUTS_BY: ClassVar[str | None] = None
+    OUTPUT_CASES: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
-    def _setup(
-        self, name: str, id: str | None, dependencies: Dependencies | None, **inputs: Any
-    ) -> None:
-        merged = {**self.DEFAULTS, **inputs}
-        if dependencies is not None:
-            merged["dependencies"] = list(dependencies)
-        Node.__init__(self, name=name, id=id, inputs=merged)
-
-
-class InputNode(TypedNode):
-    """A pipeline input; run inputs are keyed by this node's name.
-
-    Outputs depend on the input type, as on the platform: ``string`` has ``text``; ``int32``,
-    ``float``, ``bool``, ``vec<string>`` and ``timestamp`` have ``value``; ``file`` has ``file``
-    (the file), ``file_name`` and ``processed_text`` (the file's text); ``vec<file>`` has
-    ``files``, ``file_names`` and ``processed_texts``; ``image`` has ``image`` and ``audio``
-    ``audio``; ``json`` and ``stream<string>`` have only ``complete``. Using an output the type
-    does not have (``count.text`` on an ``int32`` input) raises at once.
-
-    Args:
-        name: The node's name: the key of this input in run inputs.
-        input_type: One of ``string``, ``int32``, ``float``, ``bool``, ``vec<string>``,
-            ``timestamp``, ``file``, ``vec<file>``, ``image``, ``audio``, ``json``,
-            ``stream<string>``. ``vectorshift.local`` runs all but ``vec<file>``, ``image`` and
-            ``audio``, which it refuses by name when a run gives them.
-        id: The node's id; derived from the name by default.
-        description: Shown in the platform's UI and API docs.
-        default_value: Used when a run does not give this input; makes it optional.
-
-    Raises:
-        PipelineDefinitionError: an input type the platform does not have.
-
-    Example:
-        >>> query = pipeline.add(name="query").input()
-        >>> count = pipeline.add(name="count").input(input_type="int32")
-        >>> doc = pipeline.add(name="doc").input(input_type="file")
-        >>> pipeline.add(name="summary").text(
-        ...     text=f"{doc.file_name} ({count.value} words): {doc.processed_text}")
-    """
-
-    node_type = "input"
-    output_fields = ("text",)
-    text = Output()
-    value = Output()
-    file = Output()
-    file_name = Output()
-    processed_text = Output()
-    files = Output()
-    file_names = Output()
-    processed_texts = Output()
-    image = Output()
-    audio = Output()
-    DEFAULTS = {
-        "description": "", "input_type": "string", "use_default_value": False,
-        "default_value": "", "file_parser": "default", "dataframe_type": "table",
-    }
-
-    def __init__(
-        self,
-        name: str,
-        input_type: InputType = "string",
-        *,
-        id: str | None = None,
-        description: str = "",
-        default_value: Any = None,
-    ) -> None:
-        check_one_of(name, "input_type", input_type, INPUT_TYPES)
-        given = {} if default_value is None else {
-            "use_default_value": True, "default_value": default_value
-        }
-        self._setup(name, id, None, description=description, input_type=input_type, **given)
-        self.outputs = sorted({"complete", *INPUT_OUTPUTS[input_type]})
+    def _setup(self, name: str, id: str | None, given: dict[str, Any]) -> None:
+        for key, allowed in self.CHOICES.items():
+            check_one_of(name, key, given.get(key, self.DEFAULTS[key]), allowed)
+        prepare = _PREPARE.get(self.node_type)
+        inputs = prepare(name, given, self.DEFAULTS) if prepare is not None else given
+        if "dependencies" in inputs:
+            inputs["dependencies"] = list(inputs["dependencies"])
+        Node.__init__(self, name=name, id=id, inputs={**self.DEFAULTS, **inputs})
+        if self.OUTPUTS_BY is not None:
+            case = self.OUTPUT_CASES[str(self.inputs[self.OUTPUTS_BY])]
+            self.outputs = sorted({"complete", *case})
 
 
-class OutputNode(TypedNode):
-    """A pipeline output; run outputs are keyed by this node's name.
+@prepares("input")
+def _input(name: str, given: Inputs, _defaults: Defaults) -> Inputs:
+    default_value = given.pop("default_value")
+    if default_value is None:
+        return given
+    from vectorshift._schema.io_types import value_problem  # pydantic: only for defaults
 
-    Args:
-        name: The node's name: the key of this output in run results.
-        value: What to output, usually another node's output (``llm.response``).
-        output_type: The platform's: ``string``, ``stream<string>``, ``json`` (also for lists,
-            such as split text's), ``int32``, ``float``, ``bool``, ``timestamp``, ``file``,
-            ``vec<file>``, ``image``, ``audio`` or ``dataframe``. A ``stream<string>`` output
-            receives token deltas when the run streams; it must be fed directly by the
-            ``response`` of an llm node built with ``stream=True``.
-        id: The node's id; derived from the name by default.
-        description: Shown in the platform's UI and API docs.
-        format_output: Let the platform format the value for display.
-        dependencies: Outputs to wait for besides ``value``'s.
-
-    Example:
-        >>> pipeline.add(name="answer").output(llm.response)
-    """
-
-    node_type = "output"
-    output_fields = ()
-    DEFAULTS = {
-        "description": "", "format_output": True, "output_type": "string", "dependencies": [],
-        "value": "", "dataframe_type": "table",
-    }
-
-    def __init__(
-        self,
-        name: str,
-        value: Value,
-        output_type: OutputType = "string",
-        *,
-        id: str | None = None,
-        description: str = "",
-        format_output: bool = True,
-        dependencies: Dependencies = (),
-    ) -> None:
-        check_one_of(name, "output_type", output_type, OUTPUT_TYPES)
-        self._setup(name, id, dependencies, description=description,
-                    format_output=format_output, output_type=output_type, value=value)
+    problem = value_problem("default_value", given["input_type"], default_value)
+    if problem is not None:
+        raise PipelineDefinitionError(f"input node {name!r}: {problem}")
+    return {**given, "use_default_value": True, "default_value": default_value}
 
 
-class TextNode(TypedNode):
-    """A text template; references (``f"Summarise: {q.text}"``) are filled in. Output: ``text``.
-
-    Example:
-        >>> prompt = pipeline.add(name="prompt").text(f"Summarise: {query.text}")
-    """
-
-    node_type = "text"
-    output_fields = ("text",)
-    text = Output()
-    DEFAULTS = {"text": "", "dependencies": []}
-
-    def __init__(
-        self, name: str, text: Value, *, id: str | None = None, dependencies: Dependencies = ()
-    ) -> None:
-        self._setup(name, id, dependencies, text=text)
+@prepares("llm")
+def _llm(name: str, given: Inputs, defaults: Defaults) -> Inputs:
+    extra_inputs = dict(given.pop("extra_inputs") or {})
+    unknown = sorted(set(extra_inputs) - set(defaults))
+    if unknown:
+        raise PipelineDefinitionError(
+            f"llm node {name!r}: the llm node has no input {', '.join(map(repr, unknown))}"
+        )
+    token_delay_ms = given.pop("token_delay_ms")
+    if token_delay_ms is not None:
+        extra_inputs["token_delay_ms"] = token_delay_ms
+    return {**extra_inputs, **given}
 
 
-class LlmNode(TypedNode):
-    """A call to a language model. Outputs: ``response`` and token counts.
+def _a_list(
+    name: str, node_type: str, what: str, value: Any, non_empty: bool = False
+) -> list[Any]:
+    if isinstance(value, (str, NodeOutput)) or (non_empty and not value):
+        raise PipelineDefinitionError(f"{node_type} node {name!r}: {what}")
+    return list(value)
 
-    Args:
-        name: The node's name.
-        id: The node's id; derived from the name by default.
-        provider: ``openai`` on the platform; ``vectorshift.local`` also offers ``local``, an
-            offline simulated model (``model="echo"`` or ``model="lorem"``).
-        model: The model name.
-        prompt: The user prompt; wire other nodes' outputs into it.
-        system: The system prompt.
-        stream: Publish tokens as they are produced (what ``stream<string>`` outputs receive).
-        temperature: Sampling temperature.
-        max_tokens: Upper bound of the answer's length in tokens.
-        top_p: Nucleus sampling.
-        json_response: Ask for a JSON answer; ``response`` is then the parsed JSON value.
-        token_delay_ms: ``vectorshift.local``'s simulated model only: milliseconds per token.
-            Not sent unless given.
-        dependencies: Outputs to wait for besides those the prompts reference.
-        extra_inputs: Other inputs of the platform's llm node
-            (``{"reasoning_effort": "high"}``...), sent as given.
 
-    Raises:
-        PipelineDefinitionError: an extra input the platform's llm node does not have.
+@prepares("combine_text")
+def _combine_text(name: str, given: Inputs, _defaults: Defaults) -> Inputs:
+    text = _a_list(name, "combine_text", "text is a list of the texts to combine", given["text"])
+    return {**given, "text": text}
 
-    Example:
-        >>> llm = pipeline.add(name="llm").llm(model="gpt-4o-mini", prompt=query.text)
-    """
 
-    node_type = "llm"
-    output_fields = ("credits_used", "input_tokens", "output_tokens", "response", "tokens_used")
-    response = Output()
-    tokens_used = Output()
-    input_tokens = Output()
-    output_tokens = Output()
-    credits_used = Output()
-    DEFAULTS = {
-        "model": "gpt-4o", "prompt": "", "system": "", "temperature": 0.5,
-        "max_tokens": 128000, "top_p": 0.5, "baseUrl": "", "citation_metadata": [],
-        "enable_moderation": False, "enable_pii_address": False, "enable_pii_cc": False,
-        "enable_pii_email": False, "enable_pii_name": False, "enable_pii_phone": False,
-        "enable_pii_ssn": False, "jsonSchema": "", "provider": "openai",
-        "reasoning_effort": "default", "retry_on_failure": False,
-        "safe_context_token_window": False, "show_sources": False, "stream": False,
-        "use_personal_api_key": False, "verbosity": "default", "dependencies": [],
-        "json_response": False, "max_retries": 1, "retry_interval_ms": 1000, "json_schema": "",
-        "base_url": "", "api_key": "", "use_finetuned_model": False, "finetuned_model": "",
-        "enable_web_search": False, "thinking_token_limit": 24576, "aws_access_key_id": "",
-        "aws_secret_access_key": "", "aws_region": "us-east-1", "endpoint": "",
-        "deployment_id": "",
-    }
+@prepares("merge")
+def _merge(name: str, given: Inputs, _defaults: Defaults) -> Inputs:
+    fields = _a_list(name, "merge", "fields is a non-empty list of the branches' values",
+                     given["fields"], non_empty=True)
+    return {**given, "fields": fields}
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        id: str | None = None,
-        provider: str = "openai",
-        model: str = "gpt-4o",
-        prompt: Value = "",
-        system: Value = "",
-        stream: bool = False,
-        temperature: float = 0.5,
-        max_tokens: int = 128000,
-        top_p: float = 0.5,
-        json_response: bool = False,
-        token_delay_ms: int | None = None,
-        dependencies: Dependencies = (),
-        extra_inputs: Mapping[str, Any] | None = None,
-    ) -> None:
-        extra_inputs = dict(extra_inputs or {})
-        unknown = sorted(set(extra_inputs) - set(self.DEFAULTS))
-        if unknown:
-            raise PipelineDefinitionError(
-                f"llm node {name!r}: the llm node has no input {', '.join(map(repr, unknown))}"
-            )
-        if token_delay_ms is not None:
-            extra_inputs["token_delay_ms"] = token_delay_ms
-        self._setup(name, id, dependencies, **{
-            **extra_inputs, "provider": provider, "model": model, "prompt": prompt,
-            "system": system, "stream": stream, "temperature": temperature,
-            "max_tokens": max_tokens, "top_p": top_p, "json_response": json_response,
-        })
+
+@prepares("text_formatter")
+def _text_formatter(name: str, given: Inputs, _defaults: Defaults) -> Inputs:
+    if given["formatter"] == "Truncate" and given["max_num_token"] < 1:
+        raise PipelineDefinitionError(
+            f"text_formatter node {name!r}: 'Truncate' needs max_num_token >= 1, "
+            f"got {given['max_num_token']}"
+        )
+    return given
+
+
+@prepares("split_text")
+def _split_text(name: str, given: Inputs, _defaults: Defaults) -> Inputs:
+    if given["delimiter"] == "character(s)" and not given["character"]:
+        raise PipelineDefinitionError(
+            f"split_text node {name!r}: delimiter 'character(s)' needs a non-empty character"
+        )
+    return given
 
 
 class PipelineNode(Node):

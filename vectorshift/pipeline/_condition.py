@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from vectorshift._vocabulary import UNARY_OPERATORS
 from vectorshift.errors import PipelineDefinitionError
+from vectorshift.pipeline._generated_nodes import UNARY_OPERATORS
 from vectorshift.pipeline._node import MissingOutputError, Node, NodeOutput, Output, to_wire
 
 __all__ = ["Clause", "ConditionGroup", "ConditionNode", "LogicalOp", "Operator"]

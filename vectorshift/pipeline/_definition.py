@@ -224,7 +224,8 @@ class PipelineDefinition:
         """Check run inputs against the pipeline's input nodes, before any request.
 
         Raises:
-            ValueError: an input name is unknown, or a required input is missing.
+            ValueError: an input name is unknown, a required input is missing, or a value is
+                not of its input's type (``inputs.n: expected int32, got 'abc'``).
         """
         return _requests.check_inputs(self._nodes, inputs, self._label())
 

@@ -57,14 +57,25 @@ def new_trace_id() -> str:
     return uuid.uuid4().hex
 
 
-def check_inputs(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str) -> dict[str, Any]:
+def check_inputs(
+    nodes: Sequence[Node], inputs: Mapping[str, Any], label: str, where: str = ""
+) -> dict[str, Any]:
     """Check run inputs against the input nodes, before any request.
 
-    With no nodes known (a pipeline addressed by id alone) the inputs go as given.
+    With no nodes known (a pipeline addressed by id alone) the inputs go as given. Each value
+    must be of its input's type, as the platform's declared types say
+    (:data:`vectorshift._schema.io_types.RUN_VALUES`, which the local server checks too).
+
+    Args:
+        nodes: The pipeline's nodes, when known.
+        inputs: The run's inputs by input name.
+        label: The pipeline, for messages (``'P' (id)``).
+        where: Where the run sits, for messages (``runs[2].`` in a bulk run).
 
     Raises:
         TypeError: ``inputs`` is not a mapping of names to values.
-        ValueError: an input name is unknown, or a required input is missing.
+        ValueError: an input name is unknown, a required input is missing, or a value is not
+            of its input's type (``pipeline 'P' (id): inputs.n: expected int32, got 'abc'``).
     """
     if not isinstance(inputs, Mapping):
         raise TypeError(f"inputs must be a mapping of input name to value, got {inputs!r}")
@@ -97,7 +108,20 @@ def check_inputs(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str) -
                 f"{node.inputs.get('input_type', 'string')} input and takes {expected}; "
                 f"got {type(inputs[node.name]).__name__}"
             )
+    _check_types(nodes, inputs, label, where)
     return dict(inputs)
+
+
+def _check_types(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str, where: str) -> None:
+    """Refuse a value that is not of its input's type (pydantic is loaded here, at run time)."""
+    from vectorshift._schema.io_types import value_problem
+
+    for node in nodes:
+        if node.type == "input" and node.name in inputs:
+            input_type = node.inputs.get("input_type", "string")
+            problem = value_problem(f"{where}inputs.{node.name}", input_type, inputs[node.name])
+            if problem is not None:
+                raise ValueError(f"pipeline {label}: {problem}")
 
 
 def run_body(

@@ -390,5 +390,9 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         pipeline_id = self._require_saved()
         if isinstance(inputs, Mapping) or not isinstance(inputs, Sequence):
             raise TypeError("bulk_run takes a list of input mappings")
-        runs = [{"inputs": self.check_inputs(one)} for one in inputs]
+        label = self._label()
+        runs = [
+            {"inputs": _requests.check_inputs(self._nodes, one, label, f"runs[{index}].")}
+            for index, one in enumerate(inputs)
+        ]
         return await _requests.bulk_run(self.client, pipeline_id, runs)

@@ -1,0 +1,1 @@
+"""What tools/gen_nodes.py writes: the builder module and the docs tables."""
