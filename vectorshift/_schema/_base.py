@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-__all__ = ["Answer", "Body", "describe", "field_path", "json_kind"]
+__all__ = ["Answer", "Body", "describe", "field_path", "json_kind", "not_an_object"]
 
 _VALIDATOR_STEP = re.compile(
     r"^(function-[a-z]+|tagged-union|union|nullable|default|json-or-python|lax-or-strict|chain)\["
@@ -85,8 +85,30 @@ _EXPECTED: dict[str, str] = {
 }
 
 
+_NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
+
+
+def not_an_object(error: ValidationError) -> str | None:
+    """Why a body failed before any of its fields was read, if it did.
+
+    Returns:
+        ``"json"`` when the text is not JSON, ``"object"`` when it is JSON but not an object,
+        ``None`` when the problem is a field's.
+    """
+    first = error.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return "json"
+    if first["type"] in _NOT_AN_OBJECT and not first["loc"]:
+        return "object"
+    return None
+
+
 def describe(error: ValidationError, prefix: str = "") -> str:
     """The first problem of ``error`` as one line naming the field by its JSON path.
+
+    An error a validator raised for the whole object names its field in its context
+    (``PydanticCustomError("missing", "Field required", {"field": "status"})``). A value
+    outside a ``Literal`` of strings reads as a wrong type when it is not a string.
 
     Args:
         error: What pydantic raised.
@@ -97,12 +119,21 @@ def describe(error: ValidationError, prefix: str = "") -> str:
         "field 'runs[2].inputs' must be an object, got an array"
     """
     first = error.errors(include_url=False)[0]
-    path = prefix + field_path(tuple(first["loc"]))
+    path = field_path(tuple(first["loc"]))
+    named = (first.get("ctx") or {}).get("field")
+    if named:
+        path = f"{path}.{named}" if path else str(named)
+    path = prefix + path
     label = repr(path) if path else "body"
     kind = first["type"]
+    value = first.get("input")
     if kind == "missing":
         return f"field {label} is missing"
+    if kind == "literal_error":
+        if not isinstance(value, str):
+            return f"field {label} must be a string, got {json_kind(value)}"
+        return f"field {label} must be {first['ctx']['expected']}, got {value!r}"
     expected = _EXPECTED.get(kind)
     if expected is not None:
-        return f"field {label} must be {expected}, got {json_kind(first.get('input'))}"
+        return f"field {label} must be {expected}, got {json_kind(value)}"
     return f"field {label}: {first['msg']}"
