@@ -21,7 +21,7 @@ from vectorshift._urls import missing_version_hint, without_userinfo
 from vectorshift.errors import ApiError, ApiResponseError, error_class_for_status
 
 if TYPE_CHECKING:
-    from pydantic import TypeAdapter
+    from vectorshift._schema._base import Shape
 
 __all__ = [
     "ApiResponse",
@@ -121,7 +121,7 @@ class ApiResponse:
             request_id=self.request_id,
         )
 
-    def parse(self, shape: TypeAdapter[T], context: Any = None) -> T:
+    def parse(self, shape: Shape[T], context: Any = None) -> T:
         """The body read by ``shape`` (:mod:`vectorshift._schema.answers`), from its bytes.
 
         Raises:

@@ -89,7 +89,7 @@ class _Result(BaseModel):
     Results are unhashable, as the dicts they hold are.
     """
 
-    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", defer_build=True)
     __hash__ = None  # type: ignore[assignment]
     _aliases: ClassVar[tuple[str, ...]] = ()
 

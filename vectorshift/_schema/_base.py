@@ -16,11 +16,15 @@ A :class:`pydantic.ValidationError` becomes one line naming the field by its pat
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-__all__ = ["Answer", "Body", "describe", "field_path", "json_kind", "not_an_object"]
+__all__ = [
+    "Answer", "Body", "Shape", "describe", "field_path", "json_kind", "not_an_object",
+]
+
+T = TypeVar("T")
 
 _VALIDATOR_STEP = re.compile(
     r"^(function-[a-z]+|tagged-union|union|nullable|default|json-or-python|lax-or-strict|chain)\["
@@ -38,6 +42,41 @@ class Body(BaseModel):
     """A request body a client sends: strict on the fields declared, keeping any other field."""
 
     model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
+
+
+class Shape(Generic[T]):
+    """The validator of one wire shape, built when it first validates something.
+
+    A process that reads one kind of answer builds one validator: building them all when the
+    module is imported would put every shape's cost on the first answer.
+
+    Example:
+        >>> CREATED = Shape[Created](Created)
+        >>> CREATED.validate_json(b'{"id": "p-1"}').id
+        'p-1'
+    """
+
+    __slots__ = ("_adapter", "_type")
+
+    def __init__(self, type_: Any) -> None:
+        self._type = type_
+        self._adapter: TypeAdapter[T] | None = None
+
+    @property
+    def adapter(self) -> TypeAdapter[T]:
+        """The :class:`pydantic.TypeAdapter` of the shape (built on first use)."""
+        if self._adapter is None:
+            self._adapter = TypeAdapter(self._type)
+        return self._adapter
+
+    def validate_json(self, data: bytes | str, context: Any = None) -> T:
+        """``data`` (JSON text) read as the shape; ``context`` goes to its validators.
+
+        Raises:
+            pydantic.ValidationError: the text is not JSON, or not of the shape.
+        """
+        adapter = self._adapter if self._adapter is not None else self.adapter
+        return adapter.validate_json(data, context=context)
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

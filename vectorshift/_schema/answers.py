@@ -20,16 +20,16 @@ from typing import Annotated, Any
 from pydantic import (
     AliasChoices,
     BeforeValidator,
+    ConfigDict,
     Field,
     PrivateAttr,
-    TypeAdapter,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from vectorshift._schema._base import Answer
+from vectorshift._schema._base import Answer, Shape
 from vectorshift._schema.frames import add_outcome, error_text, first_present
 from vectorshift.types import RunStatus
 
@@ -62,20 +62,26 @@ Text = Annotated[str, Field(min_length=1)]
 _FAILED = ("failed", "error")
 
 
-class Ack(Answer):
+class _Read(Answer):
+    """An answer whose validator is built when its :class:`Shape` is first used."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Ack(_Read):
     """What update, delete and terminate answer: ``{"status": "success"}`` (or ``{}``)."""
 
     status: str | None = None
 
 
-class Created(Answer):
+class Created(_Read):
     """A create's answer (P1): the new pipeline's id."""
 
     status: str | None = None
     id: Text
 
 
-class StoredNode(Answer):
+class StoredNode(_Read):
     """A node of a stored pipeline, as far as the SDK reads it."""
 
     id: str | None = None
@@ -87,13 +93,13 @@ class StoredNode(Answer):
     outputs: list[str] | None = None
 
 
-class CanvasMetadata(Answer):
+class CanvasMetadata(_Read):
     """A stored pipeline's canvas: where each node is drawn."""
 
     nodes: dict[str, Any] | None = None
 
 
-class _Kept(Answer):
+class _Kept(_Read):
     """An answer (or part of one) that keeps the JSON object it was read from, as :attr:`body`."""
 
     _body: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -126,14 +132,14 @@ class StoredPipeline(_Kept):
     outputs: dict[str, Any] | None = None
 
 
-class Fetched(Answer):
+class Fetched(_Read):
     """A fetch's answer (P2)."""
 
     status: str | None = None
     object: StoredPipeline
 
 
-class Listed(Answer):
+class Listed(_Read):
     """A verbose list's answer (P5): one page of stored pipelines."""
 
     object_ids: list[str] | None = None
@@ -181,7 +187,7 @@ class BulkItem(_RunAnswer):
     run_id: Text | None = None
 
 
-class BulkRun(Answer):
+class BulkRun(_Read):
     """A bulk run's answer (P9), in either shape servers send: ``{"status", "run_outputs":
     [...]}``, or the list of runs itself (``[{"run_id", "outputs"}, ...]``, what the official
     client hands its users), read as its ``run_outputs``."""
@@ -195,7 +201,7 @@ class BulkRun(Answer):
         return {"run_outputs": data} if type(data) is list else data
 
 
-class Started(Answer):
+class Started(_Read):
     """A background start's answer (P6 with ``background``)."""
 
     task_id: Text = Field(validation_alias=AliasChoices("task_id", "run_id"))
@@ -232,14 +238,12 @@ def _status_fields(data: Any, info: ValidationInfo) -> Any:
     return fields
 
 
-ACK: TypeAdapter[Ack] = TypeAdapter(Ack)
-CREATED: TypeAdapter[Created] = TypeAdapter(Created)
-FETCHED: TypeAdapter[Fetched] = TypeAdapter(Fetched)
-LISTED: TypeAdapter[Listed] = TypeAdapter(Listed)
-BLOCKING_RUN: TypeAdapter[BlockingRun] = TypeAdapter(BlockingRun)
-BULK_RUN: TypeAdapter[BulkRun] = TypeAdapter(BulkRun)
-STARTED: TypeAdapter[Started] = TypeAdapter(Started)
-RUN_STATUS: TypeAdapter[RunStatus] = TypeAdapter(
-    Annotated[RunStatus, BeforeValidator(_status_fields)]
-)
+ACK = Shape[Ack](Ack)
+CREATED = Shape[Created](Created)
+FETCHED = Shape[Fetched](Fetched)
+LISTED = Shape[Listed](Listed)
+BLOCKING_RUN = Shape[BlockingRun](BlockingRun)
+BULK_RUN = Shape[BulkRun](BulkRun)
+STARTED = Shape[Started](Started)
+RUN_STATUS = Shape[RunStatus](Annotated[RunStatus, BeforeValidator(_status_fields)])
 """Reads a status answer into :class:`RunStatus`; its context is a :class:`StatusIds`."""

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, TypeAdapter, ValidationError, ValidationInfo
+from pydantic import BeforeValidator, ValidationError, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from vectorshift._schema._base import describe, not_an_object
+from vectorshift._schema._base import Shape, describe, not_an_object
 from vectorshift._sse import SSEFrame, parse_json_object
 from vectorshift.errors import StreamError
 from vectorshift.types import StreamChunk, normalize_status
@@ -76,12 +76,8 @@ def _chunk_fields(data: Any, info: ValidationInfo) -> Any:
     return fields
 
 
-STREAM_FRAME: TypeAdapter[StreamChunk] = TypeAdapter(
-    Annotated[StreamChunk, BeforeValidator(_chunk_fields)]
-)
+STREAM_FRAME = Shape[StreamChunk](Annotated[StreamChunk, BeforeValidator(_chunk_fields)])
 """Reads a frame's data (``validate_json(frame.data, context=frame.id)``)."""
-
-_read = STREAM_FRAME.validate_json
 
 
 def chunk_of(frame: SSEFrame) -> StreamChunk:
@@ -93,7 +89,7 @@ def chunk_of(frame: SSEFrame) -> StreamChunk:
             the error quotes the frame.
     """
     try:
-        return _read(frame.data, context=frame.id)
+        return STREAM_FRAME.validate_json(frame.data, context=frame.id)
     except ValidationError as exc:
         if not_an_object(exc):
             parse_json_object(frame)  # raises the decoder's own error for it
