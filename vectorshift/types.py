@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
+import vectorshift
 from vectorshift import _log
+from vectorshift._public_path import publish
 from vectorshift._sse import SSEFrame
 
 if TYPE_CHECKING:
@@ -276,3 +278,9 @@ class RunOutcome:
     def task_id(self) -> str | None:
         """The run's id, once it was started."""
         return None if self.handler is None else self.handler.task_id
+
+
+# The results report their public path (``vectorshift.RunStatus``) also when an answer is the
+# first to import them, before any code names them through the package.
+for _public in (RunStatus, RunResult, StreamChunk, RunOutcome):
+    publish(_public, vectorshift.__all__)
