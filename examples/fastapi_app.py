@@ -33,6 +33,7 @@ from vectorshift import (
     PipelineRunFailedError,
     PollTimeoutError,
     RunHandler,
+    RunStatus,
 )
 
 PIPELINE_NAME = "fastapi-example"
@@ -98,11 +99,10 @@ async def start_run(request: RunRequest) -> dict[str, Any]:
     return {"task_id": handler.task_id, "trace_id": handler.trace_id}
 
 
-@app.get("/runs/{task_id}")
-async def run_status(task_id: str) -> dict[str, Any]:
-    """One status check."""
-    status = await _handler(task_id).arun_status()
-    return {"status": status.status, "result": status.result, "error": status.error}
+@app.get("/runs/{task_id}", response_model=RunStatus)
+async def run_status(task_id: str) -> RunStatus:
+    """One status check: the SDK's ``RunStatus`` is a pydantic model, so it is the answer."""
+    return await _handler(task_id).arun_status()
 
 
 @app.get("/runs/{task_id}/result")

@@ -19,7 +19,6 @@ from vectorshift import (
     RetryPolicy,
     RunError,
     RunHandler,
-    RunStatus,
 )
 from vectorshift._retry import parse_retry_after
 from vectorshift.errors import error_class_for_status
@@ -100,10 +99,11 @@ def test_unknown_status_is_running_and_logged_once(caplog: pytest.LogCaptureFixt
 
 
 def test_run_status_answers_documented_dict_access() -> None:
-    status = RunStatus.from_wire(
-        {"task_id": "t1", "status": "completed", "result": {"answer": "42"}},
-        pipeline_id="p1",
-        task_id="t1",
+    from vectorshift._schema.answers import RUN_STATUS, StatusIds
+
+    status = RUN_STATUS.validate_json(
+        b'{"task_id": "t1", "status": "completed", "result": {"answer": "42"}}',
+        context=StatusIds("p1", "t1", None),
     )
     assert status.status == "succeeded" and status.raw_status == "completed"
     assert status.is_terminal

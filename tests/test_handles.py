@@ -6,6 +6,7 @@ Against a real vectorshift.local server on loopback, on asyncio and trio.
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 from pathlib import Path
 from typing import get_args
@@ -13,7 +14,7 @@ from typing import get_args
 import pytest
 from support import echo_pipeline, unique
 
-from vectorshift import Client, Pipeline, PipelineRunFailedError, RunHandler, StreamChunk
+from vectorshift import Client, Pipeline, PipelineRunFailedError, RunHandler, SSEFrame, StreamChunk
 from vectorshift.types import RunState
 
 pytestmark = pytest.mark.anyio
@@ -83,13 +84,19 @@ async def test_run_status_takes_a_task_id_and_still_accepts_run_id(client: Clien
         await pipeline.arun_status()  # type: ignore[call-overload]
 
 
+def from_frame(data: dict[str, object], event_id: str | None) -> StreamChunk:
+    from vectorshift._schema.frames import chunk_of
+
+    return chunk_of(SSEFrame(data=json.dumps(data), id=event_id))
+
+
 def test_a_result_chunk_says_succeeded_and_keeps_the_platforms_word() -> None:
-    chunk = StreamChunk.from_frame({"type": "result", "status": "success", "outputs": {}}, "3")
+    chunk = from_frame({"type": "result", "status": "success", "outputs": {}}, "3")
     assert (chunk.status, chunk.raw_status) == ("succeeded", "success")
     assert chunk["status"] == "succeeded"
-    cancelled = StreamChunk.from_frame({"type": "result", "status": "terminated"}, None)
+    cancelled = from_frame({"type": "result", "status": "terminated"}, None)
     assert (cancelled.status, cancelled.raw_status) == ("cancelled", "terminated")
-    token = StreamChunk.from_frame({"type": "stream", "output_value": "Once"}, "1")
+    token = from_frame({"type": "stream", "output_value": "Once"}, "1")
     assert token.status is None and token.raw_status is None
 
 

@@ -7,12 +7,19 @@ level, inside a function or a class), except under ``if TYPE_CHECKING:``, which 
 ``package``. The parent packages Python imports on the way (``vectorshift.pipeline`` before
 ``vectorshift.pipeline._node``) are not edges: a package's ``__init__`` only gathers names, and
 counting it would make every module of a package depend on all its siblings.
+
+The modules a fresh process loads are checked too: pydantic comes with the first answer, never
+with the import (docs/guides/performance.md#what-the-first-use-costs).
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+from raw_servers import http_response, raw_server
 
 PACKAGE = Path(__file__).parent.parent / "vectorshift"
 
@@ -122,3 +129,24 @@ def test_the_package_import_graph_has_no_cycle() -> None:
     assert "vectorshift.pipeline._node" in graph  # the walk found the package
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+FIRST_USE = r"""
+import sys
+from vectorshift import Pipeline, RunHandler, Client
+print(sorted(m for m in ("pydantic", "pydantic_core", "vectorshift.types",
+                         "vectorshift._schema") if m in sys.modules))
+with Client(api_key="vs-key", base_url=sys.argv[1]) as client:
+    status = RunHandler(pipeline_id="p", task_id="t", client=client).run_status()
+print(status.status, "pydantic" in sys.modules, "vectorshift._schema.answers" in sys.modules)
+"""
+
+
+def test_pydantic_is_loaded_by_the_first_answer_not_by_first_use() -> None:
+    body = '{"task_id": "t", "status": "completed", "result": {}}'
+    with raw_server(lambda request: http_response(200, body)) as server:
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_USE, server.base_url],
+            capture_output=True, text=True, check=True,
+        ).stdout.splitlines()
+    assert out == ["[]", "succeeded True True"]

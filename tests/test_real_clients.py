@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import get_args
 
 import httpx
 import nbformat
@@ -18,7 +19,9 @@ import uvicorn
 from nbclient import NotebookClient
 from support import unique
 
+from vectorshift import RunStatus
 from vectorshift.local import LocalServer
+from vectorshift.types import RunState
 
 NOTEBOOK_CELLS = [
     "import vectorshift\nfrom vectorshift import NotFoundError, Pipeline",
@@ -114,6 +117,12 @@ def test_fastapi_app_stays_responsive_while_50_runs_are_awaited(fastapi_app: str
         assert statistics.median(latencies) < 0.05, latencies
         sync_status = http.get(f"/runs/{task_ids[0]}/status-sync").json()
         assert sync_status["status"] == "succeeded"
+        # RunStatus is the route's response_model: the answer is the model, dumped.
+        status = RunStatus.model_validate(http.get(f"/runs/{task_ids[0]}").json())
+        assert status.status == "succeeded" and status.task_id == task_ids[0]
+        assert status.raw["status"] == status.raw_status and status.outputs == results[0]["result"]
+        schema = http.get("/openapi.json").json()["components"]["schemas"]["RunStatus"]
+        assert schema["properties"]["status"]["enum"] == list(get_args(RunState))
 
 
 def test_fastapi_chat_route_relays_tokens_as_sse(fastapi_app: str) -> None:

@@ -3,20 +3,25 @@
 Absolute times on a shared machine are noise; ratios measured side by side, in interleaved
 blocks, are not. Every figure comes with the baseline it is compared with in the same run.
 
-    python tools/bench.py [--only calls,stream,fanout,imports,sse] [--json out.json]
+    python tools/bench.py [--only calls,stream,decode,fanout,imports,sse] [--json out.json]
                           [--compare last.json] [--official-python PATH]
 
 calls    one ``run_status``: SDK sync and async against raw ``httpx.Client`` and
          ``httpx.AsyncClient`` GETs (medians of ``--blocks`` interleaved blocks of ``--calls``).
 stream   tokens/s and first token of ``astream()`` against raw httpx SSE; the server's own
          throughput for a ``--server-tokens`` run (goal: >= 20,000 tokens/s).
+decode   one stream frame into a ``StreamChunk`` (goal: <= 3 us), against ``json.loads`` of the
+         same text (medians of ``--blocks`` interleaved blocks of ``--frames`` frames), with
+         the figure before the frames were declared in pydantic.
 fanout   ``--runs`` runs at ``--concurrency``: ``amap``, ``start()+result()`` from threads, a
          hand-written raw httpx fan-out and, given ``--official-python`` (a python with
          ``vectorshift==0.1.15``; ``nox -s bench`` makes one), the official client from
          threads: wall time, client CPU per run, and the requests a run costs.
 imports  ``from vectorshift import Pipeline, RunHandler, Client`` in a fresh process against
          the runtime dependencies' import (and the official client's), interpreter start off;
-         and a fresh process's first ``run_status()`` against its first raw httpx GET.
+         and a fresh process's first ``run_status()`` against its first raw httpx GET; with
+         the official client, the SDK's import plus first ``run_status()`` against the
+         official client's import (goal: <= 0.5x).
 sse      decoding only, no network: our SSE decoder against httpx-sse's on the same byte
          chunks (token frames in 4 KiB chunks, 64 KiB frames, a frame a chunk, CRLF), in
          ``--sse-rounds`` interleaved rounds; skipped with a message without httpx-sse, which
@@ -39,13 +44,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchkit.calls import bench_calls
+from benchkit.decode import bench_decode
 from benchkit.fanout import bench_fanout
 from benchkit.imports import bench_imports
 from benchkit.server import local_server
 from benchkit.sse import MISSING, EventSource, bench_sse
 from benchkit.stream import bench_stream
 
-SECTIONS = ("calls", "stream", "fanout", "imports", "sse")
+SECTIONS = ("calls", "stream", "decode", "fanout", "imports", "sse")
 
 
 def _ratios(figures: dict[str, Any]) -> dict[str, float]:
@@ -63,6 +69,10 @@ def _ratios(figures: dict[str, Any]) -> dict[str, float]:
             stream["SDK astream() tokens/s"] / stream["raw httpx tokens/s"])
         r["SDK astream() / raw first token"] = (
             stream["SDK astream() first token ms"] / stream["raw httpx first token ms"])
+    decode = figures.get("decode")
+    if decode:
+        r["SDK StreamChunk / json.loads per frame"] = (
+            decode["SDK StreamChunk per frame us"] / decode["json.loads per frame us"])
     fanout = figures.get("fanout")
     if fanout:
         for base in ("official start+result from threads", "raw httpx"):
@@ -82,6 +92,10 @@ def _ratios(figures: dict[str, Any]) -> dict[str, float]:
         if "SDK first run_status() ms" in imports:
             r["SDK first run_status() / raw first GET"] = (
                 imports["SDK first run_status() ms"] / imports["raw httpx first GET ms"])
+            if "official client import ms" in imports:
+                r["SDK import + first run_status() / official import"] = (
+                    (imports["SDK import ms"] + imports["SDK first run_status() ms"])
+                    / imports["official client import ms"])
     for case, values in figures.get("sse", {}).items():
         r[f"SSE decode, {case}: ours / httpx-sse"] = values["ours / httpx-sse"]
     return r
@@ -111,6 +125,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=4000)
     parser.add_argument("--server-tokens", type=int, default=2000)
     parser.add_argument("--stream-runs", type=int, default=5)
+    parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--fanout-blocks", type=int, default=3)
@@ -127,6 +142,8 @@ def main() -> None:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     load_before = os.getloadavg()
     figures: dict[str, Any] = {}
+    if "decode" in only:
+        figures["decode"] = bench_decode(args.frames, args.blocks)
     if {"calls", "stream", "fanout", "imports"} & set(only):
         with local_server(max_active_runs=max(64, 2 * args.concurrency)) as server:
             if "calls" in only:

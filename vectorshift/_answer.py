@@ -12,14 +12,16 @@ into ``str(exc)``, where logs and error trackers would keep it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vectorshift._retry import RetryPolicy, parse_retry_after
 from vectorshift._urls import missing_version_hint, without_userinfo
-from vectorshift._wire import ShapeError
 from vectorshift.errors import ApiError, ApiResponseError, error_class_for_status
+
+if TYPE_CHECKING:
+    from vectorshift._schema._base import Shape
 
 __all__ = [
     "ApiResponse",
@@ -37,7 +39,6 @@ _EXCERPT_CHARS = 200
 _MIN_SECRET = 4
 """Shorter keys are not scrubbed from text: blanking one letter everywhere garbles messages."""
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -81,25 +82,32 @@ def _excerpt(content: bytes, secret: Secret | None) -> str:
 
 @dataclass(frozen=True, repr=False)
 class ApiResponse:
-    """A success answer whose body is a JSON object (``{}`` when the body was empty).
+    """A success answer whose body may be a JSON object, kept as the bytes received (``b""``
+    for an empty body, which reads as ``{}``).
 
-    ``method``, ``url`` and ``excerpt`` are kept so that a check of the body's shape can say
-    which answer was wrong (:meth:`parse`). The repr leaves the body out.
+    The body is read by the shape the caller names (:meth:`parse`), straight from the bytes;
+    ``method``, ``url`` and the key are kept so that an answer of the wrong shape can say which
+    answer it was, with an excerpt (:meth:`malformed`). The repr leaves the body out.
     """
 
     status_code: int
     headers: Mapping[str, str]
-    data: dict[str, Any]
+    content: bytes
     request_id: str | None
     method: str = ""
     url: str = ""
-    excerpt: str = ""
+    secret: Secret | None = None
 
     def __repr__(self) -> str:
         return (
             f"ApiResponse({self.status_code} {self.method} {self.url}, "
             f"request_id={self.request_id!r})"
         )
+
+    @property
+    def excerpt(self) -> str:
+        """The body's first characters, the key scrubbed from them."""
+        return _excerpt(self.content, self.secret)
 
     def malformed(self, reason: str) -> ApiResponseError:
         """The error that says this answer is not the shape docs/protocol.md promises."""
@@ -109,21 +117,40 @@ class ApiResponse:
             method=self.method,
             url=self.url,
             excerpt=self.excerpt,
-            headers=self.headers,
+            headers=scrub(dict(self.headers), self.secret),
             request_id=self.request_id,
         )
 
-    def parse(
-        self,
-        check: Callable[Concatenate[dict[str, Any], P], T],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """``check(self.data, ...)``, its :class:`ShapeError` raised as :meth:`malformed`."""
+    def parse(self, shape: Shape[T], context: Any = None) -> T:
+        """The body read by ``shape`` (:mod:`vectorshift._schema.answers`), from its bytes.
+
+        Raises:
+            ApiResponseError: the body is not JSON, not a JSON object where one is expected,
+                or a field has the wrong type or is missing (the message names its path).
+        """
         try:
-            return check(self.data, *args, **kwargs)
-        except ShapeError as exc:
-            raise self.malformed(str(exc)) from None
+            return shape.validate_json(self.content or _EMPTY, context=context)
+        except ValueError as exc:  # pydantic's ValidationError, not imported before it is needed
+            from pydantic import ValidationError
+
+            from vectorshift._schema._base import describe, not_an_object
+
+            if not isinstance(exc, ValidationError):
+                raise
+
+            problem = not_an_object(exc)
+            if problem == "json":
+                reason = f"the body is not JSON ({_content_type(self.headers)})"
+            elif problem == "object":
+                kind = type(exc.errors(include_url=False)[0]["input"]).__name__
+                reason = f"the body is JSON but not an object (a {kind})"
+            else:
+                reason = describe(exc)
+            raise self.malformed(reason) from None
+
+
+def _content_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type") or "no Content-Type"
 
 
 @dataclass(frozen=True, repr=False)
@@ -161,29 +188,35 @@ def not_the_answer(
     )
 
 
+_EMPTY = b"{}"
+_JSON_STARTS = frozenset(b"{[")
+
+
 def json_answer(received: Received) -> ApiResponse | ApiResponseError:
-    """The :class:`ApiResponse` of a success body, which must be a JSON object (or empty).
+    """The :class:`ApiResponse` of a success body that may be JSON (an empty one reads ``{}``).
+
+    The body is not parsed here: the caller's :meth:`ApiResponse.parse` reads it once, by the
+    shape it expects. A body that cannot be a JSON object or array is refused at once.
 
     Returns:
         The answer, or the error to raise (returned so that the caller raises it from a
         frame that holds no body): the body is not JSON (an HTML page from a proxy...), or
-        is JSON but not an object.
+        is JSON but neither an object nor an array.
     """
     status_code, headers, content = received.status_code, received.headers, received.content
     request_id = headers.get("x-request-id")
-    if not content.strip():
-        return ApiResponse(status_code, headers, {}, request_id, received.method, received.url)
-    try:
-        data = json.loads(content)
-    except (ValueError, RecursionError):
-        kind = headers.get("content-type") or "no Content-Type"
-        return not_the_answer(received, f"the body is not JSON ({kind})")
-    if not isinstance(data, dict):
+    start = content.lstrip()[:1]
+    if not start:
+        content = b""  # read as {} by parse()
+    elif start[0] not in _JSON_STARTS:
+        try:
+            data = json.loads(content)
+        except (ValueError, RecursionError):
+            return not_the_answer(received, f"the body is not JSON ({_content_type(headers)})")
         kind = type(data).__name__
         return not_the_answer(received, f"the body is JSON but not an object (a {kind})")
     return ApiResponse(
-        status_code, headers, data, request_id, received.method, received.url,
-        _excerpt(content, received.secret),
+        status_code, headers, content, request_id, received.method, received.url, received.secret
     )
 
 

@@ -1,29 +1,35 @@
-"""The results returned to users: frozen dataclasses.
+"""The results returned to users: frozen pydantic models.
 
-Wire JSON stays at the edge (``_wire.py`` checks each field as it is read); these results carry
-the normalised status vocabulary (docs/protocol.md#status-vocabulary) and also answer the dict
-access the platform docs show (``status["result"]``, ``status.get("result")``,
-``result["outputs"]["answer"]``), so documented snippets keep working. They are plain
-dataclasses rather than pydantic models so that importing the package builds no model
-(docs/guides/performance.md#what-the-first-use-costs); pydantic handles them as it handles any
-dataclass.
+Each result is also the declaration the SDK reads its wire shape with:
+:mod:`vectorshift._schema.answers` maps a status answer, and :mod:`vectorshift._schema.frames` a
+stream frame, onto these fields (the platform's status word normalised, ``result`` or
+``outputs``, ``run_id`` or ``pipeline_run_id``, the body kept whole in ``raw``), and the model's
+own validation checks every field, as it does for a result built by hand.
+
+The results carry the normalised status vocabulary (docs/protocol.md#status-vocabulary) and also
+answer the dict access the platform docs show (``status["result"]``, ``status.get("result")``,
+``result["outputs"]["answer"]``), so documented snippets keep working.
+
+Importing this module imports pydantic: nothing that ``from vectorshift import Pipeline,
+RunHandler, Client`` loads imports it at module level
+(docs/guides/performance.md#what-the-first-use-costs).
 """
 
 # No ``from __future__ import annotations``: the field annotations stay objects, so pydantic
-# and ``typing.get_type_hints`` read them although the classes report ``vectorshift`` as their
-# module, where names such as ``RunState`` do not exist.
-import copy
-import json
+# builds the models here although the classes report ``vectorshift`` as their module, where
+# names such as ``RunState`` do not exist.
 import logging
 import threading
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
+from pydantic import BaseModel, ConfigDict
+
+import vectorshift
 from vectorshift import _log
+from vectorshift._public_path import publish
 from vectorshift._sse import SSEFrame
-from vectorshift._wire import ShapeError, error_text, mapping, text
-from vectorshift.errors import StreamError
 
 if TYPE_CHECKING:
     from vectorshift.pipeline import RunHandler
@@ -48,10 +54,8 @@ _STATES: dict[str, RunState] = {
 }
 _TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 _WORDS: tuple[str, ...] = get_args(RunState)
-_STATE_WORDS = ", ".join(map(repr, _WORDS[:-1])) + f" or {_WORDS[-1]!r}"
 _unknown_seen: set[str] = set()
 _unknown_lock = threading.Lock()
-
 
 def normalize_status(raw: str | None) -> tuple[RunState, bool]:
     """Map a server's status string to one of the four SDK states.
@@ -61,6 +65,9 @@ def normalize_status(raw: str | None) -> tuple[RunState, bool]:
         ``running`` (so waiting stays bounded by its timeout, never an error mid-poll) and is
         logged once per process.
     """
+    state = _STATES.get(raw) if raw is not None else None  # the common case: an exact word
+    if state is not None:
+        return state, True
     key = (raw or "").strip().lower()
     state = _STATES.get(key)
     if state is not None:
@@ -75,35 +82,30 @@ def normalize_status(raw: str | None) -> tuple[RunState, bool]:
     return "running", False
 
 
-class _DictAccess:
+class _Result(BaseModel):
     """Mapping-style reads over a result: ``m["key"]``, ``m.get("key")``, ``"key" in m``.
-
-    The results are frozen stdlib dataclasses (not pydantic models, whose machinery made
-    ``import vectorshift`` twice as slow): pydantic still validates and serialises them as
-    fields of a user's own models or through ``TypeAdapter``, and :meth:`model_dump` and
-    :meth:`model_dump_json` keep the names they had when they were pydantic models.
 
     ``repr()`` and ``print()`` show the class name and the fields that are set (``raw``, the
     body as received, is left out: its values are the fields'), e.g.
     ``RunStatus(task_id='t-1', status='succeeded', raw_status='completed', result={...})``.
+    Results are unhashable, as the dicts they hold are.
     """
 
-    __slots__ = ()
-    __dataclass_fields__: ClassVar[dict[str, Any]]
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid", defer_build=True)
+    __hash__ = None  # type: ignore[assignment]
+    _aliases: ClassVar[tuple[str, ...]] = ()
 
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={getattr(self, name)!r}"
-            for name in self.__dataclass_fields__
-            if name != "raw" and getattr(self, name) is not None
-        )
-        return f"{type(self).__name__}({shown})"
+    def __repr_args__(self) -> Iterator[tuple[str, Any]]:
+        for name in type(self).model_fields:
+            value = self.__dict__[name]
+            if name != "raw" and value is not None:
+                yield name, value
 
     def __str__(self) -> str:
         return repr(self)
 
     def _lookup(self, key: str) -> Any:
-        if key in self.__dataclass_fields__:
+        if key in type(self).model_fields or key in self._aliases:
             return getattr(self, key)
         raise KeyError(key)
 
@@ -118,80 +120,17 @@ class _DictAccess:
             return default
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
+        return isinstance(key, str) and (key in type(self).model_fields or key in self._aliases)
 
     def keys(self) -> list[str]:
-        """The keys dict access answers."""
-        return [key for key in self._aliases() if key in self] + list(self.__dataclass_fields__)
+        """The keys dict access answers: the aliases, then the fields."""
+        return [*self._aliases, *type(self).model_fields]
 
-    def _aliases(self) -> tuple[str, ...]:
-        return ()
-
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
         return iter(self.keys())
 
-    def model_dump(
-        self,
-        *,
-        mode: Literal["python", "json"] = "python",
-        include: Collection[str] | None = None,
-        exclude: Collection[str] = (),
-        exclude_none: bool = False,
-    ) -> dict[str, Any]:
-        """The fields as a new dict, as pydantic's method of the same name gives them.
 
-        Args:
-            mode: ``"python"`` copies the values; ``"json"`` gives only JSON types (what
-                :meth:`model_dump_json` writes, read back).
-            include: The fields to keep (all when ``None``).
-            exclude: The fields to leave out.
-            exclude_none: Leave out the fields that are ``None``.
-
-        Example:
-            >>> status.model_dump(exclude={"raw"}, exclude_none=True)["status"]
-            'succeeded'
-        """
-        if mode not in ("python", "json"):
-            raise ValueError(f"mode must be 'python' or 'json', not {mode!r}")
-        fields = {
-            name: getattr(self, name)
-            for name in self.__dataclass_fields__
-            if (include is None or name in include) and name not in exclude
-        }
-        if exclude_none:
-            fields = {name: value for name, value in fields.items() if value is not None}
-        if mode == "json":
-            loaded: dict[str, Any] = json.loads(json.dumps(fields, default=str))
-            return loaded
-        return copy.deepcopy(fields)
-
-    def model_dump_json(
-        self,
-        *,
-        indent: int | None = None,
-        include: Collection[str] | None = None,
-        exclude: Collection[str] = (),
-        exclude_none: bool = False,
-    ) -> str:
-        """The fields as JSON text, compact unless ``indent`` is given; see :meth:`model_dump`.
-
-        Values JSON has no type for are written as their ``str()``.
-        """
-        return json.dumps(
-            self.model_dump(include=include, exclude=exclude, exclude_none=exclude_none),
-            ensure_ascii=False,
-            indent=indent,
-            separators=None if indent is not None else (",", ":"),
-            default=str,
-        )
-
-
-_MISSING = object()
-_R = TypeVar("_R", bound=_DictAccess)
-
-
-@dataclass(frozen=True, kw_only=True, repr=False)
-class RunStatus(_DictAccess):
+class RunStatus(_Result):
     """Where a pipeline run stands.
 
     Attributes:
@@ -212,6 +151,8 @@ class RunStatus(_DictAccess):
         True
     """
 
+    _aliases: ClassVar[tuple[str, ...]] = ("outputs",)
+
     pipeline_id: str | None = None
     task_id: str
     trace_id: str | None = None
@@ -219,12 +160,7 @@ class RunStatus(_DictAccess):
     raw_status: str | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        _require(self, "task_id", self.task_id, "a string", isinstance(self.task_id, str))
-        _require(self, "status", self.status, _STATE_WORDS, _is_state(self.status))
-        _check_common(self, ("pipeline_id", "trace_id", "raw_status", "error"), ("result",))
+    raw: dict[str, Any] = {}
 
     @property
     def is_terminal(self) -> bool:
@@ -241,48 +177,7 @@ class RunStatus(_DictAccess):
         """The outputs keyed by output node name (empty until the run succeeded)."""
         return dict(self.result or {})
 
-    def _aliases(self) -> tuple[str, ...]:
-        return ("outputs",)
 
-    def _lookup(self, key: str) -> Any:
-        if key == "outputs":
-            return self.outputs
-        return super()._lookup(key)
-
-    @classmethod
-    def from_wire(
-        cls,
-        data: dict[str, Any],
-        *,
-        pipeline_id: str | None,
-        task_id: str,
-        trace_id: str | None = None,
-    ) -> "RunStatus":
-        """Build from a status body (docs/protocol.md#platform-endpoints).
-
-        Raises:
-            ShapeError: ``status`` is missing or not a string, or another field docs/protocol.md
-                names has the wrong type (the caller raises it as an ``ApiResponseError``).
-        """
-        raw_text = text(data, "status", required=True)
-        state, _ = normalize_status(raw_text)
-        result = mapping(data, "result")
-        if result is None:
-            result = mapping(data, "outputs")
-        return _checked(
-            cls,
-            pipeline_id=pipeline_id,
-            task_id=text(data, "task_id") or task_id,
-            trace_id=text(data, "trace_id") or trace_id,
-            status=state,
-            raw_status=raw_text,
-            result=result,
-            error=error_text(data.get("error")),
-            raw=data,
-        )
-
-
-@dataclass(frozen=True, kw_only=True, repr=False)
 class RunResult(RunStatus):
     """The outcome of a blocking run (``pipeline.run(inputs)``); ``run_id`` names the run.
 
@@ -292,22 +187,15 @@ class RunResult(RunStatus):
         'hello'
     """
 
+    _aliases: ClassVar[tuple[str, ...]] = ("outputs", "run_id")
+
     @property
     def run_id(self) -> str:
         """The run's id (the same as ``task_id``)."""
         return self.task_id
 
-    def _aliases(self) -> tuple[str, ...]:
-        return ("outputs", "run_id")
 
-    def _lookup(self, key: str) -> Any:
-        if key == "run_id":
-            return self.run_id
-        return super()._lookup(key)
-
-
-@dataclass(frozen=True, kw_only=True, repr=False)
-class StreamChunk(_DictAccess):
+class StreamChunk(_Result):
     """One frame of a streaming run, decoded (docs/protocol.md#sse-frames).
 
     ``stream`` chunks carry a token delta of a ``stream<string>`` output, or the value of a
@@ -347,90 +235,15 @@ class StreamChunk(_DictAccess):
     error: str | None = None
     id: str | None = None
     node_id: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        _require(self, "type", self.type, "a string", isinstance(self.type, str))
-        ok = self.status is None or _is_state(self.status)
-        _require(self, "status", self.status, f"None or {_STATE_WORDS}", ok)
-        _check_common(
-            self, ("output_name", "run_id", "raw_status", "error", "id", "node_id"), ("outputs",)
-        )
-
-    @classmethod
-    def from_frame(cls, data: dict[str, Any], event_id: str | None) -> "StreamChunk":
-        """Build from a frame's JSON object (docs/protocol.md#sse-frames).
-
-        Raises:
-            StreamError: a field docs/protocol.md names has the wrong type (``run_id`` an
-                object...), or a ``result`` frame has no ``status``; the error quotes the frame.
-        """
-        try:
-            kind = text(data, "type") or "stream"
-            raw_text = text(data, "status", required=kind == "result")
-            chunk = _checked(
-                cls,
-                type=kind,
-                output_name=text(data, "output_name"),
-                output_value=data.get("output_value"),
-                run_id=text(data, "run_id", "pipeline_run_id"),
-                status=None if raw_text is None else normalize_status(raw_text)[0],
-                raw_status=raw_text,
-                outputs=mapping(data, "outputs"),
-                error=error_text(data.get("error")),
-                id=event_id,
-                node_id=text(data, "node_id"),
-                raw=data,
-            )
-        except ShapeError as exc:
-            raise StreamError(
-                f"a stream frame is not the platform's: {exc}", frame=_frame_excerpt(data)
-            ) from None
-        return chunk
-
-
-def _checked(cls: type[_R], **fields: Any) -> _R:
-    """A ``cls`` of ``fields`` that ``_wire`` has checked as it read them, every field given.
-
-    It skips the frozen dataclass ``__init__``, which sets each field through
-    ``object.__setattr__`` and checks them all again: two thirds of a stream chunk's cost.
-    """
-    result = object.__new__(cls)
-    result.__dict__.update(fields)
-    return result
-
-
-def _is_state(value: object) -> bool:
-    return isinstance(value, str) and value in _WORDS
-
-
-def _require(result: _DictAccess, name: str, value: object, expected: str, ok: bool) -> None:
-    if not ok:
-        raise TypeError(f"{type(result).__name__}.{name} must be {expected}, not {value!r}")
-
-
-def _check_common(
-    result: "RunStatus | StreamChunk",
-    optional_text: tuple[str, ...],
-    optional_maps: tuple[str, ...],
-) -> None:
-    for name in optional_text:
-        value = getattr(result, name)
-        _require(result, name, value, "a string or None", value is None or isinstance(value, str))
-    for name in optional_maps:
-        value = getattr(result, name)
-        _require(result, name, value, "a dict or None", value is None or isinstance(value, dict))
-    _require(result, "raw", result.raw, "a dict", isinstance(result.raw, dict))
-
-
-def _frame_excerpt(data: dict[str, Any]) -> str:
-    shown = json.dumps(data, ensure_ascii=False, default=str)
-    return shown if len(shown) <= 200 else shown[:200] + "..."
+    raw: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
 class RunOutcome:
     """What became of one input of :meth:`Pipeline.map <vectorshift.Pipeline.amap>`.
+
+    A plain dataclass, not a pydantic model: it holds live objects (a handler bound to a
+    client, an exception) that have no JSON form, and nothing reads it from the wire.
 
     Attributes:
         index: The input's position in the inputs given (0 for the first).
@@ -465,3 +278,9 @@ class RunOutcome:
     def task_id(self) -> str | None:
         """The run's id, once it was started."""
         return None if self.handler is None else self.handler.task_id
+
+
+# The results report their public path (``vectorshift.RunStatus``) also when an answer is the
+# first to import them, before any code names them through the package.
+for _public in (RunStatus, RunResult, StreamChunk, RunOutcome):
+    publish(_public, vectorshift.__all__)

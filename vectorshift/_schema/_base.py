@@ -19,20 +19,24 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
 __all__ = [
     "Answer",
     "Body",
     "JsonData",
+    "Shape",
     "describe",
     "field_path",
     "json_kind",
+    "not_an_object",
     "refuse",
 ]
+
+T = TypeVar("T")
 
 _VALIDATOR_STEP = re.compile(
     r"^(function-[a-z]+|tagged-union|union|nullable|default|json-or-python|lax-or-strict|chain)\["
@@ -114,6 +118,41 @@ class Body(BaseModel):
     __pydantic_extra__: dict[str, JsonData] = Field(init=False)
 
 
+class Shape(Generic[T]):
+    """The validator of one wire shape, built when it first validates something.
+
+    A process that reads one kind of answer builds one validator: building them all when the
+    module is imported would put every shape's cost on the first answer.
+
+    Example:
+        >>> CREATED = Shape[Created](Created)
+        >>> CREATED.validate_json(b'{"id": "p-1"}').id
+        'p-1'
+    """
+
+    __slots__ = ("_adapter", "_type")
+
+    def __init__(self, type_: Any) -> None:
+        self._type = type_
+        self._adapter: TypeAdapter[T] | None = None
+
+    @property
+    def adapter(self) -> TypeAdapter[T]:
+        """The :class:`pydantic.TypeAdapter` of the shape (built on first use)."""
+        if self._adapter is None:
+            self._adapter = TypeAdapter(self._type)
+        return self._adapter
+
+    def validate_json(self, data: bytes | str, context: Any = None) -> T:
+        """``data`` (JSON text) read as the shape; ``context`` goes to its validators.
+
+        Raises:
+            pydantic.ValidationError: the text is not JSON, or not of the shape.
+        """
+        adapter = self._adapter if self._adapter is not None else self.adapter
+        return adapter.validate_json(data, context=context)
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
     """A pydantic error location as a JSON path: ``("runs", 2, "inputs")`` -> ``runs[2].inputs``.
 
@@ -170,8 +209,30 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 50 else text[:47] + "..."
 
 
+_NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
+
+
+def not_an_object(error: ValidationError) -> str | None:
+    """Why a body failed before any of its fields was read, if it did.
+
+    Returns:
+        ``"json"`` when the text is not JSON, ``"object"`` when it is JSON but not an object,
+        ``None`` when the problem is a field's.
+    """
+    first = error.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return "json"
+    if first["type"] in _NOT_AN_OBJECT and not first["loc"]:
+        return "object"
+    return None
+
+
 def describe(error: ValidationError, prefix: str = "") -> str:
     """The first problem of ``error`` as one line naming the field by its JSON path.
+
+    An error a validator raised for the whole object names its field in its context
+    (``PydanticCustomError("missing", "Field required", {"field": "status"})``). A value
+    outside a ``Literal`` of strings reads as a wrong type when it is not a string.
 
     Args:
         error: What pydantic raised.
@@ -189,7 +250,11 @@ def describe(error: ValidationError, prefix: str = "") -> str:
     first = error.errors(include_url=False)[0]
     kind = first["type"]
     ctx: dict[str, Any] = first.get("ctx") or {}
-    path = prefix + field_path(tuple(first["loc"]))
+    path = field_path(tuple(first["loc"]))
+    named = ctx.get("field")
+    if named:
+        path = f"{path}.{named}" if path else str(named)
+    path = prefix + path
     if kind in _OWN:
         path += ctx.get("where", "")
         return f"field {path!r} {first['msg']}" if path else str(first["msg"])
@@ -209,17 +274,21 @@ def describe(error: ValidationError, prefix: str = "") -> str:
         return f"field {label} is missing"
     if expected is not None:
         return f"field {label} must be {expected}, got {json_kind(value)}"
+    if kind == "literal_error":
+        if not isinstance(value, str):
+            return f"field {label} must be a string, got {json_kind(value)}"
+        return f"field {label} must be one of {ctx['expected']}, got {_shown(value)}"
     if kind == "string_too_long":
         size = len(value) if isinstance(value, str) else "more"
         return f"field {label} is too long ({size} > {ctx['max_length']} characters)"
     if kind == "string_too_short":
+        if ctx["min_length"] == 1:
+            return f"field {label} is empty"
         return f"field {label} is too short (at least {ctx['min_length']} characters)"
     if kind == "too_long":
         return f"field {label} holds too many items (at most {ctx['max_length']})"
     if kind == "too_short":
         return f"field {label} holds too few items (at least {ctx['min_length']})"
-    if kind == "literal_error":
-        return f"field {label} must be one of {ctx['expected']}, got {_shown(value)}"
     bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
               "less_than_equal": "<="}
     if kind in bounds:

@@ -19,14 +19,17 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
 from typing_extensions import Self
 
 from vectorshift import _log
+from vectorshift._sse import SSEFrame
 from vectorshift.errors import PollTimeoutError
-from vectorshift.types import SSEFrame, StreamChunk
+
+if TYPE_CHECKING:
+    from vectorshift.types import StreamChunk
 
 __all__ = ["AsyncStream", "Opener", "StreamState", "check_timeout"]
 
@@ -218,12 +221,7 @@ class AsyncStream(Generic[T]):
     def _note(self, item: T) -> None:
         """Learn the run's id, the last event id and the run's end from a delivered item."""
         self.delivered += 1
-        if isinstance(item, StreamChunk):
-            self.task_id = self.task_id or item.run_id
-            self.last_event_id = item.id or self.last_event_id
-            if item.type == "result":
-                self.run_status = item.status
-        elif isinstance(item, SSEFrame):
+        if isinstance(item, SSEFrame):
             self.last_event_id = item.id or self.last_event_id
             if self.task_id is None or item.event == "result":
                 try:
@@ -236,6 +234,11 @@ class AsyncStream(Generic[T]):
                     status = data.get("status")
                     if data.get("type") == "result" and isinstance(status, str):
                         self.run_status = status
+        elif isinstance(item, _chunk_class()):
+            self.task_id = self.task_id or item.run_id
+            self.last_event_id = item.id or self.last_event_id
+            if item.type == "result":
+                self.run_status = item.status
 
     async def aclose(self) -> None:
         """Close the HTTP response; safe to call more than once."""
@@ -249,3 +252,16 @@ class AsyncStream(Generic[T]):
         finally:
             if stack is not None:
                 await stack.aclose()
+
+
+_CHUNK: list[type[StreamChunk]] = []
+
+
+def _chunk_class() -> type[StreamChunk]:
+    """:class:`~vectorshift.StreamChunk`, imported when the first item is noted (not before:
+    importing it imports pydantic)."""
+    if not _CHUNK:
+        from vectorshift.types import StreamChunk
+
+        _CHUNK.append(StreamChunk)
+    return _CHUNK[0]

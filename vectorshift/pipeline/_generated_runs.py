@@ -22,9 +22,10 @@ if TYPE_CHECKING:
     )
     from typing import Any, Literal
 
+    from vectorshift._sse import SSEFrame
     from vectorshift.pipeline._async_stream import AsyncStream
     from vectorshift.pipeline._handler import RunHandler
-    from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
+    from vectorshift.types import RunOutcome, RunResult, RunStatus, StreamChunk
 
 
 class PipelineRunsSync:

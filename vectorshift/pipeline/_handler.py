@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -35,7 +35,9 @@ from vectorshift.pipeline._stream import (
     read_status,
     resumable_opener,
 )
-from vectorshift.types import RunStatus, StreamChunk
+
+if TYPE_CHECKING:
+    from vectorshift.types import RunStatus, StreamChunk
 
 __all__ = ["RunHandler", "ids_of", "raise_for_end", "wait_for_end"]
 
@@ -202,6 +204,8 @@ class RunHandler(RunHandlerSync):
         Example:
             >>> await handler.aterminate()
         """
+        from vectorshift._schema.answers import ACK
+
         with _log.raising("terminate", **ids_of(self)):
             try:
                 response = await self.client.http.request(
@@ -216,6 +220,7 @@ class RunHandler(RunHandlerSync):
                 if not status.is_terminal:
                     raise
                 return status
+            response.parse(ACK)
             _log.event(
                 logging.INFO,
                 "asked to terminate run %s",

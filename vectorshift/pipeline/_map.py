@@ -23,10 +23,10 @@ from vectorshift import _log
 from vectorshift.errors import ApiConnectionError, ApiError, RateLimitError
 from vectorshift.pipeline._async_stream import check_timeout
 from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wait_for_end
-from vectorshift.types import RunOutcome
 
 if TYPE_CHECKING:
     from vectorshift.pipeline._runs import PipelineRuns
+    from vectorshift.types import RunOutcome
 
 __all__ = ["idempotency_key_for", "map_runs"]
 
@@ -160,6 +160,8 @@ class _Mapper:
                 error = exc
             finally:
                 slots.release()
+            from vectorshift.types import RunOutcome
+
             await send.send(RunOutcome(index, item, handler, result, error))
 
     async def start(self, item: Mapping[str, Any], key: str, deadline: float) -> RunHandler:
@@ -248,7 +250,7 @@ async def map_runs(
         timeout=timeout,
         progress=bar,
     )
-    send, receive = anyio.create_memory_object_stream[RunOutcome](max_buffer_size=math.inf)
+    send, receive = anyio.create_memory_object_stream["RunOutcome"](max_buffer_size=math.inf)
     try:
         async with receive, anyio.create_task_group() as tg:
             tg.start_soon(mapper.feed, tg, _keyed(pipeline_id, inputs, keys), send)

@@ -210,4 +210,7 @@ class Pipeline(PipelineRuns, PipelineSync):
         Example:
             >>> await pipeline.adelete()
         """
-        await self.client.http.request("DELETE", f"/pipeline/{self._require_id()}")
+        from vectorshift._schema.answers import ACK
+
+        response = await self.client.http.request("DELETE", f"/pipeline/{self._require_id()}")
+        response.parse(ACK)

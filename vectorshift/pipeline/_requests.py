@@ -2,9 +2,11 @@
 
 :class:`Pipeline` keeps the public signatures and documentation (the sync facade is generated
 from them); the wire work lives here: request bodies, the checks made before any request, and
-the conversion of answers into SDK types. Every answer is checked against the shape docs/protocol.md
-promises (:mod:`vectorshift._wire`) before anything is made of it, so a wrong one raises
-:class:`~vectorshift.ApiResponseError` instead of becoming an empty result.
+the conversion of answers into SDK types. Every answer is read from its bytes by the shape
+docs/protocol.md promises (:mod:`vectorshift._schema.answers`) before anything is made of it, so a
+wrong one raises :class:`~vectorshift.ApiResponseError` instead of becoming an empty result.
+The shapes are imported where the first answer is read: importing this module loads no
+pydantic.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from vectorshift import _log, _wire
+from vectorshift import _log
 from vectorshift._client import Client
 from vectorshift._files import as_file, encode_body, is_file_value
 from vectorshift.errors import (
@@ -27,10 +29,10 @@ from vectorshift.errors import (
 from vectorshift.pipeline._graph import input_mismatch
 from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wait_for_end
 from vectorshift.pipeline._node import Node
-from vectorshift.types import RunResult
 
 if TYPE_CHECKING:
     from vectorshift._answer import ApiResponse
+    from vectorshift.types import RunResult
 
 __all__ = [
     "bulk_run",
@@ -175,8 +177,10 @@ def _built(response: ApiResponse, build: Callable[[dict[str, Any]], T], obj: dic
 
 async def create(client: Client, body: dict[str, Any]) -> str:
     """``POST /pipeline`` (P1); the new pipeline's id."""
+    from vectorshift._schema.answers import CREATED
+
     response = await client.http.request("POST", "/pipeline", json_body=body, retry_mode="unsafe")
-    return response.parse(_wire.created_id)
+    return response.parse(CREATED).id
 
 
 async def fetch_object(
@@ -188,9 +192,11 @@ async def fetch_object(
         NotFoundError: there is no such pipeline.
         ApiResponseError: the answer holds no pipeline object, or one of the wrong shape.
     """
+    from vectorshift._schema.answers import FETCHED
+
     given = {key: value for key, value in params.items() if value}
     response = await client.http.request("GET", "/pipeline", params=given)
-    return _built(response, build, response.parse(_wire.pipeline_object))
+    return _built(response, build, response.parse(FETCHED).object.body)
 
 
 async def list_objects(
@@ -201,8 +207,10 @@ async def list_objects(
     Raises:
         ApiResponseError: the answer holds no ``objects`` list, or an object of the wrong shape.
     """
+    from vectorshift._schema.answers import LISTED
+
     response = await client.http.request("GET", "/pipelines", params=params)
-    return [_built(response, build, obj) for obj in response.parse(_wire.listed_objects)]
+    return [_built(response, build, obj.body) for obj in response.parse(LISTED).objects]
 
 
 async def update(
@@ -221,9 +229,14 @@ async def update(
         "canvas_metadata": graph["canvas_metadata"],
         "deploy": deploy,
     }
+    from vectorshift._schema.answers import ACK
+
     optional = {"branch_id": branch_id, "bump": bump, "description": description}
     body.update({key: value for key, value in optional.items() if value is not None})
-    await client.http.request("POST", f"/update/pipeline/{pipeline_id}", json_body=body)
+    response = await client.http.request(
+        "POST", f"/update/pipeline/{pipeline_id}", json_body=body
+    )
+    response.parse(ACK)
 
 
 async def run_blocking(
@@ -234,19 +247,21 @@ async def run_blocking(
     Raises:
         PipelineRunFailedError: the run failed.
     """
+    from vectorshift._schema.answers import BLOCKING_RUN
+    from vectorshift.types import RunResult
+
     with _log.raising("run", pipeline_id=pipeline_id, trace_id=trace_id):
         json_body, data, files = encode_body(body)
         response = await client.http.request(
             "POST", f"/pipeline/{pipeline_id}/run", json_body=json_body, data=data, files=files,
             retry_mode="unsafe", read_timeout=None,
         )
-        data = response.data
-        run_id, outputs = response.parse(_wire.blocking_run)
-        trace_id = data.get("trace_id") or trace_id
-        if outputs is None:
+        answer = response.parse(BLOCKING_RUN)
+        run_id = answer.run_id
+        trace_id = answer.trace_id or trace_id
+        if answer.failed:
             raise PipelineRunFailedError(
-                _wire.error_text(data.get("error")),
-                pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id,
+                answer.error_text, pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id
             )
     _log.event(
         logging.INFO,
@@ -264,9 +279,9 @@ async def run_blocking(
         task_id=run_id,
         trace_id=trace_id,
         status="succeeded",
-        raw_status=data.get("status"),
-        result=outputs,
-        raw=data,
+        raw_status=answer.status,
+        result=answer.outputs,
+        raw=answer.body,
     )
 
 
@@ -299,6 +314,8 @@ async def run_until(start: Awaitable[RunHandler], timeout: float) -> RunResult:
                 **ids_of(handler),
             ) from None
         raise_for_end(final)
+    from vectorshift.types import RunResult
+
     return RunResult(**vars(final))
 
 
@@ -316,6 +333,8 @@ async def start(
 
     The key makes the start safe to resend, so the HTTP layer retries it like a read.
     """
+    from vectorshift._schema.answers import STARTED
+
     with _log.raising("start", pipeline_id=pipeline_id, trace_id=trace_id):
         json_body, data, files = encode_body(body)
         response = await client.http.request(
@@ -327,11 +346,11 @@ async def start(
             headers={"Idempotency-Key": key},
             retry_mode="safe",
         )
-        task_id, answered_trace_id = response.parse(_wire.started_run)
+        started = response.parse(STARTED)
     handler = RunHandler(
         pipeline_id=pipeline_id,
-        task_id=task_id,
-        trace_id=answered_trace_id or trace_id,
+        task_id=started.task_id,
+        trace_id=started.trace_id or trace_id,
         client=handler_client,
     )
     _log.event(
@@ -352,7 +371,12 @@ async def bulk_run(
 
     Raises:
         TypeError: an input is a file (bulk runs are JSON only; run file inputs one by one).
+        ApiResponseError: the answer is not the platform's, or holds another number of results
+            than runs sent.
     """
+    from vectorshift._schema.answers import BULK_RUN
+    from vectorshift.types import RunResult
+
     for index, run in enumerate(runs):
         for name, value in (run.get("inputs") or {}).items():
             if is_file_value(value):
@@ -364,18 +388,20 @@ async def bulk_run(
         "POST", f"/pipeline/{pipeline_id}/bulk-run", json_body={"runs": runs},
         retry_mode="unsafe", read_timeout=None,
     )
-    results: list[RunResult] = []
-    for item in response.parse(_wire.bulk_outputs, len(runs)):
-        failed = item.get("status") in ("failed", "error") or item.get("error") is not None
-        results.append(
-            RunResult(
-                pipeline_id=pipeline_id,
-                task_id=item.get("run_id") or "",
-                status="failed" if failed else "succeeded",
-                raw_status=item.get("status"),
-                result=None if failed else item["outputs"],
-                error=_wire.error_text(item.get("error")),
-                raw=item,
-            )
+    items = response.parse(BULK_RUN).run_outputs
+    if len(items) != len(runs):
+        raise response.malformed(
+            f"field 'run_outputs' holds {len(items)} results for {len(runs)} runs"
         )
-    return results
+    return [
+        RunResult(
+            pipeline_id=pipeline_id,
+            task_id=item.run_id or "",
+            status="failed" if item.failed else "succeeded",
+            raw_status=item.status,
+            result=None if item.failed else item.outputs,
+            error=item.error_text,
+            raw=item.body,
+        )
+        for item in items
+    ]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from vectorshift._client import Client
+from vectorshift._sse import SSEFrame
 from vectorshift.pipeline import _requests
 from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
 from vectorshift.pipeline._definition import PipelineDefinition
@@ -19,7 +20,9 @@ from vectorshift.pipeline._handler import RunHandler
 from vectorshift.pipeline._keyed_start import StreamingStart
 from vectorshift.pipeline._map import map_runs
 from vectorshift.pipeline._stream import resumable_opener, sse_opener
-from vectorshift.types import RunOutcome, RunResult, RunStatus, SSEFrame, StreamChunk
+
+if TYPE_CHECKING:
+    from vectorshift.types import RunOutcome, RunResult, RunStatus, StreamChunk
 
 __all__ = ["PipelineRuns"]
 

@@ -27,7 +27,7 @@ import anyio
 
 from vectorshift import _log
 from vectorshift._files import FormParts
-from vectorshift._sse import SSEDecoder, aiter_sse, parse_json_object
+from vectorshift._sse import SSEDecoder, SSEFrame, aiter_sse
 from vectorshift.errors import (
     ApiConnectionError,
     ApiError,
@@ -38,11 +38,11 @@ from vectorshift.errors import (
 from vectorshift.pipeline._async_stream import AsyncStream, Opener
 from vectorshift.pipeline._keyed_start import StreamingStart
 from vectorshift.pipeline._stream_bounds import bounded_open
-from vectorshift.types import RunStatus, SSEFrame, StreamChunk
 
 if TYPE_CHECKING:
     from vectorshift._client import Client
     from vectorshift._http import RetryMode
+    from vectorshift.types import RunStatus, StreamChunk
 
 # AsyncStream and Opener live in _async_stream; they are named here too for the code that
 # imported them from this module before they moved.
@@ -122,6 +122,8 @@ async def read_status(
 ) -> RunStatus:
     """A run's status (docs/protocol.md#platform-endpoints); with ``wait``, a long-poll of up
     to that many seconds (docs/protocol.md#long-poll)."""
+    from vectorshift._schema.answers import RUN_STATUS, StatusIds
+
     path = f"/pipeline/{pipeline_id}/run/status/{task_id}"
     if wait is None:
         response = await client.http.request("GET", path)
@@ -132,9 +134,7 @@ async def read_status(
             params={"wait": f"{wait:.3f}".rstrip("0").rstrip(".")},
             read_timeout=wait + 15.0,
         )
-    status = response.parse(
-        RunStatus.from_wire, pipeline_id=pipeline_id, task_id=task_id, trace_id=trace_id
-    )
+    status = response.parse(RUN_STATUS, StatusIds(pipeline_id, task_id, trace_id))
     _log.event(
         logging.DEBUG,
         "run %s is %s",
@@ -270,6 +270,8 @@ class _Resumer:
 
     async def chunks(self, body: AsyncIterator[bytes]) -> AsyncIterator[StreamChunk]:
         """The chunks of the run, from ``body`` and then from reconnections, until the result."""
+        from vectorshift._schema.frames import chunk_of
+
         try:
             while True:
                 cause: ApiConnectionError | None = None
@@ -287,7 +289,7 @@ class _Resumer:
                             in_force = frame.id
                             if own_id is not None and not _is_newer(own_id, self.last_id):
                                 continue
-                            chunk = StreamChunk.from_frame(parse_json_object(frame), frame.id)
+                            chunk = chunk_of(frame)
                             if own_id is not None:
                                 unplaced = False
                             elif unplaced and chunk.type != "result":

@@ -1,0 +1,249 @@
+"""The platform's answers (docs/protocol.md#platform-endpoints), declared once.
+
+The SDK validates each answer straight from the response bytes with the adapter of its shape
+(:meth:`vectorshift._answer.ApiResponse.parse`), so a body that is not the platform's (``{}``
+from a misrouted proxy, an id that is an object, a list where a map was promised) is an
+:class:`~vectorshift.ApiResponseError` naming the field by its JSON path. Fields the platform
+may add are kept (:class:`~vectorshift._schema._base.Answer` allows them), nullable fields may
+be ``null``, and an id may come under either of the names servers use (``_id`` or ``id``,
+``run_id`` or ``task_id``).
+
+A status answer is read straight into :class:`~vectorshift.RunStatus`, whose own declaration
+checks it: :data:`RUN_STATUS` maps the body onto its fields (the platform's word normalised,
+``result`` or ``outputs``, the ids the request named where the body lacks them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from vectorshift._schema._base import Answer, Shape
+from vectorshift._schema.frames import add_outcome, error_text, first_present
+from vectorshift.types import RunStatus
+
+__all__ = [
+    "ACK",
+    "BLOCKING_RUN",
+    "BULK_RUN",
+    "CREATED",
+    "FETCHED",
+    "LISTED",
+    "RUN_STATUS",
+    "STARTED",
+    "Ack",
+    "BlockingRun",
+    "BulkItem",
+    "BulkRun",
+    "CanvasMetadata",
+    "Created",
+    "Fetched",
+    "Listed",
+    "Started",
+    "StatusIds",
+    "StoredNode",
+    "StoredPipeline",
+]
+
+Text = Annotated[str, Field(min_length=1)]
+"""An id: a string, not empty."""
+
+_FAILED = ("failed", "error")
+
+
+class _Read(Answer):
+    """An answer whose validator is built when its :class:`Shape` is first used."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Ack(_Read):
+    """What update, delete and terminate answer: ``{"status": "success"}`` (or ``{}``)."""
+
+    status: str | None = None
+
+
+class Created(_Read):
+    """A create's answer (P1): the new pipeline's id."""
+
+    status: str | None = None
+    id: Text
+
+
+class StoredNode(_Read):
+    """A node of a stored pipeline, as far as the SDK reads it."""
+
+    id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    task_name: str | None = None
+    execution_mode: str | None = None
+    inputs: dict[str, Any] | None = None
+    outputs: list[str] | None = None
+
+
+class CanvasMetadata(_Read):
+    """A stored pipeline's canvas: where each node is drawn."""
+
+    nodes: dict[str, Any] | None = None
+
+
+class _Kept(_Read):
+    """An answer (or part of one) that keeps the JSON object it was read from, as :attr:`body`."""
+
+    _body: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_body(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        read = handler(data)
+        if type(data) is dict:
+            read._body = data
+        return read
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The object as the server sent it, every field it holds included."""
+        return self._body
+
+
+class StoredPipeline(_Kept):
+    """A stored pipeline (``object`` of P2, ``objects[i]`` of P5)."""
+
+    id: Text = Field(validation_alias=AliasChoices("_id", "id"))
+    name: str | None = None
+    mainBranch: str | None = None
+    branch_id: str | None = None
+    description: str | None = None
+    nodes: dict[str, StoredNode] | None = None
+    canvas_metadata: CanvasMetadata | None = None
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+
+
+class Fetched(_Read):
+    """A fetch's answer (P2)."""
+
+    status: str | None = None
+    object: StoredPipeline
+
+
+class Listed(_Read):
+    """A verbose list's answer (P5): one page of stored pipelines."""
+
+    object_ids: list[str] | None = None
+    objects: list[StoredPipeline]
+
+
+class _RunAnswer(_Kept):
+    """A run's answer: a failed run (``status`` ``failed``, or an ``error``) needs no outputs;
+    a succeeded one names its run and carries its ``outputs`` object."""
+
+    status: str | None = None
+    run_id: Text | None = Field(None, validation_alias=AliasChoices("run_id", "task_id"))
+    outputs: dict[str, Any] | None = None
+    error: Any = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the run failed."""
+        return self.status in _FAILED or self.error is not None
+
+    @property
+    def error_text(self) -> str | None:
+        """The run's error as text."""
+        return error_text(self.error)  # type: ignore[no-any-return]
+
+    @model_validator(mode="after")
+    def _succeeded_has_outputs(self) -> Any:
+        if not self.failed:
+            for name in ("run_id", "outputs"):
+                if getattr(self, name) is None:
+                    raise PydanticCustomError("missing", "Field required", {"field": name})
+        return self
+
+
+class BlockingRun(_RunAnswer):
+    """A blocking run's answer (P6): ``{"status", "run_id"|"task_id", "outputs", "trace_id",
+    "error"}``."""
+
+    trace_id: str | None = None
+
+
+class BulkItem(_RunAnswer):
+    """One run of a bulk run's answer."""
+
+    run_id: Text | None = None
+
+
+class BulkRun(_Read):
+    """A bulk run's answer (P9), in either shape servers send: ``{"status", "run_outputs":
+    [...]}``, or the list of runs itself (``[{"run_id", "outputs"}, ...]``, what the official
+    client hands its users), read as its ``run_outputs``."""
+
+    status: str | None = None
+    run_outputs: list[BulkItem]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_bare_list(cls, data: Any) -> Any:
+        return {"run_outputs": data} if type(data) is list else data
+
+
+class Started(_Read):
+    """A background start's answer (P6 with ``background``)."""
+
+    task_id: Text = Field(validation_alias=AliasChoices("task_id", "run_id"))
+    trace_id: str | None = None
+
+
+class StatusIds:
+    """What a status request named, for a status answer that does not say it again."""
+
+    __slots__ = ("pipeline_id", "task_id", "trace_id")
+
+    def __init__(self, pipeline_id: str | None, task_id: str, trace_id: str | None) -> None:
+        self.pipeline_id = pipeline_id
+        self.task_id = task_id
+        self.trace_id = trace_id
+
+
+def _status_fields(data: Any, info: ValidationInfo) -> Any:
+    """A status answer (``{"task_id", "status", "result"|"outputs", "error"}``) as
+    :class:`RunStatus`'s fields; the context is the request's :class:`StatusIds`."""
+    if type(data) is not dict:
+        return data
+    ids: StatusIds = info.context  # type: ignore[assignment]
+    fields: dict[str, Any] = {
+        "pipeline_id": ids.pipeline_id,
+        "task_id": data.get("task_id") or ids.task_id,
+        "trace_id": data.get("trace_id") or ids.trace_id,
+        "raw": data,
+    }
+    result = first_present(data, "result", "outputs")
+    if result is not None:
+        fields["result"] = result
+    add_outcome(fields, data)
+    return fields
+
+
+ACK = Shape[Ack](Ack)
+CREATED = Shape[Created](Created)
+FETCHED = Shape[Fetched](Fetched)
+LISTED = Shape[Listed](Listed)
+BLOCKING_RUN = Shape[BlockingRun](BlockingRun)
+BULK_RUN = Shape[BulkRun](BulkRun)
+STARTED = Shape[Started](Started)
+RUN_STATUS = Shape[RunStatus](Annotated[RunStatus, BeforeValidator(_status_fields)])
+"""Reads a status answer into :class:`RunStatus`; its context is a :class:`StatusIds`."""
