@@ -1,4 +1,4 @@
-"""Record the requests the official client sends for pipelines and runs (tests/fixtures/official/requests/).
+"""Record the official client's pipeline and run requests (tests/fixtures/official/requests/).
 
 Run it with the python of a scratch venv that has the official client, never with this
 project's venv (both packages are named ``vectorshift``)::
@@ -20,7 +20,7 @@ client's code reads from each answer is written up in ``FACTS.md`` from reading 
 Each step that has an async twin (``arun``, ``asave``...) is run a second time through the twin;
 the script fails unless the twin sends the same requests, and the file says which twin matched.
 
-It also writes ``batch_*.json``: graphs with batch-mode nodes (``add_batch`` and
+It also writes ``batch/*.json``: graphs with batch-mode nodes (``add_batch`` and
 ``execution_mode="batch"`` on node classes) serialised by the client's own
 ``_prepare_pipeline_data()``, like ``tools/record_official.py`` does for the other graphs, and
 checks that ``Pipeline.new(name=..., nodes=[...])`` with ``vectorshift.pipeline.nodes`` classes
@@ -45,6 +45,9 @@ from typing import Any
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "official"
 REQUESTS = OUT / "requests"
+# not beside the other graphs: tests/test_official_fixtures.py wants a builder of ours for each
+# of those, and this SDK has no batch mode yet
+BATCH = OUT / "batch"
 RECORDED_VERSION = "0.1.15"
 API_KEY = "recorder-key"
 PIPELINE_ID = "pipeline_0001"
@@ -177,8 +180,9 @@ RESULTS: dict[str, Any] = {}
 
 def build_steps(vs: Any) -> list[Step]:
     """Each step: name, the sync call, its async twin (or None), what it shows."""
-    from vectorshift.pipeline import BumpLevel, Pipeline, RunHandler
     from vectorshift.pipeline.nodes import InputNode, LlmNode, OutputNode
+
+    from vectorshift.pipeline import BumpLevel, Pipeline, RunHandler
 
     def nodes() -> list[Any]:
         question = InputNode(node_name="question", input_type="string", id="input_0")
@@ -382,10 +386,16 @@ async def _run_twin(acall: Callable[[], Awaitable[Any]]) -> None:
 # -- batch graphs ----------------------------------------------------------------------------
 
 def record_batch_graphs() -> list[str]:
-    from vectorshift.pipeline import Pipeline
     from vectorshift.pipeline.nodes import (
-        InputNode, LlmNode, OutputNode, SplitTextNode, TextFormatterNode, TextNode,
+        InputNode,
+        LlmNode,
+        OutputNode,
+        SplitTextNode,
+        TextFormatterNode,
+        TextNode,
     )
+
+    from vectorshift.pipeline import Pipeline
 
     graphs: dict[str, Any] = {}
 
@@ -398,7 +408,7 @@ def record_batch_graphs() -> list[str]:
     )
     p.add(name="answer_list", id="output_0").output(output_type="vec<string>",
                                                      value=llm.response)
-    graphs["batch_llm"] = p
+    graphs["llm"] = p
 
     # literal list values vs shared scalars: what batchModeConfig records
     p = Pipeline(name="batch_literals")
@@ -413,7 +423,7 @@ def record_batch_graphs() -> list[str]:
     )
     p.add(name="word_lists", id="output_0").output(output_type="json",
                                                     value=words.processed_text)
-    graphs["batch_literals"] = p
+    graphs["literals"] = p
 
     # execution_mode="batch" given to node classes, passed to Pipeline(nodes=[...])
     items = InputNode(node_name="items", id="input_0", input_type="vec<string>")
@@ -421,14 +431,15 @@ def record_batch_graphs() -> list[str]:
                               text=items.value, execution_mode="batch")
     note = TextNode(node_name="note", id="text_0", text=upper.output)
     out = OutputNode(node_name="upper_list", id="output_0", output_type="json", value=note.text)
-    graphs["batch_node_classes"] = Pipeline(name="batch_node_classes",
+    graphs["node_classes"] = Pipeline(name="batch_node_classes",
                                             nodes=[items, upper, note, out])
     del SplitTextNode, LlmNode  # imported to show the class names exist
 
     for name, pipeline in graphs.items():
         graph = pipeline._prepare_pipeline_data()
-        (OUT / f"{name}.json").write_text(json.dumps(graph, indent=1) + "\n")
-        print(f"wrote {name}.json ({len(graph['nodes'])} nodes)")
+        BATCH.mkdir(parents=True, exist_ok=True)
+        (BATCH / f"{name}.json").write_text(json.dumps(graph, indent=1) + "\n")
+        print(f"wrote batch/{name}.json ({len(graph['nodes'])} nodes)")
 
     # node classes give the fluent builder's graph
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -445,10 +456,16 @@ def record_batch_graphs() -> list[str]:
 
 def _text_processing_stream_with_classes() -> Any:
     """``record_official.text_processing_stream`` written with node classes, keywords only."""
-    from vectorshift.pipeline import Pipeline
     from vectorshift.pipeline.nodes import (
-        CombineTextNode, InputNode, LlmNode, OutputNode, SplitTextNode, TextFormatterNode,
+        CombineTextNode,
+        InputNode,
+        LlmNode,
+        OutputNode,
+        SplitTextNode,
+        TextFormatterNode,
     )
+
+    from vectorshift.pipeline import Pipeline
 
     style = InputNode(node_name="style", id="input_0", input_type="string")
     topic = InputNode(node_name="topic", id="input_1", input_type="string")
