@@ -47,7 +47,10 @@ _VALIDATOR_STEP = re.compile(
 class Answer(BaseModel):
     """A shape a server sends: strict on the fields declared, keeping any other field."""
 
-    model_config = ConfigDict(extra="allow", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="allow", strict=True, frozen=True, populate_by_name=True,
+        use_attribute_docstrings=True,
+    )
 
 
 def refuse(kind: str, phrase: str, where: str = "") -> PydanticCustomError:
@@ -113,7 +116,8 @@ class Body(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="allow", strict=True, frozen=True, populate_by_name=True, allow_inf_nan=False
+        extra="allow", strict=True, frozen=True, populate_by_name=True, allow_inf_nan=False,
+        use_attribute_docstrings=True,
     )
     __pydantic_extra__: dict[str, JsonData] = Field(init=False)
 

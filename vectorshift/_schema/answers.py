@@ -45,12 +45,13 @@ __all__ = [
     "Ack",
     "BlockingRun",
     "BulkItem",
-    "BulkRun",
+    "BulkRunAnswer",
     "CanvasMetadata",
     "Created",
     "Fetched",
     "Listed",
     "Started",
+    "StatusAnswer",
     "StatusIds",
     "StoredNode",
     "StoredPipeline",
@@ -72,31 +73,42 @@ class Ack(_Read):
     """What update, delete and terminate answer: ``{"status": "success"}`` (or ``{}``)."""
 
     status: str | None = None
+    """``success``, when the server says it."""
 
 
 class Created(_Read):
     """A create's answer (P1): the new pipeline's id."""
 
     status: str | None = None
+    """``success``."""
     id: Text
+    """The new pipeline's id."""
 
 
 class StoredNode(_Read):
     """A node of a stored pipeline, as far as the SDK reads it."""
 
     id: str | None = None
+    """The node's id, which wiring (``{{ <id>.<field> }}``) refers to."""
     name: str | None = None
+    """The node's name: run inputs and outputs are keyed by it."""
     type: str | None = None
+    """The node type (``input``, ``llm``...)."""
     task_name: str | None = None
+    """The platform's task name (the type, for the types the SDK models)."""
     execution_mode: str | None = None
+    """``normal`` (or ``batch``)."""
     inputs: dict[str, Any] | None = None
+    """The node's inputs: literals and templates referring to other nodes' outputs."""
     outputs: list[str] | None = None
+    """The node's output fields."""
 
 
 class CanvasMetadata(_Read):
     """A stored pipeline's canvas: where each node is drawn."""
 
     nodes: dict[str, Any] | None = None
+    """Each node's position on the canvas, by node id."""
 
 
 class _Kept(_Read):
@@ -122,28 +134,41 @@ class StoredPipeline(_Kept):
     """A stored pipeline (``object`` of P2, ``objects[i]`` of P5)."""
 
     id: Text = Field(validation_alias=AliasChoices("_id", "id"))
+    """The pipeline's id (``_id`` on the platform)."""
     name: str | None = None
+    """Its name (not unique: by name, the most recently modified is fetched)."""
     mainBranch: str | None = None
+    """The id of its main branch."""
     branch_id: str | None = None
+    """The branch this object is."""
     description: str | None = None
+    """Its description."""
     nodes: dict[str, StoredNode] | None = None
+    """Its nodes by id."""
     canvas_metadata: CanvasMetadata | None = None
+    """Its layout."""
     inputs: dict[str, Any] | None = None
+    """Its inputs by name: ``{"io_type", "description", "default_value"?}``."""
     outputs: dict[str, Any] | None = None
+    """Its outputs by name: ``{"io_type", "description"}``."""
 
 
 class Fetched(_Read):
     """A fetch's answer (P2)."""
 
     status: str | None = None
+    """``success``."""
     object: StoredPipeline
+    """The pipeline."""
 
 
 class Listed(_Read):
     """A verbose list's answer (P5): one page of stored pipelines."""
 
     object_ids: list[str] | None = None
+    """The ids of the page's pipelines."""
     objects: list[StoredPipeline]
+    """The page's pipelines (asked for with ``verbose=true``)."""
 
 
 class _RunAnswer(_Kept):
@@ -151,9 +176,13 @@ class _RunAnswer(_Kept):
     a succeeded one names its run and carries its ``outputs`` object."""
 
     status: str | None = None
+    """``success`` or ``failed``."""
     run_id: Text | None = Field(None, validation_alias=AliasChoices("run_id", "task_id"))
+    """The run's id (some servers say ``task_id``)."""
     outputs: dict[str, Any] | None = None
+    """The outputs by output node name (when the run succeeded)."""
     error: Any = None
+    """Why the run failed."""
 
     @property
     def failed(self) -> bool:
@@ -179,21 +208,25 @@ class BlockingRun(_RunAnswer):
     "error"}``."""
 
     trace_id: str | None = None
+    """The run's trace id."""
 
 
 class BulkItem(_RunAnswer):
     """One run of a bulk run's answer."""
 
     run_id: Text | None = None
+    """The run's id."""
 
 
-class BulkRun(_Read):
+class BulkRunAnswer(_Read):
     """A bulk run's answer (P9), in either shape servers send: ``{"status", "run_outputs":
     [...]}``, or the list of runs itself (``[{"run_id", "outputs"}, ...]``, what the official
     client hands its users), read as its ``run_outputs``."""
 
     status: str | None = None
+    """``success``, in the object form."""
     run_outputs: list[BulkItem]
+    """One item per run sent, in order (the list itself, in the list form)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -205,7 +238,29 @@ class Started(_Read):
     """A background start's answer (P6 with ``background``)."""
 
     task_id: Text = Field(validation_alias=AliasChoices("task_id", "run_id"))
+    """The run's task id, for status, result and terminate."""
     trace_id: str | None = None
+    """The run's trace id."""
+
+
+class StatusAnswer(_Read):
+    """A status answer (P7): where a run stands, and its outputs once it succeeded.
+
+    The SDK reads it straight into :class:`~vectorshift.RunStatus` (one validation from the
+    bytes, the platform's word normalised); this declaration is the wire shape, whose field
+    names that reading uses.
+    """
+
+    task_id: str | None = None
+    """The run's id (the SDK keeps the one it asked for when absent)."""
+    status: str
+    """The server's status word: ``in_progress``, ``completed``, ``failed``, ``cancelled``..."""
+    result: dict[str, Any] | None = Field(None, validation_alias=AliasChoices("result", "outputs"))
+    """The outputs by output node name, once the run succeeded (some servers say ``outputs``)."""
+    error: Any = None
+    """Why the run failed."""
+    trace_id: str | None = None
+    """The run's trace id."""
 
 
 class StatusIds:
@@ -231,19 +286,21 @@ def _status_fields(data: Any, info: ValidationInfo) -> Any:
         "trace_id": data.get("trace_id") or ids.trace_id,
         "raw": data,
     }
-    result = first_present(data, "result", "outputs")
+    result = first_present(data, *_RESULT.choices)  # type: ignore[arg-type]
     if result is not None:
         fields["result"] = result
     add_outcome(fields, data)
     return fields
 
 
+_RESULT: AliasChoices = StatusAnswer.model_fields["result"].validation_alias  # type: ignore[assignment]
+
 ACK = Shape[Ack](Ack)
 CREATED = Shape[Created](Created)
 FETCHED = Shape[Fetched](Fetched)
 LISTED = Shape[Listed](Listed)
 BLOCKING_RUN = Shape[BlockingRun](BlockingRun)
-BULK_RUN = Shape[BulkRun](BulkRun)
+BULK_RUN = Shape[BulkRunAnswer](BulkRunAnswer)
 STARTED = Shape[Started](Started)
 RUN_STATUS = Shape[RunStatus](Annotated[RunStatus, BeforeValidator(_status_fields)])
 """Reads a status answer into :class:`RunStatus`; its context is a :class:`StatusIds`."""

@@ -10,17 +10,62 @@ else, and :class:`~vectorshift.StreamChunk`'s own declaration checks every field
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ValidationError, ValidationInfo
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError, ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from vectorshift._schema._base import Shape, describe, not_an_object
+from vectorshift._schema._base import Answer, Shape, describe, not_an_object
 from vectorshift._sse import SSEFrame, parse_json_object
 from vectorshift.errors import StreamError
 from vectorshift.types import StreamChunk, normalize_status
 
-__all__ = ["STREAM_FRAME", "add_outcome", "chunk_of", "error_text", "first_present"]
+__all__ = [
+    "STREAM_FRAME",
+    "ResultFrame",
+    "StreamFrame",
+    "add_outcome",
+    "chunk_of",
+    "error_text",
+    "first_present",
+]
+
+_RUN_ID = AliasChoices("run_id", "pipeline_run_id")
+
+
+class StreamFrame(Answer):
+    """A ``stream`` frame: a token of a ``stream<string>`` output, or a node output's value.
+
+    Token deltas go to outputs of type ``stream<string>`` fed by an llm node with
+    ``"stream": true``; with ``send_intermediate_results`` (the default) the value of each node
+    output is sent as it completes (``vectorshift.local`` names it ``"<node name>.<field>"``).
+    """
+
+    type: Literal["stream"] = "stream"
+    """The frame's kind (the ``event:`` line, when sent, says the same)."""
+    run_id: str | None = Field(None, validation_alias=_RUN_ID)
+    """The run; some servers name it ``pipeline_run_id``."""
+    output_name: str
+    """The output (or ``<node name>.<field>``) the value belongs to."""
+    output_value: Any = None
+    """A token delta of a ``stream<string>`` output, or a node output's whole value."""
+    node_id: str | None = None
+    """The node that produced an intermediate value (``vectorshift.local``)."""
+
+
+class ResultFrame(Answer):
+    """The last frame of a stream: how the run ended, and its outputs."""
+
+    type: Literal["result"]
+    """Always ``result``."""
+    run_id: str | None = Field(None, validation_alias=_RUN_ID)
+    """The run; some servers name it ``pipeline_run_id``."""
+    status: str
+    """The platform's word: ``success``, ``failed`` or ``cancelled`` (the SDK normalises it)."""
+    outputs: dict[str, Any] | None = None
+    """The outputs by output node name."""
+    error: Any = None
+    """Why the run failed."""
 
 _EXCERPT_CHARS = 200
 
@@ -64,9 +109,9 @@ def _chunk_fields(data: Any, info: ValidationInfo) -> Any:
     for name in ("output_name", "output_value", "outputs", "node_id"):
         if name in data:
             fields[name] = data[name]
-    run_id = data.get("run_id")
-    if run_id is not None or "pipeline_run_id" in data:
-        fields["run_id"] = run_id if run_id is not None else data["pipeline_run_id"]
+    run_id = first_present(data, *_RUN_ID.choices)  # type: ignore[arg-type]
+    if run_id is not None:
+        fields["run_id"] = run_id
     if kind is not None and kind != "stream":  # a token's frame carries no outcome
         add_outcome(fields, data)
         if kind == "result" and "status" not in fields:
