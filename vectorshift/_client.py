@@ -32,6 +32,30 @@ DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
 """Seconds a stream may be silent: servers send a ``: keep-alive`` comment far more often."""
 
 
+
+def _check_timeout(timeout: float | httpx.Timeout | None) -> None:
+    """Refuse a timeout that would fail every request: zero, negative or NaN seconds.
+
+    ``None`` (no bound) is allowed, and so is an ``httpx.Timeout`` whose set parts are
+    positive.
+    """
+    parts: dict[str, object]
+    if timeout is None:
+        return
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        parts = {"timeout": timeout}
+    elif hasattr(timeout, "as_dict"):
+        parts = {f"timeout.{name}": value for name, value in timeout.as_dict().items()}
+    else:
+        raise ConfigurationError(
+            f"timeout must be a number of seconds, an httpx.Timeout or None, got {timeout!r}"
+        )
+    for name, value in parts.items():
+        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise ConfigurationError(
+                f"{name} must be a positive number of seconds or None, got {value!r}"
+            )
+
 class Client(ClientSync):
     """Connection settings shared by every call: key, base URL, timeouts and retry policy.
 
@@ -66,8 +90,9 @@ class Client(ClientSync):
             bound. 120 s by default, above any server's keep-alive interval (15 s locally).
 
     Raises:
-        ConfigurationError: ``base_url`` is not an ``http://`` or ``https://`` URL with a host.
-        ValueError: ``max_response_bytes`` or ``stream_idle_timeout`` is not positive.
+        ConfigurationError: ``base_url`` is not an ``http://`` or ``https://`` URL with a host;
+            ``timeout``, ``max_response_bytes`` or ``stream_idle_timeout`` is not positive;
+            ``max_retries`` is negative. A ``ValueError``, raised here, before any request.
 
     Example:
         >>> import vectorshift
@@ -94,11 +119,14 @@ class Client(ClientSync):
         if base_url:
             check_base_url(base_url)
         if not max_response_bytes > 0:
-            raise ValueError(f"max_response_bytes must be positive, got {max_response_bytes}")
+            raise ConfigurationError(
+                f"max_response_bytes must be positive, got {max_response_bytes}"
+            )
         if stream_idle_timeout is not None and not stream_idle_timeout > 0:
-            raise ValueError(
+            raise ConfigurationError(
                 f"stream_idle_timeout must be positive or None, got {stream_idle_timeout}"
             )
+        _check_timeout(timeout)
         self._api_key = api_key
         self._api_key_label = "Client(api_key=...)"
         """How a message names the key given here (the CLI says ``--api-key``)."""

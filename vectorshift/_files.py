@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from vectorshift.errors import ArgumentError, ArgumentTypeError, InputTypeError
+
 __all__ = ["File", "FormParts", "as_file", "encode_body", "is_file_value", "multipart_body"]
 
 FormParts = list[tuple[str, tuple[str, bytes, str]]]
@@ -48,10 +50,13 @@ class File:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"a File needs a non-empty name, got {self.name!r}")
+            raise ArgumentError(
+                f"a File needs a non-empty name, got {self.name!r}", argument="name"
+            )
         if not isinstance(self.content, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"File {self.name!r}: content must be bytes, got {type(self.content).__name__}"
+            raise ArgumentTypeError(
+                f"File {self.name!r}: content must be bytes, got {type(self.content).__name__}",
+                argument="content",
             )
         object.__setattr__(self, "content", bytes(self.content))
 
@@ -87,7 +92,7 @@ def as_file(value: Any, input_name: str) -> File:
     """The :class:`File` a file input value stands for, reading paths and file objects now.
 
     Raises:
-        TypeError: a file object read text instead of bytes.
+        InputTypeError: a file object read text instead of bytes (a ``TypeError``).
         OSError: a path cannot be read.
     """
     if isinstance(value, File):
@@ -96,9 +101,10 @@ def as_file(value: Any, input_name: str) -> File:
         return File.from_path(Path(value))
     content = value.read()
     if not isinstance(content, (bytes, bytearray)):
-        raise TypeError(
+        raise InputTypeError(
             f"input {input_name!r}: the file object read {type(content).__name__}, not bytes; "
-            "open it in binary mode ('rb')"
+            "open it in binary mode ('rb')",
+            input_names=(input_name,),
         )
     raw_name = getattr(value, "name", None)
     name = os.path.basename(raw_name) if isinstance(raw_name, str) and raw_name else input_name

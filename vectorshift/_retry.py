@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from vectorshift.errors import ApiConnectionError, ApiError, ApiTimeoutError
+from vectorshift.errors import ApiConnectionError, ApiError, ApiTimeoutError, ConfigurationError
 
 __all__ = ["DEFAULT_RETRY_STATUSES", "RetryPolicy", "parse_retry_after"]
 
@@ -72,10 +72,12 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+            raise ConfigurationError(f"max_retries must be >= 0, got {self.max_retries}")
         waits = (self.backoff_base, self.max_backoff, self.max_retry_after)
         if not all(wait >= 0 for wait in waits):  # also rejects NaN
-            raise ValueError("backoff_base, max_backoff and max_retry_after must be >= 0")
+            raise ConfigurationError(
+                "backoff_base, max_backoff and max_retry_after must be >= 0"
+            )
         if not isinstance(self.retry_statuses, frozenset):
             object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))
 

@@ -40,14 +40,19 @@ __all__ = [
     "ApiResponseError",
     "ApiStatusError",
     "ApiTimeoutError",
+    "ArgumentError",
+    "ArgumentTypeError",
     "AuthenticationError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "InputError",
+    "InputTypeError",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "PipelineDefinitionError",
+    "PipelineNotSavedError",
     "PipelineRunCancelledError",
     "PipelineRunFailedError",
     "PollTimeoutError",
@@ -76,6 +81,71 @@ class ConfigurationError(VectorshiftError, ValueError):
     No API key anywhere (argument, ``vectorshift.api_key``, ``VECTORSHIFT_API_KEY``), or a base
     URL that is not an ``http://`` or ``https://`` URL with a host. The message says what to set.
     """
+
+
+class ArgumentError(VectorshiftError, ValueError):
+    """An argument of a call is out of range or malformed; raised before any request.
+
+    ``timeout=-1``, ``poll_interval=0``, ``concurrency=0``, an idempotency key of 300
+    characters, ``fetch()`` with neither ``id=`` nor ``name=``... It is a ``ValueError``, as
+    these were before they had a class of their own.
+
+    Attributes:
+        argument: The parameter's name, when one parameter is at fault.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None) -> None:
+        self.argument = argument
+        super().__init__(message)
+
+
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of a call is of the wrong type (``bulk_run({...})`` for a list of inputs);
+    raised before any request. It is a ``TypeError`` (and a ``ValueError``)."""
+
+
+class InputError(ArgumentError):
+    """Run inputs that do not fit the pipeline; raised before any request, nothing is sent.
+
+    A misspelt or unknown input name, a required input missing, a value of the wrong type for
+    its input (``"abc"`` for an ``int32``), a file where a value is expected. It is a
+    ``ValueError``; :class:`InputTypeError` (inputs that are not a mapping) is also a
+    ``TypeError``.
+
+    Attributes:
+        pipeline_id: The pipeline, when saved.
+        input_names: The inputs at fault.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        pipeline_id: str | None = None,
+        input_names: tuple[str, ...] = (),
+        argument: str | None = "inputs",
+    ) -> None:
+        self.pipeline_id = pipeline_id
+        self.input_names = input_names
+        super().__init__(message, argument=argument)
+
+
+class InputTypeError(InputError, TypeError):
+    """Run inputs that are not a mapping of input names to values (``run(["hi"])``); a
+    ``TypeError`` (and a ``ValueError``)."""
+
+
+class PipelineNotSavedError(VectorshiftError, ValueError):
+    """The pipeline cannot run as it is: it was never saved, or has changes since its last
+    ``save()`` (the platform runs the saved graph). Raised before any request; a ``ValueError``.
+
+    Attributes:
+        node_ids: The nodes added or changed since the last save.
+    """
+
+    def __init__(self, message: str, *, node_ids: tuple[str, ...] = ()) -> None:
+        self.node_ids = node_ids
+        super().__init__(message)
 
 
 class _Attempted(VectorshiftError):

@@ -26,12 +26,12 @@ from typing_extensions import Self
 
 from vectorshift import _log
 from vectorshift._sse import SSEFrame
-from vectorshift.errors import PollTimeoutError
+from vectorshift.errors import ArgumentError, PollTimeoutError
 
 if TYPE_CHECKING:
     from vectorshift.types import StreamChunk
 
-__all__ = ["AsyncStream", "Opener", "StreamState", "check_timeout"]
+__all__ = ["AsyncStream", "Opener", "StreamState", "check_poll_interval", "check_timeout"]
 
 T = TypeVar("T")
 Opener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[T]]]
@@ -42,11 +42,34 @@ def check_timeout(timeout: float | None) -> float | None:
     """``timeout`` when it is ``None`` or a positive number of seconds.
 
     Raises:
-        ValueError: it is zero, negative or NaN.
+        ArgumentError: it is zero, negative or NaN (a ``ValueError``).
     """
-    if timeout is not None and (not timeout > 0 or math.isnan(timeout)):
-        raise ValueError(f"timeout must be a positive number of seconds or None, not {timeout!r}")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+        or not timeout > 0 or math.isnan(timeout)
+    ):
+        raise ArgumentError(
+            f"timeout must be a positive number of seconds or None, not {timeout!r}",
+            argument="timeout",
+        )
     return timeout
+
+
+def check_poll_interval(poll_interval: float) -> float:
+    """``poll_interval`` when it is a positive number of seconds.
+
+    Raises:
+        ArgumentError: it is zero, negative or NaN (a ``ValueError``).
+    """
+    if (
+        isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float))
+        or not poll_interval > 0 or math.isnan(poll_interval)
+    ):
+        raise ArgumentError(
+            f"poll_interval must be a positive number of seconds, not {poll_interval!r}",
+            argument="poll_interval",
+        )
+    return poll_interval
 
 
 StreamState = Literal["not opened", "open", "ended", "closed"]

@@ -18,6 +18,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
+from vectorshift.errors import ArgumentTypeError
 from vectorshift.pipeline._catalog import Dependencies, PipelineNode, Value
 from vectorshift.pipeline._condition import ConditionNode
 from vectorshift.pipeline._generated_methods import NodeMethods
@@ -83,7 +84,7 @@ class NodeBuilder(NodeMethods):
     def _build(self, make: Callable[..., N], args: tuple[Any, ...], kwargs: dict[str, Any]) -> N:
         if self._id is not None:
             if kwargs.get("id") not in (None, self._id):
-                raise TypeError(
+                raise ArgumentTypeError(
                     f"node {self._name!r} was given two ids: {self._id!r} to add() and "
                     f"{kwargs['id']!r}; give it once"
                 )

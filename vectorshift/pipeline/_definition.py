@@ -10,14 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from vectorshift.errors import PipelineDefinitionError
+from vectorshift.errors import PipelineDefinitionError, PipelineNotSavedError
 from vectorshift.pipeline import _requests
 from vectorshift.pipeline._builder import NodeBuilder
 from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
 from vectorshift.pipeline._node import Node
 
-__all__ = ["PipelineDefinition"]
+__all__ = ["MissingNodeError", "PipelineDefinition"]
 
+
+
+class MissingNodeError(PipelineDefinitionError, KeyError):
+    """A node looked up by name that the pipeline does not have.
+
+    A :class:`~vectorshift.PipelineDefinitionError`, and a ``KeyError`` as a lookup's error is.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 class PipelineDefinition:
     """A pipeline's name, ids and graph, built and checked locally (see :class:`Pipeline`).
@@ -40,7 +50,7 @@ class PipelineDefinition:
         nodes: Iterable[Node] = (),
     ) -> None:
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"a pipeline needs a non-empty name, got {name!r}")
+            raise PipelineDefinitionError(f"a pipeline needs a non-empty name, got {name!r}")
         self.name = name
         self.id = id
         self.branch_id = branch_id
@@ -93,12 +103,13 @@ class PipelineDefinition:
         """The node named ``name``.
 
         Raises:
-            KeyError: there is no such node (the message lists the names there are).
+            MissingNodeError: there is no such node (the message lists the names there are);
+                a :class:`~vectorshift.PipelineDefinitionError` and a ``KeyError``.
         """
         for node in self._nodes:
             if node.name == name:
                 return node
-        raise KeyError(
+        raise MissingNodeError(
             f"pipeline {self.name!r} has no node named {name!r}; "
             f"its nodes are {', '.join(n.name for n in self._nodes) or 'none'}"
         )
@@ -193,7 +204,8 @@ class PipelineDefinition:
         """The id of a pipeline whose graph is the one on the platform, for a run of it.
 
         Raises:
-            ValueError: the pipeline was never saved, or has changes it has not saved.
+            PipelineNotSavedError: the pipeline was never saved, or has changes it has not
+                saved (a ``ValueError``).
         """
         pipeline_id = self._require_id()
         if self.has_unsaved_changes:
@@ -206,16 +218,19 @@ class PipelineDefinition:
                     if node_id not in {node.id for node in self._nodes}
                 }
             )
-            raise ValueError(
+            raise PipelineNotSavedError(
                 f"pipeline {self._label()} has unsaved changes (nodes "
                 f"{', '.join(map(repr, changed))} added or changed since it was last saved or "
-                "fetched), and the platform runs the saved graph: call save() before running it"
+                "fetched), and the platform runs the saved graph: call save() before running it",
+                node_ids=tuple(
+                    node.id for node in self._nodes if self._saved.get(node.id) != node.to_json()
+                ),
             )
         return pipeline_id
 
     def _require_id(self) -> str:
         if self.id is None:
-            raise ValueError(
+            raise PipelineNotSavedError(
                 f"pipeline {self.name!r} has not been saved yet: call save() (or new()) first"
             )
         return self.id
@@ -224,8 +239,9 @@ class PipelineDefinition:
         """Check run inputs against the pipeline's input nodes, before any request.
 
         Raises:
-            ValueError: an input name is unknown, a required input is missing, or a value is
-                not of its input's type (``inputs.n: expected int32, got 'abc'``).
+            InputError: an input name is unknown, a required input is missing, or a value is
+                not of its input's type (``inputs.n: expected int32, got 'abc'``); a
+                ``ValueError``.
         """
         return _requests.check_inputs(self._nodes, inputs, self._label())
 

@@ -423,7 +423,8 @@ class PipelineRunsSync:
             run_id: The former name of ``task_id``, still accepted as a keyword.
 
         Raises:
-            TypeError: neither or both of ``task_id`` and ``run_id`` given.
+            ArgumentTypeError: neither or both of ``task_id`` and ``run_id`` given (a
+                ``TypeError``).
 
         Example:
             >>> pipeline.run_status(handler.task_id).status
@@ -446,7 +447,9 @@ class PipelineRunsSync:
         """Run the pipeline once per inputs mapping, in one request; results keep that order.
 
         Raises:
-            ValueError: the pipeline has unsaved changes (call ``save()``); nothing was sent.
+            PipelineNotSavedError: the pipeline has unsaved changes (call ``save()``); nothing
+                was sent.
+            InputError: a run's inputs do not fit the pipeline; nothing was sent.
 
         Example:
             >>> results = pipeline.bulk_run([{"query": "a"}, {"query": "b"}])

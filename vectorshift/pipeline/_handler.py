@@ -21,13 +21,14 @@ from vectorshift._client import Client, default_client
 from vectorshift.errors import (
     ApiConnectionError,
     ApiError,
+    ArgumentError,
     BadRequestError,
     PipelineRunCancelledError,
     PipelineRunFailedError,
     PollTimeoutError,
     UnprocessableEntityError,
 )
-from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
+from vectorshift.pipeline._async_stream import AsyncStream, check_poll_interval, check_timeout
 from vectorshift.pipeline._generated_handler import RunHandlerSync
 from vectorshift.pipeline._stream import (
     byte_opener,
@@ -90,9 +91,14 @@ class RunHandler(RunHandlerSync):
         client: Client | None = None,
     ) -> None:
         if not pipeline_id or not isinstance(pipeline_id, str):
-            raise ValueError(f"pipeline_id must be a non-empty string, got {pipeline_id!r}")
+            raise ArgumentError(
+                f"pipeline_id must be a non-empty string, got {pipeline_id!r}",
+                argument="pipeline_id",
+            )
         if not task_id or not isinstance(task_id, str):
-            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+            raise ArgumentError(
+                f"task_id must be a non-empty string, got {task_id!r}", argument="task_id"
+            )
         self._pipeline_id = pipeline_id
         self._task_id = task_id
         self._trace_id = trace_id
@@ -266,7 +272,9 @@ class RunHandler(RunHandlerSync):
             ...         print(chunk.output_name, chunk.output_value)
         """
         if after is not None and (not isinstance(after, str) or not after.strip()):
-            raise ValueError(f"after must be an event id (a non-empty string), not {after!r}")
+            raise ArgumentError(
+                f"after must be an event id (a non-empty string), not {after!r}", argument="after"
+            )
         first = byte_opener(
             self.client,
             "GET",
@@ -318,8 +326,7 @@ async def wait_for_end(
     Raises:
         PollTimeoutError: the run did not end within ``timeout``.
     """
-    if not poll_interval > 0 or math.isnan(poll_interval):
-        raise ValueError(f"poll_interval must be a positive number, not {poll_interval!r}")
+    check_poll_interval(poll_interval)
     check_timeout(timeout)
     deadline = math.inf if timeout is None else anyio.current_time() + timeout
     pace = min(_FIRST_PACE, poll_interval)

@@ -20,8 +20,14 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
 from vectorshift import _log
-from vectorshift.errors import ApiConnectionError, ApiError, RateLimitError
-from vectorshift.pipeline._async_stream import check_timeout
+from vectorshift.errors import (
+    ApiConnectionError,
+    ApiError,
+    ArgumentError,
+    InputTypeError,
+    RateLimitError,
+)
+from vectorshift.pipeline._async_stream import check_poll_interval, check_timeout
 from vectorshift.pipeline._handler import RunHandler, ids_of, raise_for_end, wait_for_end
 
 if TYPE_CHECKING:
@@ -210,14 +216,20 @@ def _keyed(
     for item in inputs:
         key = next(key_iter, missing)
         if key is missing:
-            raise ValueError("keys holds fewer items than inputs; give one key per input")
+            raise ArgumentError(
+                "keys holds fewer items than inputs; give one key per input", argument="keys"
+            )
         wire_key = idempotency_key_for(pipeline_id, key)
         if wire_key in seen:
-            raise ValueError(f"key {key!r} is given twice; each input needs its own key")
+            raise ArgumentError(
+                f"key {key!r} is given twice; each input needs its own key", argument="keys"
+            )
         seen.add(wire_key)
         yield item, wire_key
     if next(key_iter, missing) is not missing:
-        raise ValueError("keys holds more items than inputs; give one key per input")
+        raise ArgumentError(
+            "keys holds more items than inputs; give one key per input", argument="keys"
+        )
 
 
 async def map_runs(
@@ -234,12 +246,13 @@ async def map_runs(
     """The body of :meth:`Pipeline.amap` (see there)."""
     pipeline_id = pipeline._require_saved()
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
-    if not poll_interval > 0 or math.isnan(poll_interval):
-        raise ValueError(f"poll_interval must be a positive number, not {poll_interval!r}")
+        raise ArgumentError(
+            f"concurrency must be a positive integer, not {concurrency!r}", argument="concurrency"
+        )
+    check_poll_interval(poll_interval)
     check_timeout(timeout)
     if isinstance(inputs, Mapping):
-        raise TypeError("amap takes an iterable of input mappings, not one mapping")
+        raise InputTypeError("amap takes an iterable of input mappings, not one mapping")
     total = len(inputs) if isinstance(inputs, Sized) else None
     bar = _Progress(progress, total)
     mapper = _Mapper(

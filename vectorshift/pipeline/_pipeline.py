@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from vectorshift import _log
 from vectorshift._client import Client, default_client
+from vectorshift.errors import ArgumentError
 from vectorshift.pipeline import _requests
 from vectorshift.pipeline._generated_pipeline import PipelineSync
 from vectorshift.pipeline._graph import deserialize_nodes
@@ -138,7 +139,7 @@ class Pipeline(PipelineRuns, PipelineSync):
             >>> pipeline = await Pipeline.afetch(name="Summariser")
         """
         if (id is None) == (name is None):
-            raise ValueError("give exactly one of id= or name= to fetch a pipeline")
+            raise ArgumentError("give exactly one of id= or name= to fetch a pipeline")
         return await _requests.fetch_object(
             client or default_client(), lambda obj: cls._from_object(obj, client), id=id,
             name=name, branch_id=branch_id, version=version, username=username,
@@ -161,7 +162,10 @@ class Pipeline(PipelineRuns, PipelineSync):
             >>> [p.name for p in await Pipeline.alist(limit=10)]
         """
         if offset < 0 or limit < 1:
-            raise ValueError(f"offset must be >= 0 and limit >= 1, got {offset} and {limit}")
+            raise ArgumentError(
+                f"offset must be >= 0 and limit >= 1, got {offset} and {limit}",
+                argument="offset" if offset < 0 else "limit",
+            )
         return await _requests.list_objects(
             client or default_client(), lambda obj: cls._from_object(obj, client),
             offset=offset, limit=limit, verbose=True, folder_id=folder_id,

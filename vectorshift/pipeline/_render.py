@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from vectorshift.errors import ArgumentError
 from vectorshift.pipeline._graph import levels
 from vectorshift.pipeline._node import Node, references
 
@@ -44,7 +45,9 @@ def mermaid(nodes: Sequence[Node], direction: str = "LR") -> str:
         left out.
     """
     if direction not in ("LR", "RL", "TD", "TB", "BT"):
-        raise ValueError(f"direction must be LR, RL, TD, TB or BT, got {direction!r}")
+        raise ArgumentError(
+            f"direction must be LR, RL, TD, TB or BT, got {direction!r}", argument="direction"
+        )
     key = {node.id: f"n{index}" for index, node in enumerate(nodes)}
     by_id = {node.id: node for node in nodes}
     lines = [f"flowchart {direction}"]

@@ -22,6 +22,9 @@ from vectorshift import _log
 from vectorshift._client import Client
 from vectorshift._files import as_file, encode_body, is_file_value
 from vectorshift.errors import (
+    ArgumentError,
+    InputError,
+    InputTypeError,
     PipelineDefinitionError,
     PipelineRunFailedError,
     PollTimeoutError,
@@ -75,26 +78,31 @@ def check_inputs(
         where: Where the run sits, for messages (``runs[2].`` in a bulk run).
 
     Raises:
-        TypeError: ``inputs`` is not a mapping of names to values.
-        ValueError: an input name is unknown, a required input is missing, or a value is not
-            of its input's type (``pipeline 'P' (id): inputs.n: expected int32, got 'abc'``).
+        InputTypeError: ``inputs`` is not a mapping of names to values (a ``TypeError``).
+        InputError: an input name is unknown, a required input is missing, or a value is not
+            of its input's type (``pipeline 'P' (id): inputs.n: expected int32, got 'abc'``);
+            a ``ValueError``.
     """
     if not isinstance(inputs, Mapping):
-        raise TypeError(f"inputs must be a mapping of input name to value, got {inputs!r}")
+        raise InputTypeError(
+            f"inputs must be a mapping of input name to value, got {_short(inputs)}"
+        )
     for key in inputs:
         if not isinstance(key, str):
-            raise TypeError(f"input names must be strings, got {key!r}")
+            raise InputTypeError(f"input names must be strings, got {key!r}")
     if not nodes:
         return dict(inputs)
     unknown, missing, declared = input_mismatch(nodes, inputs)
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"pipeline {label} has no input named {', '.join(map(repr, unknown))}; "
-            f"its inputs are {', '.join(map(repr, declared)) or 'none'}"
+            f"its inputs are {', '.join(map(repr, declared)) or 'none'}",
+            input_names=tuple(unknown),
         )
     if missing:
-        raise ValueError(
-            f"pipeline {label} needs input {', '.join(map(repr, missing))}, which was not given"
+        raise InputError(
+            f"pipeline {label} needs input {', '.join(map(repr, missing))}, which was not given",
+            input_names=tuple(missing),
         )
     for node in nodes:
         if node.type != "input" or node.name not in inputs:
@@ -105,13 +113,20 @@ def check_inputs(
                 "a file (a vectorshift.File, a pathlib.Path or a binary file object)"
                 if wants_file else "a value, not a file"
             )
-            raise ValueError(
+            raise InputError(
                 f"pipeline {label}: input {node.name!r} is a "
                 f"{node.inputs.get('input_type', 'string')} input and takes {expected}; "
-                f"got {type(inputs[node.name]).__name__}"
+                f"got {type(inputs[node.name]).__name__}",
+                input_names=(node.name,),
             )
     _check_types(nodes, inputs, label, where)
     return dict(inputs)
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, at most about 80 characters."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _check_types(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str, where: str) -> None:
@@ -123,7 +138,7 @@ def _check_types(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str, w
             input_type = node.inputs.get("input_type", "string")
             problem = value_problem(f"{where}inputs.{node.name}", input_type, inputs[node.name])
             if problem is not None:
-                raise ValueError(f"pipeline {label}: {problem}")
+                raise InputError(f"pipeline {label}: {problem}", input_names=(node.name,))
 
 
 def run_body(
@@ -155,13 +170,16 @@ def start_key(
     start again (after a crash) sends the same body, which a keyed server requires.
 
     Raises:
-        ValueError: the key is not 1 to 255 printable ASCII characters.
+        ArgumentError: the key is not 1 to 255 printable ASCII characters (a ``ValueError``).
     """
     if idempotency_key is None:
         return uuid.uuid4().hex, trace_id or new_trace_id()
     if not (0 < len(idempotency_key) <= 255 and idempotency_key.isascii()
             and idempotency_key.isprintable()):
-        raise ValueError("idempotency_key must be 1 to 255 printable ASCII characters")
+        raise ArgumentError(
+            "idempotency_key must be 1 to 255 printable ASCII characters",
+            argument="idempotency_key",
+        )
     derived = uuid.uuid5(_TRACE_NAMESPACE, f"{pipeline_id}\n{idempotency_key}").hex
     return idempotency_key, trace_id or derived
 
@@ -380,9 +398,10 @@ async def bulk_run(
     for index, run in enumerate(runs):
         for name, value in (run.get("inputs") or {}).items():
             if is_file_value(value):
-                raise TypeError(
+                raise InputTypeError(
                     f"bulk_run does not take file inputs (runs[{index}] input {name!r}); "
-                    "use run() or start() for each file instead"
+                    "use run() or start() for each file instead",
+                    input_names=(name,),
                 )
     response = await client.http.request(
         "POST", f"/pipeline/{pipeline_id}/bulk-run", json_body={"runs": runs},

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from vectorshift._client import Client
 from vectorshift._sse import SSEFrame
+from vectorshift.errors import ArgumentTypeError, InputTypeError
 from vectorshift.pipeline import _requests
 from vectorshift.pipeline._async_stream import AsyncStream, check_timeout
 from vectorshift.pipeline._definition import PipelineDefinition
@@ -361,13 +362,14 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
             run_id: The former name of ``task_id``, still accepted as a keyword.
 
         Raises:
-            TypeError: neither or both of ``task_id`` and ``run_id`` given.
+            ArgumentTypeError: neither or both of ``task_id`` and ``run_id`` given (a
+                ``TypeError``).
 
         Example:
             >>> (await pipeline.arun_status(handler.task_id)).status
         """
         if (task_id is None) == (run_id is None):
-            raise TypeError("give the run's task id: arun_status(task_id)")
+            raise ArgumentTypeError("give the run's task id: arun_status(task_id)")
         return await self.run_handler(task_id or run_id or "").arun_status()
 
     async def aterminate(self, run_id: str) -> RunStatus:
@@ -385,14 +387,16 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         """Run the pipeline once per inputs mapping, in one request; results keep that order.
 
         Raises:
-            ValueError: the pipeline has unsaved changes (call ``save()``); nothing was sent.
+            PipelineNotSavedError: the pipeline has unsaved changes (call ``save()``); nothing
+                was sent.
+            InputError: a run's inputs do not fit the pipeline; nothing was sent.
 
         Example:
             >>> results = await pipeline.abulk_run([{"query": "a"}, {"query": "b"}])
         """
         pipeline_id = self._require_saved()
         if isinstance(inputs, Mapping) or not isinstance(inputs, Sequence):
-            raise TypeError("bulk_run takes a list of input mappings")
+            raise InputTypeError("bulk_run takes a list of input mappings")
         label = self._label()
         runs = [
             {"inputs": _requests.check_inputs(self._nodes, one, label, f"runs[{index}].")}
