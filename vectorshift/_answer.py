@@ -231,6 +231,15 @@ def _error_message(data: Any, text: str) -> str:
     return "no error message in the response body"
 
 
+def _platform_error(data: Any) -> bool:
+    """Whether an error body is the platform's: an object with a message under ``error``,
+    ``message`` or ``detail`` (docs/protocol.md#transport)."""
+    return isinstance(data, dict) and any(
+        isinstance(data.get(key), (str, dict, list)) and data.get(key)
+        for key in ("error", "message", "detail")
+    )
+
+
 def _decode_error_body(content: bytes) -> tuple[Any, str]:
     text = content.decode("utf-8", errors="replace")
     if not text:
@@ -298,9 +307,26 @@ def error_for_status(received: Received, *, base_url: str, retry: RetryPolicy) -
 
     A 404 from a base URL that does not end in ``/v1`` says so; a 401 names where the key
     came from and where the right one is found.
+
+    A 404 whose body is not the platform's error (``{"error"|"message"|"detail": ...}``: an
+    empty body, an HTML page, a JSON object without a message) did not come from the
+    platform's API but from what stands before it (a gateway, a proxy, a wrong base URL): it
+    is an :class:`~vectorshift.ApiResponseError` naming the base URL, never a
+    :class:`~vectorshift.NotFoundError`, so ``except NotFoundError: create`` does not create a
+    pipeline because a URL was wrong.
     """
     status_code, headers, secret = received.status_code, received.headers, received.secret
     data, text = _decode_error_body(received.content)
+    if status_code == 404 and not _platform_error(data):
+        shown = without_userinfo(base_url)
+        kind = headers.get("content-type") or "no Content-Type"
+        return not_the_answer(
+            received,
+            f"404 with no platform error body ({kind}): this answer did not come from the "
+            f"VectorShift API but from what answers at {shown!r} (a gateway, a proxy, or a "
+            "wrong base URL), so it does not say that the object is missing"
+            + missing_version_hint(shown),
+        )
     data = scrub(data, secret)
     message = scrub(_error_message(data, text), secret) + _hint(status_code, base_url, secret)
     return error_class_for_status(status_code)(
