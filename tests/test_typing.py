@@ -42,6 +42,19 @@ async def main(pipeline: Pipeline) -> None:
 """
 
 
+RETURNING = """
+from vectorshift import Pipeline
+
+
+def by_key(pipeline: Pipeline) -> str:
+    return pipeline.run({"query": "x"})["outputs"]["answer"]
+
+
+def typed(pipeline: Pipeline) -> str:
+    return pipeline.run({"query": "x"}).output("answer", str)
+"""
+
+
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mypy-cache")
@@ -134,4 +147,14 @@ def test_mypy_tells_a_blocking_run_from_a_stream_in_a_user_project(
     assert '"Coroutine[Any, Any, RunResult]" has no attribute "__aenter__"' in errors[0]
     assert 'not_a_stream.py:9: error: "Coroutine[Any, Any, RunResult]" has no attribute' in (
         errors[2]
+    )
+
+
+def test_a_typed_output_reads_where_dict_access_returns_any(
+    cache_dir: Path, user_python: Path, tmp_path: Path
+) -> None:
+    errors = user_errors(cache_dir, user_python, tmp_path, "returning.py", RETURNING)
+    assert len(errors) == 1, errors
+    assert 'returning.py:6: error: Returning Any from function declared to return "str"' in (
+        errors[0]
     )

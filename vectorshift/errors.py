@@ -50,6 +50,7 @@ __all__ = [
     "InputTypeError",
     "InternalServerError",
     "NotFoundError",
+    "OutputError",
     "PermissionDeniedError",
     "PipelineDefinitionError",
     "PipelineNotSavedError",
@@ -133,6 +134,19 @@ class InputError(ArgumentError):
 class InputTypeError(InputError, TypeError):
     """Run inputs that are not a mapping of input names to values (``run(["hi"])``); a
     ``TypeError`` (and a ``ValueError``)."""
+
+
+class OutputError(VectorshiftError, ValueError):
+    """A run's output is not what the caller asked for (``result.output("answer", str)``):
+    there is no output of that name, or its value is not of the type asked. A ``ValueError``.
+
+    Attributes:
+        output_name: The output asked for.
+    """
+
+    def __init__(self, message: str, *, output_name: str) -> None:
+        self.output_name = output_name
+        super().__init__(message)
 
 
 class PipelineNotSavedError(VectorshiftError, ValueError):

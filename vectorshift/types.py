@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, get_args, overload
 
 from pydantic import BaseModel, ConfigDict
 
@@ -44,6 +44,7 @@ __all__ = [
     "normalize_status",
 ]
 
+_T = TypeVar("_T")
 RunState = Literal["running", "succeeded", "failed", "cancelled"]
 
 _STATES: dict[str, RunState] = {
@@ -177,6 +178,83 @@ class RunStatus(_Result):
         """The outputs keyed by output node name (empty until the run succeeded)."""
         return dict(self.result or {})
 
+    @overload
+    def output(self, name: str) -> Any: ...
+    @overload
+    def output(self, name: str, type_: type[_T]) -> _T: ...
+    def output(self, name: str, type_: Any = None) -> Any:
+        """One output by its output node's name, checked to be of ``type_`` (typed for mypy).
+
+        ``result["outputs"]["answer"]`` is ``Any`` to a type checker (``mypy --strict`` reports
+        "Returning Any" where it is returned); ``result.output("answer", str)`` is a ``str``,
+        checked when read. ``type_`` may be a class (``str``, ``int``, ``float``, which also
+        takes an ``int``, ``bool``, ``dict``, ``list``...), a generic type (``list[str]``,
+        ``dict[str, int]``: every element is checked), or a pydantic model, which the output
+        (a JSON object) is validated into.
+
+        Raises:
+            OutputError: the run has no such output (it has not succeeded, or the name is
+                misspelt; the message lists the names there are), or its value is not of
+                ``type_``. A ``ValueError``.
+
+        Example:
+            >>> result = pipeline.run({"query": "hello"})
+            >>> answer: str = result.output("answer", str)
+            >>> tags = result.output("tags", list[str])
+        """
+        from vectorshift.errors import OutputError
+
+        outputs = self.result or {}
+        if name not in outputs:
+            known = ", ".join(map(repr, outputs)) or "none"
+            raise OutputError(
+                f"run {self.task_id} has no output {name!r} (its outputs: {known}; status "
+                f"{self.status})",
+                output_name=name,
+            )
+        value = outputs[name]
+        return value if type_ is None else _as_type(self.task_id, name, value, type_)
+
+
+def _as_type(task_id: str, name: str, value: Any, type_: Any) -> Any:
+    """``value`` as ``type_``: checked for a class, validated for a generic or a model."""
+    from vectorshift.errors import OutputError
+
+    if isinstance(type_, type) and issubclass(type_, BaseModel):
+        try:
+            return type_.model_validate(value)
+        except ValueError as exc:
+            raise OutputError(
+                f"run {task_id}: output {name!r} is not a {type_.__name__}: {exc}",
+                output_name=name,
+            ) from None
+    if isinstance(type_, type):
+        fits = isinstance(value, type_) and not (type_ is int and isinstance(value, bool))
+        if type_ is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if fits:
+            return value
+        raise OutputError(
+            f"run {task_id}: output {name!r} is a {type(value).__name__} "
+            f"({_short(value)}), not a {type_.__name__}",
+            output_name=name,
+        )
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(type_).validate_python(value, strict=True)
+    except ValidationError as exc:
+        raise OutputError(
+            f"run {task_id}: output {name!r} is not a {type_}: "
+            f"{exc.errors(include_url=False)[0]['msg']}",
+            output_name=name,
+        ) from None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
 
 class RunResult(RunStatus):
     """The outcome of a blocking run (``pipeline.run(inputs)``); ``run_id`` names the run.
@@ -225,7 +303,7 @@ class StreamChunk(_Result):
         ...         print(chunk.output_name, chunk.output_value)
     """
 
-    type: str
+    type: Literal["stream", "result"]
     output_name: str | None = None
     output_value: Any = None
     run_id: str | None = None

@@ -6,8 +6,9 @@ async ones users read about.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel
 from typing_extensions import assert_type
 
 from vectorshift import (
@@ -72,3 +73,19 @@ async def async_surface(client: Client) -> None:
         assert_type(await Pipeline.alist(client=scoped), list[Pipeline])
     rebuilt = RunHandler(pipeline_id="p", task_id="t", client=client)
     assert_type(await rebuilt.arun_status(), RunStatus)
+
+
+class Summary(BaseModel):
+    title: str
+
+
+def typed_outputs(pipeline: Pipeline) -> str:
+    result = pipeline.run({"query": "x"})
+    assert_type(result.output("answer"), Any)
+    assert_type(result.output("count", int), int)
+    assert_type(result.output("tags", list[str]), list[str])
+    assert_type(result.output("summary", Summary), Summary)
+    with pipeline.stream({"query": "x"}) as chunks:
+        for chunk in chunks:
+            assert_type(chunk.type, Literal["stream", "result"])
+    return result.output("answer", str)
