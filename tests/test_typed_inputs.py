@@ -20,19 +20,19 @@ VALID: dict[str, Any] = {
 
 # (input, value, what the message shows of it)
 WRONG: list[tuple[str, Any, str]] = [
-    ("n", "abc", "expected int32, got 'abc'"),
-    ("n", True, "expected int32, got True"),
-    ("n", 2**31, f"expected int32, got {2**31}"),
-    ("n", 1.5, "expected int32, got 1.5"),
-    ("r", "0.5", "expected float, got '0.5'"),
-    ("r", False, "expected float, got False"),
-    ("b", "yes", "expected bool, got 'yes'"),
-    ("b", 1, "expected bool, got 1"),
-    ("tags", "a", "expected vec<string>, got 'a'"),
-    ("tags", ["a", 1], "expected vec<string>, got ['a', 1]"),
-    ("q", None, "expected string, got None"),
-    ("q", 5, "expected string, got 5"),
-    ("when", 1733133600, "expected timestamp, got 1733133600"),
+    ("n", "abc", "expected int32, got 'abc' (a string)"),
+    ("n", True, "expected int32, got True (a boolean)"),
+    ("n", 2**31, f"expected int32, got {2**31} (a number)"),
+    ("n", 1.5, "expected int32, got 1.5 (a number)"),
+    ("r", "0.5", "expected float, got '0.5' (a string)"),
+    ("r", False, "expected float, got False (a boolean)"),
+    ("b", "yes", "expected bool, got 'yes' (a string)"),
+    ("b", 1, "expected bool, got 1 (a number)"),
+    ("tags", "a", "expected vec<string>, got 'a' (a string)"),
+    ("tags", ["a", 1], "expected vec<string>, got ['a', 1] (an array)"),
+    ("q", None, "expected string, got None (null)"),
+    ("q", 5, "expected string, got 5 (a number)"),
+    ("when", 1733133600, "expected timestamp, got 1733133600 (a number)"),
 ]
 
 
@@ -90,7 +90,8 @@ async def test_the_sdk_refuses_a_value_of_the_wrong_type_before_any_request(
 async def test_a_bulk_run_names_the_run_of_the_wrong_value(
     saved: Pipeline, server: LocalServer
 ) -> None:
-    with pytest.raises(ValueError, match=r": runs\[2\]\.inputs\.n: expected int32, got 'abc'$"):
+    wrong = r": runs\[2\]\.inputs\.n: expected int32, got 'abc' \(a string\)$"
+    with pytest.raises(ValueError, match=wrong):
         await saved.abulk_run([VALID, VALID, {**VALID, "n": "abc"}])
     assert runs_of(server, saved) == 0
 
@@ -122,10 +123,11 @@ def test_the_server_answers_422_naming_the_input(
 def test_a_default_value_must_be_of_the_input_type(server: LocalServer) -> None:
     assert InputNode("n", "int32", default_value=3).inputs["default_value"] == 3
     with pytest.raises(PipelineDefinitionError,
-                       match=r"input node 'n': default_value: expected int32, got 'x'"):
+                       match=r"input node 'n': default_value: expected int32, got 'x' \(a string\)"):
         InputNode("n", "int32", default_value="x")
     nodes = {"input_0": {"id": "input_0", "name": "n", "type": "input", "inputs": {
         "input_type": "int32", "use_default_value": True, "default_value": "x"}}}
     response = post(server, "/pipeline", {"name": unique("bad-default"), "nodes": nodes})
     assert response.status_code == 422, response.text
-    assert "node 'n' (input_0): default_value: expected int32, got 'x'" in response.json()["error"]
+    error = response.json()["error"]
+    assert "node 'n' (input_0): default_value: expected int32, got 'x' (a string)" in error

@@ -21,6 +21,8 @@ from typing import Annotated, Any, Final
 from pydantic import Field, JsonValue, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
 from pydantic import ValidationError as _ValidationError
 
+from vectorshift._schema._base import json_kind
+
 __all__ = [
     "INPUT_OUTPUTS",
     "INPUT_TYPES",
@@ -92,16 +94,16 @@ def value_problem(path: str, io_type: object, value: Any) -> str | None:
         value: The value given.
 
     Returns:
-        ``"<path>: expected <io_type>, got <value>"``, or ``None``.
+        ``"<path>: expected <io_type>, got <value> (<its JSON type>)"``, or ``None``.
 
     Example:
         >>> value_problem("inputs.n", "int32", "abc")
-        "inputs.n: expected int32, got 'abc'"
+        "inputs.n: expected int32, got 'abc' (a string)"
     """
     if not isinstance(io_type, str) or io_type not in RUN_VALUES:
         return None
     try:
         _adapter(io_type).validate_python(value, strict=True)
     except _ValidationError:
-        return f"{path}: expected {io_type}, got {_shown(value)}"
+        return f"{path}: expected {io_type}, got {_shown(value)} ({json_kind(value)})"
     return None
