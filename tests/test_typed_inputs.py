@@ -122,8 +122,8 @@ def test_the_server_answers_422_naming_the_input(
 
 def test_a_default_value_must_be_of_the_input_type(server: LocalServer) -> None:
     assert InputNode("n", "int32", default_value=3).inputs["default_value"] == 3
-    with pytest.raises(PipelineDefinitionError,
-                       match=r"input node 'n': default_value: expected int32, got 'x' \(a string\)"):
+    wrong = r"input node 'n': default_value: expected int32, got 'x' \(a string\)"
+    with pytest.raises(PipelineDefinitionError, match=wrong):
         InputNode("n", "int32", default_value="x")
     nodes = {"input_0": {"id": "input_0", "name": "n", "type": "input", "inputs": {
         "input_type": "int32", "use_default_value": True, "default_value": "x"}}}
