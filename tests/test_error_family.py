@@ -64,7 +64,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     "a bug of the SDK, never of a caller",
     ("_sse.py", "ValueError"): "internal: the decoder's own size cap, set by the SDK",
     ("_log.py", "ValueError"): "internal: a logger name outside the package, a bug of the SDK",
-    ("_schema/_base.py", "AssertionError"): "internal invariant of the non-finite number walk",
+    ("_schema/_body.py", "AssertionError"): "internal invariant of the non-finite number walk",
     ("testing", "AssertionError"): "the testing kit fails a test as pytest expects: an "
     "AssertionError (an unused script rule)",
     ("testing", "TimeoutError"): "the testing kit's wait_for_runs(timeout=) ran out: the "

@@ -20,10 +20,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import inspect
+import itertools
 import json
 import sys
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,9 +149,88 @@ def _attributes(doc: str) -> dict[str, str]:
     return found
 
 
+def field_docstrings(model: Any) -> dict[str, str]:
+    """The docstrings written under the fields of ``model`` and its bases, by field name.
+
+    The models do not ask pydantic to read them (``use_attribute_docstrings`` reads every
+    class's source when it is defined, at import); this reads them here, for the docs only.
+    """
+    found: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not (isinstance(cls, type) and cls.__module__.startswith("vectorshift")):
+            continue
+        try:
+            source = textwrap.dedent(inspect.getsource(cls))
+        except (OSError, TypeError):
+            continue
+        body = ast.parse(source).body[0]
+        assert isinstance(body, ast.ClassDef)
+        statements = body.body
+        for current, following in itertools.pairwise(statements):
+            if (
+                isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                found[current.target.id] = inspect.cleandoc(following.value.value)
+    return found
+
+
+def _describe_properties(schema: dict[str, Any], model: Any) -> None:
+    docs = field_docstrings(model)
+    aliases = {
+        (info.validation_alias.choices[0] if hasattr(info.validation_alias, "choices")
+         else info.validation_alias or info.alias or name): name
+        for name, info in model.model_fields.items()
+    }
+    for prop, spec in schema.get("properties", {}).items():
+        name = aliases.get(prop, prop)
+        if "description" not in spec and name in docs:
+            spec["description"] = docs[name]
+
+
+def schema_of(model: Any) -> dict[str, Any]:
+    """The JSON Schema of ``model`` (validation mode, by alias), each property described by
+    its ``Field(description=)`` or else by the docstring under the field, in the models it
+    nests (``$defs``) too."""
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True)
+    _describe_properties(schema, model)
+    nested = _nested_models(model)
+    for name, definition in schema.get("$defs", {}).items():
+        if name in nested:
+            _describe_properties(definition, nested[name])
+    return schema
+
+
+def _nested_models(model: Any) -> dict[str, Any]:
+    """The pydantic models a model's fields hold, however deep, by class name."""
+    from pydantic import BaseModel
+
+    found: dict[str, Any] = {}
+    todo = [model]
+    while todo:
+        current = todo.pop()
+        for info in current.model_fields.values():
+            for kind in _classes_in(info.annotation):
+                if issubclass(kind, BaseModel) and kind.__name__ not in found:
+                    found[kind.__name__] = kind
+                    todo.append(kind)
+    return found
+
+
+def _classes_in(annotation: Any) -> Iterator[type]:
+    import typing
+
+    if isinstance(annotation, type):
+        yield annotation
+    for argument in typing.get_args(annotation):
+        yield from _classes_in(argument)
+
+
 def table(shape: Shape) -> str:
     """The section of one shape: its docstring's first paragraph and a table of its fields."""
-    schema = shape.model.model_json_schema(by_alias=True)
+    schema = schema_of(shape.model)
     defs = schema.get("$defs", {})
     required = set(schema.get("required", ()))
     doc = inspect.getdoc(shape.model) or ""
@@ -208,7 +290,7 @@ def outputs(root: Path) -> dict[Path, str]:
         text = text.rstrip("\n") + "\n\n" + section(all_shapes) + "\n"
     files = {protocol: text}
     for shape in all_shapes:
-        schema = shape.model.model_json_schema(by_alias=True)
+        schema = schema_of(shape.model)
         files[root / "docs" / "schemas" / f"{shape.name}.json"] = (
             json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
         )

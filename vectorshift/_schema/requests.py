@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
-from vectorshift._schema._base import Body, JsonData, json_kind, refuse
+from vectorshift._schema._base import json_kind
+from vectorshift._schema._body import Body, JsonData, refuse
 
 __all__ = [
     "MAX_ID_LENGTH",

@@ -24,7 +24,8 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from vectorshift import _log
-from vectorshift._schema._base import Body, describe
+from vectorshift._schema._base import describe
+from vectorshift._schema._body import Body
 from vectorshift._schema.requests import MAX_NAME_LENGTH
 from vectorshift.local import engine
 
