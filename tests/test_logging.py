@@ -112,3 +112,17 @@ def test_the_documented_format_formats_records_of_every_logger_of_the_package(
     ]
     with pytest.raises(ValueError, match="not a logger of the package"):
         _log.get_logger("elsewhere")
+
+
+def test_a_lone_surrogate_from_a_server_never_reaches_a_handler_raw(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # JSON may carry "\ud800"; a UTF-8 log file, or a pipe to a test runner's controller,
+    # cannot encode it, so the package writes it as its escape.
+    with caplog.at_level(logging.DEBUG, logger="vectorshift"):
+        _log.event(logging.WARNING, "unknown run status %r, then %s", "a\ud800", "b\udc00",
+                   task_id="t\ud83d", request_id="ok")
+    (record,) = [r for r in caplog.records if "unknown run status" in r.getMessage()]
+    record.getMessage().encode("utf-8")
+    assert "b\\udc00" in record.getMessage()
+    assert record.task_id == "t\\ud83d" and record.request_id == "ok"

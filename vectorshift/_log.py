@@ -84,12 +84,27 @@ def fields(
 ) -> dict[str, Any]:
     """The ``extra`` mapping of a record: all five fields, ``""`` where unknown."""
     return {
-        "task_id": task_id or "",
-        "trace_id": trace_id or "",
-        "pipeline_id": pipeline_id or "",
-        "request_id": request_id or "",
+        "task_id": _text(task_id or ""),
+        "trace_id": _text(trace_id or ""),
+        "pipeline_id": _text(pipeline_id or ""),
+        "request_id": _text(request_id or ""),
         "attempt": "" if attempt is None else attempt,
     }
+
+
+def _text(value: Any) -> Any:
+    """``value``, or for a string holding a lone surrogate (from JSON such as ``"\\ud800"``,
+    which a hostile server may send) that string with it written as its escape.
+
+    A record must be writable by any handler: a UTF-8 log file or a pipe to another process
+    cannot encode a lone surrogate, and would fail on the record, or worse, on its process.
+    """
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
 
 
 class _FieldsAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -128,7 +143,8 @@ def event(level: int, message: str, *args: object, **ids: Any) -> None:
 def _emit(level: int, message: str, args: tuple[object, ...], ids: dict[str, Any]) -> None:
     """Log for the public function that called this (``%(filename)s`` names its caller)."""
     if log.isEnabledFor(level):
-        log.log(level, message, *args, extra=fields(**ids), stacklevel=3)
+        safe = tuple(_text(arg) if isinstance(arg, str) else arg for arg in args)
+        log.log(level, message, *safe, extra=fields(**ids), stacklevel=3)
 
 
 def _ids_of(exc: BaseException) -> dict[str, Any]:
