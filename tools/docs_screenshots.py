@@ -31,6 +31,7 @@ PAGES = {
     "home": "",
     "guide": "guides/background-runs/",
     "errors": "errors/",
+    "protocol": "protocol/#answers",
     "api": "api/pipeline/",
     "diagrams": "examples/",
     "search": "?q=terminate",
