@@ -31,7 +31,7 @@ PAGES = {
     "home": "",
     "guide": "guides/background-runs/",
     "errors": "errors/",
-    "protocol": "protocol/#answers",
+    "protocol": "protocol/",
     "api": "api/pipeline/",
     "diagrams": "examples/",
     "search": "?q=terminate",
