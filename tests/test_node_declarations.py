@@ -59,10 +59,13 @@ def test_every_generated_class_is_its_declaration(node_type: str) -> None:
     for name in decl.outputs.names():
         assert isinstance(inspect.getattr_static(cls, name), Output)
     method = getattr(NodeBuilder, decl.builder.method)
-    assert list(inspect.signature(method).parameters)[1:] == list(
-        inspect.signature(cls).parameters
-    )[1:]
-    assert inspect.getdoc(method) == inspect.getdoc(cls)
+    official = ("node_name", "execution_mode")  # the class's alone: add()/add_batch() give them
+    assert list(inspect.signature(method).parameters)[1:] == [
+        name for name in list(inspect.signature(cls).parameters)[1:] if name not in official
+    ]
+    assert (inspect.getdoc(cls) or "").startswith(
+        (inspect.getdoc(method) or "").split("\n\nRaises:")[0].split("\n\nExample:")[0]
+    )
 
 
 @pytest.mark.parametrize("input_type", sorted(INPUT_OUTPUTS))

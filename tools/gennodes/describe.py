@@ -78,8 +78,17 @@ def outputs_text(decl: type[NodeType]) -> str:
     return "Outputs: " + (", ".join(f"``{name}``" for name in outputs.fixed) or "none") + "."
 
 
-def docstring(decl: type[NodeType], indent: str) -> str:
-    """The builder's docstring of a node type, indented for a class or a method body."""
+NODE_NAME_DOC = (
+    "The official client's keyword for ``name``. Without either, a pipeline names the node "
+    "``<type>_<n>`` when it is added."
+)
+
+
+def docstring(decl: type[NodeType], indent: str, official: bool = False) -> str:
+    """The builder's docstring of a node type, indented for a class or a method body.
+
+    A class's (``official``) also documents ``node_name`` and ``execution_mode``.
+    """
     summary = decl.summary()
     head, _, rest = summary.partition("\n\n")
     parts = [head.strip()]
@@ -91,6 +100,12 @@ def docstring(decl: type[NodeType], indent: str) -> str:
     for name in builder_args(decl):
         if name != "*":
             lines += _item(name, arg_doc(decl, name))
+    if official:
+        lines += _item("node_name", NODE_NAME_DOC)
+        modes = " or ".join(f"``{mode}``" for mode in decl.execution_modes)
+        lines += _item("execution_mode", f"{modes}; ``normal`` by default." + (
+            " ``batch`` runs the node once per element of its list inputs (its outputs are "
+            "lists)." if "batch" in decl.execution_modes else ""))
     text += "\n\n" + "\n".join(lines)
     if decl.raises:
         text += "\n\nRaises:\n" + "\n".join(_item(*decl.raises.split(": ", 1)))

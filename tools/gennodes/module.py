@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Final, Literal, get_args
 
-from vectorshift.pipeline._catalog import Dependencies, TypedNode, Value
+from vectorshift.pipeline._catalog import REQUIRED, Dependencies, ExecutionMode, TypedNode, Value
 from vectorshift.pipeline._node import Output
 '''
 METHODS_HEADER = '''"""The fluent methods of ``pipeline.add(name=...)``, from the declarations.
@@ -69,15 +69,24 @@ def _aliases() -> dict[str, tuple[str, ...]]:
     return found
 
 
-def _signature(decl: type[NodeType], first: str) -> str:
+def _signature(decl: type[NodeType], first: str, official: bool = False) -> str:
+    """The arguments; a class's (``official``) also take the official client's keywords.
+
+    A class's ``name`` is optional (the official client's ``node_name=`` may give it, or the
+    pipeline names the node), so its arguments without a default get ``REQUIRED``, checked
+    when the node is made.
+    """
     parts = [first]
     for name in builder_args(decl):
         if name == "*":
             parts.append("*")
             continue
         value = default(decl, name)
+        value = "REQUIRED" if value is None and official else value
         text = f"{name}: {annotation(decl, name)}"
         parts.append(text if value is None else f"{text} = {value}")
+    if official:
+        parts += ["node_name: str | None = None", "execution_mode: ExecutionMode | None = None"]
     return ", ".join(parts)
 
 
@@ -93,7 +102,7 @@ def _class(decl: type[NodeType]) -> str:
     default_outputs = decl.outputs_for(decl.defaults())
     lines = [
         f"class {decl.builder.cls}(TypedNode):",
-        docstring(decl, "    "),
+        docstring(decl, "    ", official=True),
         "",
         f"    node_type = {decl.type_name!r}",
         f"    output_fields = {tuple(default_outputs)!r}",
@@ -103,14 +112,17 @@ def _class(decl: type[NodeType]) -> str:
     if choices:
         table = ", ".join(f"{name!r}: {_constant(alias)}" for name, alias in choices.items())
         lines.append(f"    CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {{{table}}}")
+    if decl.execution_modes != ("normal",):
+        lines.append(f"    EXECUTION_MODES: ClassVar[tuple[str, ...]] = {decl.execution_modes!r}")
+        lines.append(f"    BATCH_FIELDS: ClassVar[tuple[str, ...]] = {decl.batch_fields!r}")
     if outputs.by:
         lines.append(f"    OUTPUTS_BY: ClassVar[str | None] = {outputs.by!r}")
         cases = "INPUT_OUTPUTS" if outputs.cases == INPUT_OUTPUTS else f"{outputs.cases!r}"
         lines.append(f"    OUTPUT_CASES: ClassVar[Mapping[str, tuple[str, ...]]] = {cases}")
     lines += [
         "",
-        f"    def __init__({_signature(decl, 'self, name: str')}) -> None:",
-        f"        self._setup(name, id, {_call_dict(decl)})",
+        f"    def __init__({_signature(decl, 'self, name: str | None = None', True)}) -> None:",
+        f"        self._setup(name, id, {_call_dict(decl)}, node_name, execution_mode)",
     ]
     return "\n".join(lines)
 

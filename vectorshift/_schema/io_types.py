@@ -52,9 +52,10 @@ INPUT_TYPES: Final = tuple(INPUT_OUTPUTS)
 
 OUTPUT_TYPES: Final = (
     "string", "stream<string>", "json", "int32", "float", "bool", "timestamp", "file",
-    "vec<file>", "image", "audio", "dataframe",
+    "vec<file>", "image", "audio", "dataframe", "vec<string>",
 )
-"""Every ``output_type`` an output node may have (a list, such as split text's, is ``json``)."""
+"""Every ``output_type`` an output node may have (a list, such as split text's, is ``json``;
+``vec<string>`` is what the official client writes for a batch node's list of texts)."""
 
 Int32 = Annotated[StrictInt, Field(ge=-(2**31), le=2**31 - 1)]
 Number = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]

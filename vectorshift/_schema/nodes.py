@@ -135,7 +135,11 @@ class NodeType(BaseModel):
     Class variables:
         type_name: The platform's node type (``llm``).
         outputs: Its outputs per configuration.
-        execution_modes: The values of the node's ``execution_mode`` the platform allows.
+        execution_modes: The values of the node's ``execution_mode`` the platform allows
+            (``batch``: the node runs once per element of its list inputs, see
+            :mod:`vectorshift.local.batch`).
+        batch_fields: The inputs a batch node may take as lists, one element per run, in the
+            order the official client writes them in the canvas's ``batchModeConfig``.
         builder: How the builder exposes it.
         raises: The builder's ``Raises:`` docstring section, without the heading.
         example: The builder's ``Example:`` section, without the heading.
@@ -146,6 +150,7 @@ class NodeType(BaseModel):
     type_name: ClassVar[str]
     outputs: ClassVar[Outputs]
     execution_modes: ClassVar[tuple[str, ...]] = ("normal",)
+    batch_fields: ClassVar[tuple[str, ...]] = ()
     builder: ClassVar[Builder]
     raises: ClassVar[str] = ""
     example: ClassVar[str] = ""

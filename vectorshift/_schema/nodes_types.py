@@ -39,6 +39,8 @@ SPLIT_DELIMITERS: Final = ("space", "newline", "character(s)")
 MERGE_FUNCTIONS: Final = ("first", "join")
 
 _NAME = "The node's name."
+BATCH: Final = ("normal", "batch")
+"""The execution modes of node types that may run in batch mode (the official client's list)."""
 
 
 def _deps(doc: str) -> Any:
@@ -136,6 +138,8 @@ class Llm(NodeType):
     """A call to a language model."""
 
     type_name: ClassVar[str] = "llm"
+    execution_modes: ClassVar[tuple[str, ...]] = BATCH
+    batch_fields: ClassVar[tuple[str, ...]] = ("prompt", "system")
     outputs: ClassVar[Outputs] = Outputs(
         fixed=("response", "tokens_used", "input_tokens", "output_tokens", "credits_used")
     )
@@ -220,6 +224,8 @@ class CombineText(NodeType):
     """Concatenates texts, in order, with no separator."""
 
     type_name: ClassVar[str] = "combine_text"
+    execution_modes: ClassVar[tuple[str, ...]] = BATCH
+    batch_fields: ClassVar[tuple[str, ...]] = ("text",)
     outputs: ClassVar[Outputs] = Outputs(fixed=("processed_text",))
     builder: ClassVar[Builder] = Builder(
         "CombineTextNode", "combine_text", positional=("text",), keywords=("dependencies",),
@@ -238,6 +244,8 @@ class TextFormatter(NodeType):
     """Formats a text."""
 
     type_name: ClassVar[str] = "text_formatter"
+    execution_modes: ClassVar[tuple[str, ...]] = BATCH
+    batch_fields: ClassVar[tuple[str, ...]] = ("text", "formatter")
     outputs: ClassVar[Outputs] = Outputs(fixed=("output",))
     builder: ClassVar[Builder] = Builder(
         "TextFormatterNode", "text_formatter", positional=("text", "formatter"),
@@ -269,6 +277,8 @@ class SplitText(NodeType):
     """Splits a text into a list."""
 
     type_name: ClassVar[str] = "split_text"
+    execution_modes: ClassVar[tuple[str, ...]] = BATCH
+    batch_fields: ClassVar[tuple[str, ...]] = ("text", "delimiter")
     outputs: ClassVar[Outputs] = Outputs(fixed=("processed_text",))
     builder: ClassVar[Builder] = Builder(
         "SplitTextNode", "split_text", positional=("text", "delimiter"),
@@ -352,6 +362,7 @@ class Pipeline(NodeType):
     """
 
     type_name: ClassVar[str] = "pipeline"
+    execution_modes: ClassVar[tuple[str, ...]] = BATCH
     outputs: ClassVar[Outputs] = Outputs(
         computed="one per output node of the sub-pipeline, by that node's name"
     )

@@ -26,6 +26,9 @@ An ``output`` node's ``value`` becomes the run output of the node's name, with i
 (a list from ``split_text`` stays a list). An output node that is skipped is absent from the
 outputs returned and gets no frame.
 
+Batch nodes (``"execution_mode": "batch"``) run once per element of their list inputs and
+output lists: what iterates, lengths, order and failures are in :mod:`vectorshift.local.batch`.
+
 Frames passed to ``emit`` (the server adds ``run_id`` and the SSE ``id``):
 
 - ``{"type": "stream", "output_name": <output name>, "output_value": <delta>}``: with
@@ -49,6 +52,7 @@ from typing import Any
 import anyio
 from anyio import CancelScope
 
+from vectorshift.local.batch import run_batch
 from vectorshift.local.limits import Meter
 from vectorshift.local.node_checks import declared_outputs, node_problems
 from vectorshift.local.nodes import (
@@ -275,6 +279,10 @@ class _Skip(Exception):
     """A looked-up value comes from a branch that was not taken."""
 
 
+async def _no_tokens(_delta: str) -> None:
+    """The token sink of batch nodes: their answers are lists, sent whole."""
+
+
 async def _discard(_frame: dict[str, Any]) -> None:
     """The emit callback of sub-pipeline runs: their frames are not the caller's."""
 
@@ -403,10 +411,17 @@ class _Run:
                 await self._emit({"type": "stream", "output_name": name,
                                   "output_value": self._outputs[name]})
             return
-        context = NodeContext(node_id, name, self._options.providers, self._token_sink(node_id),
+        batch = node.get("execution_mode") == "batch"
+        sink = _no_tokens if batch else self._token_sink(node_id)
+        context = NodeContext(node_id, name, self._options.providers, sink,
                               self._run_pipeline, self._simulated)
         run = EXECUTORS[kind]
-        result = await run.execute(inputs, context)
+        if batch:
+            result: dict[str, Any] = await run_batch(
+                node, inputs, lambda element: run.execute(element, context),
+                declared_outputs(node))
+        else:
+            result = await run.execute(inputs, context)
         for field in declared_outputs(node):
             result.setdefault(field, run.missing_output)
         self._meter.produced(result)

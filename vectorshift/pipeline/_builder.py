@@ -18,7 +18,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
-from vectorshift.errors import ArgumentTypeError
+from vectorshift.errors import ArgumentTypeError, PipelineDefinitionError
 from vectorshift.pipeline._catalog import Dependencies, PipelineNode, Value
 from vectorshift.pipeline._condition import ConditionNode
 from vectorshift.pipeline._generated_methods import NodeMethods
@@ -76,12 +76,26 @@ class NodeBuilder(NodeMethods):
         >>> llm = pipeline.add(name="llm", id="llm_0").llm(prompt=q.text)
     """
 
-    def __init__(self, add: Callable[[Node], Node], name: str, id: str | None) -> None:
+    def __init__(
+        self,
+        add: Callable[[Node], Node],
+        name: str | None,
+        id: str | None,
+        execution_mode: str | None = None,
+    ) -> None:
         self._add = add
         self._name = name
         self._id = id
+        self._mode = execution_mode
 
     def _build(self, make: Callable[..., N], args: tuple[Any, ...], kwargs: dict[str, Any]) -> N:
+        if self._mode is not None:
+            if make is ConditionNode:
+                raise PipelineDefinitionError(
+                    f"condition node {self._name!r}: execution_mode {self._mode!r} is not one "
+                    "of 'normal'"
+                )
+            kwargs = {**kwargs, "execution_mode": self._mode}
         if self._id is not None:
             if kwargs.get("id") not in (None, self._id):
                 raise ArgumentTypeError(
@@ -148,11 +162,13 @@ class NodeBuilder(NodeMethods):
             >>> pipeline.add(name="docs").output(kb.ref("results"))
         """
         node = Node(
-            name=self._name,
+            name=self._name or node_type,
             type=node_type,
             id=self._id,
             inputs=inputs,
             outputs=sorted({"complete", *output_fields}),
+            execution_mode=self._mode or "normal",
         )
+        node.unnamed = self._name is None
         self._add(node)
         return node

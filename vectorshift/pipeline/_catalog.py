@@ -15,8 +15,9 @@ been made there. This module is imported only when a pipeline is built or fetche
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from vectorshift.errors import PipelineDefinitionError
 from vectorshift.pipeline._graph import input_mismatch
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
     from vectorshift.pipeline._pipeline import Pipeline
 
 __all__ = ["PipelineNode"]
+
+ExecutionMode = Literal["normal", "batch"]
+"""A node's ``execution_mode``: ``batch`` runs it once per element of its list inputs."""
+
+
+class _Required:
+    """The default of a class argument that must be given (the name may come as ``node_name``)."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Final[Any] = _Required()
 
 Value = Any
 """A node input: a literal, a :class:`NodeOutput`, a string embedding references, or a list."""
@@ -61,6 +75,38 @@ def check_one_of(node: str, what: str, value: object, allowed: tuple[str, ...]) 
         )
 
 
+def official_name(
+    node_type: str, name: str | None, node_name: str | None, id: str | None
+) -> tuple[str, bool]:
+    """The node's name, given as ``name`` or as the official client's ``node_name``.
+
+    Without either the node is *unnamed*: it is named ``<type>_<n>`` when added to a pipeline
+    (``n`` counts the nodes of its type before it), as the official client names it; until
+    then its name is its id or its type.
+    """
+    if name is not None and node_name is not None and name != node_name:
+        raise PipelineDefinitionError(
+            f"{node_type} node was given two names: {name!r} and node_name={node_name!r}"
+        )
+    chosen = name if name is not None else node_name
+    if chosen is None:
+        return id or node_type, True
+    return chosen, False
+
+
+def check_mode(node_type: str, name: str, mode: str | None, allowed: tuple[str, ...]) -> str:
+    """The node's ``execution_mode`` (``normal`` by default), refused unless its type allows it."""
+    if mode is None:
+        return "normal"
+    if mode not in allowed:
+        raise PipelineDefinitionError(
+            f"{node_type} node {name!r}: execution_mode {mode!r} is not one of "
+            f"{', '.join(map(repr, allowed))} (batch mode is for llm, combine_text, "
+            "text_formatter, split_text and pipeline nodes)"
+        )
+    return mode
+
+
 class TypedNode(Node):
     """A declared node type: the platform's defaults, overridden by the given inputs.
 
@@ -72,15 +118,39 @@ class TypedNode(Node):
     CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     OUTPUTS_BY: ClassVar[str | None] = None
     OUTPUT_CASES: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    EXECUTION_MODES: ClassVar[tuple[str, ...]] = ("normal",)
+    BATCH_FIELDS: ClassVar[tuple[str, ...]] = ()
 
-    def _setup(self, name: str, id: str | None, given: dict[str, Any]) -> None:
+    def batch_fields(self) -> tuple[str, ...]:
+        """The inputs this node's type may take as lists in batch mode."""
+        return self.BATCH_FIELDS
+
+    def _setup(
+        self,
+        name: str | None,
+        id: str | None,
+        given: dict[str, Any],
+        node_name: str | None = None,
+        execution_mode: str | None = None,
+    ) -> None:
+        name, unnamed = official_name(self.node_type, name, node_name, id)
+        missing = [key for key, value in given.items() if value is REQUIRED]
+        if missing:
+            raise PipelineDefinitionError(
+                f"{self.node_type} node {name!r} needs {', '.join(missing)}"
+            )
+        mode = check_mode(self.node_type, name, execution_mode, self.EXECUTION_MODES)
+        if unnamed and id is None:
+            id = f"{self.node_type}_{secrets.token_hex(12)}"
         for key, allowed in self.CHOICES.items():
             check_one_of(name, key, given.get(key, self.DEFAULTS[key]), allowed)
         prepare = _PREPARE.get(self.node_type)
         inputs = prepare(name, given, self.DEFAULTS) if prepare is not None else given
         if "dependencies" in inputs:
             inputs["dependencies"] = list(inputs["dependencies"])
-        Node.__init__(self, name=name, id=id, inputs={**self.DEFAULTS, **inputs})
+        Node.__init__(self, name=name, id=id, inputs={**self.DEFAULTS, **inputs},
+                      execution_mode=mode)
+        self.unnamed = unnamed
         if self.OUTPUTS_BY is not None:
             case = self.OUTPUT_CASES[str(self.inputs[self.OUTPUTS_BY])]
             self.outputs = sorted({"complete", *case})
@@ -166,6 +236,8 @@ class PipelineNode(Node):
         inputs: The sub-pipeline's inputs by input node name, for names that are not Python
             identifiers or that clash with this constructor's arguments.
         dependencies: Outputs to wait for besides the inputs'.
+        node_name: The official client's keyword for ``name``.
+        execution_mode: ``batch`` runs the sub-pipeline once per element of its list inputs.
         **input_values: The sub-pipeline's inputs by input node name.
 
     Raises:
@@ -181,16 +253,22 @@ class PipelineNode(Node):
 
     def __init__(
         self,
-        name: str,
-        pipeline: Pipeline,
+        name: str | None = None,
+        pipeline: Pipeline = REQUIRED,
         *,
         id: str | None = None,
         inputs: Mapping[str, Value] | None = None,
         dependencies: Dependencies = (),
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
         **input_values: Value,
     ) -> None:
         given = {**(inputs or {}), **input_values}
+        name, unnamed = official_name("pipeline", name, node_name, id)
+        mode = check_mode("pipeline", name, execution_mode, ("normal", "batch"))
         label = f"pipeline node {name!r}"
+        if pipeline is REQUIRED:
+            raise PipelineDefinitionError(f"{label} needs pipeline")
         if pipeline.id is None or not pipeline.nodes:
             raise PipelineDefinitionError(
                 f"{label}: pipeline {pipeline.name!r} must be saved and have its nodes "
@@ -216,8 +294,14 @@ class PipelineNode(Node):
         outputs = [node.name for node in pipeline.nodes if node.type == "output"]
         super().__init__(
             name=name,
-            id=id,
+            id=id if id is not None or not unnamed else f"pipeline_{secrets.token_hex(12)}",
             inputs={"pipeline_id": pipeline.id, **given, "dependencies": list(dependencies)},
             outputs=sorted({"complete", *outputs}),
+            execution_mode=mode,
         )
+        self.unnamed = unnamed
+
+    def batch_fields(self) -> tuple[str, ...]:
+        """The sub-pipeline's inputs: each may be a list in batch mode."""
+        return tuple(key for key in self.inputs if key not in ("pipeline_id", "dependencies"))
 

@@ -85,9 +85,18 @@ class PipelineDefinition:
     def add_node(self, node: Node) -> Node:
         """Add a node built directly.
 
+        A node built without a name (``LlmNode(prompt=...)``) is named ``<type>_<n>`` here,
+        ``n`` counting the nodes of its type before it, as the official client names it.
+
         Raises:
             PipelineDefinitionError: a node with the same name or id is already there.
         """
+        if node.unnamed:
+            taken = {existing.name for existing in self._nodes}
+            count = sum(existing.type == node.type for existing in self._nodes)
+            while f"{node.type}_{count}" in taken:
+                count += 1
+            node.name, node.unnamed = f"{node.type}_{count}", False
         for existing in self._nodes:
             if existing.name == node.name or existing.id == node.id:
                 clash = "name" if existing.name == node.name else "id"

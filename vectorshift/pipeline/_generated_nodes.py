@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, Literal, get_args
 
-from vectorshift.pipeline._catalog import Dependencies, TypedNode, Value
+from vectorshift.pipeline._catalog import REQUIRED, Dependencies, ExecutionMode, TypedNode, Value
 from vectorshift.pipeline._node import Output
 
 __all__ = ["InputNode", "LlmNode", "OutputNode", "TextNode"]
@@ -47,6 +47,7 @@ OutputType = Literal[
     "image",
     "audio",
     "dataframe",
+    "vec<string>",
 ]
 OUTPUT_TYPES: Final[tuple[str, ...]] = get_args(OutputType)
 Formatter = Literal[
@@ -109,6 +110,9 @@ class InputNode(TypedNode):
         description: Shown in the platform's UI and API docs.
         default_value: Used when a run does not give this input; makes it optional. It must be
             a value of the input's type (``3`` for ``int32``).
+        node_name: The official client's keyword for ``name``. Without either, a pipeline
+            names the node ``<type>_<n>`` when it is added.
+        execution_mode: ``normal``; ``normal`` by default.
 
     Raises:
         PipelineDefinitionError: an input type the platform does not have, or a default value
@@ -148,17 +152,21 @@ class InputNode(TypedNode):
 
     def __init__(
         self,
-        name: str,
+        name: str | None = None,
         input_type: InputType = "string",
         *,
         id: str | None = None,
         description: str = "",
         default_value: Any = None,
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
     ) -> None:
         self._setup(
             name,
             id,
             {"input_type": input_type, "description": description, "default_value": default_value},
+            node_name,
+            execution_mode,
         )
 
 
@@ -178,6 +186,9 @@ class OutputNode(TypedNode):
         description: Shown in the platform's UI and API docs.
         format_output: Let the platform format the value for display.
         dependencies: Outputs to wait for besides ``value``'s.
+        node_name: The official client's keyword for ``name``. Without either, a pipeline
+            names the node ``<type>_<n>`` when it is added.
+        execution_mode: ``normal``; ``normal`` by default.
 
     Example:
         >>> pipeline.add(name="answer").output(llm.response)
@@ -197,14 +208,16 @@ class OutputNode(TypedNode):
 
     def __init__(
         self,
-        name: str,
-        value: Value,
+        name: str | None = None,
+        value: Value = REQUIRED,
         output_type: OutputType = "string",
         *,
         id: str | None = None,
         description: str = "",
         format_output: bool = True,
         dependencies: Dependencies = (),
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
     ) -> None:
         self._setup(
             name,
@@ -216,6 +229,8 @@ class OutputNode(TypedNode):
                 "format_output": format_output,
                 "dependencies": dependencies,
             },
+            node_name,
+            execution_mode,
         )
 
 
@@ -229,6 +244,9 @@ class TextNode(TypedNode):
         text: The text; wire other nodes' outputs into it.
         id: The node's id; derived from the name by default.
         dependencies: Outputs to wait for besides those the text references.
+        node_name: The official client's keyword for ``name``. Without either, a pipeline
+            names the node ``<type>_<n>`` when it is added.
+        execution_mode: ``normal``; ``normal`` by default.
 
     Example:
         >>> prompt = pipeline.add(name="prompt").text(f"Summarise: {query.text}")
@@ -240,9 +258,18 @@ class TextNode(TypedNode):
     DEFAULTS: ClassVar[Mapping[str, Any]] = {"text": "", "dependencies": []}
 
     def __init__(
-        self, name: str, text: Value, *, id: str | None = None, dependencies: Dependencies = ()
+        self,
+        name: str | None = None,
+        text: Value = REQUIRED,
+        *,
+        id: str | None = None,
+        dependencies: Dependencies = (),
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
     ) -> None:
-        self._setup(name, id, {"text": text, "dependencies": dependencies})
+        self._setup(
+            name, id, {"text": text, "dependencies": dependencies}, node_name, execution_mode
+        )
 
 
 class LlmNode(TypedNode):
@@ -269,6 +296,10 @@ class LlmNode(TypedNode):
         dependencies: Outputs to wait for besides those the prompts reference.
         extra_inputs: Other inputs of the platform's llm node (``{"reasoning_effort":
             "high"}``...), sent as given.
+        node_name: The official client's keyword for ``name``. Without either, a pipeline
+            names the node ``<type>_<n>`` when it is added.
+        execution_mode: ``normal`` or ``batch``; ``normal`` by default. ``batch`` runs the
+            node once per element of its list inputs (its outputs are lists).
 
     Raises:
         PipelineDefinitionError: an extra input the platform's llm node does not have.
@@ -326,10 +357,12 @@ class LlmNode(TypedNode):
         "endpoint": "",
         "deployment_id": "",
     }
+    EXECUTION_MODES: ClassVar[tuple[str, ...]] = ("normal", "batch")
+    BATCH_FIELDS: ClassVar[tuple[str, ...]] = ("prompt", "system")
 
     def __init__(
         self,
-        name: str,
+        name: str | None = None,
         *,
         id: str | None = None,
         provider: str = "openai",
@@ -344,6 +377,8 @@ class LlmNode(TypedNode):
         token_delay_ms: int | None = None,
         dependencies: Dependencies = (),
         extra_inputs: Mapping[str, Any] | None = None,
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
     ) -> None:
         self._setup(
             name,
@@ -362,4 +397,6 @@ class LlmNode(TypedNode):
                 "dependencies": dependencies,
                 "extra_inputs": extra_inputs,
             },
+            node_name,
+            execution_mode,
         )

@@ -45,8 +45,10 @@ class PipelineRunsSync:
             inputs: Mapping[str, Any],
             *,
             stream: Literal[False] = False,
+            stream_all_outputs: bool = False,
             session_id: str | None = None,
             node_input_overrides: Mapping[str, Any] | None = None,
+            send_intermediate_results: bool | None = None,
             version: str | None = None,
             trace_id: str | None = None,
             timeout: float | None = None,
@@ -58,8 +60,10 @@ class PipelineRunsSync:
             inputs: Mapping[str, Any],
             *,
             stream: Literal[True],
+            stream_all_outputs: bool = False,
             session_id: str | None = None,
             node_input_overrides: Mapping[str, Any] | None = None,
+            send_intermediate_results: bool | None = None,
             version: str | None = None,
             trace_id: str | None = None,
             timeout: float | None = None,
@@ -70,8 +74,10 @@ class PipelineRunsSync:
             inputs: Mapping[str, Any],
             *,
             stream: bool = False,
+            stream_all_outputs: bool = False,
             session_id: str | None = None,
             node_input_overrides: Mapping[str, Any] | None = None,
+            send_intermediate_results: bool | None = None,
             version: str | None = None,
             trace_id: str | None = None,
             timeout: float | None = None,
@@ -134,8 +140,10 @@ class PipelineRunsSync:
         inputs: Mapping[str, Any],
         *,
         stream: Literal[False] = False,
+        stream_all_outputs: bool = False,
         session_id: str | None = None,
         node_input_overrides: Mapping[str, Any] | None = None,
+        send_intermediate_results: bool | None = None,
         version: str | None = None,
         trace_id: str | None = None,
         timeout: float | None = None,
@@ -147,8 +155,10 @@ class PipelineRunsSync:
         inputs: Mapping[str, Any],
         *,
         stream: Literal[True],
+        stream_all_outputs: bool = False,
         session_id: str | None = None,
         node_input_overrides: Mapping[str, Any] | None = None,
+        send_intermediate_results: bool | None = None,
         version: str | None = None,
         trace_id: str | None = None,
         timeout: float | None = None,
@@ -159,8 +169,10 @@ class PipelineRunsSync:
         inputs: Mapping[str, Any],
         *,
         stream: bool = False,
+        stream_all_outputs: bool = False,
         session_id: str | None = None,
         node_input_overrides: Mapping[str, Any] | None = None,
+        send_intermediate_results: bool | None = None,
         version: str | None = None,
         trace_id: str | None = None,
         timeout: float | None = None,
@@ -178,6 +190,10 @@ class PipelineRunsSync:
         default, as for every call that waits for a run) the run is one blocking request,
         which waits as long as the run takes (``Client(timeout=)``, 60 s by default, bounds
         each network operation, not the run).
+
+        ``stream_all_outputs`` and ``send_intermediate_results`` are the official client's
+        options of the same names, sent as it sends them (the first only when true, the second
+        whenever given); they shape a streamed run's frames.
 
         With ``stream=True`` the run streams: a stream of raw SSE frames is returned, for
         token-level LLM output (the output node must be of type ``stream<string>``, fed by an
@@ -205,8 +221,10 @@ class PipelineRunsSync:
         result = implementation(
             inputs,
             stream=stream,
+            stream_all_outputs=stream_all_outputs,
             session_id=session_id,
             node_input_overrides=node_input_overrides,
+            send_intermediate_results=send_intermediate_results,
             version=version,
             trace_id=trace_id,
             timeout=timeout,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from vectorshift.pipeline._catalog import Dependencies, TypedNode, Value
+from vectorshift.pipeline._catalog import REQUIRED, Dependencies, ExecutionMode, TypedNode, Value
 from vectorshift.pipeline._generated_nodes import (
     DELIMITERS,
     FORMATTERS,
@@ -38,6 +38,10 @@ class CombineTextNode(TypedNode):
         text: The texts to combine, in order.
         id: The node's id; derived from the name by default.
         dependencies: Outputs to wait for besides the texts'.
+        node_name: The official client's keyword for ``name``. Without either, a pipeline
+            names the node ``<type>_<n>`` when it is added.
+        execution_mode: ``normal`` or ``batch``; ``normal`` by default. ``batch`` runs the
+            node once per element of its list inputs (its outputs are lists).
 
     Raises:
         PipelineDefinitionError: ``text`` is not a list.
@@ -50,16 +54,22 @@ class CombineTextNode(TypedNode):
     output_fields = ("processed_text",)
     processed_text = Output()
     DEFAULTS: ClassVar[Mapping[str, Any]] = {"text": [], "dependencies": []}
+    EXECUTION_MODES: ClassVar[tuple[str, ...]] = ("normal", "batch")
+    BATCH_FIELDS: ClassVar[tuple[str, ...]] = ("text",)
 
     def __init__(
         self,
-        name: str,
-        text: Sequence[Value],
+        name: str | None = None,
+        text: Sequence[Value] = REQUIRED,
         *,
         id: str | None = None,
         dependencies: Dependencies = (),
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
     ) -> None:
-        self._setup(name, id, {"text": text, "dependencies": dependencies})
+        self._setup(
+            name, id, {"text": text, "dependencies": dependencies}, node_name, execution_mode
+        )
 
 
 class TextFormatterNode(TypedNode):
@@ -77,6 +87,10 @@ class TextFormatterNode(TypedNode):
         id: The node's id; derived from the name by default.
         max_num_token: How many tokens ``Truncate`` keeps (at least 1).
         dependencies: Outputs to wait for besides ``text``'s.
+        node_name: The official client's keyword for ``name``. Without either, a pipeline
+            names the node ``<type>_<n>`` when it is added.
+        execution_mode: ``normal`` or ``batch``; ``normal`` by default. ``batch`` runs the
+            node once per element of its list inputs (its outputs are lists).
 
     Raises:
         PipelineDefinitionError: an unknown formatter, or ``Truncate`` without
@@ -97,16 +111,20 @@ class TextFormatterNode(TypedNode):
         "max_num_token": 0,
     }
     CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {"formatter": FORMATTERS}
+    EXECUTION_MODES: ClassVar[tuple[str, ...]] = ("normal", "batch")
+    BATCH_FIELDS: ClassVar[tuple[str, ...]] = ("text", "formatter")
 
     def __init__(
         self,
-        name: str,
-        text: Value,
+        name: str | None = None,
+        text: Value = REQUIRED,
         formatter: Formatter = "To Uppercase",
         *,
         id: str | None = None,
         max_num_token: int = 0,
         dependencies: Dependencies = (),
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
     ) -> None:
         self._setup(
             name,
@@ -117,6 +135,8 @@ class TextFormatterNode(TypedNode):
                 "max_num_token": max_num_token,
                 "dependencies": dependencies,
             },
+            node_name,
+            execution_mode,
         )
 
 
@@ -135,6 +155,10 @@ class SplitTextNode(TypedNode):
         id: The node's id; derived from the name by default.
         character: The separator for ``delimiter="character(s)"``.
         dependencies: Outputs to wait for besides ``text``'s.
+        node_name: The official client's keyword for ``name``. Without either, a pipeline
+            names the node ``<type>_<n>`` when it is added.
+        execution_mode: ``normal`` or ``batch``; ``normal`` by default. ``batch`` runs the
+            node once per element of its list inputs (its outputs are lists).
 
     Raises:
         PipelineDefinitionError: an unknown delimiter, or ``character(s)`` without a
@@ -156,16 +180,20 @@ class SplitTextNode(TypedNode):
         "character": "",
     }
     CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {"delimiter": DELIMITERS}
+    EXECUTION_MODES: ClassVar[tuple[str, ...]] = ("normal", "batch")
+    BATCH_FIELDS: ClassVar[tuple[str, ...]] = ("text", "delimiter")
 
     def __init__(
         self,
-        name: str,
-        text: Value,
+        name: str | None = None,
+        text: Value = REQUIRED,
         delimiter: Delimiter = "space",
         *,
         id: str | None = None,
         character: str = "",
         dependencies: Dependencies = (),
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
     ) -> None:
         self._setup(
             name,
@@ -176,6 +204,8 @@ class SplitTextNode(TypedNode):
                 "character": character,
                 "dependencies": dependencies,
             },
+            node_name,
+            execution_mode,
         )
 
 
@@ -192,6 +222,9 @@ class MergeNode(TypedNode):
         id: The node's id; derived from the name by default.
         type: The platform's type of the merged value.
         dependencies: Outputs to wait for besides the fields'.
+        node_name: The official client's keyword for ``name``. Without either, a pipeline
+            names the node ``<type>_<n>`` when it is added.
+        execution_mode: ``normal``; ``normal`` by default.
 
     Raises:
         PipelineDefinitionError: an unknown function, or ``fields`` is not a non-empty list.
@@ -213,16 +246,20 @@ class MergeNode(TypedNode):
 
     def __init__(
         self,
-        name: str,
-        fields: Sequence[Value],
+        name: str | None = None,
+        fields: Sequence[Value] = REQUIRED,
         function: MergeFunction = "first",
         *,
         id: str | None = None,
         type: str = "string",
         dependencies: Dependencies = (),
+        node_name: str | None = None,
+        execution_mode: ExecutionMode | None = None,
     ) -> None:
         self._setup(
             name,
             id,
             {"fields": fields, "function": function, "type": type, "dependencies": dependencies},
+            node_name,
+            execution_mode,
         )

@@ -99,6 +99,27 @@ def levels(nodes: Sequence[Node]) -> list[list[str]]:
     return result
 
 
+def batch_mode_config(node: Node) -> dict[str, bool]:
+    """The canvas's ``batchModeConfig`` of a node, as the official client writes it.
+
+    ``{}`` unless the node runs in batch mode; else, for each input the node may take as a
+    list, whether its value is a literal list one level deeper than the input's own type (a
+    list for a text, a list of lists for a list input). A reference (``{{ q.value }}``, even to
+    a list) and a scalar give ``False``.
+    """
+    if node.execution_mode != "batch":
+        return {}
+    defaults: Mapping[str, Any] = getattr(node, "DEFAULTS", {})
+    config: dict[str, bool] = {}
+    for field in node.batch_fields():
+        value = node.inputs.get(field)
+        deeper = isinstance(value, list)
+        if isinstance(value, list) and isinstance(defaults.get(field), list):
+            deeper = all(isinstance(item, list) for item in value)
+        config[field] = deeper
+    return config
+
+
 def canvas_metadata(nodes: Sequence[Node]) -> dict[str, Any]:
     """``canvas_metadata``: layout for each node, and the edges derived from the templates.
 
@@ -120,7 +141,7 @@ def canvas_metadata(nodes: Sequence[Node]) -> dict[str, Any]:
             "zIndex": z_index,
             "sidePanelOpen": True,
             "input_mode": "inputs",
-            "batchModeConfig": {},
+            "batchModeConfig": batch_mode_config(node),
         }
     return {"nodes": canvas_nodes, "edges": edges(nodes)}
 

@@ -62,7 +62,7 @@ class RunHandler(RunHandlerSync):
     """A handle on one background run: check it, wait for it, or terminate it.
 
     ``pipeline.start(...)`` returns one. A handler holds only ids, so it can be rebuilt anywhere
-    with no request (``RunHandler(pipeline_id=..., task_id=...)`` or
+    with no request (``RunHandler(pipeline_id, task_id)``, positional as in the official client, or
     ``pipeline.run_handler(task_id)``), and pickled to another process (the client is not
     pickled: the other process uses its default client, or ``client=`` when rebuilding).
 
@@ -84,10 +84,10 @@ class RunHandler(RunHandlerSync):
 
     def __init__(
         self,
-        *,
         pipeline_id: str,
         task_id: str,
         trace_id: str | None = None,
+        *,
         client: Client | None = None,
     ) -> None:
         if not pipeline_id or not isinstance(pipeline_id, str):

@@ -232,6 +232,12 @@ class Node:
         self.execution_mode = execution_mode
         self.extra: dict[str, Any] = dict(extra or {})
         self.canvas: dict[str, Any] | None = dict(canvas) if canvas is not None else None
+        self.unnamed = False
+        """Built without a name: a pipeline names it ``<type>_<n>`` when adding it."""
+
+    def batch_fields(self) -> tuple[str, ...]:
+        """The inputs this node may take as lists in batch mode (none for other node types)."""
+        return ()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, id={self.id!r}, type={self.type!r})"

@@ -45,8 +45,10 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         inputs: Mapping[str, Any],
         *,
         stream: Literal[False] = False,
+        stream_all_outputs: bool = False,
         session_id: str | None = None,
         node_input_overrides: Mapping[str, Any] | None = None,
+        send_intermediate_results: bool | None = None,
         version: str | None = None,
         trace_id: str | None = None,
         timeout: float | None = None,
@@ -58,8 +60,10 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         inputs: Mapping[str, Any],
         *,
         stream: Literal[True],
+        stream_all_outputs: bool = False,
         session_id: str | None = None,
         node_input_overrides: Mapping[str, Any] | None = None,
+        send_intermediate_results: bool | None = None,
         version: str | None = None,
         trace_id: str | None = None,
         timeout: float | None = None,
@@ -70,8 +74,10 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         inputs: Mapping[str, Any],
         *,
         stream: bool = False,
+        stream_all_outputs: bool = False,
         session_id: str | None = None,
         node_input_overrides: Mapping[str, Any] | None = None,
+        send_intermediate_results: bool | None = None,
         version: str | None = None,
         trace_id: str | None = None,
         timeout: float | None = None,
@@ -89,6 +95,10 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         default, as for every call that waits for a run) the run is one blocking request,
         which waits as long as the run takes (``Client(timeout=)``, 60 s by default, bounds
         each network operation, not the run).
+
+        ``stream_all_outputs`` and ``send_intermediate_results`` are the official client's
+        options of the same names, sent as it sends them (the first only when true, the second
+        whenever given); they shape a streamed run's frames.
 
         With ``stream=True`` the run streams: a stream of raw SSE frames is returned, for
         token-level LLM output (the output node must be of type ``stream<string>``, fed by an
@@ -111,23 +121,27 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
             ...         print(frame.event, frame.data)
         """
         check_timeout(timeout)
+        # As the official client sends them: stream_all_outputs only when true,
+        # send_intermediate_results whenever given (false too).
+        extra = {"stream_all_outputs": True if stream_all_outputs else None,
+                 "send_intermediate_results": send_intermediate_results}
         if stream:
             pipeline_id, trace_id, body = self._prepare(
                 inputs, trace_id, stream=True, session_id=session_id,
-                node_input_overrides=node_input_overrides, version=version,
+                node_input_overrides=node_input_overrides, version=version, **extra,
             )
             opener = sse_opener(StreamingStart(self.client, pipeline_id, body, trace_id=trace_id))
             return AsyncStream(opener, timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id)
         if timeout is None:
             pipeline_id, trace_id, body = self._prepare(
                 inputs, trace_id, session_id=session_id,
-                node_input_overrides=node_input_overrides, version=version,
+                node_input_overrides=node_input_overrides, version=version, **extra,
             )
             return _requests.run_blocking(self.client, pipeline_id, self.name, body, trace_id)
         key, trace_id = _requests.start_key(self._require_saved(), None, trace_id)
         pipeline_id, trace_id, body = self._prepare(
             inputs, trace_id, background=True, session_id=session_id,
-            node_input_overrides=node_input_overrides, version=version,
+            node_input_overrides=node_input_overrides, version=version, **extra,
         )
         start = _requests.start(
             self.client, pipeline_id, self.name, body,
