@@ -25,7 +25,8 @@ def echo_saying(name: str, word: str) -> Pipeline:
     """query -> llm echoing ``"<word> <query>"`` -> answer (node ids derive from the names)."""
     pipeline = Pipeline(name)
     query = pipeline.add(name="query").input()
-    llm = pipeline.add(name="llm").llm(provider="local", model="echo", prompt=f"{word} {query.text}")
+    prompt = f"{word} {query.text}"
+    llm = pipeline.add(name="llm").llm(provider="local", model="echo", prompt=prompt)
     pipeline.add(name="answer").output(llm.response)
     return pipeline
 
@@ -84,9 +85,9 @@ async def test_unknown_version_is_a_404_naming_it(client: Client) -> None:
     pipeline = await versioned(client)
     with pytest.raises(NotFoundError, match=r"version '9\.9\.9' of pipeline .* 0\.2\.0"):
         await Pipeline.afetch(id=pipeline.id, version="9.9.9", client=client)
-    with pytest.raises(NotFoundError, match="9.9.9"):
+    with pytest.raises(NotFoundError, match=r"9\.9\.9"):
         await pipeline.arevert("9.9.9")
-    with pytest.raises(NotFoundError, match="9.9.9"):
+    with pytest.raises(NotFoundError, match=r"9\.9\.9"):
         await pipeline.arun({"query": "q"}, version="9.9.9")
 
 
