@@ -44,6 +44,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("cli/__init__.py", "KeyboardInterrupt"): "the command re-raises Ctrl-C to exit 130",
     ("_sync/_iter.py", "StopIteration"): "iterator protocol",
     ("pipeline/_async_stream.py", "StopAsyncIteration"): "async iterator protocol",
+    ("pipeline/_versions.py", "NotImplementedError"): "the abstract hook a mixin's host class "
+    "(Pipeline) overrides: the client property",
+    ("local/sqlite_versions.py", "NotImplementedError"): "the abstract hooks a store mixin's "
+    "host class (SQLiteStore) overrides: its read and write threads",
     ("pipeline/_runs.py", "NotImplementedError"): "the abstract hook a mixin's host class "
     "provides (the pipeline's saved id); never reached",
     ("pipeline/_generated_methods.py", "NotImplementedError"): "generated: the abstract hook of "

@@ -10,7 +10,8 @@ this project's, against a running local server::
 The official client reads ``VECTORSHIFT_BASE_URL`` and ``VECTORSHIFT_API_KEY`` when it is
 imported, so both must be set before. The script first walks the client's whole surface on one
 streaming pipeline (new, save, fetch by name, run, start, run_status, result, run with
-``stream=True`` as raw frames, stream() as typed chunks, terminate), then creates and runs every
+``stream=True`` as raw frames, stream() as typed chunks, terminate), then versions, duplicate
+and remove_node (save with bumps, fetch/start/stream a version, revert), then creates and runs every
 pipeline of ``tools/record_official.py`` with inputs whose outputs it knows (the branch each
 condition takes, the text each node makes), then batch nodes (node classes with
 ``execution_mode="batch"`` in ``Pipeline.new(nodes=[...])``, ``add_batch``, a refused batch text
@@ -173,6 +174,91 @@ def _slow_nodes() -> list[Any]:
     )
     p.add(name="out", id="output_0").output(output_type="string", value=llm.response)
     return list(p.nodes)
+
+
+# -- versions, duplicate, remove_node ---------------------------------------------------------
+
+
+def _echo_llm(word: str) -> Any:
+    """An llm node ``llm_0`` echoing ``"<word> <query>"`` (the query is ``input_0``)."""
+    p = Pipeline(name="words")
+    q = p.add(name="query", id="input_0").input(input_type="string")
+    return p.add(name="llm", id="llm_0").llm(provider="local", model="echo",
+                                             prompt=f"{word} {q.text}")
+
+
+def _answer(what: str, call: Callable[[], Any]) -> Any:
+    got = attempt(what, call)
+    return (got or {}).get("result", {}).get("answer") if hasattr(got, "get") else None
+
+
+def versions() -> None:
+    """save with bumps, fetch(version=), start/stream(version=), revert, duplicate, remove_node."""
+    p = Pipeline(name="versions")
+    q = p.add(name="query", id="input_0").input(input_type="string")
+    llm = p.add(name="llm", id="llm_0").llm(provider="local", model="echo", prompt=q.text)
+    p.add(name="answer", id="output_0").output(output_type="string", value=llm.response)
+    name = f"versions-{SUFFIX}"
+    pipeline = attempt("versions: new", lambda: Pipeline.new(name=name, nodes=p.nodes))
+    if pipeline is None:
+        return
+    check("save(deploy=True)", (attempt("save", pipeline.save) or {}).get("status"), "success")
+    for word in ("one", "two"):
+        pipeline.add_node(_echo_llm(word))
+        saved = attempt(f"save(bump=minor) {word}",
+                        lambda word=word: pipeline.save(bump="minor", description=word))
+        check(f"save(bump='minor') {word}", (saved or {}).get("status"), "success")
+    old = attempt("fetch(version='0.1.0')", lambda: Pipeline.fetch(id=pipeline.id,
+                                                                   version="0.1.0"))
+    check("fetch(version=) finds the pipeline", getattr(old, "id", None), pipeline.id)
+    missing = attempt_error(lambda: Pipeline.fetch(id=pipeline.id, version="9.9.9"))
+    check("fetch(version='9.9.9') is refused naming it", "9.9.9" in missing, True)
+    handler = attempt("start(version='0.1.0')",
+                      lambda: pipeline.start({"query": "q"}, version="0.1.0"))
+    if handler is not None:
+        check("start(version=) runs that version", _answer(
+            "result", lambda: handler.result(poll_interval=0.2, timeout=60)), "one q")
+    chunks = attempt("stream(version='latest')",
+                     lambda: list(pipeline.stream({"query": "q"}, version="latest")))
+    if chunks:
+        check("stream(version='latest') runs 0.2.0", (chunks[-1].outputs or {}).get("answer"),
+              "two q")
+    reverted = attempt("revert('0.1.0')", lambda: pipeline.revert("0.1.0"))
+    check("revert answers success", (reverted or {}).get("status"), "success")
+    check("after revert, run uses 0.1.0", (outputs_of("run after revert", pipeline,
+                                                      {"query": "q"}) or {}).get("answer"),
+          "one q")
+    copy = attempt("duplicate()", pipeline.duplicate)
+    if copy is not None:
+        check("duplicate() makes a new pipeline", bool(copy.id) and copy.id != pipeline.id, True)
+        check("duplicate() names the copy", copy.name, f"{name} (copy)")
+        check("the copy runs the current graph", (outputs_of(
+            "run the copy", copy, {"query": "q"}) or {}).get("answer"), "one q")
+    named = attempt("duplicate(name=, description=)",
+                    lambda: pipeline.duplicate(name=f"{name}-2", description="copied"))
+    check("duplicate(name=) names the copy", getattr(named, "name", None), f"{name}-2")
+    if copy is not None:
+        refused = attempt_error(lambda: copy.remove_node(node_name="llm"))
+        check("remove_node refuses a referenced node, naming who uses it",
+              "'answer'" in refused, True)
+        removed = attempt("remove_node(node_id=)", lambda: copy.remove_node(node_id="output_0"))
+        check("remove_node(node_id=) answers the id", (removed or {}).get("node_id"), "output_0")
+        removed = attempt("remove_node(node_name=)", lambda: copy.remove_node(node_name="llm"))
+        check("remove_node(node_name=) resolves the id", (removed or {}).get("node_id"), "llm_0")
+        left = attempt("fetch the copy", lambda: Pipeline.fetch(id=copy.id))
+        check("the stored copy lost both nodes", sorted(n.id for n in getattr(left, "nodes", [])),
+              ["input_0"])
+
+
+def attempt_error(call: Callable[[], Any]) -> str:
+    """The message of what ``call()`` raised; a failure is recorded when it raises nothing."""
+    try:
+        call()
+    except Exception as exc:  # the official client raises its own errors for HTTP errors
+        return str(exc)
+    FAILURES.append("expected an error, none was raised")
+    print("FAIL  expected an error, none was raised")
+    return ""
 
 
 # -- every recorded pipeline, run ------------------------------------------------------------
@@ -351,6 +437,7 @@ def main() -> int:
             return 2
     with tempfile.TemporaryDirectory() as workdir:
         surface()
+        versions()
         pipelines(Path(workdir))
         batch_and_node_classes()
     if FAILURES:

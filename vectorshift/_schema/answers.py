@@ -38,8 +38,10 @@ __all__ = [
     "BLOCKING_RUN",
     "BULK_RUN",
     "CREATED",
+    "DUPLICATED",
     "FETCHED",
     "LISTED",
+    "NODE_REMOVED",
     "RUN_STATUS",
     "STARTED",
     "Ack",
@@ -48,13 +50,16 @@ __all__ = [
     "BulkRunAnswer",
     "CanvasMetadata",
     "Created",
+    "Duplicated",
     "Fetched",
     "Listed",
+    "NodeRemoved",
     "Started",
     "StatusAnswer",
     "StatusIds",
     "StoredNode",
     "StoredPipeline",
+    "VersionInfo",
 ]
 
 Text = Annotated[str, Field(min_length=1)]
@@ -130,6 +135,17 @@ class _Kept(_Read):
         return self._body
 
 
+class VersionInfo(_Read):
+    """One stored version of a pipeline (``versions[i]`` of a fetched pipeline)."""
+
+    version: Text
+    """Its number: ``major.minor.patch``."""
+    description: str | None = None
+    """Its changelog: the ``description`` of the save that made it."""
+    createdDate: str | None = None
+    """When it was made (ISO 8601)."""
+
+
 class StoredPipeline(_Kept):
     """A stored pipeline (``object`` of P2, ``objects[i]`` of P5)."""
 
@@ -151,6 +167,10 @@ class StoredPipeline(_Kept):
     """Its inputs by name: ``{"io_type", "description", "default_value"?}``."""
     outputs: dict[str, Any] | None = None
     """Its outputs by name: ``{"io_type", "description"}``."""
+    version: str | None = None
+    """The version this graph is (``"0.2.0"``): the one fetched, else the current one."""
+    versions: list[VersionInfo] | None = None
+    """Every stored version, lowest first (``vectorshift.local`` sends it with a fetch)."""
 
 
 class Fetched(_Read):
@@ -304,3 +324,25 @@ BULK_RUN = Shape[BulkRunAnswer](BulkRunAnswer)
 STARTED = Shape[Started](Started)
 RUN_STATUS = Shape[RunStatus](Annotated[RunStatus, BeforeValidator(_status_fields)])
 """Reads a status answer into :class:`RunStatus`; its context is a :class:`StatusIds`."""
+
+
+class Duplicated(_Read):
+    """A duplicate's answer: the copy's id (the client then fetches it)."""
+
+    status: str | None = None
+    """``success``."""
+    id: Text
+    """The new pipeline's id."""
+
+
+class NodeRemoved(_Read):
+    """A remove-node's answer: the id of the node removed (given by id or by name)."""
+
+    status: str | None = None
+    """``success``."""
+    node_id: Text
+    """The removed node's id."""
+
+
+DUPLICATED = Shape[Duplicated](Duplicated)
+NODE_REMOVED = Shape[NodeRemoved](NodeRemoved)

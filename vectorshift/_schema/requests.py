@@ -1,11 +1,11 @@
 """The request bodies of docs/protocol.md, declared once: what the SDK sends, what the server takes.
 
 One model per body: :class:`CreatePipeline` (P1), :class:`UpdatePipeline` (P3),
-:class:`RunPipeline` (P6), :class:`Terminate` (P8) and :class:`BulkRun` (P9, with its
-:class:`BulkRunItem`). ``vectorshift.local`` validates every body it receives with them
-(``model_validate_json`` on the raw bytes) and answers a 400 naming the field
-(:func:`~vectorshift._schema._base.describe`); the SDK's tests check that every body it sends
-validates.
+:class:`RunPipeline` (P6), :class:`Terminate` (P8), :class:`BulkRun` (P9, with its
+:class:`BulkRunItem`), :class:`Duplicate`, :class:`Revert` and :class:`RemoveNode`.
+``vectorshift.local`` validates every body it receives with them (``model_validate_json`` on
+the raw bytes) and answers a 400 naming the field (:func:`~vectorshift._schema._base.describe`);
+the SDK's tests check that every body it sends validates.
 
 A field sent as ``null`` counts as absent, as the platform treats it. Unknown fields are kept
 and ignored (the official client sends some this server does not use).
@@ -26,6 +26,9 @@ __all__ = [
     "BulkRun",
     "BulkRunItem",
     "CreatePipeline",
+    "Duplicate",
+    "RemoveNode",
+    "Revert",
     "RunPipeline",
     "Terminate",
     "UpdatePipeline",
@@ -95,12 +98,18 @@ class UpdatePipeline(Body):
     )
     branch_id: Id | None = Field(None, description="The branch saved to; accepted and ignored.")
     deploy: bool | None = Field(
-        None, description="Whether to deploy the saved version; accepted and ignored."
+        None,
+        description="Make the saved graph a new version (numbered by `bump`, `patch` when "
+        "absent); absent or false: only the current graph changes.",
     )
     name: Name | None = Field(None, description="A new name; not empty, at most 1000 characters.")
-    description: str | None = Field(None, description="A new description.")
+    description: str | None = Field(
+        None, description="A new description; also the changelog of the version made."
+    )
     bump: Literal["patch", "minor", "major"] | None = Field(
-        None, description="Which part of the semantic version to increase; none when absent."
+        None,
+        description="Which part of the semantic version to increase; given, the save makes a "
+        "new version even without `deploy`.",
     )
 
 
@@ -134,7 +143,9 @@ class RunPipeline(Body):
         None, description="Node inputs to override for this run; accepted and ignored."
     )
     version: Version = Field(
-        None, description="Which version of the pipeline to run (a string or an integer)."
+        None,
+        description="Which stored version of the pipeline to run (`\"1.2.0\"` or `\"latest\"`);"
+        " the current graph when absent; an unknown one is a 404.",
     )
 
     @model_validator(mode="after")
@@ -165,3 +176,38 @@ class BulkRun(Body):
     runs: list[BulkRunItem] = Field(
         description="The runs, answered in this order; the server may limit how many."
     )
+
+
+class Duplicate(Body):
+    """``POST /pipeline/<id>/duplicate``: a copy of the pipeline's current graph."""
+
+    name: Name | None = Field(
+        None, description="The copy's name; `<name> (copy)` when absent."
+    )
+    description: str | None = Field(
+        None, description="The copy's description; the original's when absent."
+    )
+    folder_id: Id | None = Field(None, description="The folder the copy goes to.")
+
+
+class Revert(Body):
+    """``POST /pipeline/<id>/revert``: make a stored version's graph the current one."""
+
+    version: Annotated[Id, AfterValidator(_not_blank)] = Field(
+        description="The version to go back to (`\"0.2.0\"`, or `\"latest\"`); unknown: a 404."
+    )
+
+
+class RemoveNode(Body):
+    """``POST /pipeline/<id>/remove-node``: remove one node from the stored graph."""
+
+    node_id: Id | None = Field(None, description="The id of the node to remove.")
+    node_name: Text | None = Field(
+        None, description="The name of the node to remove (when `node_id` is absent)."
+    )
+
+    @model_validator(mode="after")
+    def _one_node(self) -> RemoveNode:
+        if self.node_id is None and self.node_name is None:
+            raise refuse("missing", "give field 'node_id' or field 'node_name'")
+        return self

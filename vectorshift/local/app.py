@@ -31,6 +31,7 @@ from vectorshift._schema.requests import (
     Terminate,
     UpdatePipeline,
 )
+from vectorshift.local.app_versions import at_version, version_routes
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import FaultInjector, FaultMiddleware
 from vectorshift.local.nodes import UploadedFile
@@ -187,13 +188,10 @@ class _Api:
             record = found
         else:
             raise Refusal(400, "give query parameter 'id' or 'name'")
-        if version is not None and version != record.version:
-            raise Refusal(
-                404,
-                f"version {version!r} of pipeline {record.id!r} not found: this server keeps "
-                f"only the latest version ({record.version})",
-            )
-        return JSONResponse({"status": "success", "object": record.to_wire()})
+        record = await at_version(self.store, record, version)
+        versions = await self.store.list_versions(org, record.id)
+        wire = {**record.to_wire(), "versions": [v.to_wire() for v in versions]}
+        return JSONResponse({"status": "success", "object": wire})
 
     async def update_pipeline(self, request: Request) -> Response:
         org = self._org(request)
@@ -211,6 +209,7 @@ class _Api:
             name=body.name,
             description=body.description,
             bump=body.bump,
+            deploy=bool(body.deploy),
         )
         if updated is None:
             raise Refusal(404, f"pipeline {pipeline_id!r} not found")
@@ -253,6 +252,7 @@ class _Api:
             )
         else:
             body = await read_body(request, RunPipeline, self.config.max_body_bytes)
+        pipeline = await at_version(self.store, pipeline, body.version)
         given = body.inputs or {}
         background, stream = bool(body.background), bool(body.stream)
         intermediate = body.send_intermediate_results is not False
@@ -423,6 +423,7 @@ def create_app(
         Route(pid + "/terminate", api.terminate, methods=["POST"]),
         Route(pid + "/bulk-run", api.bulk_run, methods=["POST"]),
         Route(pid + "/bulk_run", api.bulk_run, methods=["POST"]),
+        *version_routes(api, pid),
     ]
     app = LocalApp(
         routes=routes,

@@ -29,7 +29,10 @@ class IdempotencyConflict(Exception):
 
 @dataclass(frozen=True)
 class PipelineRecord:
-    """One stored pipeline (the latest version; older versions are not kept)."""
+    """One stored pipeline: its current graph and the version it is at (``version``).
+
+    The graph of each version it was deployed at is a :class:`VersionRecord`.
+    """
 
     id: str
     org: str
@@ -108,6 +111,53 @@ def simulated_field(providers: tuple[str, ...] | list[str]) -> dict[str, Any]:
     ignore it.
     """
     return {"simulated_providers": sorted(providers)} if providers else {}
+
+
+FIRST_VERSION = "0.0.0"
+"""The version a new pipeline is at (and a duplicate): its creation is its first version.
+
+The official client's docs deploy, bump the minor part twice and revert to ``0.2.0``, so the
+first version is below ``0.1.0``; ``0.0.0`` is the one that needs no further rule.
+"""
+
+LATEST = "latest"
+"""The version selector naming a pipeline's highest version number."""
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One stored version of a pipeline: its number, changelog and graph."""
+
+    pipeline_id: str
+    version: str
+    description: str
+    created: str
+    nodes: dict[str, Any]
+    canvas_metadata: dict[str, Any]
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The version as a fetched pipeline's ``versions`` list shows it."""
+        return {
+            "version": self.version,
+            "description": self.description,
+            "createdDate": self.created,
+        }
+
+
+def version_key(version: str) -> tuple[int, int, int]:
+    """``version`` (``major.minor.patch``) as a tuple to order by; ``(-1, -1, -1)`` when not.
+
+    Example:
+        >>> version_key("0.10.0") > version_key("0.9.3")
+        True
+    """
+    try:
+        major, minor, patch = (int(x) for x in version.split("."))
+    except ValueError:
+        return (-1, -1, -1)
+    return (major, minor, patch)
 
 
 def bump_version(version: str, part: str) -> str:

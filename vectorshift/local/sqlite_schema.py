@@ -56,7 +56,25 @@ _V4_SIMULATED = """
 ALTER TABLE runs ADD COLUMN simulated TEXT NOT NULL DEFAULT '';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_EXPIRY, _V3_INSTANCES, _V4_SIMULATED)
+# Versions: the graph of every version a pipeline was deployed at (see sqlite_versions). The
+# pipelines row keeps the current graph and the version it is at; a pipeline made before this
+# migration gets its current graph as its one stored version.
+_V5_VERSIONS = """
+CREATE TABLE pipeline_versions (
+    pipeline_id TEXT NOT NULL, version TEXT NOT NULL, nodes TEXT NOT NULL,
+    canvas_metadata TEXT NOT NULL, inputs TEXT NOT NULL, outputs TEXT NOT NULL,
+    description TEXT NOT NULL, created TEXT NOT NULL, PRIMARY KEY (pipeline_id, version));
+INSERT INTO pipeline_versions SELECT id, version, nodes, canvas_metadata, inputs, outputs, '',
+    modified FROM pipelines;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1_TABLES,
+    _V2_EXPIRY,
+    _V3_INSTANCES,
+    _V4_SIMULATED,
+    _V5_VERSIONS,
+)
 """SQL scripts by version reached minus one; statements separated by ``;``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import anyio
 
 from vectorshift.local.records import (
+    FIRST_VERSION,
     IDEMPOTENCY_TTL,
     RUN_STATUSES,
     STOPPED_SERVER_ERROR,
@@ -37,13 +38,13 @@ from vectorshift.local.records import (
     PipelineRecord,
     RunLimitReached,
     RunRecord,
-    bump_version,
     new_object_id,
     result_frame,
 )
 from vectorshift.local.sqlite_owners import abandoned, beat, forget
 from vectorshift.local.sqlite_rows import dump, now_iso, pipeline_from_row, run_from_row
 from vectorshift.local.sqlite_thread import ConnectionThread, connect, fetch, transaction
+from vectorshift.local.sqlite_versions import VersionsStore, next_version, record_version
 
 __all__ = ["SQLiteStore"]
 
@@ -56,7 +57,7 @@ _live_lock = threading.Lock()
 _live_instances: set[str] = set()
 
 
-class SQLiteStore:
+class SQLiteStore(VersionsStore):
     """The :class:`~vectorshift.local.store.Store` on one SQLite file.
 
     Opening it starts its two threads and migrates the file; do that outside an event loop (or
@@ -141,7 +142,7 @@ class SQLiteStore:
         """See :meth:`Store.create_pipeline <vectorshift.local.store.Store.create_pipeline>`."""
         pid, branch, now = new_object_id(), new_object_id(), now_iso()
         values = (pid, org, name, dump(nodes), dump(canvas_metadata), dump(inputs),
-                  dump(outputs), branch, "1.0.0", description, now, now)
+                  dump(outputs), branch, FIRST_VERSION, description, now, now)
 
         def job(db: sqlite3.Connection) -> sqlite3.Row:
             db.execute(
@@ -150,6 +151,7 @@ class SQLiteStore:
                 values,
             )
             row: sqlite3.Row = db.execute("SELECT * FROM pipelines WHERE id = ?", (pid,)).fetchone()
+            record_version(db, row, "")
             return row
 
         return pipeline_from_row(await self._write(job))
@@ -189,8 +191,10 @@ class SQLiteStore:
         name: str | None = None,
         description: str | None = None,
         bump: str | None = None,
+        deploy: bool = False,
     ) -> PipelineRecord | None:
         """See :meth:`Store.update_pipeline <vectorshift.local.store.Store.update_pipeline>`."""
+        versioned = deploy or bump is not None
 
         def job(db: sqlite3.Connection) -> sqlite3.Row | None:
             row = db.execute(
@@ -209,7 +213,7 @@ class SQLiteStore:
                     row["canvas_metadata"] if canvas_metadata is None else dump(canvas_metadata),
                     row["name"] if name is None else name,
                     row["description"] if description is None else description,
-                    row["version"] if bump is None else bump_version(row["version"], bump),
+                    next_version(db, pipeline_id, bump or "patch") if versioned else row["version"],
                     now_iso(),
                     pipeline_id,
                 ),
@@ -217,6 +221,8 @@ class SQLiteStore:
             new: sqlite3.Row = db.execute(
                 "SELECT * FROM pipelines WHERE id = ?", (pipeline_id,)
             ).fetchone()
+            if versioned:
+                record_version(db, new, description or "")
             return new
 
         row = await self._write(job)
@@ -227,6 +233,8 @@ class SQLiteStore:
 
         def job(db: sqlite3.Connection) -> bool:
             cur = db.execute("DELETE FROM pipelines WHERE id = ? AND org = ?", (pipeline_id, org))
+            if cur.rowcount == 1:
+                db.execute("DELETE FROM pipeline_versions WHERE pipeline_id = ?", (pipeline_id,))
             return cur.rowcount == 1
 
         return await self._write(job)

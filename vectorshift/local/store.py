@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from vectorshift.local.records import PipelineRecord, RunRecord
+from vectorshift.local.records import PipelineRecord, RunRecord, VersionRecord
 
 __all__ = ["BlockingStore", "Store"]
 
@@ -43,7 +43,10 @@ class Store(Protocol):
         outputs: dict[str, Any],
         description: str = "",
     ) -> PipelineRecord:
-        """Store a new pipeline and return it (fresh id, main branch id and version ``1.0.0``)."""
+        """Store a new pipeline and return it (fresh id, main branch id, version ``0.0.0``).
+
+        Its graph is stored as its first version too.
+        """
         ...
 
     async def get_pipeline(self, org: str, pipeline_id: str) -> PipelineRecord | None:
@@ -70,10 +73,43 @@ class Store(Protocol):
         name: str | None = None,
         description: str | None = None,
         bump: str | None = None,
+        deploy: bool = False,
     ) -> PipelineRecord | None:
         """Replace a pipeline's graph; ``None`` when the organisation has no such pipeline.
 
-        ``bump`` (``"patch"``, ``"minor"`` or ``"major"``) raises the version accordingly.
+        With ``deploy`` or ``bump`` (``"patch"``, ``"minor"`` or ``"major"``; ``patch`` when
+        only ``deploy``) the graph becomes a new version, numbered from the highest stored
+        one (see :mod:`vectorshift.local.sqlite_versions`), with ``description`` as its
+        changelog; without either only the current graph changes.
+        """
+        ...
+
+    async def list_versions(self, org: str, pipeline_id: str) -> list[VersionRecord]:
+        """The pipeline's stored versions, lowest number first (``[]`` for no such pipeline)."""
+        ...
+
+    async def get_version(
+        self, org: str, pipeline_id: str, version: str
+    ) -> VersionRecord | None:
+        """One stored version (``"latest"``: the highest number), or ``None``."""
+        ...
+
+    async def revert_pipeline(
+        self, org: str, pipeline_id: str, version: str
+    ) -> PipelineRecord | None:
+        """Make a stored version's graph the current one; ``None`` when either is missing.
+
+        No version is made or deleted: the pipeline is at ``version`` again.
+        """
+        ...
+
+    async def edit_pipeline(
+        self, org: str, pipeline_id: str, edit: Callable[[PipelineRecord], PipelineRecord]
+    ) -> PipelineRecord | None:
+        """Replace the current graph by ``edit(current)``, atomically; not a version.
+
+        ``edit`` may raise to leave the pipeline unchanged (the exception propagates).
+        Returns ``None`` when the organisation has no such pipeline.
         """
         ...
 
