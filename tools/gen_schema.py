@@ -41,7 +41,8 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     (
         "Request bodies",
         "vectorshift._schema.requests",
-        ("CreatePipeline", "UpdatePipeline", "RunPipeline", "Terminate", "BulkRun", "BulkRunItem"),
+        ("CreatePipeline", "UpdatePipeline", "RunPipeline", "Terminate", "BulkRun", "BulkRunItem",
+         "SharePipeline", "UnsharePipeline", "PublishPipeline"),
         "What a client sends. `vectorshift.local` refuses a body that does not match with a 4xx "
         "naming the field; fields not listed are accepted and ignored.",
     ),
@@ -49,7 +50,7 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
         "Answers",
         "vectorshift._schema.answers",
         ("Created", "Fetched", "StoredPipeline", "StoredNode", "CanvasMetadata", "Listed", "Ack",
-         "BlockingRun", "Started", "StatusAnswer", "BulkRunAnswer", "BulkItem"),
+         "BlockingRun", "Started", "StatusAnswer", "BulkRunAnswer", "BulkItem", "Published"),
         "What a server answers. The SDK validates each answer from its bytes; fields not listed "
         "are kept, so a platform that adds fields breaks nothing.",
     ),

@@ -40,6 +40,7 @@ __all__ = [
     "CREATED",
     "FETCHED",
     "LISTED",
+    "PUBLISHED",
     "RUN_STATUS",
     "STARTED",
     "Ack",
@@ -50,6 +51,7 @@ __all__ = [
     "Created",
     "Fetched",
     "Listed",
+    "Published",
     "Started",
     "StatusAnswer",
     "StatusIds",
@@ -304,3 +306,16 @@ BULK_RUN = Shape[BulkRunAnswer](BulkRunAnswer)
 STARTED = Shape[Started](Started)
 RUN_STATUS = Shape[RunStatus](Annotated[RunStatus, BeforeValidator(_status_fields)])
 """Reads a status answer into :class:`RunStatus`; its context is a :class:`StatusIds`."""
+
+
+class Published(_Kept):
+    """A marketplace publish's answer: ``{"status", "id"}`` (``vectorshift.local`` refuses
+    publishing instead: it has no marketplace)."""
+
+    status: str | None = None
+    """``success``."""
+    id: Text
+    """The marketplace listing's id, which ``unpublish`` takes."""
+
+
+PUBLISHED = Shape[Published](Published)
