@@ -44,6 +44,7 @@ from gensync.twins import Config, SyncReturn, rewrite_docstring
 CLASSES: tuple[tuple[str, str], ...] = (
     ("vectorshift/pipeline/_pipeline.py", "Pipeline"),
     ("vectorshift/pipeline/_runs.py", "PipelineRuns"),
+    ("vectorshift/pipeline/_sharing.py", "PipelineSharing"),
     ("vectorshift/pipeline/_handler.py", "RunHandler"),
     ("vectorshift/_client.py", "Client"),
 )

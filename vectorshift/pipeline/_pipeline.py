@@ -18,11 +18,12 @@ from vectorshift.pipeline._generated_pipeline import PipelineSync
 from vectorshift.pipeline._graph import deserialize_nodes
 from vectorshift.pipeline._node import Node
 from vectorshift.pipeline._runs import PipelineRuns
+from vectorshift.pipeline._sharing import PipelineSharing
 
 __all__ = ["Pipeline"]
 
 
-class Pipeline(PipelineRuns, PipelineSync):
+class Pipeline(PipelineSharing, PipelineRuns, PipelineSync):
     """A VectorShift pipeline: a graph of nodes, built in Python and run on the platform.
 
     Build it with the fluent builder, save it, then run it: blocking (``run``), in the
