@@ -74,7 +74,7 @@ async def test_a_viewer_fetches_lists_and_runs_but_may_not_save_or_delete(
     shared = await Pipeline.alist(include_shared=True, client=other)
     assert [p.id for p in shared] == [pipeline.id]
     assert (await seen.arun({"query": "hi"}))["outputs"]["answer"] == "hi"
-    with pytest.raises(PermissionDeniedError, match="role 'viewer'.*may not save"):
+    with pytest.raises(PermissionDeniedError, match=r"role 'viewer'.*may not save"):
         await seen.asave()
     with pytest.raises(PermissionDeniedError, match="may not delete"):
         await seen.adelete()
