@@ -142,6 +142,11 @@ def _project_venv(session: nox.Session) -> str:
     return python
 
 
+_COMPAT_KEY, _COMPAT_ORG = "compat-key", "compat-org"
+_OTHER_KEY, _OTHER_ORG = "compat-other-key", "compat-other-org"
+"""The compat server's two organisations: the second is whom the official client shares with."""
+
+
 @contextlib.contextmanager
 def _local_server(python: str) -> Iterator[dict[str, str]]:
     """``python -m vectorshift.local`` on a free loopback port; yields its URL and key as env.
@@ -151,7 +156,8 @@ def _local_server(python: str) -> Iterator[dict[str, str]]:
     and killed if it has not exited 10 s later.
     """
     server = subprocess.Popen(
-        [python, "-m", "vectorshift.local", "--host", "127.0.0.1", "--port", "0"],
+        [python, "-m", "vectorshift.local", "--host", "127.0.0.1", "--port", "0",
+         "--api-key", f"{_COMPAT_KEY}={_COMPAT_ORG}", "--api-key", f"{_OTHER_KEY}={_OTHER_ORG}"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -169,7 +175,7 @@ def _local_server(python: str) -> Iterator[dict[str, str]]:
         watchdog.cancel()
         if len(env) != 2:
             raise RuntimeError(f"vectorshift.local did not start (exit status {server.wait()})")
-        yield env
+        yield {**env, "COMPAT_OTHER_API_KEY": _OTHER_KEY, "COMPAT_OTHER_ORG": _OTHER_ORG}
     finally:
         watchdog.cancel()
         server.terminate()

@@ -50,6 +50,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     "host class (SQLiteStore) overrides: its read and write threads",
     ("pipeline/_runs.py", "NotImplementedError"): "the abstract hook a mixin's host class "
     "provides (the pipeline's saved id); never reached",
+    ("pipeline/_sharing.py", "NotImplementedError"): "the abstract hook a mixin's host class "
+    "provides (the pipeline's client); never reached",
+    ("local/sqlite_sharing.py", "NotImplementedError"): "the abstract hooks (_read, _write) "
+    "SQLiteStore provides for its sharing mixin; never reached",
     ("pipeline/_generated_methods.py", "NotImplementedError"): "generated: the abstract hook of "
     "the builder mixin, provided by NodeBuilder; never reached",
     ("_client.py", "TypeError"): "pickle protocol: an object that cannot be pickled raises "

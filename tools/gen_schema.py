@@ -42,7 +42,8 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
         "Request bodies",
         "vectorshift._schema.requests",
         ("CreatePipeline", "UpdatePipeline", "RunPipeline", "Terminate", "BulkRun", "BulkRunItem",
-         "Duplicate", "Revert", "RemoveNode"),
+         "Duplicate", "Revert", "RemoveNode", "SharePipeline", "UnsharePipeline",
+         "PublishPipeline"),
         "What a client sends. `vectorshift.local` refuses a body that does not match with a 4xx "
         "naming the field; fields not listed are accepted and ignored.",
     ),
@@ -51,7 +52,7 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
         "vectorshift._schema.answers",
         ("Created", "Fetched", "StoredPipeline", "VersionInfo", "StoredNode", "CanvasMetadata",
          "Listed", "Ack", "BlockingRun", "Started", "StatusAnswer", "BulkRunAnswer", "BulkItem",
-         "Duplicated", "NodeRemoved"),
+         "Duplicated", "NodeRemoved", "Published"),
         "What a server answers. The SDK validates each answer from its bytes; fields not listed "
         "are kept, so a platform that adds fields breaks nothing.",
     ),

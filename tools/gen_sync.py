@@ -45,6 +45,7 @@ CLASSES: tuple[tuple[str, str], ...] = (
     ("vectorshift/pipeline/_pipeline.py", "Pipeline"),
     ("vectorshift/pipeline/_runs.py", "PipelineRuns"),
     ("vectorshift/pipeline/_versions.py", "PipelineVersions"),
+    ("vectorshift/pipeline/_sharing.py", "PipelineSharing"),
     ("vectorshift/pipeline/_handler.py", "RunHandler"),
     ("vectorshift/_client.py", "Client"),
 )

@@ -170,7 +170,7 @@ def test_a_500_names_only_the_request_id_and_the_log_has_the_rest(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail of the store")
 
-    monkeypatch.setattr(server._store, "list_pipelines", broken)
+    monkeypatch.setattr(server._store, "visible_pipelines", broken)
     with caplog.at_level(logging.ERROR, logger="vectorshift.local"):
         response = api.get("/pipelines")
     assert response.status_code == 500

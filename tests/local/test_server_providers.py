@@ -76,7 +76,7 @@ def test_bulk_runs_name_their_simulated_providers(api: httpx.Client) -> None:
     pipeline_id = create(api, provider_graph("openai"))
     runs = [{"inputs": {"query": "a"}}, {"inputs": {"query": "b"}}]
     body = api.post(f"/pipeline/{pipeline_id}/bulk-run", json={"runs": runs}).json()
-    assert [entry["simulated_providers"] for entry in body["run_outputs"]] == [["openai"]] * 2
+    assert [entry["simulated_providers"] for entry in body] == [["openai"]] * 2
 
 
 def test_a_real_provider_the_server_has_no_client_for_fails_the_run_naming_it() -> None:

@@ -42,6 +42,7 @@ __all__ = [
     "FETCHED",
     "LISTED",
     "NODE_REMOVED",
+    "PUBLISHED",
     "RUN_STATUS",
     "STARTED",
     "Ack",
@@ -54,6 +55,7 @@ __all__ = [
     "Fetched",
     "Listed",
     "NodeRemoved",
+    "Published",
     "Started",
     "StatusAnswer",
     "StatusIds",
@@ -344,5 +346,16 @@ class NodeRemoved(_Read):
     """The removed node's id."""
 
 
+class Published(_Kept):
+    """A marketplace publish's answer: ``{"status", "id"}`` (``vectorshift.local`` refuses
+    publishing instead: it has no marketplace)."""
+
+    status: str | None = None
+    """``success``."""
+    id: Text
+    """The marketplace listing's id, which ``unpublish`` takes."""
+
+
 DUPLICATED = Shape[Duplicated](Duplicated)
 NODE_REMOVED = Shape[NodeRemoved](NodeRemoved)
+PUBLISHED = Shape[Published](Published)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
 from vectorshift._schema._base import json_kind
 from vectorshift._schema._body import Body, JsonData, refuse
@@ -27,10 +28,13 @@ __all__ = [
     "BulkRunItem",
     "CreatePipeline",
     "Duplicate",
+    "PublishPipeline",
     "RemoveNode",
     "Revert",
     "RunPipeline",
+    "SharePipeline",
     "Terminate",
+    "UnsharePipeline",
     "UpdatePipeline",
 ]
 
@@ -90,9 +94,15 @@ class CreatePipeline(Body):
 
 
 class UpdatePipeline(Body):
-    """P3 ``POST /update/pipeline/<id>``: save a new graph (and optionally rename or re-version)."""
+    """P3 ``POST /update/pipeline/<id>``: save a new graph (and optionally rename or re-version),
+    or only move the pipeline to a folder (``{"folder_id"}``, what ``move_to_folder`` sends)."""
 
-    nodes: Graph = Field(description="The new graph: node id to node object.")
+    nodes: Graph | None = Field(
+        None, description="The new graph: node id to node object; required unless `folder_id`."
+    )
+    folder_id: Id | None = Field(
+        None, description="The folder to file the pipeline in; alone, the graph is kept."
+    )
     canvas_metadata: Graph | None = Field(
         None, description="Editor layout; the stored one is kept when absent."
     )
@@ -111,6 +121,12 @@ class UpdatePipeline(Body):
         description="Which part of the semantic version to increase; given, the save makes a "
         "new version even without `deploy`.",
     )
+
+    @model_validator(mode="after")
+    def _a_graph_or_a_folder(self) -> UpdatePipeline:
+        if self.nodes is None and self.folder_id is None:
+            raise PydanticCustomError("missing", "Field required", {"field": "nodes"})
+        return self
 
 
 class RunPipeline(Body):
@@ -211,3 +227,56 @@ class RemoveNode(Body):
         if self.node_id is None and self.node_name is None:
             raise refuse("missing", "give field 'node_id' or field 'node_name'")
         return self
+
+
+def _one_target(user_id: str | None, org_id: str | None) -> None:
+    if user_id is None and org_id is None:
+        raise refuse("one_of", "give 'user_id' or 'org_id': who the pipeline is shared with")
+
+
+class SharePipeline(Body):
+    """``POST /pipeline/<id>/share``: let a user or an organisation see (or edit) the pipeline."""
+
+    user_id: Id | None = Field(
+        None, description="The user to share with; `vectorshift.local` has no users (refused)."
+    )
+    org_id: Id | None = Field(None, description="The organisation to share with.")
+    role: Literal["viewer", "editor"] = Field(
+        "viewer", description="`viewer` may fetch and run; `editor` may also save."
+    )
+    name: Text | None = Field(
+        None, description="A display name for whom it is shared with; stored and listed."
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> SharePipeline:
+        _one_target(self.user_id, self.org_id)
+        return self
+
+
+class UnsharePipeline(Body):
+    """``POST /pipeline/<id>/unshare``: take back what ``share`` gave."""
+
+    user_id: Id | None = Field(None, description="The user to take access from.")
+    org_id: Id | None = Field(None, description="The organisation to take access from.")
+
+    @model_validator(mode="after")
+    def _someone(self) -> UnsharePipeline:
+        _one_target(self.user_id, self.org_id)
+        return self
+
+
+class PublishPipeline(Body):
+    """``POST /marketplace/publish``: list the pipeline on the VectorShift marketplace.
+
+    `vectorshift.local` has no marketplace: it checks the body, then refuses it (422).
+    """
+
+    object_type: Literal["pipeline"] = Field(description="What is published: `pipeline`.")
+    object_id: Id = Field(description="The pipeline's id.")
+    title: Text = Field(description="The marketplace listing's title.")
+    description: Text | None = Field(None, description="The listing's description.")
+    tags: list[Text] | None = Field(None, description="The listing's tags.")
+    internal: bool | None = Field(
+        None, description="List it only inside the organisation (true) or publicly."
+    )

@@ -31,6 +31,7 @@ from vectorshift._schema.requests import (
     Terminate,
     UpdatePipeline,
 )
+from vectorshift.local.app_sharing import OWNER, SharingApi, access, refuse_role
 from vectorshift.local.app_versions import at_version, version_routes
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import FaultInjector, FaultMiddleware
@@ -71,6 +72,10 @@ from vectorshift.local.validation import (
 
 logger = _log.get_logger("vectorshift.local")
 
+_GRAPH_FIELDS = frozenset({"nodes", "canvas_metadata", "inputs", "outputs"})
+"""What a list's object leaves out unless ``verbose=true``."""
+
+
 class _Api:
     """The route handlers, sharing the configuration, the store and the run manager."""
 
@@ -96,10 +101,8 @@ class _Api:
         return org
 
     async def _pipeline(self, org: str, pipeline_id: str) -> PipelineRecord:
-        record = await self.store.get_pipeline(org, pipeline_id)
-        if record is None:
-            raise Refusal(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
-        return record
+        """The pipeline ``org`` owns or has shared with it (app_sharing.access)."""
+        return (await access(self.store, org, pipeline_id))[0]
 
     async def _run(self, org: str, pipeline_id: str, task_id: str) -> RunRecord:
         record = await self.store.get_run(org, task_id)
@@ -196,11 +199,19 @@ class _Api:
     async def update_pipeline(self, request: Request) -> Response:
         org = self._org(request)
         pipeline_id = request.path_params["pipeline_id"]
-        await self._pipeline(org, pipeline_id)
+        record, role = await access(self.store, org, pipeline_id)
         body = await read_body(request, UpdatePipeline, self.config.max_body_bytes)
+        if body.folder_id is not None:
+            if role != OWNER:
+                refuse_role(org, record, role, "move", "only the organisation that owns it")
+            await self.store.move_pipeline(org, pipeline_id, body.folder_id)
+        if body.nodes is None:
+            return JSONResponse({"status": "success"})
+        if role not in (OWNER, "editor"):
+            refuse_role(org, record, role, "save", "an editor or the organisation that owns it")
         inputs, outputs = graph_io(body.nodes)
         updated = await self.store.update_pipeline(
-            org,
+            record.org,
             pipeline_id,
             nodes=body.nodes,
             inputs=inputs,
@@ -219,7 +230,8 @@ class _Api:
         org = self._org(request)
         pipeline_id = request.path_params["pipeline_id"]
         if not await self.store.delete_pipeline(org, pipeline_id):
-            raise Refusal(404, f"pipeline {pipeline_id[:MAX_ID_LENGTH]!r} not found")
+            record, role = await access(self.store, org, pipeline_id)  # 404 when not shared
+            refuse_role(org, record, role, "delete", "only the organisation that owns it")
         return JSONResponse({"status": "success"})
 
     async def list_pipelines(self, request: Request) -> Response:
@@ -227,12 +239,20 @@ class _Api:
         offset = query_int(request, "offset", 0, low=0, high=10**9)
         limit = query_int(request, "limit", 100, low=0, high=1000)
         verbose = query_bool(request, "verbose", False)
-        query_bool(request, "include_shared", False)
-        query_str(request, "folder_id", max_length=MAX_ID_LENGTH)
-        records = await self.store.list_pipelines(org, offset=offset, limit=limit)
-        body: dict[str, Any] = {"status": "success", "object_ids": [r.id for r in records]}
-        if verbose:
-            body["objects"] = [r.to_wire() for r in records]
+        found = await self.store.visible_pipelines(
+            org, offset=offset, limit=limit,
+            folder_id=query_str(request, "folder_id", max_length=MAX_ID_LENGTH),
+            include_shared=query_bool(request, "include_shared", False),
+        )
+        # Objects either way (the official client reads `objects[]._id` and `name`, and only
+        # ids from `object_ids`); verbose adds each graph.
+        objects = []
+        for record, role in found:
+            wire = record.to_wire()
+            if not verbose:
+                wire = {k: v for k, v in wire.items() if k not in _GRAPH_FIELDS}
+            objects.append(wire if role is None else {**wire, "shared_role": role})
+        body = {"status": "success", "object_ids": [r.id for r, _ in found], "objects": objects}
         return JSONResponse(body)
 
     # P6-P9 and X1-X3: runs ------------------------------------------------------------------
@@ -342,7 +362,7 @@ class _Api:
             for index, item in enumerate(body.runs)
         ]
         if not runs:
-            return JSONResponse({"status": "success", "run_outputs": []})
+            return JSONResponse([])
         records, _ = await self._start(org, pipeline, runs, False)
         outputs = []
         for record in records:
@@ -355,7 +375,9 @@ class _Api:
             if final.error is not None:
                 entry["error"] = final.error
             outputs.append({**entry, **simulated_field(final.simulated)})
-        return JSONResponse({"status": "success", "run_outputs": outputs})
+        # The list itself, as the official client documents its answer ("a list of dictionaries
+        # containing the run_id and outputs"); the SDK reads this and {"run_outputs": [...]}.
+        return JSONResponse(outputs)
 
 
 def create_app(
@@ -402,6 +424,7 @@ def create_app(
     recorder = recorder if recorder is not None else Recorder(enabled=config.record)
     manager = RunManager(store, config, script=script, recorder=recorder)
     api = _Api(config, store, manager)
+    sharing = SharingApi(config, store, api._org)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -424,6 +447,10 @@ def create_app(
         Route(pid + "/bulk-run", api.bulk_run, methods=["POST"]),
         Route(pid + "/bulk_run", api.bulk_run, methods=["POST"]),
         *version_routes(api, pid),
+        Route(pid + "/share", sharing.share, methods=["POST"]),
+        Route(pid + "/unshare", sharing.unshare, methods=["POST"]),
+        Route("/v1/marketplace/publish", sharing.publish, methods=["POST"]),
+        Route("/v1/marketplace/{marketplace_id}", sharing.unpublish, methods=["DELETE"]),
     ]
     app = LocalApp(
         routes=routes,

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from vectorshift._schema.requests import MAX_ID_LENGTH, Duplicate, RemoveNode, Revert
+from vectorshift.local.app_sharing import OWNER, access, refuse_role
 from vectorshift.local.records import PipelineRecord
 from vectorshift.local.store import Store
 from vectorshift.local.templates import find_references
@@ -123,11 +124,18 @@ def without_node(
 def version_routes(api: _Api, pid: str) -> list[Route]:
     """The routes of this module, under ``pid`` (``/v1/pipeline/{pipeline_id}``)."""
 
-    async def revert(request: Request) -> Response:
+    async def editable(request: Request, action: str) -> PipelineRecord:
+        """The pipeline of the request, if the caller owns it or may edit it (403 else)."""
         org = api._org(request)
-        record = await api._pipeline(org, request.path_params["pipeline_id"])
+        record, role = await access(api.store, org, request.path_params["pipeline_id"])
+        if role not in (OWNER, "editor"):
+            refuse_role(org, record, role, action, "an editor or the organisation that owns it")
+        return record
+
+    async def revert(request: Request) -> Response:
+        record = await editable(request, "revert")
         body = await read_body(request, Revert, api.config.max_body_bytes)
-        if await api.store.revert_pipeline(org, record.id, body.version) is None:
+        if await api.store.revert_pipeline(record.org, record.id, body.version) is None:
             raise await _unknown_version(api.store, record, body.version)
         return JSONResponse({"status": "success"})
 
@@ -144,11 +152,13 @@ def version_routes(api: _Api, pid: str) -> list[Route]:
             outputs=source.outputs,
             description=source.description if body.description is None else body.description,
         )
+        if body.folder_id is not None:
+            await api.store.move_pipeline(org, copy.id, body.folder_id)
         return JSONResponse({"status": "success", "id": copy.id})
 
     async def remove_node(request: Request) -> Response:
-        org = api._org(request)
-        pipeline_id = (await api._pipeline(org, request.path_params["pipeline_id"])).id
+        record = await editable(request, "edit")
+        pipeline_id = record.id
         body = await read_body(request, RemoveNode, api.config.max_body_bytes)
         removed: list[str] = []
 
@@ -157,7 +167,7 @@ def version_routes(api: _Api, pid: str) -> list[Route]:
             removed.append(node_id)
             return new
 
-        if await api.store.edit_pipeline(org, pipeline_id, edit) is None:
+        if await api.store.edit_pipeline(record.org, pipeline_id, edit) is None:
             raise Refusal(404, f"pipeline {pipeline_id!r} not found")
         return JSONResponse({"status": "success", "node_id": removed[0]})
 

@@ -46,6 +46,7 @@ class PipelineRecord:
     description: str
     created: str
     modified: str
+    folder_id: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The pipeline object as ``GET /pipeline`` answers it."""
@@ -61,6 +62,7 @@ class PipelineRecord:
             "createdDate": self.created,
             "modifiedDate": self.modified,
             "version": self.version,
+            "folder_id": self.folder_id,
         }
 
 

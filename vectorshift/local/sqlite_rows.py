@@ -42,6 +42,7 @@ def pipeline_from_row(row: sqlite3.Row) -> PipelineRecord:
         description=row["description"],
         created=row["created"],
         modified=row["modified"],
+        folder_id=row["folder_id"],
     )
 
 

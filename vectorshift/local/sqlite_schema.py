@@ -68,12 +68,24 @@ INSERT INTO pipeline_versions SELECT id, version, nodes, canvas_metadata, inputs
     modified FROM pipelines;
 """
 
+# Folders and sharing: the folder a pipeline is filed in (NULL: none), and which other
+# organisations may see a pipeline, with which role (see sqlite_sharing).
+_V6_SHARING = """
+ALTER TABLE pipelines ADD COLUMN folder_id TEXT;
+CREATE INDEX pipelines_by_folder ON pipelines (org, folder_id);
+CREATE TABLE shares (
+    pipeline_id TEXT NOT NULL, org TEXT NOT NULL, role TEXT NOT NULL, name TEXT,
+    created TEXT NOT NULL, PRIMARY KEY (pipeline_id, org)) WITHOUT ROWID;
+CREATE INDEX shares_by_org ON shares (org);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _V1_TABLES,
     _V2_EXPIRY,
     _V3_INSTANCES,
     _V4_SIMULATED,
     _V5_VERSIONS,
+    _V6_SHARING,
 )
 """SQL scripts by version reached minus one; statements separated by ``;``."""
 

@@ -43,6 +43,7 @@ from vectorshift.local.records import (
 )
 from vectorshift.local.sqlite_owners import abandoned, beat, forget
 from vectorshift.local.sqlite_rows import dump, now_iso, pipeline_from_row, run_from_row
+from vectorshift.local.sqlite_sharing import SQLiteSharing
 from vectorshift.local.sqlite_thread import ConnectionThread, connect, fetch, transaction
 from vectorshift.local.sqlite_versions import VersionsStore, next_version, record_version
 
@@ -57,7 +58,7 @@ _live_lock = threading.Lock()
 _live_instances: set[str] = set()
 
 
-class SQLiteStore(VersionsStore):
+class SQLiteStore(VersionsStore, SQLiteSharing):
     """The :class:`~vectorshift.local.store.Store` on one SQLite file.
 
     Opening it starts its two threads and migrates the file; do that outside an event loop (or
@@ -146,7 +147,9 @@ class SQLiteStore(VersionsStore):
 
         def job(db: sqlite3.Connection) -> sqlite3.Row:
             db.execute(
-                "INSERT INTO pipelines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,"
+                "INSERT INTO pipelines (id, org, name, nodes, canvas_metadata, inputs, outputs,"
+                " branch_id, version, description, created, modified, rev)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,"
                 "(SELECT COALESCE(MAX(rev), 0) + 1 FROM pipelines))",
                 values,
             )

@@ -19,11 +19,12 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from vectorshift.local.records import PipelineRecord, RunRecord, VersionRecord
+from vectorshift.local.store_sharing import SharingStore
 
 __all__ = ["BlockingStore", "Store"]
 
 
-class Store(Protocol):
+class Store(SharingStore, Protocol):
     """Pipelines, runs, run events and idempotency keys, behind async methods.
 
     Attributes:

@@ -19,12 +19,13 @@ from vectorshift.pipeline._graph import deserialize_nodes
 from vectorshift.pipeline._node import Node
 from vectorshift.pipeline._official import OfficialPipeline
 from vectorshift.pipeline._runs import PipelineRuns
+from vectorshift.pipeline._sharing import PipelineSharing
 from vectorshift.pipeline._versions import PipelineVersions
 
 __all__ = ["Pipeline"]
 
 
-class Pipeline(PipelineVersions, PipelineRuns, OfficialPipeline, PipelineSync):
+class Pipeline(PipelineVersions, PipelineSharing, PipelineRuns, OfficialPipeline, PipelineSync):
     """A VectorShift pipeline: a graph of nodes, built in Python and run on the platform.
 
     Build it with the fluent builder, save it, then run it: blocking (``run``), in the
