@@ -359,3 +359,26 @@ def test_duplicate_ids_are_refused_by_validate() -> None:
     p._nodes.append(b)
     with pytest.raises(PipelineDefinitionError, match="two nodes share the id 'same'"):
         p.validate()
+
+
+def test_the_official_clients_keywords_build_the_same_inputs() -> None:
+    from vectorshift.pipeline.nodes import InputNode as OfficialInput
+    from vectorshift.pipeline.nodes import LlmNode as OfficialLlm
+    from vectorshift.pipeline.nodes import OutputNode as OfficialOutput
+
+    title = OfficialInput(node_name="title", input_type="string", use_default_value=True,
+                          default_value="Untitled", description="A title")
+    assert title.inputs["use_default_value"] is True
+    assert title.inputs["default_value"] == "Untitled"
+    kept = OfficialInput(node_name="kept", use_default_value=False, default_value="x",
+                         file_parser="llama", dataframe_type="table")
+    assert kept.inputs["use_default_value"] is False and kept.inputs["file_parser"] == "llama"
+    llm = OfficialLlm(node_name="llm", prompt=title.text, use_personal_api_key=True,
+                      api_key="sk-own", show_sources=True, reasoning_effort="high")
+    assert llm.inputs["use_personal_api_key"] is True and llm.inputs["api_key"] == "sk-own"
+    assert llm.inputs["reasoning_effort"] == "high"
+    with pytest.raises(PipelineDefinitionError, match="given both as an argument and in extra"):
+        OfficialLlm(node_name="llm", reasoning_effort="high",
+                    extra_inputs={"reasoning_effort": "low"})
+    out = OfficialOutput(node_name="answer", value=llm.response, dataframe_type="table")
+    assert out.inputs["dataframe_type"] == "table"

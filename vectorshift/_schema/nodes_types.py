@@ -56,12 +56,21 @@ class Input(NodeType):
     type_name: ClassVar[str] = "input"
     outputs: ClassVar[Outputs] = Outputs(by="input_type", cases=INPUT_OUTPUTS)
     builder: ClassVar[Builder] = Builder(
-        "InputNode", "input", positional=("input_type",), keywords=("description", "default_value"),
-        params={"default_value": Param(
-            "Any", "None",
-            "Used when a run does not give this input; makes it optional. It must be a value of "
-            "the input's type (``3`` for ``int32``).",
-        )},
+        "InputNode", "input", positional=("input_type",),
+        keywords=("description", "default_value", "use_default_value", "file_parser",
+                  "dataframe_type"),
+        params={
+            "default_value": Param(
+                "Any", "None",
+                "Used when a run does not give this input; makes it optional. It must be a value "
+                "of the input's type (``3`` for ``int32``).",
+            ),
+            "use_default_value": Param(
+                "bool | None", "None",
+                "Whether ``default_value`` makes the input optional (the official client's "
+                "keyword); by default, true exactly when a ``default_value`` is given.",
+            ),
+        },
         name_doc="The node's name: the key of this input in run inputs.",
     )
     raises: ClassVar[str] = (
@@ -96,7 +105,8 @@ class Output(NodeType):
     outputs: ClassVar[Outputs] = Outputs()
     builder: ClassVar[Builder] = Builder(
         "OutputNode", "output", positional=("value", "output_type"),
-        keywords=("description", "format_output", "dependencies"), no_default=("value",),
+        keywords=("description", "format_output", "dataframe_type", "dependencies"),
+        no_default=("value",),
         name_doc="The node's name: the key of this output in run results.",
     )
     example: ClassVar[str] = '>>> pipeline.add(name="answer").output(llm.response)'
@@ -146,7 +156,10 @@ class Llm(NodeType):
     builder: ClassVar[Builder] = Builder(
         "LlmNode", "llm",
         keywords=("provider", "model", "prompt", "system", "stream", "temperature", "max_tokens",
-                  "top_p", "json_response", "token_delay_ms", "dependencies", "extra_inputs"),
+                  "top_p", "json_response", "token_delay_ms", "use_personal_api_key",
+                  "show_sources", "api_key", "base_url", "json_schema", "reasoning_effort",
+                  "thinking_token_limit", "verbosity", "aws_access_key_id",
+                  "aws_secret_access_key", "aws_region", "dependencies", "extra_inputs"),
         params={
             "token_delay_ms": Param(
                 "int | None", "None",

@@ -159,14 +159,16 @@ class TypedNode(Node):
 @prepares("input")
 def _input(name: str, given: Inputs, _defaults: Defaults) -> Inputs:
     default_value = given.pop("default_value")
+    use_default = given.pop("use_default_value")
     if default_value is None:
-        return given
+        return given if use_default is None else {**given, "use_default_value": use_default}
     from vectorshift._schema.io_types import value_problem  # pydantic: only for defaults
 
     problem = value_problem("default_value", given["input_type"], default_value)
     if problem is not None:
         raise PipelineDefinitionError(f"input node {name!r}: {problem}")
-    return {**given, "use_default_value": True, "default_value": default_value}
+    optional = True if use_default is None else use_default
+    return {**given, "use_default_value": optional, "default_value": default_value}
 
 
 @prepares("llm")
@@ -180,7 +182,15 @@ def _llm(name: str, given: Inputs, defaults: Defaults) -> Inputs:
     token_delay_ms = given.pop("token_delay_ms")
     if token_delay_ms is not None:
         extra_inputs["token_delay_ms"] = token_delay_ms
-    return {**extra_inputs, **given}
+    twice = sorted(
+        key for key in extra_inputs if key in given and given[key] != defaults.get(key)
+    )
+    if twice:
+        raise PipelineDefinitionError(
+            f"llm node {name!r}: {', '.join(map(repr, twice))} given both as an argument and "
+            "in extra_inputs; give it once"
+        )
+    return {**given, **extra_inputs}
 
 
 def _a_list(

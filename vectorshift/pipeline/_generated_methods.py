@@ -49,6 +49,9 @@ class NodeMethods:
         id: str | None = None,
         description: str = "",
         default_value: Any = None,
+        use_default_value: bool | None = None,
+        file_parser: str = "default",
+        dataframe_type: str = "table",
     ) -> InputNode:
         """A pipeline input; run inputs are keyed by this node's name.
 
@@ -70,6 +73,10 @@ class NodeMethods:
             description: Shown in the platform's UI and API docs.
             default_value: Used when a run does not give this input; makes it optional. It must be
                 a value of the input's type (``3`` for ``int32``).
+            use_default_value: Whether ``default_value`` makes the input optional (the official
+                client's keyword); by default, true exactly when a ``default_value`` is given.
+            file_parser: How the platform parses a file input.
+            dataframe_type: The platform's dataframe kind.
 
         Raises:
             PipelineDefinitionError: an input type the platform does not have, or a default value
@@ -85,7 +92,14 @@ class NodeMethods:
         return self._build(
             InputNode,
             (input_type,),
-            {"id": id, "description": description, "default_value": default_value},
+            {
+                "id": id,
+                "description": description,
+                "default_value": default_value,
+                "use_default_value": use_default_value,
+                "file_parser": file_parser,
+                "dataframe_type": dataframe_type,
+            },
         )
 
     def output(
@@ -96,6 +110,7 @@ class NodeMethods:
         id: str | None = None,
         description: str = "",
         format_output: bool = True,
+        dataframe_type: str = "table",
         dependencies: Dependencies = (),
     ) -> OutputNode:
         """A pipeline output; run outputs are keyed by this node's name.
@@ -112,6 +127,7 @@ class NodeMethods:
             id: The node's id; derived from the name by default.
             description: Shown in the platform's UI and API docs.
             format_output: Let the platform format the value for display.
+            dataframe_type: The platform's dataframe kind.
             dependencies: Outputs to wait for besides ``value``'s.
 
         Example:
@@ -127,6 +143,7 @@ class NodeMethods:
                 "id": id,
                 "description": description,
                 "format_output": format_output,
+                "dataframe_type": dataframe_type,
                 "dependencies": dependencies,
             },
         )
@@ -163,6 +180,17 @@ class NodeMethods:
         top_p: float = 0.5,
         json_response: bool = False,
         token_delay_ms: int | None = None,
+        use_personal_api_key: bool = False,
+        show_sources: bool = False,
+        api_key: str = "",
+        base_url: str = "",
+        json_schema: str = "",
+        reasoning_effort: str = "default",
+        thinking_token_limit: int = 24576,
+        verbosity: str = "default",
+        aws_access_key_id: str = "",
+        aws_secret_access_key: str = "",
+        aws_region: str = "us-east-1",
         dependencies: Dependencies = (),
         extra_inputs: Mapping[str, Any] | None = None,
     ) -> LlmNode:
@@ -186,6 +214,17 @@ class NodeMethods:
             json_response: Ask for a JSON answer; ``response`` is then the parsed JSON value.
             token_delay_ms: ``vectorshift.local``'s simulated model only: milliseconds per token.
                 Not sent unless given.
+            use_personal_api_key:
+            show_sources:
+            api_key:
+            base_url:
+            json_schema:
+            reasoning_effort:
+            thinking_token_limit:
+            verbosity:
+            aws_access_key_id:
+            aws_secret_access_key:
+            aws_region:
             dependencies: Outputs to wait for besides those the prompts reference.
             extra_inputs: Other inputs of the platform's llm node (``{"reasoning_effort":
                 "high"}``...), sent as given.
@@ -211,6 +250,17 @@ class NodeMethods:
                 "top_p": top_p,
                 "json_response": json_response,
                 "token_delay_ms": token_delay_ms,
+                "use_personal_api_key": use_personal_api_key,
+                "show_sources": show_sources,
+                "api_key": api_key,
+                "base_url": base_url,
+                "json_schema": json_schema,
+                "reasoning_effort": reasoning_effort,
+                "thinking_token_limit": thinking_token_limit,
+                "verbosity": verbosity,
+                "aws_access_key_id": aws_access_key_id,
+                "aws_secret_access_key": aws_secret_access_key,
+                "aws_region": aws_region,
                 "dependencies": dependencies,
                 "extra_inputs": extra_inputs,
             },
