@@ -38,16 +38,22 @@ Opener = Callable[[AsyncExitStack], Awaitable[AsyncIterator[T]]]
 """Sends the request, registers its cleanup on the stack, and returns the items' iterator."""
 
 
+def _positive_seconds(value: object) -> bool:
+    """Whether ``value`` is a positive, finite-or-infinite number of seconds (not a bool, not
+    NaN)."""
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool)
+        and value > 0 and not math.isnan(value)
+    )
+
+
 def check_timeout(timeout: float | None) -> float | None:
     """``timeout`` when it is ``None`` or a positive number of seconds.
 
     Raises:
         ArgumentError: it is zero, negative or NaN (a ``ValueError``).
     """
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-        or not timeout > 0 or math.isnan(timeout)
-    ):
+    if timeout is not None and not _positive_seconds(timeout):
         raise ArgumentError(
             f"timeout must be a positive number of seconds or None, not {timeout!r}",
             argument="timeout",
@@ -61,10 +67,7 @@ def check_poll_interval(poll_interval: float) -> float:
     Raises:
         ArgumentError: it is zero, negative or NaN (a ``ValueError``).
     """
-    if (
-        isinstance(poll_interval, bool) or not isinstance(poll_interval, (int, float))
-        or not poll_interval > 0 or math.isnan(poll_interval)
-    ):
+    if not _positive_seconds(poll_interval):
         raise ArgumentError(
             f"poll_interval must be a positive number of seconds, not {poll_interval!r}",
             argument="poll_interval",
