@@ -15,27 +15,27 @@ pytestmark = pytest.mark.anyio
 
 
 class _Ticker:
-    """A task that wakes every 10 ms and keeps the longest gap between two wake-ups."""
+    """A task that wakes every 10 ms and counts its wake-ups."""
 
     def __init__(self) -> None:
-        self.longest = 0.0
         self.ticks = 0
 
     async def run(self) -> None:
-        last = time.monotonic()
         while True:
             await anyio.sleep(0.01)
-            now = time.monotonic()
-            self.longest = max(self.longest, now - last)
             self.ticks += 1
-            last = now
 
 
 async def test_async_with_serve_runs_a_pipeline_and_never_stalls_the_loop() -> None:
     ticker = _Ticker()
     async with anyio.create_task_group() as group:
         group.start_soon(ticker.run)
+        await anyio.sleep(0.05)
+        before = ticker.ticks
+        started = time.monotonic()
         async with serve() as client:
+            start = time.monotonic() - started
+            during_start = ticker.ticks - before
             pipeline = await Pipeline.anew(name="echo", client=client)
             query = pipeline.add(name="query").input()
             pipeline.add(name="answer").output(query.text)
@@ -43,10 +43,9 @@ async def test_async_with_serve_runs_a_pipeline_and_never_stalls_the_loop() -> N
             result = await pipeline.arun({"query": "hi"})
         group.cancel_scope.cancel()
     assert result["outputs"]["answer"] == "hi"
-    # Starting alone takes some 0.3 s in a thread; on the loop's thread it stalled the ticker
-    # for all of it. A loaded 2-core machine may still delay one tick, never by that much.
-    assert ticker.ticks > 5
-    assert ticker.longest < 0.25, f"the loop stalled for {ticker.longest:.3f} s"
+    # Starting takes some 0.3 s in a worker thread. Had it run on the loop's thread, the ticker
+    # would not have woken once meanwhile; a loaded machine may delay it, never stop it.
+    assert during_start >= max(2, int(start / 0.01) // 4), (during_start, start)
 
 
 async def test_async_with_local_server_starts_and_stops_it() -> None:
