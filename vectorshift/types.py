@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 import vectorshift
 from vectorshift import _log
 from vectorshift._public_path import publish
+from vectorshift._repr import short_repr
 from vectorshift._sse import SSEFrame
 
 if TYPE_CHECKING:
@@ -252,8 +253,7 @@ def _as_type(task_id: str, name: str, value: Any, type_: Any) -> Any:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return short_repr(value, 60)
 
 
 class RunResult(RunStatus):

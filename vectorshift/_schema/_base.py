@@ -22,6 +22,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from vectorshift._repr import short_repr
+
 __all__ = ["Answer", "Shape", "describe", "field_path", "json_kind", "not_an_object"]
 
 T = TypeVar("T")
@@ -129,9 +131,8 @@ _JSON_INVALID = re.compile(r"^Invalid JSON: (.*)$", re.DOTALL)
 
 
 def _shown(value: Any) -> str:
-    """``repr(value)``, at most about 50 characters."""
-    text = repr(value)
-    return text if len(text) <= 50 else text[:47] + "..."
+    """``repr(value)``, at most 50 characters."""
+    return short_repr(value, 50)
 
 
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Final
 from pydantic import Field, JsonValue, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
 from pydantic import ValidationError as _ValidationError
 
+from vectorshift._repr import short_repr
 from vectorshift._schema._base import json_kind
 
 __all__ = [
@@ -78,9 +79,7 @@ def _adapter(io_type: str) -> TypeAdapter[Any]:
     return TypeAdapter(RUN_VALUES[io_type])
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+_shown = short_repr
 
 
 def value_problem(path: str, io_type: object, value: Any) -> str | None:

@@ -21,6 +21,7 @@ import anyio
 from vectorshift import _log
 from vectorshift._client import Client
 from vectorshift._files import as_file, encode_body, is_file_value
+from vectorshift._repr import short_repr
 from vectorshift.errors import (
     ArgumentError,
     InputError,
@@ -123,10 +124,7 @@ def check_inputs(
     return dict(inputs)
 
 
-def _short(value: Any) -> str:
-    """``repr(value)``, at most about 80 characters."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+_short = short_repr
 
 
 def _check_types(nodes: Sequence[Node], inputs: Mapping[str, Any], label: str, where: str) -> None:
