@@ -76,15 +76,18 @@ def typing(session: nox.Session) -> None:
 
 @nox.session
 def codegen(session: nox.Session) -> None:
-    """Regenerate the sync facade and the node classes: the ``_generated_*.py`` modules.
+    """Regenerate what is generated: the sync facade and the node classes (``_generated_*.py``),
+    the ``TYPE_CHECKING`` exports of ``vectorshift/__init__.py``, and the protocol's shape docs.
 
     The sync generator needs only the standard library and ruff, which formats its output; the
-    node generator reads the node declarations, so it needs the package (and pydantic).
+    node and shape generators read the declarations, so they need the package (and pydantic).
     """
     session.install("ruff==0.17.6")
     session.run("python", "tools/gen_sync.py")
+    session.run("python", "tools/gen_exports.py")
     session.install("-e", ".")
     session.run("python", "tools/gen_nodes.py")
+    session.run("python", "tools/gen_schema.py")
 
 
 @nox.session

@@ -143,3 +143,14 @@ def test_mypy_sees_every_exported_name_with_its_type(tmp_path: Path) -> None:
         value = getattr(vectorshift, name)
         if isinstance(value, type):
             assert f".{value.__name__}" in seen, (name, seen)
+
+
+def test_the_type_checking_block_is_generated_from_the_table_and_fresh() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "gen_exports.py"
+    done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -24,9 +24,9 @@ from vectorshift._version import __version__ as __version__
 
 # The public surface: each public name once, under the module it is imported from. Everything
 # else derives from this table: lazy loading (``__getattr__``), ``__all__`` and ``dir()``. Static
-# tools cannot run it, so the ``TYPE_CHECKING`` block below repeats it as imports;
-# tests/test_exports.py fails when the two differ, and runs mypy on every name. A new public
-# name is one entry here and the same entry there.
+# tools cannot run it, so tools/gen_exports.py writes the ``TYPE_CHECKING`` block below from it;
+# tests/test_exports.py fails when that block is stale, and runs mypy on every name. A new public
+# name is one entry here, then ``python tools/gen_exports.py``.
 _PUBLIC: dict[str, tuple[str, ...]] = {
     "vectorshift._client": ("Client",),
     "vectorshift._files": ("File",),
@@ -52,8 +52,9 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
 }
 
 if TYPE_CHECKING:
-    # The table again, for static tools. One import per module, each name re-exported
-    # explicitly (`X as X`); ruff's isort would put each on its own line, hence isort: off.
+    # <generated: exports>
+    # Written by tools/gen_exports.py from _PUBLIC; do not edit. One import per module,
+    # each name re-exported explicitly (`X as X`), for static tools.
     # isort: off
     from vectorshift._client import Client as Client
     from vectorshift._files import File as File
@@ -119,6 +120,7 @@ if TYPE_CHECKING:
         StreamChunk as StreamChunk,
     )
     # isort: on
+    # </generated: exports>
 
 api_key: str | None = None
 """The API key for the default client; ``VECTORSHIFT_API_KEY`` is used when unset."""
