@@ -32,6 +32,8 @@ PAGES = {
     "guide": "guides/background-runs/",
     "errors": "errors/",
     "protocol": "protocol/",
+    "migrating": "guides/migrating/",
+    "nodes": "api/nodes/",
     "api": "api/pipeline/",
     "diagrams": "examples/",
     "search": "?q=terminate",

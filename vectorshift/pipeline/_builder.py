@@ -169,6 +169,6 @@ class NodeBuilder(NodeMethods):
             outputs=sorted({"complete", *output_fields}),
             execution_mode=self._mode or "normal",
         )
-        node.unnamed = self._name is None
+        node._unnamed = self._name is None
         self._add(node)
         return node

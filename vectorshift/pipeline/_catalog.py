@@ -121,7 +121,7 @@ class TypedNode(Node):
     EXECUTION_MODES: ClassVar[tuple[str, ...]] = ("normal",)
     BATCH_FIELDS: ClassVar[tuple[str, ...]] = ()
 
-    def batch_fields(self) -> tuple[str, ...]:
+    def _batch_fields(self) -> tuple[str, ...]:
         """The inputs this node's type may take as lists in batch mode."""
         return self.BATCH_FIELDS
 
@@ -150,7 +150,7 @@ class TypedNode(Node):
             inputs["dependencies"] = list(inputs["dependencies"])
         Node.__init__(self, name=name, id=id, inputs={**self.DEFAULTS, **inputs},
                       execution_mode=mode)
-        self.unnamed = unnamed
+        self._unnamed = unnamed
         if self.OUTPUTS_BY is not None:
             case = self.OUTPUT_CASES[str(self.inputs[self.OUTPUTS_BY])]
             self.outputs = sorted({"complete", *case})
@@ -309,9 +309,9 @@ class PipelineNode(Node):
             outputs=sorted({"complete", *outputs}),
             execution_mode=mode,
         )
-        self.unnamed = unnamed
+        self._unnamed = unnamed
 
-    def batch_fields(self) -> tuple[str, ...]:
+    def _batch_fields(self) -> tuple[str, ...]:
         """The sub-pipeline's inputs: each may be a list in batch mode."""
         return tuple(key for key in self.inputs if key not in ("pipeline_id", "dependencies"))
 

@@ -91,12 +91,12 @@ class PipelineDefinition:
         Raises:
             PipelineDefinitionError: a node with the same name or id is already there.
         """
-        if node.unnamed:
+        if node._unnamed:
             taken = {existing.name for existing in self._nodes}
             count = sum(existing.type == node.type for existing in self._nodes)
             while f"{node.type}_{count}" in taken:
                 count += 1
-            node.name, node.unnamed = f"{node.type}_{count}", False
+            node.name, node._unnamed = f"{node.type}_{count}", False
         for existing in self._nodes:
             if existing.name == node.name or existing.id == node.id:
                 clash = "name" if existing.name == node.name else "id"

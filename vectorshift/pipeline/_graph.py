@@ -111,7 +111,7 @@ def batch_mode_config(node: Node) -> dict[str, bool]:
         return {}
     defaults: Mapping[str, Any] = getattr(node, "DEFAULTS", {})
     config: dict[str, bool] = {}
-    for field in node.batch_fields():
+    for field in node._batch_fields():
         value = node.inputs.get(field)
         deeper = isinstance(value, list)
         if isinstance(value, list) and isinstance(defaults.get(field), list):

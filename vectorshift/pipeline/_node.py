@@ -232,10 +232,10 @@ class Node:
         self.execution_mode = execution_mode
         self.extra: dict[str, Any] = dict(extra or {})
         self.canvas: dict[str, Any] | None = dict(canvas) if canvas is not None else None
-        self.unnamed = False
+        self._unnamed = False
         """Built without a name: a pipeline names it ``<type>_<n>`` when adding it."""
 
-    def batch_fields(self) -> tuple[str, ...]:
+    def _batch_fields(self) -> tuple[str, ...]:
         """The inputs this node may take as lists in batch mode (none for other node types)."""
         return ()
 
