@@ -16,7 +16,17 @@ from functools import cache
 import pytest
 from raw_servers import RawRequest, http_response, raw_server
 
-from vectorshift import ApiResponseError, Client, Pipeline
+from vectorshift import (
+    ApiError,
+    ApiResponseError,
+    BadRequestError,
+    Client,
+    ConflictError,
+    InternalServerError,
+    Pipeline,
+    RetryPolicy,
+    UnprocessableEntityError,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -135,3 +145,43 @@ async def test_a_body_that_does_not_inflate_is_refused() -> None:
 def test_the_cap_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_response_bytes"):
         Client(max_response_bytes=0)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(400, BadRequestError), (409, ConflictError), (422, UnprocessableEntityError)],
+)
+async def test_an_error_status_too_large_to_read_keeps_its_class(
+    status: int, kind: type[ApiError]
+) -> None:
+    """Issue 24, point 12: the class follows the status, the body is said to be unread."""
+    body = json.dumps({"error": "x" * 10_000}).encode()
+    for respond in (
+        lambda request: http_response(status, body),  # Content-Length says it is too large
+        lambda request: http_response(status, body, length=False),  # only reading tells
+        lambda request: http_response(
+            status, gzip.compress(body), headers={"Content-Encoding": "gzip"}
+        ),
+    ):
+        with raw_server(respond) as server, pytest.raises(ApiError) as info:
+            await names(server.base_url, cap=4096)
+        assert type(info.value) is kind
+        assert info.value.status_code == status
+        assert "not read" in str(info.value)
+        assert "max_response_bytes" in str(info.value)
+        assert info.value.body is None
+
+
+async def test_a_retryable_status_too_large_to_read_is_retried_as_its_status() -> None:
+    body = b"x" * 10_000
+    with raw_server(lambda request: http_response(503, body)) as server:
+        client = Client(
+            api_key="vs-key",
+            base_url=server.base_url,
+            max_response_bytes=4096,
+            retry=RetryPolicy(max_retries=1, backoff_base=0.01, max_backoff=0.01),
+        )
+        with pytest.raises(InternalServerError) as info:
+            await Pipeline.alist(client=client)
+    assert info.value.attempts == 2
+    assert len(server.requests) == 2

@@ -32,6 +32,7 @@ __all__ = [
     "not_the_answer",
     "refusal",
     "scrub",
+    "unread_refusal",
 ]
 
 _MAX_ERROR_TEXT = 2000
@@ -302,6 +303,39 @@ def refusal(received: Received, *, base_url: str, retry: RetryPolicy) -> ApiErro
     return error_for_status(received, base_url=base_url, retry=retry)
 
 
+def unread_refusal(
+    received: Received, reason: str, *, base_url: str, retry: RetryPolicy
+) -> ApiError:
+    """The error of an answer whose body was not read (over the cap, an unknown coding...).
+
+    An error status keeps the :mod:`vectorshift.errors` type of its status (a 400 too large to
+    read is still a :class:`~vectorshift.BadRequestError`, a 503 is still retried), with no
+    body and a message that says the body was not read and why. A success, a redirect and a
+    404 (whose body alone tells the platform's from a proxy's) are answers that were not
+    used: an :class:`~vectorshift.ApiResponseError`.
+    """
+    status_code, secret = received.status_code, received.secret
+    if status_code < 400 or status_code == 404:
+        return not_the_answer(received, reason)
+    message = f"the body was not read: {reason}" + _hint(status_code, base_url, secret)
+    return _status_error(received, message, None, retry)
+
+
+def _status_error(received: Received, message: str, body: Any, retry: RetryPolicy) -> ApiError:
+    """The :mod:`vectorshift.errors` type of ``received``'s status, with ``message``."""
+    headers = received.headers
+    return error_class_for_status(received.status_code)(
+        message,
+        status_code=received.status_code,
+        method=received.method,
+        url=received.url,
+        body=body,
+        headers=scrub(dict(headers), received.secret),
+        request_id=headers.get("x-request-id") or _request_id_of(body),
+        retry_after=retry.server_wait(parse_retry_after(headers)),
+    )
+
+
 def error_for_status(received: Received, *, base_url: str, retry: RetryPolicy) -> ApiError:
     """The :mod:`vectorshift.errors` type of an error status, its message scrubbed and hinted.
 
@@ -329,13 +363,4 @@ def error_for_status(received: Received, *, base_url: str, retry: RetryPolicy) -
         )
     data = scrub(data, secret)
     message = scrub(_error_message(data, text), secret) + _hint(status_code, base_url, secret)
-    return error_class_for_status(status_code)(
-        message,
-        status_code=status_code,
-        method=received.method,
-        url=received.url,
-        body=data,
-        headers=scrub(dict(headers), secret),
-        request_id=headers.get("x-request-id") or _request_id_of(data),
-        retry_after=retry.server_wait(parse_retry_after(headers)),
-    )
+    return _status_error(received, message, data, retry)

@@ -43,6 +43,7 @@ from vectorshift._answer import (
     json_answer,
     not_the_answer,
     refusal,
+    unread_refusal,
 )
 from vectorshift._files import FormParts
 from vectorshift._inflate import ACCEPT_ENCODING, UnreadableBody, read_body
@@ -417,7 +418,9 @@ class HttpTransport:
             )
         except UnreadableBody as exc:
             received = Received(status, response.headers, exc.partial, method, url, auth.secret)
-            return not_the_answer(received, str(exc))
+            if quote_only:
+                return not_the_answer(received, str(exc))
+            return unread_refusal(received, str(exc), base_url=self._base_url(), retry=self.retry)
         except httpx.HTTPError as exc:
             return _connection_error(exc, method, url)
         received = Received(status, response.headers, content, method, url, auth.secret)

@@ -31,8 +31,14 @@ from vectorshift.local.config import ServerConfig
 from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.providers import ProviderConfig, describe_providers
 from vectorshift.local.recording import CURRENT_RUN, Recorder
-from vectorshift.local.records import STOPPED_SERVER_ERROR, PipelineRecord, RunRecord
+from vectorshift.local.records import (
+    STOPPED_SERVER_ERROR,
+    PipelineRecord,
+    RunLimitReached,
+    RunRecord,
+)
 from vectorshift.local.run_events import EVENT_QUEUE, ActiveRun, write_events
+from vectorshift.local.run_ghosts import end_ghosts
 from vectorshift.local.scripts import Script
 from vectorshift.local.store import Store
 
@@ -94,6 +100,7 @@ class RunManager:
         self._active: dict[str, ActiveRun] = {}
         self._tg: TaskGroup | None = None
         self._closing = False
+        self._starting = 0
 
     @property
     def active_count(self) -> int:
@@ -203,10 +210,33 @@ class RunManager:
         """
         if self._tg is None or self._closing:
             raise RuntimeError("the local server is not accepting runs (stopped or stopping)")
+        self._starting += 1
+        try:
+            return await self._start(org, pipeline, runs, intermediate_results, idempotency, files)
+        finally:
+            self._starting -= 1
+
+    async def _start(
+        self,
+        org: str,
+        pipeline: PipelineRecord,
+        runs: list[tuple[dict[str, Any], str]],
+        intermediate_results: bool,
+        idempotency: tuple[str, str] | None,
+        files: Mapping[str, UploadedFile] | None,
+    ) -> tuple[list[RunRecord], bool]:
+        limit = self.config.max_active_runs
         with anyio.CancelScope(shield=True):  # a recorded run is always launched
-            records, created = await self.store.create_runs(
-                org, pipeline.id, runs, limit=self.config.max_active_runs, idempotency=idempotency
-            )
+            try:
+                records, created = await self.store.create_runs(
+                    org, pipeline.id, runs, limit=limit, idempotency=idempotency
+                )
+            except RunLimitReached:
+                if not await self.end_ghosts(starting=1):
+                    raise
+                records, created = await self.store.create_runs(
+                    org, pipeline.id, runs, limit=limit, idempotency=idempotency
+                )
         if created and self._tg is not None:
             options = engine.EngineOptions(
                 stream_tokens=True,
@@ -224,6 +254,13 @@ class RunManager:
                 inputs = {**record.inputs, **(files or {})}
                 self._tg.start_soon(self._execute, run, pipeline.nodes, inputs, options)
         return records, created
+
+    async def end_ghosts(self, *, starting: int = 0) -> int:
+        """Fail this server's ghost runs (:mod:`vectorshift.local.run_ghosts`), unless a start
+        other than the caller's own ``starting`` ones is under way; how many were failed."""
+        return await end_ghosts(
+            self.store, self._active, lambda: self._starting <= starting and not self._closing
+        )
 
     def _providers(self, org: str) -> ProviderConfig:
         providers = self.config.provider_config()
@@ -345,6 +382,7 @@ class RunManager:
             try:
                 await self.store.heartbeat()
                 recovered = await self.store.recover_orphans()
+                await self.end_ghosts()
             except Exception:
                 logger.exception("could not record this server's heartbeat or check its peers")
                 continue

@@ -257,7 +257,7 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
         now = now_iso()
         pid = os.getpid()
 
-        def job(db: sqlite3.Connection) -> tuple[list[sqlite3.Row], bool]:
+        def job(db: sqlite3.Connection) -> tuple[list[RunRecord], bool]:
             if idempotency is not None:
                 key, body_hash = idempotency
                 row = db.execute(
@@ -270,7 +270,7 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
                         "SELECT * FROM runs WHERE task_id = ?", (row["task_id"],)
                     ).fetchone()
                     if original is not None:
-                        return [original], False
+                        return [run_from_row(original)], False
             (active,) = db.execute(
                 "SELECT COUNT(*) FROM runs WHERE status = 'in_progress' AND org = ?", (org,)
             ).fetchone()
@@ -290,14 +290,15 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
                     "INSERT OR REPLACE INTO idempotency VALUES (?,?,?,?,?,?)",
                     (org, idempotency[0], idempotency[1], task_ids[0], runs[0][1], time.time()),
                 )
-            rows = [
-                db.execute("SELECT * FROM runs WHERE task_id = ?", (t,)).fetchone()
+            # Read back inside the transaction: a row that cannot be read rolls the start back,
+            # never leaving a run that no executor owns.
+            records = [
+                run_from_row(db.execute("SELECT * FROM runs WHERE task_id = ?", (t,)).fetchone())
                 for t in task_ids
             ]
-            return rows, True
+            return records, True
 
-        rows, created = await self._write(job)
-        return [run_from_row(row) for row in rows], created
+        return await self._write(job)
 
     async def get_run(self, org: str, task_id: str) -> RunRecord | None:
         """See :meth:`Store.get_run <vectorshift.local.store.Store.get_run>`."""
@@ -312,6 +313,14 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
         rows = await self._read(
             f"SELECT task_id FROM runs WHERE status != 'in_progress' AND task_id IN ({marks})",
             list(task_ids),
+        )
+        return [row["task_id"] for row in rows]
+
+    async def owned_runs(self) -> list[str]:
+        """See :meth:`Store.owned_runs <vectorshift.local.store.Store.owned_runs>`."""
+        rows = await self._read(
+            "SELECT task_id FROM runs WHERE status = 'in_progress' AND owner_instance = ?",
+            (self.instance_id,),
         )
         return [row["task_id"] for row in rows]
 

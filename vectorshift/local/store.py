@@ -155,6 +155,11 @@ class Store(SharingStore, Protocol):
         """Those of ``task_ids`` whose run has ended."""
         ...
 
+    async def owned_runs(self) -> list[str]:
+        """The task ids of the runs in progress that this open store created (its instance
+        owns them)."""
+        ...
+
     async def run_counts(self, org: str | None = None) -> dict[str, int]:
         """Number of runs per status (every status present, zero included)."""
         ...

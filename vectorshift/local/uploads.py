@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.types import Message
 
+from vectorshift.local.nesting import refuse_deep, too_deep
 from vectorshift.local.nodes import UploadedFile
 from vectorshift.local.validation import Refusal, read_body_capped
 
@@ -53,10 +54,13 @@ def _option(name: str, raw: str) -> Any:
     if name in _OBJECT_FIELDS:
         try:
             value = json.loads(raw)
+        except RecursionError:
+            raise too_deep(f"form field {name!r}") from None
         except ValueError:
             value = None
         if not isinstance(value, dict):
             raise Refusal(400, f"form field {name!r} must be a JSON object (as a string)")
+        refuse_deep(value, f"form field {name!r}", levels_above=1)
         return value
     return raw
 
