@@ -9,7 +9,6 @@ says what would change without changing it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vectorshift.cli._context import Context
@@ -124,18 +123,6 @@ async def export(ctx: Context) -> int:
     return OK
 
 
-def _read_document(path: str) -> dict[str, Any]:
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not JSON: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("nodes"), dict):
-        raise ValueError(f"{path} is not an exported pipeline: it needs a 'nodes' object")
-    if not isinstance(document.get("name"), str) or not document["name"].strip():
-        raise ValueError(f"{path} is not an exported pipeline: it needs a 'name'")
-    return document
-
-
 def _changes(old: Pipeline | None, new: Pipeline) -> dict[str, list[str]]:
     from vectorshift.pipeline._graph import serialize_nodes
 
@@ -158,9 +145,10 @@ def _changes(old: Pipeline | None, new: Pipeline) -> dict[str, list[str]]:
 async def apply(ctx: Context) -> int:
     """Create or update the pipeline a document names, so that it is what the document says."""
     from vectorshift import NotFoundError, Pipeline
+    from vectorshift.cli._documents import read_document
     from vectorshift.pipeline._graph import deserialize_nodes
 
-    document = _read_document(ctx.args.file)
+    document = read_document(ctx.args.file)
     name = document["name"]
     try:
         existing: Pipeline | None = await Pipeline.afetch(name=name, client=ctx.client)

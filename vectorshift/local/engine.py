@@ -53,6 +53,7 @@ import anyio
 from anyio import CancelScope
 
 from vectorshift.local.batch import run_batch
+from vectorshift.local.engine_share import check_off_loop, start_when_ready
 from vectorshift.local.limits import Meter
 from vectorshift.local.node_checks import declared_outputs, node_problems
 from vectorshift.local.nodes import (
@@ -310,7 +311,7 @@ class _Run:
 
     async def run(self) -> dict[str, Any]:
         try:
-            validate_graph(self._nodes)
+            await check_off_loop(validate_graph, self._nodes)
         except GraphValidationError as exc:
             raise RunFailure(str(exc), exc.node_ids[0] if exc.node_ids else None) from exc
         for node_id, node in self._nodes.items():
@@ -320,8 +321,9 @@ class _Run:
         self._done = {node_id: anyio.Event() for node_id in self._nodes}
         self._stream_targets = self._find_stream_targets()
         async with anyio.create_task_group() as group:
-            for node_id in self._nodes:
-                group.start_soon(self._run_node, node_id, group.cancel_scope)
+            scope = group.cancel_scope
+            await start_when_ready(group, lambda node_id: self._run_node(node_id, scope),
+                                   self._nodes, lambda node_id: self._done[node_id].is_set())
         if self._failure is not None:
             raise self._failure
         names = [node["name"] for node in self._nodes.values() if node["type"] == "output"]

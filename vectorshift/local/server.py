@@ -21,6 +21,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from vectorshift import _log
 from vectorshift.local.app import create_app
 from vectorshift.local.config import ServerConfig
+from vectorshift.local.db_integrity import check_integrity
 from vectorshift.local.faults import FaultInjector
 from vectorshift.local.recording import Recorder
 from vectorshift.local.runs import RunManager
@@ -239,6 +240,7 @@ class LocalServer:
         if self._thread is not None:
             raise RuntimeError("the local server is already running")
         check_database(self._db_path)
+        check_integrity(self._db_path)
         sock = listen(self.host, self._port)
         try:
             store = SQLiteStore(self._db_path)

@@ -33,7 +33,8 @@ def startup_error(code: int | None, message: str) -> OSError:
 def check_database(path: str) -> None:
     """Refuse a database path SQLite could not open for writing, saying why.
 
-    A missing file is fine (it is created), as is an empty one.
+    A missing file is fine (it is created); an empty one is refused later, by
+    :func:`~vectorshift.local.db_integrity.check_integrity`, with the damaged ones.
 
     Raises:
         OSError: The path is unusable; the message names the cause and the absolute path.

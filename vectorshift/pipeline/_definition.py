@@ -15,6 +15,7 @@ from vectorshift.pipeline import _requests
 from vectorshift.pipeline._builder import NodeBuilder
 from vectorshift.pipeline._graph import canvas_metadata, pipeline_io, serialize_nodes, validate
 from vectorshift.pipeline._node import Node
+from vectorshift.pipeline._node_index import NodeIndex
 
 __all__ = ["MissingNodeError", "PipelineDefinition"]
 
@@ -56,6 +57,7 @@ class PipelineDefinition:
         self.branch_id = branch_id
         self.description = description
         self._nodes: list[Node] = []
+        self._index = NodeIndex()
         for node in nodes:
             self.add_node(node)
         # The graph as the platform last had it (nodes as serialised), or None when unknown.
@@ -91,21 +93,22 @@ class PipelineDefinition:
         Raises:
             PipelineDefinitionError: a node with the same name or id is already there.
         """
+        index = self._index.of(self._nodes)
         if node._unnamed:
-            taken = {existing.name for existing in self._nodes}
-            count = sum(existing.type == node.type for existing in self._nodes)
-            while f"{node.type}_{count}" in taken:
+            count = index.types[node.type]
+            while self._index.named(self._nodes, f"{node.type}_{count}") is not None:
                 count += 1
             node.name, node._unnamed = f"{node.type}_{count}", False
-        for existing in self._nodes:
-            if existing.name == node.name or existing.id == node.id:
-                clash = "name" if existing.name == node.name else "id"
-                raise PipelineDefinitionError(
-                    f"pipeline {self.name!r} already has a node with the {clash} "
-                    f"{getattr(node, clash)!r} ({existing.name!r}, {existing.id})",
-                    node_ids=(existing.id, node.id),
-                )
+        clash = self._index.clash(self._nodes, node)
+        if clash is not None:
+            what, existing = clash
+            raise PipelineDefinitionError(
+                f"pipeline {self.name!r} already has a node with the {what} "
+                f"{getattr(node, what)!r} ({existing.name!r}, {existing.id})",
+                node_ids=(existing.id, node.id),
+            )
         self._nodes.append(node)
+        self._index.added(self._nodes, node)
         return node
 
     def node(self, name: str) -> Node:
@@ -115,9 +118,9 @@ class PipelineDefinition:
             MissingNodeError: there is no such node (the message lists the names there are);
                 a :class:`~vectorshift.PipelineDefinitionError` and a ``KeyError``.
         """
-        for node in self._nodes:
-            if node.name == name:
-                return node
+        found = self._index.named(self._nodes, name, scan=True)
+        if found is not None:
+            return found
         raise MissingNodeError(
             f"pipeline {self.name!r} has no node named {name!r}; "
             f"its nodes are {', '.join(n.name for n in self._nodes) or 'none'}"
@@ -219,12 +222,13 @@ class PipelineDefinition:
         pipeline_id = self._require_id()
         if self.has_unsaved_changes:
             assert self._saved is not None
+            ids = {node.id for node in self._nodes}
             changed = sorted(
                 {node.name for node in self._nodes if self._saved.get(node.id) != node.to_json()}
                 | {
                     str(data.get("name") or node_id)
                     for node_id, data in self._saved.items()
-                    if node_id not in {node.id for node in self._nodes}
+                    if node_id not in ids
                 }
             )
             raise PipelineNotSavedError(
