@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from vectorshift._version import __version__
+from vectorshift.local.cli_keys import ENV_KEY, resolve_keys
 from vectorshift.local.config import (
     DEFAULT_API_KEY,
     DEFAULT_HEADER_TIMEOUT,
@@ -79,7 +80,15 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
         metavar="KEY[=ORG]",
         action="append",
         help=f"accepted API key, optionally with its organisation (default {DEFAULT_API_KEY}="
-        f"{DEFAULT_ORG}); repeat for several",
+        f"{DEFAULT_ORG}); repeat for several. A key in the command line is visible to other "
+        f"users (ps): prefer --api-key-file or {ENV_KEY}",
+    )
+    parser.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="read the accepted keys from a file, one KEY[=ORG] a line, instead of the command "
+        f"line; the environment variable {ENV_KEY}=KEY[=ORG] gives one key too (used when "
+        "neither --api-key nor --api-key-file is given)",
     )
     parser.add_argument(
         "--max-active-runs",
@@ -168,14 +177,14 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _api_keys(values: Sequence[str] | None) -> dict[str, str]:
-    if not values:
-        return {DEFAULT_API_KEY: DEFAULT_ORG}
-    keys = {}
-    for value in values:
-        key, _, org = value.partition("=")
-        keys[key] = org or DEFAULT_ORG
-    return keys
+def _api_keys(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    try:
+        keys = resolve_keys(args.api_key, args.api_key_file, os.environ)
+    except OSError as exc:
+        parser.error(f"--api-key-file: cannot read {args.api_key_file}: {exc.strerror or exc}")
+    except ValueError as exc:
+        parser.error(f"--api-key/--api-key-file/{ENV_KEY}: {exc}")
+    return keys or {DEFAULT_API_KEY: DEFAULT_ORG}
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
@@ -210,7 +219,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     try:
         config = ServerConfig.from_env(
             db_path=args.db,
-            api_keys=_api_keys(args.api_key),
+            api_keys=_api_keys(parser, args),
             max_active_runs=args.max_active_runs,
             faults=faults,
             script=script,

@@ -26,7 +26,12 @@ from vectorshift.local.recording import Recorder
 from vectorshift.local.runs import RunManager
 from vectorshift.local.scripts import Script
 from vectorshift.local.sqlite_store import SQLiteStore
-from vectorshift.local.startup import check_database, listen, startup_error
+from vectorshift.local.startup import (
+    check_database,
+    create_private_database,
+    listen,
+    startup_error,
+)
 from vectorshift.local.store import BlockingStore
 
 logger = _log.get_logger("vectorshift.local")
@@ -241,6 +246,7 @@ class LocalServer:
         check_database(self._db_path)
         sock = listen(self.host, self._port)
         try:
+            create_private_database(self._db_path)
             store = SQLiteStore(self._db_path)
         except (sqlite3.Error, RuntimeError) as exc:
             sock.close()
