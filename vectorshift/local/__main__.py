@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from vectorshift._version import __version__
-from vectorshift.local.cli_keys import ENV_KEY, resolve_keys
+from vectorshift.local.cli_keys import ENV_KEY, database_key, resolve_keys
 from vectorshift.local.config import (
-    DEFAULT_API_KEY,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_MAX_RUN_SIZE,
     DEFAULT_MAX_VALUE_SIZE,
@@ -28,6 +27,7 @@ from vectorshift.local.config import (
 )
 from vectorshift.local.faults import parse_rules
 from vectorshift.local.scripts import read_script
+from vectorshift.local.startup import check_database
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -79,9 +79,10 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--api-key",
         metavar="KEY[=ORG]",
         action="append",
-        help=f"accepted API key, optionally with its organisation (default {DEFAULT_API_KEY}="
-        f"{DEFAULT_ORG}); repeat for several. A key in the command line is visible to other "
-        f"users (ps): prefer --api-key-file or {ENV_KEY}",
+        help="accepted API key, optionally with its organisation (default: a key made for "
+        "the database and kept in PATH.key beside it, with organisation "
+        f"{DEFAULT_ORG}; a new one for a temporary database); repeat for several. A key in "
+        f"the command line is visible to other users (ps): prefer --api-key-file or {ENV_KEY}",
     )
     parser.add_argument(
         "--api-key-file",
@@ -184,7 +185,17 @@ def _api_keys(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict
         parser.error(f"--api-key-file: cannot read {args.api_key_file}: {exc.strerror or exc}")
     except ValueError as exc:
         parser.error(f"--api-key/--api-key-file/{ENV_KEY}: {exc}")
-    return keys or {DEFAULT_API_KEY: DEFAULT_ORG}
+    if keys:
+        return keys
+    try:
+        return {database_key(args.db): DEFAULT_ORG}
+    except (OSError, ValueError) as exc:
+        try:
+            check_database(args.db)  # an unusable database says so, as the start would
+        except OSError as unusable:
+            print(f"vectorshift.local: cannot start: {unusable}", file=sys.stderr)
+            raise SystemExit(1) from None
+        parser.error(f"cannot read or make the database's key file {args.db}.key: {exc}")
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
@@ -231,6 +242,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         parser.error(str(exc))
     _configure_logging(args.log_level)
 
+    from vectorshift.local.host_guard import is_loopback
     from vectorshift.local.server import LocalServer
 
     server = LocalServer(config, host=args.host, port=args.port)
@@ -247,6 +259,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if not is_loopback(args.host):
+        print(
+            f"vectorshift.local: warning: listening on {args.host}, beyond loopback: other "
+            "machines can reach this server, and no Host check protects it from DNS rebinding",
+            file=sys.stderr, flush=True,
+        )
     print(f"vectorshift.local serving at {server.base_url}")
     print(f"  VECTORSHIFT_BASE_URL={server.base_url}")
     print(f"  VECTORSHIFT_API_KEY={server.api_key}")

@@ -6,11 +6,13 @@ read (``ps``); a key file or ``VECTORSHIFT_LOCAL_API_KEY`` is not.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Mapping, Sequence
 
 from vectorshift.local.config import DEFAULT_ORG
 
-__all__ = ["ENV_KEY", "parse_key", "read_key_file", "resolve_keys"]
+__all__ = ["ENV_KEY", "database_key", "parse_key", "read_key_file", "resolve_keys"]
 
 ENV_KEY = "VECTORSHIFT_LOCAL_API_KEY"
 
@@ -58,3 +60,38 @@ def resolve_keys(
     if not keys and environ.get(ENV_KEY, "").strip():
         keys = dict([parse_key(environ[ENV_KEY])])
     return keys or None
+
+
+def _new_key() -> str:
+    return f"vs-local-{secrets.token_urlsafe(24)}"
+
+
+def database_key(db_path: str | None) -> str:
+    """The key of a server given none: made once per database and kept beside it.
+
+    The key of ``--db PATH`` is in ``PATH.key`` (mode 0600), made at the first start and read
+    at the next ones, so a restart keeps it; a temporary database gets a new key each time.
+    A fixed default key would let any web page that reaches the server use it.
+
+    Raises:
+        OSError: the key file cannot be read or made; ValueError: it holds no key.
+    """
+    if db_path is None:
+        return _new_key()
+    path = f"{db_path}.key"
+    if not os.path.lexists(path):
+        temporary = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        descriptor = os.open(temporary, flags, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(_new_key() + "\n")
+            os.link(temporary, path)  # atomic, and refused if another process made one first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    with open(path, encoding="utf-8") as file:
+        key = file.read().strip()
+    parse_key(key)
+    return key

@@ -22,6 +22,7 @@ from vectorshift import _log
 from vectorshift.local.app import create_app
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import FaultInjector
+from vectorshift.local.host_guard import HostGuard, is_loopback
 from vectorshift.local.recording import Recorder
 from vectorshift.local.runs import RunManager
 from vectorshift.local.scripts import Script
@@ -258,8 +259,11 @@ class LocalServer:
             recorder=self.recorder,
         )
         self._store, self._runs = store, app.state.runs
+        served: Any = app
+        if is_loopback(self.host):
+            served = HostGuard(app, host=self.host, port=self._port)
         config = uvicorn.Config(
-            app,
+            served,
             log_config=None,
             log_level=None,
             lifespan="on",
