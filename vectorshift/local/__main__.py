@@ -18,7 +18,9 @@ from typing import Any
 from vectorshift._version import __version__
 from vectorshift.local.cli_keys import ENV_KEY, database_key, resolve_keys
 from vectorshift.local.config import (
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RUN_SIZE,
     DEFAULT_MAX_VALUE_SIZE,
     DEFAULT_ORG,
@@ -127,27 +129,36 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+_LIMITS: tuple[tuple[str, str, type, float, str], ...] = (
+    ("--header-timeout", "SECONDS", float, DEFAULT_HEADER_TIMEOUT,
+     "close a connection whose request headers take longer than this"),
+    ("--body-timeout", "SECONDS", float, DEFAULT_BODY_TIMEOUT,
+     "answer 408 and close a connection whose request body takes longer than this to arrive, "
+     "once its headers are complete"),
+    ("--max-connections", "N", int, DEFAULT_MAX_CONNECTIONS,
+     "connections open at once (streams included); one more is answered 503 and closed"),
+    ("--max-value-size", "CHARS", int, DEFAULT_MAX_VALUE_SIZE,
+     "largest value one node may produce or read through its references, in characters; past "
+     "it the run fails naming the node"),
+    ("--max-run-size", "CHARS", int, DEFAULT_MAX_RUN_SIZE,
+     "most characters all node values of one run may add up to; past it the run fails naming "
+     "the node"),
+)
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
     limits = parser.add_argument_group("limits")
-    limits.add_argument(
-        "--header-timeout", metavar="SECONDS", type=float, default=DEFAULT_HEADER_TIMEOUT,
-        help="close a connection whose request headers take longer than this (default "
-        f"{DEFAULT_HEADER_TIMEOUT:g})",
-    )
-    limits.add_argument(
-        "--max-value-size", metavar="CHARS", type=int, default=DEFAULT_MAX_VALUE_SIZE,
-        help="largest value one node may produce or read through its references, in characters "
-        f"(default {DEFAULT_MAX_VALUE_SIZE}); past it the run fails naming the node",
-    )
-    limits.add_argument(
-        "--max-run-size", metavar="CHARS", type=int, default=DEFAULT_MAX_RUN_SIZE,
-        help="most characters all node values of one run may add up to (default "
-        f"{DEFAULT_MAX_RUN_SIZE}); past it the run fails naming the node",
-    )
+    for flag, metavar, kind, default, text in _LIMITS:
+        limits.add_argument(
+            flag, metavar=metavar, type=kind, default=kind(default),
+            help=f"{text} (default {format(default, 'g') if kind is float else int(default)})",
+        )
     parser.epilog = (
         "Limits: request bodies up to 32 MiB (413 past it); 256 runs per bulk run; "
         "--max-active-runs runs in progress per organisation (429 past it); request headers "
-        "within --header-timeout; idle keep-alive connections close after 5 s; streams send a "
+        "within --header-timeout and bodies within --body-timeout (408 past it); at most "
+        "--max-connections connections (503 past it); idle keep-alive connections close "
+        "after 5 s; streams send a "
         "keep-alive comment after 15 s of silence; each run's node values within "
         "--max-value-size and --max-run-size."
     )
@@ -156,6 +167,8 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
 def _limits(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "header_timeout": args.header_timeout,
+        "body_timeout": args.body_timeout,
+        "max_connections": args.max_connections,
         "max_value_size": args.max_value_size,
         "max_run_size": args.max_run_size,
     }
