@@ -26,6 +26,7 @@ from vectorshift.local.app import create_app
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.faults import FaultInjector
 from vectorshift.local.host_guard import HostGuard, is_loopback
+from vectorshift.local.log_limits import install, loop_exception_handler, watched
 from vectorshift.local.recording import Recorder
 from vectorshift.local.runs import RunManager
 from vectorshift.local.scripts import Script
@@ -347,6 +348,7 @@ class LocalServer:
         self._uvicorn, self._failure = server, None
         ready = threading.Event()
 
+        install(logger.logger)  # repeated warnings and errors: once per interval, counted
         log_filter = self._log_filter = _FromThread()
         logging.getLogger(_UVICORN_LOGGER).addFilter(log_filter)
 
@@ -355,10 +357,12 @@ class LocalServer:
 
             async def main() -> None:
                 self._loop = asyncio.get_running_loop()
+                self._loop.set_exception_handler(loop_exception_handler(logger.logger))
                 await server.serve(sockets=[sock])
 
             try:
-                asyncio.run(main())
+                with watched():
+                    asyncio.run(main())
             except BaseException as exc:
                 self._failure = exc
             finally:
