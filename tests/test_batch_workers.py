@@ -129,6 +129,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         [sys.executable, "-m", "vectorshift.local", "--port", "0", "--db", str(db_path),
          "--max-active-runs", "6", "--log-level", "warning", "--faults", json.dumps(FAULTS)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "VECTORSHIFT_LOCAL_API_KEY": "vs-local-dev"},  # as the README does
     )
     stack = Stack(directory, db_path, {})
     try:

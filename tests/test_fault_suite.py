@@ -334,7 +334,8 @@ def serve(db_path: Path, port: int = 0, faults: str = "[]") -> tuple[subprocess.
         ],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # the key the tests use: the command's default is a key made per database
+        env={**os.environ, "PYTHONPATH": str(ROOT), "VECTORSHIFT_LOCAL_API_KEY": "vs-local-dev"},
         cwd=ROOT,
     )
     assert process.stdout is not None

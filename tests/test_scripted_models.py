@@ -211,6 +211,7 @@ def test_the_command_line_serves_a_script_file(tmp_path: Path) -> None:
     script.write_text(json.dumps([{"node": "classifier", "answer": "from the file"}]))
     assert read_script(script) == [{"node": "classifier", "answer": "from the file"}]
     env = {k: v for k, v in os.environ.items() if not k.startswith("VECTORSHIFT_")}
+    env["VECTORSHIFT_LOCAL_API_KEY"] = "vs-local-dev"
     server = subprocess.Popen(
         [sys.executable, "-m", "vectorshift.local", "--port", "0", "--script", str(script)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,

@@ -5,7 +5,8 @@ they share is Redis, the platform and this module. Settings come from the enviro
 
 * ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``): the queue and the batch's state;
 * ``VECTORSHIFT_BASE_URL`` / ``VECTORSHIFT_API_KEY``: the platform (by default a
-  ``vectorshift-local`` server on port 8600 with its development key);
+  ``vectorshift-local`` server on port 8600 started with ``VECTORSHIFT_LOCAL_API_KEY=vs-local-dev``,
+  as the README shows);
 * ``BATCH_LOG_FILE``: write this process's log there instead of stderr;
 * ``BATCH_HEARTBEAT_MS`` and ``BATCH_LEASE_MS``: how soon a dead worker's messages go back on the
   queue and its concurrency slots come free (the test makes both short).

@@ -210,7 +210,8 @@ def test_a_connection_that_never_finishes_its_headers_is_closed(
 def test_headers_sent_a_byte_at_a_time_after_a_request_are_cut_off_too(
     server: LocalServer,
 ) -> None:
-    request = f"GET /v1/pipelines HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\r\n"
+    host = f"127.0.0.1:{server.port}"  # the server's own name: others are refused (421)
+    request = f"GET /v1/pipelines HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {KEY}\r\n\r\n"
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
         sock.sendall(request.encode())
         sock.settimeout(5)

@@ -25,7 +25,7 @@ def test_the_survivor_fails_a_killed_peers_runs_while_serving(tmp_path: Path) ->
             [sys.executable, "-m", "vectorshift.local", "--db", path, "--port", "0",
              "--max-active-runs", "1"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env=subprocess_env(), cwd=ROOT,
+            env={**subprocess_env(), "VECTORSHIFT_LOCAL_API_KEY": survivor.api_key}, cwd=ROOT,
         )
         try:
             assert victim.stdout is not None

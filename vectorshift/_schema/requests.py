@@ -41,6 +41,9 @@ __all__ = [
 MAX_NAME_LENGTH = 1000
 """Longest name, description-like text or URL a body may hold, in characters."""
 
+MAX_DESCRIPTION_LENGTH = 100_000
+"""Longest description a body may hold, in characters (a list shows every description)."""
+
 MAX_ID_LENGTH = 255
 """Longest id (run id, trace id, branch id) a body may hold, in characters."""
 
@@ -66,6 +69,7 @@ Name = Annotated[
 
 Id: TypeAlias = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
 Text: TypeAlias = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH)]
+Description: TypeAlias = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH)]
 Graph: TypeAlias = dict[str, JsonData]
 Version: TypeAlias = Annotated[
     Any,
@@ -84,7 +88,7 @@ class CreatePipeline(Body):
     canvas_metadata: Graph | None = Field(
         None, description="Editor layout (node positions, edges); stored and returned as sent."
     )
-    description: str | None = Field(None, description="Free text shown with the pipeline.")
+    description: Description | None = Field(None, description="Free text shown with the pipeline.")
     inputs: Graph | None = Field(
         None, description="Pipeline inputs; ignored: the server derives them from `nodes`."
     )
@@ -113,7 +117,7 @@ class UpdatePipeline(Body):
         "absent); absent or false: only the current graph changes.",
     )
     name: Name | None = Field(None, description="A new name; not empty, at most 1000 characters.")
-    description: str | None = Field(
+    description: Description | None = Field(
         None, description="A new description; also the changelog of the version made."
     )
     bump: Literal["patch", "minor", "major"] | None = Field(
@@ -200,7 +204,7 @@ class Duplicate(Body):
     name: Name | None = Field(
         None, description="The copy's name; `<name> (copy)` when absent."
     )
-    description: str | None = Field(
+    description: Description | None = Field(
         None, description="The copy's description; the original's when absent."
     )
     folder_id: Id | None = Field(None, description="The folder the copy goes to.")

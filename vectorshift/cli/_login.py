@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 from pathlib import Path
 
 from vectorshift._client import load_toml
@@ -59,8 +60,7 @@ def _edit(text: str, key: str | None) -> str:
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    temporary, descriptor = _create_temporary(path)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(text)
@@ -69,6 +69,23 @@ def _write(path: Path, text: str) -> None:
         temporary.unlink(missing_ok=True)
         raise
     os.chmod(path, 0o600)
+
+
+def _create_temporary(path: Path) -> tuple[Path, int]:
+    """A new file beside ``path``, mode 0600, that did not exist before (and is no symlink).
+
+    ``O_EXCL|O_NOFOLLOW``: a file or symlink planted at the name is never opened, so it never
+    receives the key; another name is tried instead.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    suffix = str(os.getpid())
+    for _ in range(100):
+        temporary = path.with_name(f".{path.name}.{suffix}.tmp")
+        try:
+            return temporary, os.open(temporary, flags, 0o600)
+        except FileExistsError:
+            suffix = f"{os.getpid()}.{secrets.token_hex(8)}"
+    raise FileExistsError(f"cannot create a temporary file beside {path}")
 
 
 def _current(path: Path) -> str:

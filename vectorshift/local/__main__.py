@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from vectorshift._version import __version__
+from vectorshift.local.cli_keys import ENV_KEY, database_key, resolve_keys
 from vectorshift.local.config import (
-    DEFAULT_API_KEY,
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RUN_SIZE,
     DEFAULT_MAX_VALUE_SIZE,
     DEFAULT_ORG,
@@ -27,6 +29,7 @@ from vectorshift.local.config import (
 )
 from vectorshift.local.faults import parse_rules
 from vectorshift.local.scripts import read_script
+from vectorshift.local.startup import check_database
 
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -78,8 +81,17 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--api-key",
         metavar="KEY[=ORG]",
         action="append",
-        help=f"accepted API key, optionally with its organisation (default {DEFAULT_API_KEY}="
-        f"{DEFAULT_ORG}); repeat for several",
+        help="accepted API key, optionally with its organisation (default: a key made for "
+        "the database and kept in PATH.key beside it, with organisation "
+        f"{DEFAULT_ORG}; a new one for a temporary database); repeat for several. A key in "
+        f"the command line is visible to other users (ps): prefer --api-key-file or {ENV_KEY}",
+    )
+    parser.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="read the accepted keys from a file, one KEY[=ORG] a line, instead of the command "
+        f"line; the environment variable {ENV_KEY}=KEY[=ORG] gives one key too (used when "
+        "neither --api-key nor --api-key-file is given)",
     )
     parser.add_argument(
         "--max-active-runs",
@@ -117,27 +129,36 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+_LIMITS: tuple[tuple[str, str, type, float, str], ...] = (
+    ("--header-timeout", "SECONDS", float, DEFAULT_HEADER_TIMEOUT,
+     "close a connection whose request headers take longer than this"),
+    ("--body-timeout", "SECONDS", float, DEFAULT_BODY_TIMEOUT,
+     "answer 408 and close a connection whose request body takes longer than this to arrive, "
+     "once its headers are complete"),
+    ("--max-connections", "N", int, DEFAULT_MAX_CONNECTIONS,
+     "connections open at once (streams included); one more is answered 503 and closed"),
+    ("--max-value-size", "CHARS", int, DEFAULT_MAX_VALUE_SIZE,
+     "largest value one node may produce or read through its references, in characters; past "
+     "it the run fails naming the node"),
+    ("--max-run-size", "CHARS", int, DEFAULT_MAX_RUN_SIZE,
+     "most characters all node values of one run may add up to; past it the run fails naming "
+     "the node"),
+)
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
     limits = parser.add_argument_group("limits")
-    limits.add_argument(
-        "--header-timeout", metavar="SECONDS", type=float, default=DEFAULT_HEADER_TIMEOUT,
-        help="close a connection whose request headers take longer than this (default "
-        f"{DEFAULT_HEADER_TIMEOUT:g})",
-    )
-    limits.add_argument(
-        "--max-value-size", metavar="CHARS", type=int, default=DEFAULT_MAX_VALUE_SIZE,
-        help="largest value one node may produce or read through its references, in characters "
-        f"(default {DEFAULT_MAX_VALUE_SIZE}); past it the run fails naming the node",
-    )
-    limits.add_argument(
-        "--max-run-size", metavar="CHARS", type=int, default=DEFAULT_MAX_RUN_SIZE,
-        help="most characters all node values of one run may add up to (default "
-        f"{DEFAULT_MAX_RUN_SIZE}); past it the run fails naming the node",
-    )
+    for flag, metavar, kind, default, text in _LIMITS:
+        limits.add_argument(
+            flag, metavar=metavar, type=kind, default=kind(default),
+            help=f"{text} (default {format(default, 'g') if kind is float else int(default)})",
+        )
     parser.epilog = (
         "Limits: request bodies up to 32 MiB (413 past it); 256 runs per bulk run; "
         "--max-active-runs runs in progress per organisation (429 past it); request headers "
-        "within --header-timeout; idle keep-alive connections close after 5 s; streams send a "
+        "within --header-timeout and bodies within --body-timeout (408 past it); at most "
+        "--max-connections connections (503 past it); idle keep-alive connections close "
+        "after 5 s; streams send a "
         "keep-alive comment after 15 s of silence; each run's node values within "
         "--max-value-size and --max-run-size."
     )
@@ -146,6 +167,8 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
 def _limits(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "header_timeout": args.header_timeout,
+        "body_timeout": args.body_timeout,
+        "max_connections": args.max_connections,
         "max_value_size": args.max_value_size,
         "max_run_size": args.max_run_size,
     }
@@ -168,14 +191,24 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _api_keys(values: Sequence[str] | None) -> dict[str, str]:
-    if not values:
-        return {DEFAULT_API_KEY: DEFAULT_ORG}
-    keys = {}
-    for value in values:
-        key, _, org = value.partition("=")
-        keys[key] = org or DEFAULT_ORG
-    return keys
+def _api_keys(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    try:
+        keys = resolve_keys(args.api_key, args.api_key_file, os.environ)
+    except OSError as exc:
+        parser.error(f"--api-key-file: cannot read {args.api_key_file}: {exc.strerror or exc}")
+    except ValueError as exc:
+        parser.error(f"--api-key/--api-key-file/{ENV_KEY}: {exc}")
+    if keys:
+        return keys
+    try:
+        return {database_key(args.db): DEFAULT_ORG}
+    except (OSError, ValueError) as exc:
+        try:
+            check_database(args.db)  # an unusable database says so, as the start would
+        except OSError as unusable:
+            print(f"vectorshift.local: cannot start: {unusable}", file=sys.stderr)
+            raise SystemExit(1) from None
+        parser.error(f"cannot read or make the database's key file {args.db}.key: {exc}")
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
@@ -210,7 +243,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     try:
         config = ServerConfig.from_env(
             db_path=args.db,
-            api_keys=_api_keys(args.api_key),
+            api_keys=_api_keys(parser, args),
             max_active_runs=args.max_active_runs,
             faults=faults,
             script=script,
@@ -222,6 +255,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         parser.error(str(exc))
     _configure_logging(args.log_level)
 
+    from vectorshift.local.host_guard import is_loopback
     from vectorshift.local.server import LocalServer
 
     server = LocalServer(config, host=args.host, port=args.port)
@@ -238,6 +272,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if not is_loopback(args.host):
+        print(
+            f"vectorshift.local: warning: listening on {args.host}, beyond loopback: other "
+            "machines can reach this server, and no Host check protects it from DNS rebinding",
+            file=sys.stderr, flush=True,
+        )
     print(f"vectorshift.local serving at {server.base_url}")
     print(f"  VECTORSHIFT_BASE_URL={server.base_url}")
     print(f"  VECTORSHIFT_API_KEY={server.api_key}")

@@ -23,6 +23,10 @@ DEFAULT_RETAIN = 7 * 24 * 3600.0
 
 DEFAULT_HEADER_TIMEOUT = 10.0
 """Seconds a connection may take to send a request's headers."""
+DEFAULT_BODY_TIMEOUT = 60.0
+"""Seconds a request's body may take to arrive, once its headers are complete."""
+DEFAULT_MAX_CONNECTIONS = 512
+"""Connections (and requests in progress) at once; past it new requests are answered 503."""
 DEFAULT_MAX_VALUE_SIZE = 8 * 1024 * 1024
 """Characters one node value may hold (8 Mi)."""
 DEFAULT_MAX_RUN_SIZE = 64 * 1024 * 1024
@@ -98,6 +102,12 @@ class ServerConfig:
         header_timeout: Seconds a connection may take to send a request's headers (from when
             it opens, or from the end of its previous request); then it is closed. Idle
             keep-alive connections close after 5 s.
+        body_timeout: Seconds a request's body may take to arrive once its headers are
+            complete (all of it, however slowly it trickles); then the request is answered 408
+            and the connection closed.
+        max_connections: Connections open at once (each stream counts); past it new requests
+            are answered 503 at once, so a crowd of slow clients cannot exhaust the process's
+            file descriptors.
         max_value_size: Largest value, in characters of its text form, that one node may
             produce, and most it may read through its template references; a node going
             past it fails the run, naming the node.
@@ -127,6 +137,8 @@ class ServerConfig:
     retain: float = DEFAULT_RETAIN
     # Limits against hostile input (issue 12): one block, checked in __post_init__.
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_value_size: int = DEFAULT_MAX_VALUE_SIZE
     max_run_size: int = DEFAULT_MAX_RUN_SIZE
 
@@ -145,6 +157,10 @@ class ServerConfig:
             raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
         if not 0 < self.header_timeout < float("inf"):
             raise ValueError(f"header_timeout must be finite and > 0, got {self.header_timeout}")
+        if not 0 < self.body_timeout < float("inf"):
+            raise ValueError(f"body_timeout must be finite and > 0, got {self.body_timeout}")
+        if self.max_connections < 2:
+            raise ValueError(f"max_connections must be >= 2, got {self.max_connections}")
         if self.max_value_size < 1 or self.max_run_size < self.max_value_size:
             raise ValueError(
                 f"need 1 <= max_value_size <= max_run_size, got {self.max_value_size} and "

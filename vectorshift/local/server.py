@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -16,6 +17,8 @@ from typing import Any
 
 import h11
 import uvicorn
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from vectorshift import _log
@@ -23,11 +26,18 @@ from vectorshift.local.app import create_app
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.db_integrity import check_integrity
 from vectorshift.local.faults import FaultInjector
+from vectorshift.local.host_guard import HostGuard, is_loopback
+from vectorshift.local.log_limits import install, loop_exception_handler, watched
 from vectorshift.local.recording import Recorder
 from vectorshift.local.runs import RunManager
 from vectorshift.local.scripts import Script
 from vectorshift.local.sqlite_store import SQLiteStore
-from vectorshift.local.startup import check_database, listen, startup_error
+from vectorshift.local.startup import (
+    check_database,
+    create_private_database,
+    listen,
+    startup_error,
+)
 from vectorshift.local.store import BlockingStore
 
 logger = _log.get_logger("vectorshift.local")
@@ -54,10 +64,18 @@ class _HeaderTimeoutProtocol(H11Protocol):
     :attr:`header_timeout` seconds the connection is closed. uvicorn's own keep-alive timeout
     ends an idle connection but stops at the first byte received, so a client sending headers
     a byte at a time (or a half request) would hold the connection forever.
+
+    Once the headers are complete, a second clock gives the body :attr:`body_timeout` seconds
+    to arrive in full (however slowly it trickles): then the request is answered 408, if no
+    answer began, and the connection closed.
     """
 
     header_timeout: float = 10.0
+    body_timeout: float = 60.0
+    max_connections: int = 512
+    open_connections: set[asyncio.BaseTransport]  # one set per server: see _protocol
     _header_timer: asyncio.TimerHandle | None = None
+    _body_timer: asyncio.TimerHandle | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,9 +86,8 @@ class _HeaderTimeoutProtocol(H11Protocol):
         self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
 
     def _disarm(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        _cancel(self._header_timer)
+        self._header_timer = None
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
@@ -79,23 +96,85 @@ class _HeaderTimeoutProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if len(self.open_connections) >= self.max_connections:
+            # Past the limit: answered at once and closed, never held (nor its descriptor).
+            transport.write(_refusal(503, "Service Unavailable", (
+                f"the local server has {self.max_connections} connections open, its limit; "
+                "retry when some have closed"
+            )))
+            transport.close()
+            return
+        self.open_connections.add(transport)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.open_connections.discard(self.transport)
         self._disarm()
+        self._disarm_body()
         super().connection_lost(exc)
 
     def handle_events(self) -> None:
         super().handle_events()
+        if self.conn.their_state is h11.SEND_BODY:
+            if self._body_timer is None:
+                self._body_timer = self.loop.call_later(self.body_timeout, self._body_too_slow)
+        else:
+            self._disarm_body()
         if self.conn.their_state is not h11.IDLE:
             self._disarm()
         elif self._header_timer is None and not self.transport.is_closing():
             self._arm()  # a new request cycle began (after a response, or pipelined)
 
+    def _disarm_body(self) -> None:
+        _cancel(self._body_timer)
+        self._body_timer = None
 
-def _protocol(header_timeout: float) -> type[H11Protocol]:
+    def _body_too_slow(self) -> None:
+        self._body_timer = None
+        if self.conn.their_state is not h11.SEND_BODY or self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_started:
+            cycle.response_started = True  # the app's own answer, if any, is not sent now
+            self.transport.write(_refusal(408, "Request Timeout", (
+                f"the request body did not arrive within {self.body_timeout:g} s (the body "
+                "timeout)"
+            )))
+        self.transport.close()
+
+
+def _cancel(timer: asyncio.TimerHandle | None) -> None:
+    if timer is not None:
+        timer.cancel()
+
+
+def _refusal(status: int, reason: str, message: str) -> bytes:
+    """A whole HTTP response, written on the transport outside any request cycle."""
+    body = json.dumps({"status": "failed", "error": message}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """A client gone mid-body (or cut at the body timeout) is no server error: no traceback."""
+    logger.debug("client gone before its request body arrived: %s %s", request.method,
+                 request.url.path)
+    return Response(status_code=400)  # never sent: nobody is listening
+
+
+def _protocol(config: ServerConfig) -> type[H11Protocol]:
     return type(
-        "HeaderTimeoutProtocol", (_HeaderTimeoutProtocol,), {"header_timeout": header_timeout}
+        "HeaderTimeoutProtocol",
+        (_HeaderTimeoutProtocol,),
+        {
+            "header_timeout": config.header_timeout,
+            "body_timeout": config.body_timeout,
+            "max_connections": config.max_connections,
+            "open_connections": set(),
+        },
     )
 
 
@@ -243,6 +322,7 @@ class LocalServer:
         check_integrity(self._db_path)
         sock = listen(self.host, self._port)
         try:
+            create_private_database(self._db_path)
             store = SQLiteStore(self._db_path)
         except (sqlite3.Error, RuntimeError) as exc:
             sock.close()
@@ -254,18 +334,23 @@ class LocalServer:
             recorder=self.recorder,
         )
         self._store, self._runs = store, app.state.runs
+        app.add_exception_handler(ClientDisconnect, _client_gone)
+        served: Any = app
+        if is_loopback(self.host):
+            served = HostGuard(app, host=self.host, port=self._port)
         config = uvicorn.Config(
-            app,
+            served,
             log_config=None,
             log_level=None,
             lifespan="on",
-            http=_protocol(self.config.header_timeout),
+            http=_protocol(self.config),
             timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
         self._uvicorn, self._failure = server, None
         ready = threading.Event()
 
+        install(logger.logger)  # repeated warnings and errors: once per interval, counted
         log_filter = self._log_filter = _FromThread()
         logging.getLogger(_UVICORN_LOGGER).addFilter(log_filter)
 
@@ -274,10 +359,12 @@ class LocalServer:
 
             async def main() -> None:
                 self._loop = asyncio.get_running_loop()
+                self._loop.set_exception_handler(loop_exception_handler(logger.logger))
                 await server.serve(sockets=[sock])
 
             try:
-                asyncio.run(main())
+                with watched():
+                    asyncio.run(main())
             except BaseException as exc:
                 self._failure = exc
             finally:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sqlite3
 
-__all__ = ["check_database", "listen", "startup_error"]
+__all__ = ["check_database", "create_private_database", "listen", "startup_error"]
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -60,6 +61,26 @@ def check_database(path: str) -> None:
             f"the database's directory is read-only (SQLite writes its journal beside the "
             f"file): {directory}",
         )
+
+
+def create_private_database(path: str) -> None:
+    """Create the database file at ``path`` mode 0600 when it does not exist yet.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file, so they are
+    private too; the process's umask (usually 022) would otherwise leave all three readable by
+    every user. The file is made a SQLite database at once (WAL mode, the store's), so it is
+    never left empty. An existing file keeps its mode: it is the owner's choice.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        os.close(os.open(path, flags, 0o600))
+    except FileExistsError:
+        return
+    db = sqlite3.connect(path)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+    finally:
+        db.close()
 
 
 def listen(host: str, port: int) -> socket.socket:
