@@ -87,6 +87,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("local", "TypeError"): "the local server's constructors given a ServerConfig and "
     "settings at once",
     ("cli", "ValueError"): "the command's usage errors, turned into exit code 2 by the command",
+    ("cli/_login.py", "FileExistsError"): "login could not make its private temporary file "
+    "(every name it tried exists): an OSError the command reports as a file error, exit 2",
+    ("local/__main__.py", "SystemExit"): "the server's command ends with an exit status when "
+    "its database cannot be used, after saying why on stderr",
 }
 
 
