@@ -3,7 +3,8 @@
 A run of 10k text nodes used to keep the server's loop busy for seconds at a time: another
 client's status request waited up to 2.9 s. Here a real server runs such a graph while a
 second client polls the status of another run and records how long each answer took. The goal
-is 100 ms; the test asserts a generous 0.5 s so a loaded two-core machine does not fail it,
+is 100 ms (typically 60 to 90 ms measured, with rare peaks near 0.2 s from garbage collections
+of the whole process); the test asserts 0.4 s so a loaded two-core machine does not fail it,
 and prints the figures measured (``pytest -s``).
 """
 
@@ -18,7 +19,7 @@ from vectorshift.local import LocalServer, ServerConfig
 from .test_server_lifecycle import client
 
 NODES = 10_000
-MAX_WAIT = 0.5
+MAX_WAIT = 0.4
 
 
 def big_graph(n: int = NODES) -> dict[str, Any]:

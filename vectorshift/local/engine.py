@@ -306,24 +306,23 @@ class _Run:
         self._outputs: dict[str, Any] = {}
         self._deltas_sent: set[str] = set()
         self._failure: RunFailure | None = None
-        self._done: dict[str, anyio.Event] = {}
+        self._done: set[str] = set()  # the nodes that finished well
         self._stream_targets: dict[str, list[str]] = {}
 
     async def run(self) -> dict[str, Any]:
         try:
-            await check_off_loop(validate_graph, self._nodes)
+            reads = await check_off_loop(validate_graph, self._nodes)
         except GraphValidationError as exc:
             raise RunFailure(str(exc), exc.node_ids[0] if exc.node_ids else None) from exc
         for node_id, node in self._nodes.items():
             if node["type"] not in EXECUTORS and node["type"] not in ("input", "output"):
                 raise RunFailure(f"{_label(node_id, node)}: node type '{node['type']}' is not "
                                  "supported by vectorshift.local", node_id)
-        self._done = {node_id: anyio.Event() for node_id in self._nodes}
         self._stream_targets = self._find_stream_targets()
         async with anyio.create_task_group() as group:
             scope = group.cancel_scope
             await start_when_ready(group, lambda node_id: self._run_node(node_id, scope),
-                                   self._nodes, lambda node_id: self._done[node_id].is_set())
+                                   reads, self._done.__contains__)
         if self._failure is not None:
             raise self._failure
         names = [node["name"] for node in self._nodes.values() if node["type"] == "output"]
@@ -346,10 +345,7 @@ class _Run:
 
     async def _run_node(self, node_id: str, scope: CancelScope) -> None:
         node = self._nodes[node_id]
-        try:
-            if node["type"] != "input":
-                for ref in find_references(node["inputs"]):
-                    await self._done[ref.node_id].wait()
+        try:  # started once every node it reads finished (start_when_ready)
             await self._evaluate(node_id, node)
         except NodeError as exc:
             self._fail(RunFailure(f"{_label(node_id, node)}: {exc}", node_id), exc, scope)
@@ -357,7 +353,7 @@ class _Run:
             failure = RunFailure(f"{_label(node_id, node)}: internal error: {exc!r}", node_id)
             self._fail(failure, exc, scope)
         else:
-            self._done[node_id].set()
+            self._done.add(node_id)
 
     def _fail(self, failure: RunFailure, cause: Exception, scope: CancelScope) -> None:
         failure.__cause__ = cause
