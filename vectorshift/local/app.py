@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing, asynccontextmanager
@@ -49,6 +50,7 @@ from vectorshift.local.responses import (
     on_http_error,
     on_internal_error,
     on_refusal,
+    on_storage_error,
     sse_bytes,
 )
 from vectorshift.local.run_inputs import file_inputs, run_inputs
@@ -462,6 +464,7 @@ def create_app(
         exception_handlers={
             Refusal: on_refusal,
             HTTPException: on_http_error,
+            sqlite3.DatabaseError: on_storage_error,
             Exception: on_internal_error,
         },
         lifespan=lifespan,

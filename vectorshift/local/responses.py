@@ -19,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from vectorshift import _log
 from vectorshift.local.faults import REQUEST_ID_KEY, TRANSPORT_KEY
+from vectorshift.local.storage_errors import STORAGE_RETRY_AFTER, storage_error, storage_failure
 from vectorshift.local.validation import Refusal, printable
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "on_http_error",
     "on_internal_error",
     "on_refusal",
+    "on_storage_error",
     "sse_bytes",
 ]
 
@@ -92,8 +94,20 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_internal_error(request: Request, exc: Exception) -> Response:
-    """A generic answer: what failed goes to the server log only, under the request id."""
+    """A generic answer: what failed goes to the server log only, under the request id.
+
+    A storage failure (disk full, I/O error) is named instead: 503 with a ``Retry-After``.
+    """
     request_id = request.scope.get(REQUEST_ID_KEY)
+    failure = storage_failure(exc)
+    if failure is not None:
+        logger.error(
+            "storage failure answering %s %s: %s", request.method, request.url.path, failure,
+            extra=_log.fields(request_id=request_id),
+        )
+        return error_response(
+            request, 503, storage_error(failure), {"Retry-After": str(STORAGE_RETRY_AFTER)}
+        )
     logger.error(
         "unexpected error answering %s %s", request.method, request.url.path,
         exc_info=exc, extra=_log.fields(request_id=request_id),
@@ -103,6 +117,12 @@ async def on_internal_error(request: Request, exc: Exception) -> Response:
         f"{request_id}"
     )
     return error_response(request, 500, message)
+
+
+async def on_storage_error(request: Request, exc: Exception) -> Response:
+    """A :class:`sqlite3.DatabaseError` answered in place (the connection stays usable): a
+    storage failure is named (503), anything else is :func:`on_internal_error`'s answer."""
+    return await on_internal_error(request, exc)
 
 
 def sse_bytes(seq: int, frame: dict[str, Any]) -> bytes:

@@ -22,6 +22,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from vectorshift import _log
+from vectorshift.local.storage_errors import storage_error, storage_failure
 from vectorshift.local.store import Store
 
 __all__ = ["EVENT_QUEUE", "FLUSH_BURST", "FLUSH_INTERVAL", "ActiveRun", "write_events"]
@@ -74,7 +75,8 @@ async def write_events(
     """Append the run's queued frames in batches until the engine is done, publishing each batch.
 
     A batch the store refuses (the run ended elsewhere) or cannot write stops the run: its
-    scope is cancelled and later frames are dropped.
+    scope is cancelled and later frames are dropped; a storage failure (disk full) is the
+    run's error, named as such.
 
     Args:
         store: Where the frames are appended.
@@ -103,7 +105,11 @@ async def write_events(
                 seqs = await store.append_events(run.task_id, batch)
             except Exception as exc:
                 logger.exception("run %s: could not store its events", run.task_id)
-                run.stop_error = f"the local server could not store this run's events: {exc}"
+                failure = storage_failure(exc)
+                run.stop_error = (
+                    f"the local server could not store this run's events: {exc}"
+                    if failure is None else storage_error(failure)
+                )
                 seqs = None
             if seqs is None:  # ended from elsewhere, or unwritable: stop the run
                 run.discarding = True

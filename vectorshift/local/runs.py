@@ -25,7 +25,6 @@ import anyio
 from anyio.abc import TaskGroup
 
 from vectorshift import _log
-from vectorshift._retry import RetryPolicy
 from vectorshift.local import engine
 from vectorshift.local.config import ServerConfig
 from vectorshift.local.nodes import UploadedFile
@@ -38,6 +37,7 @@ from vectorshift.local.records import (
     RunRecord,
 )
 from vectorshift.local.run_events import EVENT_QUEUE, ActiveRun, write_events
+from vectorshift.local.run_finish import RunEnd, record_end
 from vectorshift.local.run_ghosts import end_ghosts
 from vectorshift.local.scripts import Script
 from vectorshift.local.store import Store
@@ -55,11 +55,6 @@ HEARTBEAT_INTERVAL = 1.0
 servers that died (:meth:`~vectorshift.local.store.Store.recover_orphans`)."""
 
 _STOP_GRACE = 5.0
-_FINISH_TIMEOUT = 15.0
-_UNRECORDABLE = (MemoryError, ValueError, TypeError, ArithmeticError, RecursionError)
-"""What a store raises for an end it cannot take (the outputs), not for being unavailable."""
-_FINISH_RETRY = RetryPolicy(backoff_base=0.1, max_backoff=2.0)
-"""How long to wait between two attempts to record a run's end (its backoff only)."""
 
 
 def _failure_message(exc: BaseException) -> str | None:
@@ -328,48 +323,14 @@ class RunManager:
         error: str | None,
         simulated: tuple[str, ...],
     ) -> None:
-        """Record the run's end, retrying until the store takes it or the server stops.
-
-        A store that is unavailable (locked past its busy timeout, disk full) gets the same end
-        again after a backoff; an end the store cannot take (outputs that do not serialise,
-        memory exhausted) is replaced by ``failed`` with the reason. Meanwhile the run stays
-        active here, as it stays in progress in the file.
-        """
-        attempt, replaced = 0, False
+        """Record the run's end (:func:`~vectorshift.local.run_finish.record_end`), then let it
+        go: meanwhile the run stays active here, as it stays in progress in the file."""
+        end: RunEnd = (status, outputs, error)
         try:
-            while True:
-                try:
-                    with anyio.CancelScope(shield=True), anyio.fail_after(_FINISH_TIMEOUT):
-                        ended = await self.store.finish_run(
-                            run.task_id, status, outputs=outputs, error=error,
-                            simulated=simulated,
-                        )
-                        frames = (
-                            [ended] if ended is not None
-                            else await self.store.events_after(run.task_id, run.last_seq)
-                        )
-                    run.publish(frames)
-                    return
-                except Exception as exc:
-                    logger.exception(
-                        "run %s: could not record its end (%s), attempt %d",
-                        run.task_id, status, attempt + 1,
-                    )
-                    if isinstance(exc, _UNRECORDABLE) and not replaced:
-                        replaced = True
-                        status, outputs = "failed", None
-                        error = (
-                            "the local server could not record this run's end "
-                            f"({type(exc).__name__})"
-                        )
-                        continue
-                    if self._closing:
-                        return  # the next start fails it (see recover_orphans)
-                    await anyio.sleep(_FINISH_RETRY.backoff(attempt))
-                    attempt += 1
+            end = await record_end(self.store, run, end, simulated, lambda: self._closing)
         finally:
             if self.recorder is not None:
-                self.recorder.run_finished(run.task_id, status, outputs, error)
+                self.recorder.run_finished(run.task_id, *end)
             run.finished = True
             run.done.set()
             run.notify()
