@@ -33,6 +33,8 @@ PAGES = {
     "errors": "errors/",
     "protocol": "protocol/",
     "migrating": "guides/migrating/",
+    "cli": "guides/cli/",
+    "local": "guides/local-platform/",
     "nodes": "api/nodes/",
     "api": "api/pipeline/",
     "diagrams": "examples/",
