@@ -1,22 +1,30 @@
-"""One big run does not hold up the other clients of the server (issue 24, point 6).
+"""One big pipeline does not hold up the other clients of the server (issue 24, point 6).
 
-A run of 10k text nodes used to keep the server's loop busy for seconds at a time: another
-client's status request waited up to 2.9 s. Here a real server runs such a graph while a
-second client polls the status of another run and records how long each answer took. The goal
-is 100 ms (typically 60 to 90 ms measured, with rare peaks near 0.2 s from garbage collections
-of the whole process); the test asserts 0.4 s so a loaded two-core machine does not fail it,
-and prints the figures measured (``pytest -s``).
+Storing and running a graph of 10k text nodes used to keep the server's loop busy for seconds
+at a time: another client's status request waited up to 2.9 s. Here the server runs as users
+start it (``python -m vectorshift.local``, a process of its own) while a second client polls
+the status of another run and records how long each answer took, from before the big graph is
+stored until its run has ended. The goal is 100 ms; the test asserts 0.4 s, so that a two-core
+machine loaded by other work (whose scheduler, not the server, then decides the waits) does not
+fail it, and prints the figures measured (``pytest -s``).
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from vectorshift.local import LocalServer, ServerConfig
+import httpx
 
-from .test_server_lifecycle import client
+from .test_server_lifecycle import subprocess_env
 
 NODES = 10_000
 MAX_WAIT = 0.4
@@ -44,16 +52,38 @@ def small_graph() -> dict[str, Any]:
     return {k: v for k, v in big_graph(1).items()}
 
 
-def measure(server: LocalServer) -> tuple[float, float, int, float]:
-    """(worst wait, median wait, answers, run seconds) of a poller during one big run."""
+@contextmanager
+def standalone_server(tmp_path: Path) -> Iterator[SimpleNamespace]:
+    """``python -m vectorshift.local`` on a free port: its base URL and API key."""
+    key_file = tmp_path / "key"
+    key_file.write_text("big-run-key")
+    command = [sys.executable, "-m", "vectorshift.local", "--port", "0", "--db",
+               str(tmp_path / "big.db"), "--api-key-file", str(key_file), "--log-level", "error"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=subprocess_env())
+    try:
+        assert process.stdout is not None
+        found = re.search(r"serving at (\S+)", process.stdout.readline())
+        assert found, "the server did not say where it serves"
+        yield SimpleNamespace(base_url=found.group(1), api_key="big-run-key")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def client(server: SimpleNamespace) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+    return httpx.Client(base_url=server.base_url, headers=headers, timeout=20)
+
+
+def measure(server: SimpleNamespace) -> tuple[float, float, int, float]:
+    """(worst wait, median wait, answers, seconds) of a poller while a big graph is stored and
+    run."""
     with client(server) as api:
         small = api.post("/pipeline", json={"name": "small", "nodes": small_graph()}).json()["id"]
         done = api.post(f"/pipeline/{small}/run", json={"inputs": {"query": "q"}}).json()
         assert done["status"] == "success", done
         status_path = f"/pipeline/{small}/run/status/{done['run_id']}"
-        big = api.post("/pipeline", json={"name": "big", "nodes": big_graph()})
-        assert big.status_code == 200, big.text[:300]
-        big_id = big.json()["id"]
+    graph = big_graph()
     waits: list[float] = []
     stop = threading.Event()
 
@@ -71,6 +101,9 @@ def measure(server: LocalServer) -> tuple[float, float, int, float]:
         time.sleep(0.2)
         started = time.perf_counter()
         try:
+            big = api.post("/pipeline", json={"name": "big", "nodes": graph})
+            assert big.status_code == 200, big.text[:300]
+            big_id = big.json()["id"]
             body = {"inputs": {"query": "q"}, "background": True}
             task = api.post(f"/pipeline/{big_id}/run", json=body).json()["task_id"]
             while True:
@@ -87,10 +120,9 @@ def measure(server: LocalServer) -> tuple[float, float, int, float]:
     return ordered[-1], ordered[len(ordered) // 2], len(ordered), seconds
 
 
-def test_a_10k_node_run_does_not_hold_up_a_status_poller(tmp_path: Any) -> None:
-    config = ServerConfig(db_path=str(tmp_path / "big.db"))
-    with LocalServer(config) as server:
+def test_storing_and_running_10k_nodes_does_not_hold_up_a_status_poller(tmp_path: Path) -> None:
+    with standalone_server(tmp_path) as server:
         worst, median, answers, seconds = measure(server)
-    print(f"\n{NODES}-node run: {seconds:.2f} s; poller: {answers} answers, "
+    print(f"\n{NODES}-node graph stored and run: {seconds:.2f} s; poller: {answers} answers, "
           f"median {median * 1000:.0f} ms, worst {worst * 1000:.0f} ms")
-    assert worst < MAX_WAIT, f"a status answer waited {worst:.2f} s behind the big run"
+    assert worst < MAX_WAIT, f"a status answer waited {worst:.2f} s behind the big graph"

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from vectorshift.local import LocalServer, ServerConfig
+from vectorshift.local.validation import OFF_LOOP_BYTES, OFF_LOOP_NODES
 
 from .graphs import BODY_ROUTES, body_path
 
@@ -92,7 +93,41 @@ def test_a_bad_body_answers_400_naming_the_field(
     assert answer["status"] == "failed" and message in answer["error"], answer["error"]
 
 
+# Bodies past OFF_LOOP_BYTES are validated in a worker thread, off the server's loop: their
+# refusals name the field just the same.
+PAD = b'"pad": "' + b"p" * (OFF_LOOP_BYTES + 1) + b'"'
+BIG_BAD_BODIES: list[tuple[str, bytes, str]] = [
+    ("create", b'{"name": "n", "canvas_metadata": {' + PAD + b', "z": [NaN]}}',
+     "field 'canvas_metadata.z[0]' is NaN"),
+    ("update", b'{"name": "n", "canvas_metadata": {' + PAD + b'}}', "field 'nodes' is missing"),
+    ("run", b'{"inputs": {"query": "\\udc00"}, ' + PAD + b'}',
+     "field 'inputs.query' holds a lone UTF-16"),
+    ("run", b'{"inputs": {"query": "q",}, ' + PAD + b'}', "request body is not valid JSON"),
+]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "message"), BIG_BAD_BODIES, ids=[r for r, _, _ in BIG_BAD_BODIES]
+)
+def test_a_big_bad_body_answers_400_naming_the_field(
+    api: tuple[httpx.Client, str], route: str, body: bytes, message: str
+) -> None:
+    assert len(body) > OFF_LOOP_BYTES
+    test_a_bad_body_answers_400_naming_the_field(api, route, body, message)
 
 
 def test_every_body_route_is_covered() -> None:
     assert {route for route, _, _ in BAD_BODIES} == set(BODY_ROUTES)
+
+
+def test_a_big_graph_is_checked_off_the_loop_and_refused_naming_the_node(
+    api: tuple[httpx.Client, str],
+) -> None:
+    client, _ = api
+    nodes = {f"text_{i}": {"id": f"text_{i}", "name": f"t{i}", "type": "text",
+                           "inputs": {"text": "x"}, "outputs": ["text"]}
+             for i in range(OFF_LOOP_NODES + 1)}
+    nodes["text_7"]["inputs"]["text"] = "{{ llm_9.response }}"
+    response = client.post("/pipeline", json={"name": "big-bad", "nodes": nodes})
+    assert response.status_code == 422, response.text
+    assert "node 't7' (text_7) references missing node 'llm_9'" in response.json()["error"]

@@ -61,8 +61,8 @@ from vectorshift.local.store import Store
 from vectorshift.local.uploads import is_multipart, read_run_form
 from vectorshift.local.validation import (
     Refusal,
+    checked_graph_io,
     event_position,
-    graph_io,
     query_bool,
     query_int,
     query_seconds,
@@ -164,7 +164,7 @@ class _Api:
         org = self._org(request)
         body = await read_body(request, CreatePipeline, self.config.max_body_bytes)
         nodes = body.nodes or {}
-        inputs, outputs = graph_io(nodes)
+        inputs, outputs = await checked_graph_io(nodes)
         record = await self.store.create_pipeline(
             org,
             name=body.name,
@@ -211,7 +211,7 @@ class _Api:
             return JSONResponse({"status": "success"})
         if role not in (OWNER, "editor"):
             refuse_role(org, record, role, "save", "an editor or the organisation that owns it")
-        inputs, outputs = graph_io(body.nodes)
+        inputs, outputs = await checked_graph_io(body.nodes)
         updated = await self.store.update_pipeline(
             record.org,
             pipeline_id,

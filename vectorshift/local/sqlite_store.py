@@ -127,6 +127,25 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
     async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return await self._reader.run(fetch(sql, params))
 
+    # A pipeline's graph is decoded on the thread that read its row, never on the server's loop:
+    # decoding a 10k-node graph takes tens of milliseconds, which every other client of the loop
+    # would wait (issue 24, point 6).
+
+    async def _read_pipelines(self, sql: str, params: Sequence[Any]) -> list[PipelineRecord]:
+        query = fetch(sql, params)
+        return await self._reader.run(lambda db: [pipeline_from_row(row) for row in query(db)])
+
+    async def _write_pipeline(
+        self, job: Callable[[sqlite3.Connection], sqlite3.Row | None]
+    ) -> PipelineRecord | None:
+        locked = transaction(job)
+
+        def decoded(db: sqlite3.Connection) -> PipelineRecord | None:
+            row = locked(db)
+            return None if row is None else pipeline_from_row(row)
+
+        return await self._writer.run(decoded)
+
     # Pipelines -------------------------------------------------------------------------------
 
     async def create_pipeline(
@@ -142,10 +161,12 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
     ) -> PipelineRecord:
         """See :meth:`Store.create_pipeline <vectorshift.local.store.Store.create_pipeline>`."""
         pid, branch, now = new_object_id(), new_object_id(), now_iso()
-        values = (pid, org, name, dump(nodes), dump(canvas_metadata), dump(inputs),
-                  dump(outputs), branch, FIRST_VERSION, description, now, now)
 
         def job(db: sqlite3.Connection) -> sqlite3.Row:
+            # Encoded here, on the writer's thread: a big graph takes milliseconds to encode,
+            # which the server's loop would otherwise spend (issue 24, point 6).
+            values = (pid, org, name, dump(nodes), dump(canvas_metadata), dump(inputs),
+                      dump(outputs), branch, FIRST_VERSION, description, now, now)
             db.execute(
                 "INSERT INTO pipelines (id, org, name, nodes, canvas_metadata, inputs, outputs,"
                 " branch_id, version, description, created, modified, rev)"
@@ -157,30 +178,31 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
             record_version(db, row, "")
             return row
 
-        return pipeline_from_row(await self._write(job))
+        record = await self._write_pipeline(job)
+        assert record is not None  # the row was just written
+        return record
 
     async def get_pipeline(self, org: str, pipeline_id: str) -> PipelineRecord | None:
         """See :meth:`Store.get_pipeline <vectorshift.local.store.Store.get_pipeline>`."""
-        rows = await self._read(
+        found = await self._read_pipelines(
             "SELECT * FROM pipelines WHERE id = ? AND org = ?", (pipeline_id, org)
         )
-        return pipeline_from_row(rows[0]) if rows else None
+        return found[0] if found else None
 
     async def find_pipeline(self, org: str, name: str) -> PipelineRecord | None:
         """See :meth:`Store.find_pipeline <vectorshift.local.store.Store.find_pipeline>`."""
-        rows = await self._read(
+        found = await self._read_pipelines(
             "SELECT * FROM pipelines WHERE org = ? AND name = ? ORDER BY rev DESC LIMIT 1",
             (org, name),
         )
-        return pipeline_from_row(rows[0]) if rows else None
+        return found[0] if found else None
 
     async def list_pipelines(self, org: str, *, offset: int, limit: int) -> list[PipelineRecord]:
         """See :meth:`Store.list_pipelines <vectorshift.local.store.Store.list_pipelines>`."""
-        rows = await self._read(
+        return await self._read_pipelines(
             "SELECT * FROM pipelines WHERE org = ? ORDER BY created, id LIMIT ? OFFSET ?",
             (org, limit, offset),
         )
-        return [pipeline_from_row(row) for row in rows]
 
     async def update_pipeline(
         self,
@@ -228,8 +250,7 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
                 record_version(db, new, description or "")
             return new
 
-        row = await self._write(job)
-        return None if row is None else pipeline_from_row(row)
+        return await self._write_pipeline(job)
 
     async def delete_pipeline(self, org: str, pipeline_id: str) -> bool:
         """See :meth:`Store.delete_pipeline <vectorshift.local.store.Store.delete_pipeline>`."""
