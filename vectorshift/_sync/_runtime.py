@@ -21,16 +21,16 @@ fork, and one rule for the context a call's task starts from (:func:`task_contex
   look like trio to httpx.
 
 Why not anyio's ``BlockingPortal`` (``anyio.from_thread.start_blocking_portal``), checked with
-anyio 4.16, trio 0.35 and Python 3.11 on a shared two-core machine:
+anyio 4.16, trio 0.35 and Python 3.11 on a two-core machine:
 
 - **Cost**: a portal always hands the call to its loop thread, and ``portal.call`` waits for two
   round trips to it (one to start the task, ``from_thread.run_sync``, one for its result); the
-  private loop makes one, and a thread without a loop none. A trivial coroutine cost, in three
-  runs, 17-26 us on a thread's own loop, 27-71 us on the private loop, 66-83 us through an
-  asyncio portal, 82-108 us through a trio one. On a ``run_status()`` against the local server
-  the portals (1.05-1.19x a raw ``httpx.AsyncClient`` GET) were no better than the private loop
-  (1.00-1.14x) and behind the thread's own loop (0.93-1.08x): the common case, a thread
-  without a loop, would lose its fast path.
+  private loop makes one, and a thread without a loop none. ``tools/bench.py --only portal``,
+  three runs at a load average under 1: a trivial coroutine cost 17 us on a thread's own loop,
+  59-60 us on the private loop, 69-74 us through an asyncio portal and 97-102 us through a trio
+  one; a ``run_status()`` against the local server 1.07x a raw ``httpx.AsyncClient`` GET on the
+  own loop, 1.22-1.24x on the private loop, 1.26-1.33x and 1.20-1.34x through the two portals.
+  The common case, a thread without a loop, would lose its fast path.
 - **Ctrl-C**: ``KeyboardInterrupt`` in the thread waiting in ``portal.call`` leaves the task
   running on the portal (a 3 s sleep ran to its end); here it cancels the call and waits for
   its cleanup.
@@ -56,11 +56,9 @@ import os
 import threading
 import weakref
 from collections.abc import Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import sniffio
-
-T = TypeVar("T")
 
 #: Seconds a call cancelled by Ctrl-C gets to run its cleanup before KeyboardInterrupt goes on.
 CANCEL_GRACE = 5.0
