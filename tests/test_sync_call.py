@@ -1,17 +1,15 @@
 """The rule of call_sync: a thread without an event loop runs a sync call on a loop of its own.
 
 A thread that already runs a loop (asyncio, trio, the private loop's thread) hands the call to
-the shared private loop; ``tests/test_sync_loop.py`` proves that path's guarantees.
+the shared private loop; ``tests/test_sync_loop.py`` proves that path's guarantees, and
+``tests/test_sync_runtime.py`` those of both (Ctrl-C, fork, exit, context variables).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 import sys
-import textwrap
 import threading
 import time
 import traceback
@@ -24,8 +22,8 @@ import trio
 import trio.lowlevel
 from support import echo_pipeline, lorem_pipeline, unique
 
-# The Ctrl-C helpers of the private loop's tests, so both paths are interrupted alike.
-from test_sync_loop import default_sigint, interrupt_main_when  # noqa: F401 (a fixture)
+# The Ctrl-C fixture of the runtime's tests.
+from test_sync_runtime import default_sigint  # noqa: F401 (a fixture)
 
 from vectorshift import Client, Pipeline
 from vectorshift._sync import _call, _loop
@@ -107,33 +105,6 @@ def test_exceptions_keep_their_type_and_the_callers_frame() -> None:
     assert call_sync(tasks_left()) == 0
 
 
-@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
-@pytest.mark.usefixtures("default_sigint")
-def test_ctrl_c_cancels_the_call_on_the_threads_loop_waits_for_cleanup_and_reraises() -> None:
-    started = threading.Event()
-    cleaned = threading.Event()
-
-    async def long_call() -> None:
-        started.set()
-        try:
-            await anyio.sleep(60)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.sleep(0.05)  # cleanup that itself awaits
-            cleaned.set()
-
-    interrupter = interrupt_main_when(started)
-    began = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        call_sync(long_call())
-    interrupter.join()
-    assert time.monotonic() - began < PROMPT
-    assert cleaned.is_set()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    assert call_sync(tasks_left()) == 0
-    assert call_sync(where())[0] == "MainThread"  # the loop survived
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="signals to a thread are POSIX only")
 @pytest.mark.usefixtures("default_sigint")
 def test_ctrl_c_during_result_leaves_no_task_and_no_open_response(client: Client) -> None:
@@ -198,63 +169,6 @@ def test_sixteen_threads_each_run_their_calls_on_their_own_loop(client: Client) 
         thread.join(PROMPT * 3)
     assert not errors
     assert len(set(loops.values())) == 16
-
-
-def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
-    )
-
-
-def test_at_exit_the_main_threads_loop_closes_its_pools_then_itself() -> None:
-    proc = run_python(
-        """
-        import asyncio, atexit
-        from vectorshift._sync import _call
-
-        loops = []
-        # Registered first, so it runs after the handler the first sync call registers.
-        atexit.register(lambda: print("loop closed:", loops[0].is_closed()))
-
-        class Pool:
-            async def aclose(self):
-                await asyncio.sleep(0)
-                print("pool closed", flush=True)
-
-        pool = Pool()
-        async def open_pool():
-            _call.close_with_loop(pool)
-            return asyncio.get_running_loop()
-
-        loops.append(_call.call_sync(open_pool()))
-        """
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["pool closed", "loop closed: True"]
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_forked_child_builds_a_loop_of_its_own(client: Client) -> None:
-    pipeline = echo_pipeline(unique("fork-own-loop"))
-    pipeline._client = client
-    pipeline.save()
-    parent_loop = call_sync(where())[1]
-    assert pipeline.run({"query": "parent"})["outputs"]["answer"] == "parent"
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        status = 1
-        try:
-            child_loop = call_sync(where())[1]
-            answer = pipeline.run({"query": "child"})["outputs"]["answer"]
-            status = 0 if child_loop != parent_loop and answer == "child" else 2
-        finally:
-            os._exit(status)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert call_sync(where())[1] == parent_loop
-    assert pipeline.run({"query": "again"})["outputs"]["answer"] == "again"
 
 
 def test_a_sync_stream_still_runs_on_the_private_loop(client: Client) -> None:

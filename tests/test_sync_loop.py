@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 import traceback
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 
@@ -23,6 +21,9 @@ import anyio.lowlevel
 import pytest
 import trio
 import trio.lowlevel
+
+# The Ctrl-C helpers of the runtime's tests.
+from test_sync_runtime import default_sigint, interrupt_main_when  # noqa: F401 (a fixture)
 
 from vectorshift._sync._iter import SyncStream, iterate_sync
 from vectorshift._sync._loop import private_loop_tasks, run_sync
@@ -179,53 +180,6 @@ def test_exceptions_keep_their_type_and_the_callers_frame() -> None:
     assert "explode" in frames
 
 
-def interrupt_main_when(started: threading.Event) -> threading.Thread:
-    """Send SIGINT to the main thread, as Ctrl-C does, once ``started`` is set."""
-
-    def send() -> None:
-        if started.wait(PROMPT):
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-
-    thread = threading.Thread(target=send)
-    thread.start()
-    return thread
-
-
-@pytest.fixture
-def default_sigint() -> Iterator[None]:
-    assert threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
-
-
-@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
-@pytest.mark.usefixtures("default_sigint")
-def test_ctrl_c_cancels_the_call_waits_for_its_cleanup_and_reraises() -> None:
-    started = threading.Event()
-    cleaned = threading.Event()
-
-    async def long_call() -> None:
-        started.set()
-        try:
-            await anyio.sleep(60)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.sleep(0.05)  # cleanup that itself awaits
-            cleaned.set()
-
-    interrupter = interrupt_main_when(started)
-    began = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        run_sync(long_call())
-    elapsed = time.monotonic() - began
-    interrupter.join()
-    assert cleaned.is_set()
-    assert private_loop_tasks() == 0
-    assert elapsed < PROMPT
-    assert run_sync(add(1, 1)) == 2  # the private loop survived
-
-
 @pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
 @pytest.mark.usefixtures("default_sigint")
 def test_ctrl_c_during_iteration_closes_the_async_generator() -> None:
@@ -250,63 +204,6 @@ def test_ctrl_c_during_iteration_closes_the_async_generator() -> None:
     assert seen == [1]
     assert cleaned.is_set()
     assert private_loop_tasks() == 0
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_forked_child_gets_its_own_private_loop() -> None:
-    parent_loop = run_sync(where())[1]
-    pid = os.fork()
-    if pid == 0:  # child: its copy of the parent's loop thread does not exist
-        status = 1
-        try:
-            child_loop = run_sync(where())[1]
-            ok = child_loop != parent_loop and run_sync(add(20, 22)) == 42
-            status = 0 if ok and len(loop_threads()) == 1 else 2
-        finally:
-            os._exit(status)
-    deadline = time.monotonic() + PROMPT
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung in run_sync")
-        time.sleep(0.01)
-    assert os.waitstatus_to_exitcode(status) == 0
-    assert run_sync(where())[1] == parent_loop
-
-
-def test_interpreter_exit_cancels_pending_calls_lets_them_clean_up_and_closes_the_loop() -> None:
-    proc = run_python(
-        """
-        import atexit, asyncio, threading
-        import anyio
-        import vectorshift._sync._loop as private
-
-        def report():
-            print("after shutdown:", private._current, captured[0].is_closed())
-
-        atexit.register(report)  # registered first, so it runs after the loop's own handler
-        captured = []
-        started = threading.Event()
-
-        async def long_call():
-            captured.append(asyncio.get_running_loop())
-            started.set()
-            try:
-                await anyio.sleep(60)
-            finally:
-                print("cleaned up", flush=True)
-
-        threading.Thread(target=private.run_sync, args=(long_call(),), daemon=True).start()
-        started.wait(10)
-        """
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["cleaned up", "after shutdown: None True"]
 
 
 async def numbers(log: list[str], count: int = 100) -> AsyncIterator[int]:

@@ -3,7 +3,8 @@
 Absolute times on a shared machine are noise; ratios measured side by side, in interleaved
 blocks, are not. Every figure comes with the baseline it is compared with in the same run.
 
-    python tools/bench.py [--only calls,stream,decode,fanout,imports,sse] [--json out.json]
+    python tools/bench.py [--only calls,stream,decode,fanout,imports,sse,portal]
+                          [--json out.json]
                           [--compare last.json] [--official-python PATH]
 
 calls    one ``run_status``: SDK sync and async against raw ``httpx.Client`` and
@@ -27,6 +28,10 @@ sse      decoding only, no network: our SSE decoder against httpx-sse's on the s
          ``--sse-rounds`` interleaved rounds; skipped with a message without httpx-sse, which
          is not a dependency (``nox -s bench`` installs it).
 
+portal   not run by default: a trivial coroutine and one ``run_status`` through the sync
+         runtime's two paths and through an anyio ``BlockingPortal`` (asyncio, trio), the
+         figures behind ``vectorshift/_sync/_runtime.py``'s reasons not to use a portal.
+
 ``--json`` writes every figure, ratio and the machine's load; ``--compare`` prints how each
 ratio moved against such a file.
 """
@@ -47,11 +52,14 @@ from benchkit.calls import bench_calls
 from benchkit.decode import bench_decode
 from benchkit.fanout import bench_fanout
 from benchkit.imports import bench_imports
+from benchkit.portal import bench_portal
 from benchkit.server import local_server
 from benchkit.sse import MISSING, EventSource, bench_sse
 from benchkit.stream import bench_stream
 
-SECTIONS = ("calls", "stream", "decode", "fanout", "imports", "sse")
+SECTIONS = ("calls", "stream", "decode", "fanout", "imports", "sse", "portal")
+#: What runs without ``--only``: ``portal`` explains a design choice, it guards no goal.
+DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s != "portal")
 
 
 def _ratios(figures: dict[str, Any]) -> dict[str, float]:
@@ -96,6 +104,12 @@ def _ratios(figures: dict[str, Any]) -> dict[str, float]:
                 r["SDK import + first run_status() / official import"] = (
                     (imports["SDK import ms"] + imports["SDK first run_status() ms"])
                     / imports["official client import ms"])
+    portal = figures.get("portal")
+    if portal:
+        base = portal["run_status(), raw httpx.AsyncClient GET ms"]
+        for path in ("own loop", "private loop", "asyncio portal", "trio portal"):
+            r[f"run_status() on the {path} / raw async GET"] = (
+                portal[f"run_status(), {path} ms"] / base)
     for case, values in figures.get("sse", {}).items():
         r[f"SSE decode, {case}: ours / httpx-sse"] = values["ours / httpx-sse"]
     return r
@@ -119,7 +133,7 @@ def _print(figures: dict[str, Any], ratios: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(SECTIONS))
+    parser.add_argument("--only", default=",".join(DEFAULT_SECTIONS))
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--blocks", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=4000)
@@ -144,7 +158,7 @@ def main() -> None:
     figures: dict[str, Any] = {}
     if "decode" in only:
         figures["decode"] = bench_decode(args.frames, args.blocks)
-    if {"calls", "stream", "fanout", "imports"} & set(only):
+    if {"calls", "stream", "fanout", "imports", "portal"} & set(only):
         with local_server(max_active_runs=max(64, 2 * args.concurrency)) as server:
             if "calls" in only:
                 figures["calls"] = bench_calls(server, args.calls, args.blocks)
@@ -158,6 +172,8 @@ def main() -> None:
             if "imports" in only:
                 figures["imports"] = bench_imports(
                     args.import_rounds, args.official_python, server)
+            if "portal" in only:
+                figures["portal"] = bench_portal(server, args.calls, args.blocks)
     if "sse" in only:
         if EventSource is None:
             print(f"sse: skipped: {MISSING}")

@@ -49,7 +49,7 @@ from vectorshift._files import FormParts
 from vectorshift._inflate import ACCEPT_ENCODING, UnreadableBody, read_body
 from vectorshift._lanes import Lanes
 from vectorshift._retry import RetryPolicy
-from vectorshift._sync._call import close_with_loop
+from vectorshift._sync._runtime import close_with_loop
 from vectorshift._urls import check_base_url
 from vectorshift._version import __version__
 from vectorshift.errors import ApiConnectionError, ApiError, ApiTimeoutError, ConfigurationError

@@ -10,45 +10,40 @@ loop's own thread) cannot run a second one, so it hands the coroutine to the sha
 loop as before (:func:`~vectorshift._sync._loop.run_sync`).
 
 Ctrl-C in the main thread cancels the running call, lets its cleanup run (bounded by
-:data:`~vectorshift._sync._loop.CANCEL_GRACE`) and then raises ``KeyboardInterrupt``, as it
-does on the private loop. After ``os.fork`` the child builds a new loop and leaves the
-inherited one alone (its file descriptors are shared with the parent).
+:data:`~vectorshift._sync._runtime.CANCEL_GRACE`) and then raises ``KeyboardInterrupt``, as it
+does on the private loop. Exit, fork and the caller's context are handled alike for both
+kinds of loop, by :mod:`vectorshift._sync._runtime`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import inspect
-import os
 import signal
 import socket
 import threading
 import weakref
 from collections.abc import Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-import sniffio
-
-from vectorshift._sync._loop import CANCEL_GRACE, EXIT_GRACE, run_sync
+from vectorshift._sync import _runtime
+from vectorshift._sync._loop import run_sync
+from vectorshift._sync._runtime import (
+    CANCEL_GRACE,
+    OwnedLoop,
+    running_loop_here,
+    task_context,
+)
 
 T = TypeVar("T")
 
 
-
-class _Closable(Protocol):
-    def aclose(self) -> Coroutine[Any, Any, object]: ...
-
-
-class _ThreadLoop:
-    """The event loop of one thread, and what must run on it before it is closed."""
+class _ThreadLoop(OwnedLoop):
+    """The event loop of one thread, closed once the thread has ended (or at exit)."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        super().__init__()
         self.thread = weakref.ref(threading.current_thread())
-        self.pid = os.getpid()
-        #: Held weakly: a pool nobody uses any more goes with its client, as it would anyway.
-        self.closables: weakref.WeakSet[_Closable] = weakref.WeakSet()
         self._wakeup: tuple[socket.socket, socket.socket] | None = None
 
     def signal_wakeup(self) -> int | None:
@@ -72,22 +67,26 @@ class _ThreadLoop:
         thread = self.thread()
         return thread is None or not thread.is_alive()
 
-    def close(self) -> None:
-        """Run the closers (pools), finalise async generators and close the loop.
+    def closable(self, exiting: bool) -> bool:
+        """Once the owner thread has ended; at exit also the exiting thread's own loop.
 
-        Called from a thread that runs no loop, after the owner thread has ended.
+        Never from a thread that runs a loop: it could not run this one to close its pools.
+        """
+        if running_loop_here():
+            return False
+        return self.ended() or (exiting and self.thread() is threading.current_thread())
+
+    def close(self) -> None:
+        """Close the pools, finalise async generators and close the loop.
+
+        Called from a thread that runs no loop, after the owner thread has ended (or by the
+        owner itself at exit).
         """
         loop = self.loop
         if loop.is_closed():
             return
-        closables = list(self.closables)
-        self.closables.clear()
         try:
-            for closable in closables:
-                try:
-                    loop.run_until_complete(asyncio.wait_for(closable.aclose(), EXIT_GRACE))
-                except Exception:  # a pool that fails to close is dropped all the same
-                    continue
+            loop.run_until_complete(self.close_pools())
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
             if self._wakeup is not None:
@@ -106,86 +105,16 @@ def _drain_socket(reader: socket.socket) -> None:
 
 
 _local = threading.local()
-_lock = threading.Lock()
-#: Every thread loop not closed yet, so the loops of ended threads can be closed.
-_open: list[_ThreadLoop] = []
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ThreadLoop] = (
-    weakref.WeakKeyDictionary()
-)
-#: Loops inherited over a fork: held, never run nor closed (see the module docstring).
-_inherited: list[_ThreadLoop] = []
-_atexit_registered = False
 
 
 def _thread_loop() -> _ThreadLoop:
-    global _atexit_registered
     mine: _ThreadLoop | None = getattr(_local, "loop", None)
-    if mine is not None and mine.pid == os.getpid():
+    if mine is not None and not mine.inherited:
         return mine
-    if mine is not None:  # inherited over a fork
-        _inherited.append(mine)
-    _close_ended()
+    _runtime.close_ended()
     mine = _local.loop = _ThreadLoop()
-    with _lock:
-        _open.append(mine)
-        _by_loop[mine.loop] = mine
-        if not _atexit_registered:
-            atexit.register(_close_at_exit)
-            _atexit_registered = True
+    _runtime.register(mine)
     return mine
-
-
-def _close_ended(also: threading.Thread | None = None) -> None:
-    """Close the loops whose thread has ended (and the loop of ``also``, at exit)."""
-    with _lock:
-        ended = [t for t in _open if t.ended() or (also is not None and t.thread() is also)]
-        for owner in ended:
-            _open.remove(owner)
-    for owner in ended:
-        owner.close()
-
-
-def _close_at_exit() -> None:
-    if _running_loop_here():
-        return
-    _close_ended(also=threading.current_thread())
-
-
-def _reset_after_fork() -> None:
-    global _lock
-    _lock = threading.Lock()
-    _inherited.extend(_open)
-    _open.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
-
-
-def close_with_loop(closable: _Closable) -> None:
-    """Have ``closable.aclose()`` awaited before the running loop is closed, if a thread loop's.
-
-    The HTTP transport registers each connection pool it opens this way; on the private loop
-    and on a user's loop it does nothing (those loops' owners close what runs on them).
-    """
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    owner = _by_loop.get(running)
-    if owner is not None:
-        owner.closables.add(closable)
-
-
-def _running_loop_here() -> bool:
-    """Whether this thread runs an event loop: asyncio's, trio's, or any sniffio knows."""
-    if asyncio._get_running_loop() is not None:
-        return True
-    try:
-        sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
-        return False
-    return True
 
 
 def call_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -206,7 +135,7 @@ def call_sync(coro: Coroutine[Any, Any, T]) -> T:
         >>> call_sync(asyncio.sleep(0, result="done"))
         'done'
     """
-    if not inspect.iscoroutine(coro) or _running_loop_here():
+    if not inspect.iscoroutine(coro) or running_loop_here():
         return run_sync(coro)
     try:
         owner = _thread_loop()
@@ -214,7 +143,8 @@ def call_sync(coro: Coroutine[Any, Any, T]) -> T:
         coro.close()
         raise
     loop = owner.loop
-    task: asyncio.Task[T] = loop.create_task(coro)
+    # Started in a copy of the caller's context, as on the private loop.
+    task: asyncio.Task[T] = task_context().run(loop.create_task, coro)
     interrupt = _InterruptCancels(owner, task)
     with interrupt:
         try:

@@ -1,34 +1,29 @@
 """The private event loop: where sync streams, iterators and calls from inside a loop run.
 
 One daemon thread per process runs one asyncio event loop. It is started by the first call that
-needs it (importing this module starts nothing), stopped at interpreter exit, and rebuilt in the
-child after ``os.fork``. :func:`run_sync` never runs a loop in the calling thread: it hands the
-coroutine to the private loop and blocks until the result is back. That is why sync methods also
-work where the calling thread is already running a loop (inside ``asyncio.run``, a Jupyter cell,
-a trio program) without nesting loops. A sync method called from a thread that runs no loop
-skips the hop and runs on that thread's own loop instead (:mod:`vectorshift._sync._call`).
+needs it (importing this module starts nothing); at interpreter exit and after ``os.fork`` it is
+handled like every loop the SDK owns (:mod:`vectorshift._sync._runtime`). :func:`run_sync` never
+runs a loop in the calling thread: it hands the coroutine to the private loop and blocks until
+the result is back. That is why sync methods also work where the calling thread is already
+running a loop (inside ``asyncio.run``, a Jupyter cell, a trio program) without nesting loops.
+A sync method called from a thread that runs no loop skips the hop and runs on that thread's
+own loop instead (:mod:`vectorshift._sync._call`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
-import contextvars
 import inspect
-import os
 import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
-import sniffio
+from vectorshift._sync import _runtime
+from vectorshift._sync._runtime import CANCEL_GRACE, EXIT_GRACE, OwnedLoop, task_context
 
 T = TypeVar("T")
 
-#: Seconds a call cancelled by Ctrl-C gets to run its cleanup before KeyboardInterrupt goes on.
-CANCEL_GRACE = 5.0
-#: Seconds the tasks still running at interpreter exit get to clean up after being cancelled.
-EXIT_GRACE = 1.0
 #: Windows does not interrupt a blocked wait on Ctrl-C, so there the caller waits in slices.
 _WAIT_SLICE = 0.1 if sys.platform == "win32" else None
 _THREAD_NAME = "vectorshift-sync-loop"
@@ -38,11 +33,11 @@ _NESTED_MESSAGE = (
 )
 
 
-class _PrivateLoop:
-    """An event loop and the daemon thread that runs it until :meth:`stop`."""
+class _PrivateLoop(OwnedLoop):
+    """An event loop and the daemon thread that runs it until :meth:`close` (at exit)."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        super().__init__()
         self.thread = threading.Thread(target=self._serve, name=_THREAD_NAME, daemon=True)
         self.thread.start()
 
@@ -50,79 +45,67 @@ class _PrivateLoop:
         loop = self.loop
         try:
             loop.run_forever()
-            loop.run_until_complete(_drain(EXIT_GRACE))
+            loop.run_until_complete(self._drain())
         finally:
             loop.close()
 
-    def stop(self) -> None:
-        """Cancel what is left, give it :data:`EXIT_GRACE` to clean up and close the loop."""
+    async def _drain(self) -> None:
+        """Cancel every other task, close the pools, then finalise the async generators."""
+        me = asyncio.current_task()
+        tasks = {task for task in asyncio.all_tasks() if task is not me}
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=EXIT_GRACE)
+        await self.close_pools()
+        try:
+            await asyncio.wait_for(asyncio.get_running_loop().shutdown_asyncgens(), EXIT_GRACE)
+        except asyncio.TimeoutError:
+            return
+
+    def closable(self, exiting: bool) -> bool:
+        """Only at exit: the private loop serves the process until then."""
+        return exiting
+
+    def close(self) -> None:
+        """Stop the loop; its thread cancels what is left, closes the pools and the loop."""
+        global _current
+        if _current is self:
+            _current = None
         try:
             self.loop.call_soon_threadsafe(self.loop.stop)
         except RuntimeError:  # already closed
             return
-        self.thread.join(2 * EXIT_GRACE + 1)
+        self.thread.join(3 * EXIT_GRACE + 1)
 
 
-async def _drain(grace: float) -> None:
-    """Cancel every other task on this loop, then finalise the async generators it started."""
-    me = asyncio.current_task()
-    tasks = {task for task in asyncio.all_tasks() if task is not me}
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=grace)
-    try:
-        await asyncio.wait_for(asyncio.get_running_loop().shutdown_asyncgens(), grace)
-    except asyncio.TimeoutError:
-        return
-
-
-_lock = threading.Lock()
 _current: _PrivateLoop | None = None
-_atexit_registered = False
-#: Loops inherited from the parent over a fork. Their thread does not exist in the child and
-#: they believe they are running, so they can neither run nor be closed; holding them keeps
-#: their finaliser from complaining about an unclosed loop.
-_inherited: list[_PrivateLoop] = []
+
+
+def _live() -> _PrivateLoop | None:
+    """The private loop of this process, if it was started (not the parent's, after a fork)."""
+    current = _current
+    if current is None or current.inherited:
+        return None
+    return current
 
 
 def _private_loop() -> _PrivateLoop:
-    global _current, _atexit_registered
-    current = _current
+    global _current
+    current = _live()
     if current is not None:
         return current
-    with _lock:
-        if _current is None:
-            _current = _PrivateLoop()
-            if not _atexit_registered:
-                atexit.register(_stop_at_exit)
-                _atexit_registered = True
-        return _current
-
-
-def _stop_at_exit() -> None:
-    global _current
-    with _lock:
-        current, _current = _current, None
-    if current is not None:
-        current.stop()
-
-
-def _reset_after_fork() -> None:
-    global _current, _lock
-    _lock = threading.Lock()
-    if _current is not None:
-        _inherited.append(_current)
-        _current = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
+    with _runtime.lock():
+        current = _live()
+        if current is None:
+            current = _current = _PrivateLoop()
+            _runtime.register(current)
+        return current
 
 
 def in_private_loop_thread() -> bool:
     """Whether the calling thread is the one running the private loop."""
-    current = _current
+    current = _live()
     return current is not None and threading.current_thread() is current.thread
 
 
@@ -134,7 +117,7 @@ def call_soon_on_private_loop(callback: Callable[[], object]) -> bool:
     Returns:
         False when there is no running private loop to schedule on.
     """
-    current = _current
+    current = _live()
     if current is None:
         return False
     try:
@@ -197,18 +180,6 @@ class _Call(Generic[T]):
         return self._result[0]
 
 
-def _task_context() -> contextvars.Context:
-    """The context a call's task starts from: the caller's, without its async library.
-
-    ``call_soon_threadsafe`` copies the calling thread's context, and the task inherits it, so
-    context variables set by the caller reach the coroutine. One must not: sniffio's, which
-    anyio's trio backend sets, would make the private asyncio loop look like trio to httpx.
-    """
-    context = contextvars.copy_context()
-    context.run(sniffio.current_async_library_cvar.set, None)
-    return context
-
-
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the private event loop and block the calling thread until it finishes.
 
@@ -244,7 +215,7 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         raise
     try:
         # Submitting inside the try: Ctrl-C may land while the callback is being queued.
-        loop.call_soon_threadsafe(call.start, context=_task_context())
+        loop.call_soon_threadsafe(call.start, context=task_context())
         call.wait()
     except BaseException:
         loop.call_soon_threadsafe(call.cancel)
@@ -258,7 +229,7 @@ def private_loop_tasks() -> int:
 
     Returns 0, without starting anything, when the private loop is not running.
     """
-    current = _current
+    current = _live()
     if current is None:
         return 0
     if in_private_loop_thread():
