@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from itertools import pairwise
 
 import pytest
 
@@ -87,7 +88,7 @@ def test_columns_are_the_builders_levels() -> None:
     by_id = {node.id: node.name for node in pipeline.nodes}
     columns = [[by_id[i] for i in level] for level in levels(pipeline.nodes)]
     assert columns == [["query"], ["router"], ["coder", '"writer"'], ["merge"], ["answer"]]
-    for before, after in zip(columns, columns[1:]):
+    for before, after in pairwise(columns):
         assert max(rights[n] for n in before) < min(lefts[n] for n in after)
     top = parse(pipeline.to_svg("TD"))
     tops = {texts(g)[0]: box_of(g)[1] for g in node_groups(top)}
@@ -175,7 +176,7 @@ def test_a_stored_pipeline_object_draws_as_the_pipeline_does() -> None:
     assert svg_of_stored(stored) == pipeline.to_svg()
     assert svg_of_stored(stored, "TD") == pipeline.to_svg("TD")
     stored["nodes"]["mystery_0"] = {"id": "mystery_0", "type": "from_the_future", "inputs": {
-        "x": "{{ %s.output }}" % pipeline.node("merge").id}}
+        "x": f"{{{{ {pipeline.node('merge').id}.output }}}}"}}
     root = parse(svg_of_stored(stored))
     assert texts(node_groups(root)[-1]) == ["mystery_0", "from_the_future"]
     assert parse(svg_of_stored({"name": "nothing"})).get("aria-label") == (
@@ -208,3 +209,10 @@ def test_a_200_node_graph_is_quick_small_and_its_boxes_do_not_overlap() -> None:
                 break
             assert a[3] <= b[1] or b[3] <= a[1], (a, b)
     assert draw(nodes, edges) == svg
+
+
+def test_the_drawing_is_not_imported_with_vectorshift() -> None:
+    code = ("import sys, vectorshift, vectorshift.pipeline; "
+            "print('vectorshift.pipeline._svg' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout == "False\n", done.stderr

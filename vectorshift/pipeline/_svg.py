@@ -197,7 +197,7 @@ class _Layout:
     def _port_step(self, wire: _Wire) -> float:
         """The room across the main axis an arrow's end takes beside the others into a box."""
         if self.flat:
-            return 20.0
+            return 20.0 if wire.label else 10.0
         return (wire.label_width + 12.0) if wire.label else 14.0
 
     def _size_boxes(self) -> None:
@@ -209,7 +209,6 @@ class _Layout:
             ends = {"hexagon": 2 * _BEVEL, "round": height / 2}.get(node.shape, 0.0)
             width = max(text + 2 * _PAD + ends, 88.0)
             ports = sum(self._port_step(w) for w in self.into[node_id]) + 8.0
-            ports = max(ports, 10.0 * len(self.out[node_id]) + 8.0)
             if self.flat:
                 self.extent[node_id] = (width, max(height, ports))
             else:
@@ -233,65 +232,47 @@ class _Layout:
             position += self.size[-1]
         self.length = position + _MARGIN
 
-    def _stack_layer(self, items: list[tuple[str, float]]) -> list[float]:
-        """The start of each item along the cross axis, stacked from 0."""
-        starts, position = [], 0.0
-        for kind, extent in items:
-            starts.append(position)
-            position += extent + (_STACK_GAP if kind == "node" else 6.0)
-        return starts
-
     def _stack(self) -> None:
-        """Cross positions: boxes in layer order, then a slot for each arrow passing a layer,
-        next to the boxes it runs between; each layer centred on the widest."""
-        first: dict[str, float] = {}
-        for layer in self.layers:
-            starts = self._stack_layer([("node", self.extent[i][1]) for i in layer])
-            for node_id, start in zip(layer, starts, strict=True):
-                first[node_id] = start + self.extent[node_id][1] / 2
-        spans = {k: max((first[i] + self.extent[i][1] / 2 for i in layer), default=0.0)
-                 for k, layer in enumerate(self.layers)}
-        widest = max(spans.values(), default=0.0)
-        for k, layer in enumerate(self.layers):
-            for node_id in layer:
-                first[node_id] += (widest - spans[k]) / 2
-        passing: dict[int, list[tuple[int, float, _Wire]]] = {}
-        for wire in self.wires:
-            a, b = self.layer_of[wire.edge.source], self.layer_of[wire.edge.target]
-            if not wire.forward:
-                continue
-            for k in range(a + 1, b):
-                wanted = first[wire.edge.source] + (
-                    first[wire.edge.target] - first[wire.edge.source]) * (k - a) / (b - a)
-                before = sum(1 for i in self.layers[k] if first[i] <= wanted)
-                passing.setdefault(k, []).append((before, wanted, wire))
+        """Cross positions, layer by layer: the boxes in the builder's row order and a slot
+        for each arrow passing the layer, among the boxes by where it comes from; each as
+        near as the order allows to the mean of where its arrows come from."""
         self.center: dict[str, float] = {}
-        columns: list[tuple[list[tuple[str, float]], list[object]]] = []
+        placed: list[tuple[float, float]] = []  # (centre, extent) of everything
         for k, layer in enumerate(self.layers):
-            ways = sorted(passing.get(k, []), key=lambda t: (t[0], t[1], t[2].index))
-            items: list[tuple[str, float]] = []
-            owners: list[object] = []
-            for position in range(len(layer) + 1):
-                for before, _, wire in ways:
-                    if before == position:
-                        items.append(("way", _SLOT))
-                        owners.append(wire)
-                if position < len(layer):
-                    items.append(("node", self.extent[layer[position]][1]))
-                    owners.append(layer[position])
-            columns.append((items, owners))
-        stacked = [self._stack_layer(items) for items, _ in columns]
-        ends = [starts[-1] + items[-1][1] if starts else 0.0
-                for starts, (items, _) in zip(stacked, columns, strict=True)]
-        widest = max(ends, default=0.0)
-        for starts, end, (items, owners) in zip(stacked, ends, columns, strict=True):
-            shift = _MARGIN + (widest - end) / 2
-            for start, (_, extent), owner in zip(starts, items, owners, strict=True):
+            boxes: list[tuple[float | None, float, str | _Wire]] = []
+            for node_id in layer:
+                come = [w.slots[-1] if w.slots else self.center[w.edge.source]
+                        for w in self.into[node_id]]
+                boxes.append((sum(come) / len(come) if come else None,
+                              self.extent[node_id][1], node_id))
+            ways = sorted(
+                ((w.slots[-1] if w.slots else self.center[w.edge.source], _SLOT, w)
+                 for w in self.wires if w.forward
+                 and self.layer_of[w.edge.source] < k < self.layer_of[w.edge.target]),
+                key=lambda way: (way[0], way[2].index))
+            items: list[tuple[float | None, float, str | _Wire]] = []
+            for box in boxes:
+                while ways and box[0] is not None and ways[0][0] < box[0]:
+                    items.append(ways.pop(0))
+                items.append(box)
+            items += ways
+            centers = _pack([(wanted, extent) for wanted, extent, _ in items],
+                            [_STACK_GAP if isinstance(a[2], str) and isinstance(b[2], str)
+                             else 8.0 for a, b in pairwise(items)])
+            for center, (_, extent, owner) in zip(centers, items, strict=True):
+                placed.append((center, extent))
                 if isinstance(owner, _Wire):
-                    owner.slots.append(shift + start + extent / 2)
+                    owner.slots.append(center)
                 else:
-                    self.center[str(owner)] = shift + start + extent / 2
-        self.breadth = widest + 2 * _MARGIN
+                    self.center[owner] = center
+        top = min((center - extent / 2 for center, extent in placed), default=0.0)
+        shift = _MARGIN - top
+        for node_id in self.center:
+            self.center[node_id] += shift
+        for wire in self.wires:
+            wire.slots = [slot + shift for slot in wire.slots]
+        bottom = max((center + extent / 2 for center, extent in placed), default=0.0)
+        self.breadth = bottom + shift + _MARGIN
 
     def point(self, m: float, c: float) -> tuple[float, float]:
         if self.mirror:
@@ -306,7 +287,30 @@ class _Layout:
         return start, start + along, self.center[node_id], across
 
 
-def _ports(layout: _Layout, wires: list[_Wire], center: float, into: bool) -> dict[int, float]:
+def _pack(items: list[tuple[float | None, float]], gaps: list[float]) -> list[float]:
+    """Centres for items in a row, in order and apart by their extents and ``gaps``, as near
+    as can be to where each is wanted (least squares: pool adjacent violators). An item
+    wanted nowhere (``None``) is wanted right after the one before it."""
+    offsets = [0.0]
+    for ((_, a), (_, b)), gap in zip(pairwise(items), gaps, strict=True):
+        offsets.append(offsets[-1] + (a + b) / 2 + gap)
+    wanted: list[float] = []
+    for (want, _), offset in zip(items, offsets, strict=True):
+        previous = wanted[-1] - offsets[len(wanted) - 1] if wanted else 0.0
+        wanted.append(want if want is not None else previous + offset)
+    blocks: list[list[float]] = []  # [total, count] of each block of items moved together
+    for want, offset in zip(wanted, offsets, strict=True):
+        blocks.append([want - offset, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            total, count = blocks.pop()
+            blocks[-1][0] += total
+            blocks[-1][1] += count
+    shifts = [total / count for total, count in blocks for _ in range(int(count))]
+    return [offset + shift for offset, shift in zip(offsets, shifts, strict=True)]
+
+
+def _ports(layout: _Layout, wires: list[_Wire], center: float, across: float, into: bool
+           ) -> dict[int, float]:
     """The cross position where each wire meets a box: spread, in the order of their other
     ends, so that they do not cross at the box."""
 
@@ -316,7 +320,8 @@ def _ports(layout: _Layout, wires: list[_Wire], center: float, into: bool) -> di
         return layout.center[wire.edge.source if into else wire.edge.target]
 
     ordered = sorted(wires, key=lambda w: (other_end(w), w.index))
-    steps = [layout._port_step(w) if into else 10.0 for w in ordered]
+    room = (across - 8.0) / max(len(ordered), 1)  # arrows leaving share the box's side
+    steps = [layout._port_step(w) if into else min(10.0, room) for w in ordered]
     position = center - sum(steps) / 2
     found: dict[int, float] = {}
     for wire, step in zip(ordered, steps, strict=True):
@@ -461,9 +466,9 @@ def draw(nodes: Sequence[DiagramNode], edges: Sequence[DiagramEdge], direction: 
     ins: dict[int, float] = {}
     outs: dict[int, float] = {}
     for node_id in layout.nodes:
-        center = layout.center[node_id]
-        ins.update(_ports(layout, layout.into[node_id], center, into=True))
-        outs.update(_ports(layout, layout.out[node_id], center, into=False))
+        center, across = layout.center[node_id], layout.extent[node_id][1]
+        ins.update(_ports(layout, layout.into[node_id], center, across, into=True))
+        outs.update(_ports(layout, layout.out[node_id], center, across, into=False))
     arrows, labels = [], []
     for wire in layout.wires:
         arrow, text = _draw_wire(
