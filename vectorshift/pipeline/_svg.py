@@ -183,19 +183,23 @@ class _Layout:
         if len(placed) < len(ids):  # on a cycle: one more layer, in node order
             self.layers.append([i for i in ids if i not in placed])
         self.layer_of = {i: k for k, layer in enumerate(self.layers) for i in layer}
-        self.wires = []
+        self.wires: list[_Wire] = []
         for index, edge in enumerate(kept):
             label = _short(edge.label, _MAX_LABEL)
             forward = self.layer_of[edge.target] > self.layer_of[edge.source]
             self.wires.append(_Wire(index, edge, label, _width(label, _LABEL), forward, []))
-        self.into = {i: [w for w in self.wires if w.forward and w.edge.target == i] for i in ids}
-        self.out = {i: [w for w in self.wires if w.forward and w.edge.source == i] for i in ids}
+        self.into: dict[str, list[_Wire]] = {i: [] for i in ids}
+        self.out: dict[str, list[_Wire]] = {i: [] for i in ids}
+        for wire in self.wires:
+            if wire.forward:
+                self.into[wire.edge.target].append(wire)
+                self.out[wire.edge.source].append(wire)
         self._size_boxes()
         self._place_layers()
         self._stack()
 
     def _port_step(self, wire: _Wire) -> float:
-        """The room across the main axis an arrow's end takes beside the others into a box."""
+        """The room an arrow's end takes along the side of the box it points at."""
         if self.flat:
             return 20.0 if wire.label else 10.0
         return (wire.label_width + 12.0) if wire.label else 14.0
