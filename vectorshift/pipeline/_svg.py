@@ -416,7 +416,8 @@ def _draw_wire(layout: _Layout, wire: _Wire, out_port: float, in_port: float
             label_at = layout.point(zone_start + layout.zone[k] / 2, in_port - 5)
             anchor = "middle"
         else:
-            label_at = layout.point(zone_start + layout.zone[k] / 2 + 4, in_port + 5)
+            x, y = layout.point(zone_start + layout.zone[k] / 2, in_port + 5)
+            label_at = (x, y + 4)  # the baseline below the zone's middle, either way up
             anchor = "start"
     head_class = "vsd-head vsd-dashed-head" if wire.edge.dashed else "vsd-head"
     arrow = (f'<path class="vsd-edge{dashed}" d="{line}"/>'
