@@ -14,7 +14,8 @@ network sees it. It is driven over its DevTools pipe (``--remote-debugging-pipe`
 script waits in real time for what a page does after loading (the search runs in a web
 worker), and prints what it found on each page: the first picture of the article (the
 diagrams are inline ``<svg class="vsd">`` drawn at build time by tools/mkdocs_diagrams.py),
-any Mermaid left, the search results, and the requests that tried to leave 127.0.0.1.
+any Mermaid left, the search results, the colour scheme the page chose, and the requests
+that tried to leave 127.0.0.1.
 Exits 1 if a page has a Mermaid element or script, or the search finds nothing.
 """
 
