@@ -30,9 +30,10 @@ def render() -> str:
     from vectorshift.local import serve
 
     parts = ["# Example pipelines\n",
-             "The graphs of the scripts in `examples/`, drawn by `pipeline.diagram()` "
+             "The graphs of the scripts in `examples/`: each is `pipeline.diagram()`'s Mermaid "
+             "flowchart, drawn when the site is built as `pipeline.to_svg()` draws it "
              "(`tools/docs_examples.py` writes this page; a test checks it is current). "
-             "Dotted arrows are a condition's paths.\n"]
+             "Dashed arrows are a condition's paths.\n"]
     with serve() as client:
         for filename, builder, text in EXAMPLES:
             module = importlib.import_module(filename.removesuffix(".py"))

@@ -172,6 +172,33 @@ class PipelineDefinition:
 
         return mermaid(self._nodes, direction)
 
+    def to_svg(self, direction: str = "LR") -> str:
+        """The :meth:`diagram` drawn as a standalone SVG picture, with no network or script.
+
+        The same boxes and arrows as the Mermaid flowchart, laid out in the columns the
+        platform's canvas gets (a column per level of the wiring). The SVG embeds its styles:
+        a system font, text and lines in ``currentColor``, readable on light and dark pages (a
+        page may set the CSS property ``--vsd-color`` to its own text colour). Texts are
+        escaped, and the same graph gives the same bytes. The local platform's dashboard and
+        this documentation draw their diagrams with it.
+
+        Args:
+            direction: ``LR`` (left to right, the default), ``RL``, ``TD``, ``TB`` or ``BT``.
+
+        Returns:
+            One ``<svg>`` element, to write to a ``.svg`` file or put in an HTML page.
+
+        Raises:
+            ArgumentError: an unknown direction.
+
+        Example:
+            >>> from pathlib import Path
+            >>> Path("pipeline.svg").write_text(pipeline.to_svg())
+        """
+        from vectorshift.pipeline._render import svg
+
+        return svg(self._nodes, direction, self.name)
+
     def describe(self) -> str:
         """The graph as text for a terminal: the nodes by level, with the inputs wired in.
 

@@ -71,6 +71,39 @@ def check_acyclic(nodes: Sequence[Node]) -> None:
         visit(node.id, [])
 
 
+def layers(ids: Sequence[str], upstream: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Ids by layer of a breadth-first topological walk: the layout of :func:`levels`.
+
+    Args:
+        ids: Every id, in creation order.
+        upstream: The distinct predecessors of each id, in the order they were wired; ids
+            not in ``ids`` are ignored.
+
+    Returns:
+        The layers; an id on a cycle (or downstream of one) is in none.
+    """
+    known = set(ids)
+    pending = {i: 0 for i in ids}
+    successors: dict[str, list[str]] = {i: [] for i in ids}
+    for target in ids:
+        for source in upstream.get(target, ()):
+            if source in known:
+                pending[target] += 1
+                successors[source].append(target)
+    layer = [i for i in ids if pending[i] == 0]
+    result: list[list[str]] = []
+    while layer:
+        result.append(layer)
+        ready: list[str] = []
+        for source in layer:
+            for successor in successors[source]:
+                pending[successor] -= 1
+                if pending[successor] == 0:
+                    ready.append(successor)
+        layer = ready
+    return result
+
+
 def levels(nodes: Sequence[Node]) -> list[list[str]]:
     """The node ids by level of a breadth-first topological walk, as the platform lays them out.
 
@@ -78,25 +111,10 @@ def levels(nodes: Sequence[Node]) -> list[list[str]]:
     node's successors (in node order) lose one pending predecessor; a successor whose last
     predecessor this was joins the next level, in the order it became ready. So within a level
     the order follows readiness, not creation (recorded from the official client's graphs).
+    The walk itself is :func:`layers`, which the SVG diagrams share.
     """
     ids = {node.id for node in nodes}
-    pending = {node.id: len(_upstream(node, ids)) for node in nodes}
-    successors: dict[str, list[str]] = {node.id: [] for node in nodes}
-    for node in nodes:
-        for source in _upstream(node, ids):
-            successors[source].append(node.id)
-    level = [node.id for node in nodes if pending[node.id] == 0]
-    result: list[list[str]] = []
-    while level:
-        result.append(level)
-        ready: list[str] = []
-        for node_id in level:
-            for successor in successors[node_id]:
-                pending[successor] -= 1
-                if pending[successor] == 0:
-                    ready.append(successor)
-        level = ready
-    return result
+    return layers([node.id for node in nodes], {node.id: _upstream(node, ids) for node in nodes})
 
 
 def batch_mode_config(node: Node) -> dict[str, bool]:

@@ -1,10 +1,13 @@
-"""Pictures of a pipeline graph: a Mermaid flowchart and a compact text listing.
+"""Pictures of a pipeline graph: a Mermaid flowchart, an SVG drawing and a text listing.
 
-:func:`mermaid` draws the graph for Markdown renderers (the docs site, GitHub, Jupyter):
-one box per node with its name and type, one arrow per wired source and target labelled with
-the output names it carries, and dotted arrows for a condition's paths, labelled with the path.
+:func:`parts` says what a picture shows: one box per node with its name and type, one arrow
+per wired source and target labelled with the output names it carries, and dashed arrows for
+a condition's paths, labelled with the path. :func:`mermaid` writes it for Markdown renderers
+(GitHub, Jupyter); :func:`svg` draws it with :func:`~vectorshift.pipeline._svg.draw`, as
+:func:`svg_of_stored` does for a pipeline object as the API returns it (the local platform's
+dashboard draws with it, and the docs site draws its diagrams with the same code).
 :func:`describe` lists the nodes for a terminal, by level of the platform's layout, each with
-the inputs wired into it. Both are deterministic: the same graph gives the same text.
+the inputs wired into it. All are deterministic: the same graph gives the same text.
 
 Nothing here is imported by ``import vectorshift``; :class:`~vectorshift.Pipeline` imports it
 when one of its pictures is asked for.
@@ -12,16 +15,19 @@ when one of its pictures is asked for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from vectorshift.errors import ArgumentError
-from vectorshift.pipeline._graph import levels
+from vectorshift.pipeline._graph import deserialize_nodes, levels
 from vectorshift.pipeline._node import Node, references
+from vectorshift.pipeline._svg import DiagramEdge, DiagramNode, draw
 
-__all__ = ["describe", "mermaid"]
+__all__ = ["describe", "mermaid", "parts", "svg", "svg_of_stored"]
 
 _MERMAID_ESCAPES = {'"': "#quot;", "<": "#lt;", ">": "#gt;", "#": "#35;"}
-_SHAPES = {"input": ('(["', '"])'), "output": ('(["', '"])'), "condition": ('{"', '"}')}
+_NODE_SHAPES = {"input": "round", "output": "round", "condition": "hexagon"}
+_MERMAID_SHAPES = {"round": ('(["', '"])'), "hexagon": ('{"', '"}'), "box": ('["', '"]')}
 
 
 def _escape(text: str) -> str:
@@ -32,29 +38,26 @@ def _is_path(node: Node | None, field: str) -> bool:
     return node is not None and node.type == "condition" and field.startswith("path_")
 
 
-def mermaid(nodes: Sequence[Node], direction: str = "LR") -> str:
-    """A Mermaid flowchart of the nodes and their wiring.
-
-    Args:
-        nodes: The graph's nodes, in the order they were added.
-        direction: Mermaid's direction: ``LR`` (left to right) or ``TD`` (top down).
-
-    Returns:
-        The flowchart's source, one statement a line, ending with a newline. Nodes are named
-        ``n0``, ``n1``... in node order; a reference to a node that is not in ``nodes`` is
-        left out.
-    """
+def _check_direction(direction: str) -> None:
     if direction not in ("LR", "RL", "TD", "TB", "BT"):
         raise ArgumentError(
             f"direction must be LR, RL, TD, TB or BT, got {direction!r}", argument="direction"
         )
+
+
+def parts(nodes: Sequence[Node]) -> tuple[list[DiagramNode], list[DiagramEdge]]:
+    """What a picture of the graph shows: a box per node, an arrow per wired pair.
+
+    Boxes are named ``n0``, ``n1``... in node order. Arrows come grouped by target in node
+    order, each target's sources in the order its inputs reference them: one arrow for the
+    values a source feeds it (labelled with their names), then one dashed arrow per condition
+    path it is gated on. A reference to a node not in ``nodes`` is left out.
+    """
     key = {node.id: f"n{index}" for index, node in enumerate(nodes)}
     by_id = {node.id: node for node in nodes}
-    lines = [f"flowchart {direction}"]
-    for node in nodes:
-        opening, closing = _SHAPES.get(node.type, ('["', '"]'))
-        label = f"{_escape(node.name)}<br/><small>{_escape(node.type)}</small>"
-        lines.append(f"    {key[node.id]}{opening}{label}{closing}")
+    boxes = [DiagramNode(key[node.id], node.name, node.type, _NODE_SHAPES.get(node.type, "box"))
+             for node in nodes]
+    arrows: list[DiagramEdge] = []
     for target in nodes:
         wired: dict[str, list[str]] = {}
         for source, field in references(target.inputs):
@@ -67,11 +70,66 @@ def mermaid(nodes: Sequence[Node], direction: str = "LR") -> str:
             paths = [f for f in fields if _is_path(by_id[source], f)]
             values = [f for f in fields if f not in paths]
             if values:
-                label = _escape(", ".join(values))
-                lines.append(f'    {key[source]} -- "{label}" --> {key[target.id]}')
-            for path in paths:
-                lines.append(f'    {key[source]} -. "{_escape(path)}" .-> {key[target.id]}')
+                arrows.append(DiagramEdge(key[source], key[target.id], ", ".join(values)))
+            arrows += [DiagramEdge(key[source], key[target.id], path, dashed=True)
+                       for path in paths]
+    return boxes, arrows
+
+
+def mermaid(nodes: Sequence[Node], direction: str = "LR") -> str:
+    """A Mermaid flowchart of the nodes and their wiring (:func:`parts`).
+
+    Args:
+        nodes: The graph's nodes, in the order they were added.
+        direction: Mermaid's direction: ``LR`` (left to right) or ``TD`` (top down).
+
+    Returns:
+        The flowchart's source, one statement a line, ending with a newline. Nodes are named
+        ``n0``, ``n1``... in node order; a reference to a node that is not in ``nodes`` is
+        left out.
+    """
+    _check_direction(direction)
+    boxes, arrows = parts(nodes)
+    lines = [f"flowchart {direction}"]
+    for box in boxes:
+        opening, closing = _MERMAID_SHAPES[box.shape]
+        label = f"{_escape(box.title)}<br/><small>{_escape(box.kind)}</small>"
+        lines.append(f"    {box.id}{opening}{label}{closing}")
+    for arrow in arrows:
+        link = ('-. "{}" .->' if arrow.dashed else '-- "{}" -->').format(_escape(arrow.label))
+        lines.append(f"    {arrow.source} {link} {arrow.target}")
     return "\n".join(lines) + "\n"
+
+
+def svg(nodes: Sequence[Node], direction: str = "LR", title: str = "") -> str:
+    """The graph drawn as a standalone SVG (:func:`parts`, laid out as the builder does).
+
+    Args:
+        nodes: The graph's nodes, in the order they were added.
+        direction: ``LR``, ``RL``, ``TD``, ``TB`` or ``BT``.
+        title: The pipeline's name, for the picture's accessible label.
+    """
+    _check_direction(direction)
+    boxes, arrows = parts(nodes)
+    label = f"Diagram of the pipeline {title}" if title else "Diagram of a pipeline"
+    return draw(boxes, arrows, direction, label=label)
+
+
+def svg_of_stored(pipeline_object: Mapping[str, Any], direction: str = "LR") -> str:
+    """The diagram of a pipeline object as the API returns it, as standalone SVG.
+
+    Args:
+        pipeline_object: A stored pipeline (``{"name": ..., "nodes": {...}, ...}``, as
+            ``GET /pipeline`` answers, with or without ``canvas_metadata``). Node types the
+            SDK does not model are drawn as boxes; the stored canvas positions are not used:
+            the layout follows the wiring, as for a pipeline built in Python.
+        direction: ``LR``, ``RL``, ``TD``, ``TB`` or ``BT``.
+
+    Returns:
+        The ``<svg>`` element's text.
+    """
+    nodes = deserialize_nodes(pipeline_object)
+    return svg(nodes, direction, str(pipeline_object.get("name") or ""))
 
 
 def _wired_inputs(node: Node, by_id: dict[str, Node]) -> list[str]:
