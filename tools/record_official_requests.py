@@ -180,9 +180,8 @@ RESULTS: dict[str, Any] = {}
 
 def build_steps(vs: Any) -> list[Step]:
     """Each step: name, the sync call, its async twin (or None), what it shows."""
-    from vectorshift.pipeline.nodes import InputNode, LlmNode, OutputNode
-
     from vectorshift.pipeline import BumpLevel, Pipeline, RunHandler
+    from vectorshift.pipeline.nodes import InputNode, LlmNode, OutputNode
 
     def nodes() -> list[Any]:
         question = InputNode(node_name="question", input_type="string", id="input_0")
@@ -386,6 +385,7 @@ async def _run_twin(acall: Callable[[], Awaitable[Any]]) -> None:
 # -- batch graphs ----------------------------------------------------------------------------
 
 def record_batch_graphs() -> list[str]:
+    from vectorshift.pipeline import Pipeline
     from vectorshift.pipeline.nodes import (
         InputNode,
         LlmNode,
@@ -394,8 +394,6 @@ def record_batch_graphs() -> list[str]:
         TextFormatterNode,
         TextNode,
     )
-
-    from vectorshift.pipeline import Pipeline
 
     graphs: dict[str, Any] = {}
 
@@ -456,6 +454,7 @@ def record_batch_graphs() -> list[str]:
 
 def _text_processing_stream_with_classes() -> Any:
     """``record_official.text_processing_stream`` written with node classes, keywords only."""
+    from vectorshift.pipeline import Pipeline
     from vectorshift.pipeline.nodes import (
         CombineTextNode,
         InputNode,
@@ -464,8 +463,6 @@ def _text_processing_stream_with_classes() -> Any:
         SplitTextNode,
         TextFormatterNode,
     )
-
-    from vectorshift.pipeline import Pipeline
 
     style = InputNode(node_name="style", id="input_0", input_type="string")
     topic = InputNode(node_name="topic", id="input_1", input_type="string")
