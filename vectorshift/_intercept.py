@@ -270,14 +270,7 @@ def activate(operation: Operation | None) -> _Active:
     return _NOTHING if operation is None else _Active(operation)
 
 
-def scope(
-    interceptors: Sequence[Interceptor],
-    name: str,
-    *,
-    pipeline_id: str | None = None,
-    task_id: str | None = None,
-    trace_id: str | None = None,
-) -> _Active:
+def scope(interceptors: Sequence[Interceptor], name: str, **ids: str | None) -> _Active:
     """A ``with`` block that is the operation ``name``; the block's exception ends it.
 
     Without interceptors, a shared block that does nothing (and binds ``None``).
@@ -288,9 +281,7 @@ def scope(
     """
     if not interceptors:
         return _NOTHING
-    return _Scope(
-        begin(interceptors, name, pipeline_id=pipeline_id, task_id=task_id, trace_id=trace_id)
-    )
+    return _Scope(begin(interceptors, name, **ids))
 
 
 def note(
@@ -316,14 +307,8 @@ def report(name: str, **attributes: Any) -> None:
 
 
 async def within(
-    interceptors: Sequence[Interceptor],
-    name: str,
-    work: Awaitable[T],
-    *,
-    pipeline_id: str | None = None,
-    task_id: str | None = None,
-    trace_id: str | None = None,
+    interceptors: Sequence[Interceptor], name: str, work: Awaitable[T], **ids: str | None
 ) -> T:
     """``await work`` as the operation ``name`` (for calls that return their coroutine)."""
-    with scope(interceptors, name, pipeline_id=pipeline_id, task_id=task_id, trace_id=trace_id):
+    with scope(interceptors, name, **ids):
         return await work
