@@ -2,7 +2,12 @@
 
 Its helpers on httpx's side wrap the transport of each connection pool: :mod:`vectorshift._lanes`
 spreads requests over small pools, :mod:`vectorshift._accounting` counts the responses whose body
-is open.
+is open (both learn of a closed body through its one response-stream wrapper). A transport given
+as ``Client(transport=)`` replaces the lanes; the count and everything above it stay.
+
+Interceptors (:mod:`vectorshift._intercept`) see each request just before it is sent and each
+response as it arrives, in :meth:`HttpTransport._attempt`; retries reach the current operation
+through :func:`vectorshift._log.retrying`.
 
 It owns connection pools, reads bodies within the client's size cap (inflating them with
 :mod:`vectorshift._inflate`, whose cap holds while decoding), has :mod:`vectorshift._answer`
