@@ -173,10 +173,14 @@ class Interceptor:
 
 
 def guarded(method: Any, *args: Any) -> None:
+    """Call an interceptor's ``method``; what it raises is logged and dropped."""
     try:
         method(*args)
     except Exception:
-        _log.warning("interceptor %s raised; ignored", method, exc_info=True)
+        from vectorshift._log import fields  # here: _log imports this module
+
+        name = getattr(method, "__qualname__", repr(method))
+        _log.warning("interceptor %s raised; ignored", name, exc_info=True, extra=fields())
 
 
 def check_interceptors(interceptors: Iterable[Interceptor] | None) -> tuple[Interceptor, ...]:
