@@ -30,6 +30,7 @@ from vectorshift._version import __version__ as __version__
 _PUBLIC: dict[str, tuple[str, ...]] = {
     "vectorshift._client": ("Client",),
     "vectorshift._files": ("File",),
+    "vectorshift._intercept": ("Interceptor", "Operation"),
     "vectorshift._retry": ("RetryPolicy",),
     "vectorshift._sync._iter": ("SyncStream",),
     "vectorshift.errors": (
@@ -58,6 +59,10 @@ if TYPE_CHECKING:
     # isort: off
     from vectorshift._client import Client as Client
     from vectorshift._files import File as File
+    from vectorshift._intercept import (
+        Interceptor as Interceptor,
+        Operation as Operation,
+    )
     from vectorshift._retry import RetryPolicy as RetryPolicy
     from vectorshift._sync._iter import SyncStream as SyncStream
     from vectorshift.errors import (

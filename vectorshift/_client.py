@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import Self
 
 from vectorshift._generated_client import ClientSync
+from vectorshift._intercept import Interceptor, check_interceptors
 from vectorshift._retry import RetryPolicy
 from vectorshift._urls import check_base_url, without_userinfo
 from vectorshift.errors import ConfigurationError
@@ -81,7 +82,16 @@ class Client(ClientSync):
         max_retries: Retries of transient failures (429, 5xx, timeouts, connection errors).
         retry: A full :class:`RetryPolicy`; ``max_retries`` overrides its retry count when given.
         headers: Extra headers for every request.
-        transport: An ``httpx.AsyncBaseTransport`` to send requests through (for testing).
+        transport: An ``httpx.AsyncBaseTransport`` every request goes through instead of the
+            SDK's own connection pools: a proxy or custom TLS (``httpx.AsyncHTTPTransport(
+            proxy=..., verify=...)``), mounts, retries at the transport level, an
+            ``httpx.ASGITransport`` to call an app in process, or a wrapper around any of these.
+            The SDK's retries, size cap, timeouts and hooks still apply above it. One transport
+            object serves one event loop at a time (httpx's own transports do); the client's
+            pool is closed, and the transport with it, by :meth:`aclose`.
+        interceptors: :class:`~vectorshift.Interceptor` objects told of every operation
+            (``start``, ``result``...), its retries and reconnections, and every request and
+            response, in this order; e.g. ``vectorshift.otel.OpenTelemetryInterceptor()``.
         max_response_bytes: The largest body of a non-streamed response, counted as decoded
             (so a small compressed body that inflates past it is stopped while inflating);
             past it the call raises :class:`~vectorshift.ApiResponseError`. 64 MiB by default.
@@ -92,7 +102,8 @@ class Client(ClientSync):
     Raises:
         ConfigurationError: ``base_url`` is not an ``http://`` or ``https://`` URL with a host;
             ``timeout``, ``max_response_bytes`` or ``stream_idle_timeout`` is not positive;
-            ``max_retries`` is negative. A ``ValueError``, raised here, before any request.
+            ``max_retries`` is negative; an interceptor is not an
+            :class:`~vectorshift.Interceptor`. A ``ValueError``, raised here, before any request.
 
     Example:
         >>> import vectorshift
@@ -112,6 +123,7 @@ class Client(ClientSync):
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
+        interceptors: Iterable[Interceptor] | None = None,
     ) -> None:
         policy = retry or RetryPolicy()
         if max_retries is not None:
@@ -137,6 +149,8 @@ class Client(ClientSync):
         self.retry = policy
         self._headers = dict(headers or {})
         self._transport = transport
+        self.interceptors: tuple[Interceptor, ...] = check_interceptors(interceptors)
+        """The interceptors, in the order they are called."""
         self._http: HttpTransport | None = None
         self._lock = threading.Lock()
 
@@ -194,6 +208,7 @@ class Client(ClientSync):
                         retry=self.retry,
                         headers=self._headers,
                         transport=self._transport,
+                        interceptors=self.interceptors,
                         max_response_bytes=self.max_response_bytes,
                     )
         return self._http

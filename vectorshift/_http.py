@@ -2,7 +2,12 @@
 
 Its helpers on httpx's side wrap the transport of each connection pool: :mod:`vectorshift._lanes`
 spreads requests over small pools, :mod:`vectorshift._accounting` counts the responses whose body
-is open.
+is open (both learn of a closed body through its one response-stream wrapper). A transport given
+as ``Client(transport=)`` replaces the lanes; the count and everything above it stay.
+
+Interceptors (:mod:`vectorshift._intercept`) see each request just before it is sent and each
+response as it arrives, in :meth:`HttpTransport._attempt`; retries reach the current operation
+through :func:`vectorshift._log.retrying`.
 
 It owns connection pools, reads bodies within the client's size cap (inflating them with
 :mod:`vectorshift._inflate`, whose cap holds while decoding), has :mod:`vectorshift._answer`
@@ -33,7 +38,7 @@ import anyio
 import httpx
 import sniffio
 
-from vectorshift import _log
+from vectorshift import _intercept, _log
 from vectorshift._accounting import Accounting
 from vectorshift._answer import (
     ApiResponse,
@@ -143,7 +148,10 @@ class HttpTransport:
             so streams and long polls are never cut while data keeps coming.
         retry: The retry policy.
         headers: Extra headers sent with every request.
-        transport: An httpx transport to use instead of the network (tests of edge cases only).
+        transport: An httpx transport to send through instead of the SDK's lanes of pools.
+        interceptors: Told of each request before it is sent and each response as it arrives
+            (:meth:`~vectorshift.Interceptor.on_request`, ``on_response``), with the operation
+            it belongs to.
         max_response_bytes: The largest decoded body of a non-streamed response.
     """
 
@@ -156,9 +164,11 @@ class HttpTransport:
         retry: RetryPolicy,
         headers: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        interceptors: tuple[_intercept.Interceptor, ...] = (),
         max_response_bytes: int = 64 * 2**20,
     ) -> None:
         self._base_url = base_url
+        self._interceptors = interceptors
         self._api_key = api_key
         self.timeout = timeout
         self.retry = retry
@@ -384,12 +394,18 @@ class HttpTransport:
             headers=headers,
             timeout=timeout,
         )
+        operation = _intercept.current() if self._interceptors else None
+        if self._interceptors:
+            for interceptor in self._interceptors:
+                _intercept.guarded(interceptor.on_request, request, operation)
         try:
             response = await client.send(request, auth=auth, stream=True)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise ConfigurationError(f"cannot send to {url!r}: {exc}") from None
         except httpx.HTTPError as exc:
             raise _connection_error(exc, method, url) from exc
+        if self._interceptors:
+            self._received(response, operation)
         status = response.status_code
         if stream and 200 <= status < 300 and is_event_stream(response.headers):
             return response, None
@@ -400,6 +416,15 @@ class HttpTransport:
         if isinstance(outcome, ApiResponse):
             return response, outcome
         raise outcome
+
+    def _received(self, response: httpx.Response, operation: _intercept.Operation | None) -> None:
+        """Show a response to the interceptors, its request's key blanked first."""
+        if "authorization" in response.request.headers:
+            response.request.headers["Authorization"] = "[redacted]"
+        if operation is not None:
+            operation.request_id = response.headers.get("x-request-id") or operation.request_id
+        for interceptor in self._interceptors:
+            _intercept.guarded(interceptor.on_response, response, operation)
 
     async def _outcome(
         self, response: httpx.Response, method: str, url: str, auth: _BearerAuth, *, stream: bool

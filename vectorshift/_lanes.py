@@ -12,9 +12,10 @@ sequential and lightly concurrent use keeps one pool, and keep-alive reuse, as b
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
 
 import httpx
+
+from vectorshift._accounting import on_close
 
 __all__ = ["LANE_LOAD", "MAX_LANES", "Lanes"]
 
@@ -37,23 +38,9 @@ class _Lane:
         )
         self.in_flight = 0
 
-
-class _LaneStream(httpx.AsyncByteStream):
-    """A response body that frees its lane's slot once closed."""
-
-    def __init__(self, stream: httpx.AsyncByteStream, lane: _Lane) -> None:
-        self._stream = stream
-        self._lane: _Lane | None = lane
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        lane, self._lane = self._lane, None
-        if lane is not None:
-            lane.in_flight -= 1
-        await self._stream.aclose()
+    def release(self) -> None:
+        """The response of one of this lane's requests was closed: its slot is free."""
+        self.in_flight -= 1
 
 
 class Lanes(httpx.AsyncBaseTransport):
@@ -79,7 +66,7 @@ class Lanes(httpx.AsyncBaseTransport):
             lane.in_flight -= 1
             raise
         assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _LaneStream(response.stream, lane)
+        on_close(response, lane.release)
         return response
 
     async def aclose(self) -> None:

@@ -40,11 +40,13 @@ from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
+from vectorshift import _intercept
 from vectorshift.errors import ApiError, RunError, StreamInterruptedError, VectorshiftError
 
 __all__ = [
     "DOCUMENTED_FORMAT",
     "FIELDS",
+    "cause_of",
     "event",
     "failure",
     "fields",
@@ -171,7 +173,8 @@ def retrying(
     """Log at ``DEBUG`` that ``subject`` failed transiently and is tried again after ``delay``.
 
     Every retry loop of the SDK logs through here, so retry records read alike and their last
-    argument is always the wait in seconds.
+    argument is always the wait in seconds; and the operation running it, if its client has
+    interceptors, gets a ``retry`` event (``attempt``, ``delay``, ``cause``).
 
     Args:
         subject: What failed (``GET /pipeline/…``, ``status check of run …``).
@@ -183,6 +186,7 @@ def retrying(
         **ids: Any of :data:`FIELDS` but ``attempt``; the exception's ids take precedence.
     """
     reason = "it ended early" if exc is None else redact(str(exc))
+    _intercept.report("retry", attempt=attempt, delay=delay, cause=cause_of(exc))
     of_budget = "" if budget is None else f"/{budget}"
     merged = {**ids, **(_ids_of(exc) if exc is not None else {})}
     _emit(
@@ -191,6 +195,13 @@ def retrying(
         (subject, reason, attempt, of_budget, delay),
         {**merged, "attempt": attempt},
     )
+
+
+def cause_of(exc: BaseException | None) -> str:
+    """A failure as an event names it: ``Type: message`` (tokens blanked), or ``ended early``."""
+    if exc is None:
+        return "ended early"
+    return f"{type(exc).__name__}: {redact(str(exc))}"
 
 
 def failure(exc: BaseException, operation: str, **ids: Any) -> None:

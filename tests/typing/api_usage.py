@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import httpx
 from pydantic import BaseModel
 from typing_extensions import assert_type
 
 from vectorshift import (
     AsyncStream,
     Client,
+    Interceptor,
     NotFoundError,
+    Operation,
     Pipeline,
     PollTimeoutError,
     RunHandler,
@@ -24,6 +27,7 @@ from vectorshift import (
     StreamChunk,
     SyncStream,
 )
+from vectorshift.otel import OpenTelemetryInterceptor
 
 
 def sync_surface(client: Client) -> None:
@@ -89,3 +93,28 @@ def typed_outputs(pipeline: Pipeline) -> str:
         for chunk in chunks:
             assert_type(chunk.type, Literal["stream", "result"])
     return result.output("answer", str)
+
+
+class _Tagging(Interceptor):
+    """An interceptor as a user writes one: plain methods, serving both APIs."""
+
+    def on_operation_start(self, operation: Operation) -> None:
+        operation.attributes["team"] = "search"
+        assert_type(operation.task_id, str | None)
+
+    def on_operation_event(
+        self, operation: Operation, name: str, attributes: dict[str, Any]
+    ) -> None:
+        assert_type(operation.parent, Operation | None)
+
+    def on_request(self, request: httpx.Request, operation: Operation | None) -> None:
+        request.headers["X-Team"] = "search"
+
+    def on_response(self, response: httpx.Response, operation: Operation | None) -> None:
+        if operation is not None:
+            assert_type(operation.request_id, str | None)
+
+
+def interceptor_surface() -> None:
+    client = Client(interceptors=[_Tagging(), OpenTelemetryInterceptor()])
+    assert_type(client.interceptors, tuple[Interceptor, ...])

@@ -32,6 +32,7 @@ from vectorshift._schema.requests import (
     Terminate,
     UpdatePipeline,
 )
+from vectorshift.local import trace_context
 from vectorshift.local.app_sharing import OWNER, SharingApi, access, refuse_role
 from vectorshift.local.app_versions import at_version, version_routes
 from vectorshift.local.config import ServerConfig
@@ -293,8 +294,10 @@ class _Api:
             canonical = json.dumps(hashed, sort_keys=True, default=str)
             idempotency = (key, hashlib.sha256(canonical.encode()).hexdigest())
         runs = [(inputs, trace_id)]
-        records, _ = await self._start(org, pipeline, runs, intermediate, idempotency, files)
+        records, started = await self._start(org, pipeline, runs, intermediate, idempotency, files)
         record = records[0]
+        if started:
+            await trace_context.record(self.store, record.task_id, request.headers)
         if background:
             return JSONResponse({"task_id": record.task_id, "trace_id": record.trace_id})
         if stream:

@@ -72,6 +72,8 @@ class RunRecord:
 
     ``simulated`` names the providers whose LLM nodes the simulated model answered (known once
     the run has ended); the wire forms carry it as ``simulated_providers`` when not empty.
+    ``traceparent`` and ``tracestate`` are the W3C trace context its start carried
+    (:mod:`vectorshift.local.trace_context`); the status answer carries them when recorded.
     """
 
     task_id: str
@@ -86,6 +88,8 @@ class RunRecord:
     created: str
     finished: str | None
     simulated: tuple[str, ...] = ()
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -103,6 +107,10 @@ class RunRecord:
             body["error"] = self.error
         if self.status == "completed":
             body["result"] = self.outputs or {}
+        if self.traceparent is not None:
+            body["traceparent"] = self.traceparent
+        if self.tracestate is not None:
+            body["tracestate"] = self.tracestate
         return {**body, **simulated_field(self.simulated)}
 
 

@@ -61,4 +61,6 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         created=row["created"],
         finished=row["finished"],
         simulated=tuple(filter(None, row["simulated"].split(","))),
+        traceparent=row["traceparent"],
+        tracestate=row["tracestate"],
     )

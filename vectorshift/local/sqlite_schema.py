@@ -79,6 +79,12 @@ CREATE TABLE shares (
 CREATE INDEX shares_by_org ON shares (org);
 """
 
+# Trace context: the W3C traceparent / tracestate a run's start carried (see trace_context).
+_V7_TRACE_CONTEXT = """
+ALTER TABLE runs ADD COLUMN traceparent TEXT;
+ALTER TABLE runs ADD COLUMN tracestate TEXT;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     _V1_TABLES,
     _V2_EXPIRY,
@@ -86,6 +92,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V4_SIMULATED,
     _V5_VERSIONS,
     _V6_SHARING,
+    _V7_TRACE_CONTEXT,
 )
 """SQL scripts by version reached minus one; statements separated by ``;``."""
 

@@ -385,6 +385,17 @@ class SQLiteStore(VersionsStore, SQLiteSharing):
 
         return await self._write(job)
 
+    async def record_trace_context(
+        self, task_id: str, traceparent: str, tracestate: str | None
+    ) -> None:
+        """See :meth:`vectorshift.local.store.Store.record_trace_context`."""
+        await self._write(
+            lambda db: db.execute(
+                "UPDATE runs SET traceparent = ?, tracestate = ? WHERE task_id = ?",
+                (traceparent, tracestate, task_id),
+            )
+        )
+
     async def recover_orphans(self) -> list[str]:
         """See :meth:`Store.recover_orphans <vectorshift.local.store.Store.recover_orphans>`.
 

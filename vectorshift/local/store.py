@@ -184,6 +184,12 @@ class Store(SharingStore, Protocol):
         """
         ...
 
+    async def record_trace_context(
+        self, task_id: str, traceparent: str, tracestate: str | None
+    ) -> None:
+        """Keep the W3C trace context of the run's start with it (already validated)."""
+        ...
+
     async def heartbeat(self) -> None:
         """Record that this store's owner is alive; a serving server calls it every second.
 

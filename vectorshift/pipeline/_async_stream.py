@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import anyio
 from typing_extensions import Self
 
-from vectorshift import _log
+from vectorshift import _intercept, _log
 from vectorshift._sse import SSEFrame
 from vectorshift.errors import ArgumentError, PollTimeoutError
 
 if TYPE_CHECKING:
+    from vectorshift._intercept import Interceptor, Operation
     from vectorshift.types import StreamChunk
 
 __all__ = ["AsyncStream", "Opener", "StreamState", "check_poll_interval", "check_timeout"]
@@ -94,6 +95,9 @@ class AsyncStream(Generic[T]):
         pipeline_id: The pipeline of the run, for its repr and errors.
         task_id: The run, when known before the first item (else learnt from the items).
         trace_id: The run's trace id, for errors.
+        interceptors: The client's interceptors: the stream is one operation for them, from
+            its request to its end or close, and its connections and reconnections belong to it.
+        operation: The operation's name: ``stream``, or ``run`` for ``run(stream=True)``.
 
     Attributes:
         pipeline_id: The pipeline of the run.
@@ -119,8 +123,13 @@ class AsyncStream(Generic[T]):
         pipeline_id: str | None = None,
         task_id: str | None = None,
         trace_id: str | None = None,
+        interceptors: Sequence[Interceptor] = (),
+        operation: str = "stream",
     ) -> None:
         self._opener = opener
+        self._interceptors = interceptors
+        self._operation_name = operation
+        self._operation: Operation | None = None
         self._stack: AsyncExitStack | None = None
         self._items: AsyncIterator[T] | None = None
         self._closed = False
@@ -191,14 +200,19 @@ class AsyncStream(Generic[T]):
             raise RuntimeError("this stream is closed; start a new one")
         stack = AsyncExitStack()
         items: AsyncIterator[T] | None = None
+        self._operation = _intercept.begin(
+            self._interceptors, self._operation_name, pipeline_id=self.pipeline_id,
+            task_id=self.task_id, trace_id=self.trace_id,
+        )
         try:
-            with anyio.move_on_after(self._remaining()):
+            with anyio.move_on_after(self._remaining()), _intercept.activate(self._operation):
                 items = await self._opener(stack)
             if items is None:
                 raise self._timed_out()
-        except BaseException:
+        except BaseException as exc:
             await stack.aclose()
             self._closed = True
+            self._end_operation(exc)
             raise
         self._items, self._stack = items, stack
         return items
@@ -230,7 +244,9 @@ class AsyncStream(Generic[T]):
             raise StopAsyncIteration
         items = await self._open()
         try:
-            with anyio.move_on_after(self._remaining()) as scope:
+            with anyio.move_on_after(self._remaining()) as scope, _intercept.activate(
+                self._operation
+            ):
                 item = await items.__anext__()
             if scope.cancelled_caught:
                 raise self._timed_out()
@@ -238,11 +254,23 @@ class AsyncStream(Generic[T]):
             self._ended = True
             await self.aclose()
             raise
-        except BaseException:
+        except BaseException as exc:
+            self._end_operation(exc)
             await self.aclose()
             raise
         self._note(item)
         return item
+
+    def _end_operation(self, error: BaseException | None) -> None:
+        """End the stream's operation (once), with the ids the stream learnt."""
+        operation, self._operation = self._operation, None
+        if operation is not None:
+            operation.task_id = operation.task_id or self.task_id
+            operation.trace_id = operation.trace_id or self.trace_id
+            if self.last_event_id is not None:
+                operation.attributes.setdefault("vectorshift.last_event_id", self.last_event_id)
+            operation.attributes.setdefault("vectorshift.delivered", self.delivered)
+            operation._end(error)
 
     def _note(self, item: T) -> None:
         """Learn the run's id, the last event id and the run's end from a delivered item."""
@@ -269,6 +297,7 @@ class AsyncStream(Generic[T]):
     async def aclose(self) -> None:
         """Close the HTTP response; safe to call more than once."""
         self._closed = True
+        self._end_operation(None)
         items, self._items = self._items, None
         stack, self._stack = self._stack, None
         try:

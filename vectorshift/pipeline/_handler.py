@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from vectorshift import _log
+from vectorshift import _intercept, _log
 from vectorshift._client import Client, default_client
 from vectorshift.errors import (
     ApiConnectionError,
@@ -164,7 +164,10 @@ class RunHandler(RunHandlerSync):
             >>> status = await handler.arun_status()
             >>> if status.is_terminal: ...
         """
-        with _log.raising("status", **ids_of(self)):
+        ids = ids_of(self)
+        with _intercept.scope(self.client.interceptors, "status", **ids), _log.raising(
+            "status", **ids
+        ):
             return await self._status()
 
     async def aresult(
@@ -197,7 +200,10 @@ class RunHandler(RunHandlerSync):
             >>> final = await handler.aresult(poll_interval=2.0, timeout=600)
             >>> final["result"]["answer"]
         """
-        with _log.raising("result", **ids_of(self)):
+        ids = ids_of(self)
+        with _intercept.scope(self.client.interceptors, "result", **ids), _log.raising(
+            "result", **ids
+        ):
             return raise_for_end(await wait_for_end(self, poll_interval, timeout))
 
     async def aterminate(self) -> RunStatus:
@@ -212,7 +218,10 @@ class RunHandler(RunHandlerSync):
         """
         from vectorshift._schema.answers import ACK
 
-        with _log.raising("terminate", **ids_of(self)):
+        ids = ids_of(self)
+        with _intercept.scope(self.client.interceptors, "terminate", **ids), _log.raising(
+            "terminate", **ids
+        ):
             try:
                 response = await self.client.http.request(
                     "POST",
@@ -295,6 +304,7 @@ class RunHandler(RunHandlerSync):
             pipeline_id=self.pipeline_id,
             task_id=self.task_id,
             trace_id=self.trace_id,
+            interceptors=self.client.interceptors,
         )
 
 

@@ -19,7 +19,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectSendStream
 
-from vectorshift import _log
+from vectorshift import _intercept, _log
 from vectorshift.errors import (
     ApiConnectionError,
     ApiError,
@@ -155,7 +155,11 @@ class _Mapper:
                 handler = await self.start(item, key, deadline)
                 self.progress.run_started()
                 remaining = deadline - anyio.current_time()
-                with _log.raising("result", **ids_of(handler)):
+                ids = ids_of(handler)
+                interceptors = self.pipeline.client.interceptors
+                with _intercept.scope(interceptors, "result", **ids), _log.raising(
+                    "result", **ids
+                ):
                     result = await wait_for_end(
                         handler,
                         self.poll_interval,
@@ -264,9 +268,14 @@ async def map_runs(
         progress=bar,
     )
     send, receive = anyio.create_memory_object_stream["RunOutcome"](max_buffer_size=math.inf)
+    # The map's operation is current only where its workers are spawned (they inherit it):
+    # never across a yield, where the caller's code runs.
+    operation = _intercept.begin(pipeline.client.interceptors, "map", pipeline_id=pipeline_id)
+    error: BaseException | None = None
     try:
         async with receive, anyio.create_task_group() as tg:
-            tg.start_soon(mapper.feed, tg, _keyed(pipeline_id, inputs, keys), send)
+            with _intercept.activate(operation):
+                tg.start_soon(mapper.feed, tg, _keyed(pipeline_id, inputs, keys), send)
             pending: dict[int, RunOutcome] = {}
             upcoming = 0
             try:
@@ -286,7 +295,13 @@ async def map_runs(
                 return
             finally:
                 tg.cancel_scope.cancel()
+        if mapper.error is not None:
+            raise mapper.error
+    except BaseException as exc:
+        error = exc
+        raise
     finally:
         bar.close()
-    if mapper.error is not None:
-        raise mapper.error
+        if operation is not None:
+            operation.attributes["vectorshift.runs"] = bar.finished + bar.failed
+            operation._end(error)

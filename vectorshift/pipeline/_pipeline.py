@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from vectorshift import _log
+from vectorshift import _intercept, _log
 from vectorshift._client import Client, default_client
 from vectorshift.errors import ArgumentError
 from vectorshift.pipeline import _requests
@@ -104,7 +104,8 @@ class Pipeline(PipelineVersions, PipelineSharing, PipelineRuns, OfficialPipeline
             >>> pipeline = await Pipeline.anew(name="Summariser")
         """
         pipeline = cls(name, description=description, nodes=nodes, client=client)
-        await pipeline._create()
+        with _intercept.scope(pipeline.client.interceptors, "new"):
+            await pipeline._create()
         return pipeline
 
     async def _create(self) -> None:
@@ -112,6 +113,7 @@ class Pipeline(PipelineVersions, PipelineSharing, PipelineRuns, OfficialPipeline
         if self.description is not None:
             body["description"] = self.description
         self.id = await _requests.create(self.client, body)
+        _intercept.note(pipeline_id=self.id)
         self._saved = body["nodes"]
         fetched = await _requests.fetch_object(self.client, dict, id=self.id)
         self.branch_id = fetched.get("mainBranch") or fetched.get("branch_id")
@@ -143,11 +145,15 @@ class Pipeline(PipelineVersions, PipelineSharing, PipelineRuns, OfficialPipeline
         """
         if (id is None) == (name is None):
             raise ArgumentError("give exactly one of id= or name= to fetch a pipeline")
-        return await _requests.fetch_object(
-            client or default_client(), lambda obj: cls._from_object(obj, client), id=id,
-            name=name, branch_id=branch_id, version=version, username=username,
-            org_name=org_name,
-        )
+        sender = client or default_client()
+        with _intercept.scope(sender.interceptors, "fetch", pipeline_id=id):
+            pipeline = await _requests.fetch_object(
+                sender, lambda obj: cls._from_object(obj, client), id=id,
+                name=name, branch_id=branch_id, version=version, username=username,
+                org_name=org_name,
+            )
+            _intercept.note(pipeline_id=pipeline.id)
+        return pipeline
 
     @classmethod
     async def alist(
@@ -200,14 +206,15 @@ class Pipeline(PipelineVersions, PipelineSharing, PipelineRuns, OfficialPipeline
         """
         if description is not None:
             self.description = description
-        if self.id is None:
-            await self._create()
-            return self
-        graph = self.to_json()
-        await _requests.update(
-            self.client, self.id, graph, branch_id=self.branch_id, deploy=deploy,
-            bump=bump, description=description,
-        )
+        with _intercept.scope(self.client.interceptors, "save", pipeline_id=self.id):
+            if self.id is None:
+                await self._create()
+                return self
+            graph = self.to_json()
+            await _requests.update(
+                self.client, self.id, graph, branch_id=self.branch_id, deploy=deploy,
+                bump=bump, description=description,
+            )
         self._saved = graph["nodes"]
         return self
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from vectorshift import _log
+from vectorshift import _intercept, _log
 from vectorshift._client import Client
 from vectorshift._files import as_file, encode_body, is_file_value
 from vectorshift._repr import short_repr
@@ -275,6 +275,7 @@ async def run_blocking(
         answer = response.parse(BLOCKING_RUN)
         run_id = answer.run_id
         trace_id = answer.trace_id or trace_id
+        _intercept.note(task_id=run_id, trace_id=trace_id)
         if answer.failed:
             raise PipelineRunFailedError(
                 answer.error_text, pipeline_id=pipeline_id, task_id=run_id, trace_id=trace_id
@@ -363,6 +364,7 @@ async def start(
             retry_mode="safe",
         )
         started = response.parse(STARTED)
+        _intercept.note(task_id=started.task_id, trace_id=started.trace_id or trace_id)
     handler = RunHandler(
         pipeline_id=pipeline_id,
         task_id=started.task_id,

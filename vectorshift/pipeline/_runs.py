@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping, Sequen
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from vectorshift import _intercept
 from vectorshift._client import Client
 from vectorshift._sse import SSEFrame
 from vectorshift.errors import ArgumentTypeError, InputTypeError
@@ -131,13 +132,22 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
                 node_input_overrides=node_input_overrides, version=version, **extra,
             )
             opener = sse_opener(StreamingStart(self.client, pipeline_id, body, trace_id=trace_id))
-            return AsyncStream(opener, timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id)
+            return AsyncStream(
+                opener, timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id,
+                interceptors=self.client.interceptors, operation="run",
+            )
+        interceptors = self.client.interceptors
         if timeout is None:
             pipeline_id, trace_id, body = self._prepare(
                 inputs, trace_id, session_id=session_id,
                 node_input_overrides=node_input_overrides, version=version, **extra,
             )
-            return _requests.run_blocking(self.client, pipeline_id, self.name, body, trace_id)
+            run = _requests.run_blocking(self.client, pipeline_id, self.name, body, trace_id)
+            if not interceptors:
+                return run
+            return _intercept.within(
+                interceptors, "run", run, pipeline_id=pipeline_id, trace_id=trace_id
+            )
         key, trace_id = _requests.start_key(self._require_saved(), None, trace_id)
         pipeline_id, trace_id, body = self._prepare(
             inputs, trace_id, background=True, session_id=session_id,
@@ -147,7 +157,12 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
             self.client, pipeline_id, self.name, body,
             key=key, trace_id=trace_id, handler_client=self._client,
         )
-        return _requests.run_until(start, timeout)
+        if not interceptors:
+            return _requests.run_until(start, timeout)
+        return _intercept.within(
+            interceptors, "run", _requests.run_until(start, timeout),
+            pipeline_id=pipeline_id, trace_id=trace_id,
+        )
 
     def astream(
         self,
@@ -218,6 +233,7 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         return AsyncStream(
             resumable_opener(self.client, first, pipeline_id=pipeline_id, trace_id=trace_id),
             timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id,
+            interceptors=self.client.interceptors,
         )
 
     async def astart(
@@ -278,10 +294,13 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
             version=version,
             node_input_overrides=node_input_overrides,
         )
-        return await _requests.start(
-            self.client, pipeline_id, self.name, body,
-            key=key, trace_id=trace_id, handler_client=self._client,
-        )
+        with _intercept.scope(
+            self.client.interceptors, "start", pipeline_id=pipeline_id, trace_id=trace_id
+        ):
+            return await _requests.start(
+                self.client, pipeline_id, self.name, body,
+                key=key, trace_id=trace_id, handler_client=self._client,
+            )
 
     async def amap(
         self,

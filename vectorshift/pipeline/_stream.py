@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from vectorshift import _log
+from vectorshift import _intercept, _log
 from vectorshift._files import FormParts
 from vectorshift._sse import SSEDecoder, SSEFrame, aiter_sse
 from vectorshift.errors import (
@@ -399,6 +399,10 @@ class _Resumer:
                 self.task_id, self.last_id, failure or "it ended early", self.failures,
                 policy.max_retries, delay,
                 attempt=self.failures, **self._ids(),
+            )
+            _intercept.report(
+                "reconnect", attempt=self.failures, delay=delay,
+                last_event_id=self.last_id or "", cause=_log.cause_of(failure),
             )
             await anyio.sleep(delay)
             if restart is not None:  # the same key: the server replays the run it started
