@@ -15,7 +15,9 @@ parts, ``P/api/runs/<task id>/events`` the run's frames as server-sent events (`
 :mod:`~vectorshift.local.dashboard_auth`.
 
 Every response carries ``Content-Security-Policy: default-src 'self'`` (no inline script or
-style, no frame ancestors), ``X-Frame-Options: DENY``, ``no-store`` and ``no-referrer``.
+style, no frame ancestors), ``X-Frame-Options: DENY``, ``no-store`` and
+``Referrer-Policy: same-origin`` (no address of the dashboard leaves it; ``no-referrer`` would
+make Chromium send ``Origin: null`` on its own forms).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ _HEADERS = [
      b"form-action 'self'; object-src 'none'"),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
 

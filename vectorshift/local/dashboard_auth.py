@@ -44,13 +44,16 @@ class Session:
 def same_origin(request: Request) -> bool:
     """Whether a request comes from a page of this server (its ``Origin`` is this address).
 
-    Browsers send ``Origin`` on every POST; ``Sec-Fetch-Site`` is the fallback. A request with
+    Browsers send ``Origin`` on every POST (``null`` in some cases); ``Sec-Fetch-Site``, which
+    pages cannot set, is the fallback. A request with
     neither is refused: a state change from outside a browser uses the API, not the dashboard.
     """
     origin = request.headers.get("origin")
     host = request.headers.get("host")
-    if origin is not None:
+    if origin is not None and origin != "null":
         return host is not None and origin.lower() == f"{request.url.scheme}://{host}".lower()
+    # No Origin, or "null" (a browser hiding it under some referrer policies): what the
+    # browser itself says of the request's site, which no page can forge.
     return request.headers.get("sec-fetch-site") == "same-origin"
 
 
