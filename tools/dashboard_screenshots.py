@@ -1,12 +1,14 @@
 """Screenshot every page of the local platform's dashboard, light and dark, to look at them.
 
-    python tools/dashboard_screenshots.py OUT_DIR
+    python tools/dashboard_screenshots.py OUT_DIR [--viewport]
 
 Starts a local server with the dashboard, makes pipelines and runs through the SDK (a finished
 run, a failed one, one whose model answer holds a ``<script>``, one still streaming tokens, a
 fault rule in force), opens the dashboard with its token in headless Chromium (the system's
 ``chromium``, driven by Playwright; no browser download) and saves one PNG per page and colour
-scheme: ``OUT_DIR/<page>-light.png`` and ``OUT_DIR/<page>-dark.png``. Needs the ``test`` extra.
+scheme: ``OUT_DIR/<page>-light.png`` and ``OUT_DIR/<page>-dark.png``; whole pages, or with
+``--viewport`` only what a 1200x800 window shows (the guide's pictures, then shrunk with
+``pngquant``). Needs the ``test`` extra.
 """
 
 from __future__ import annotations
@@ -50,10 +52,13 @@ def _pipelines(client: Client) -> tuple[Pipeline, Pipeline, Pipeline]:
     return story, echo, broken
 
 
+FULL_PAGE = True
+
+
 def _shoot(page: Page, url: str, path: Path, wait: float = 0.5) -> None:
     page.goto(url)
     time.sleep(wait)
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=FULL_PAGE)
 
 
 def main(out: Path) -> None:
@@ -85,6 +90,8 @@ def main(out: Path) -> None:
             _shoot(page, f"{root}{PREFIX}/runs/{running.task_id}", out / f"run-live-{scheme}.png",
                    2.5)
             _shoot(page, f"{root}{PREFIX}/runs/{injected.task_id}", out / f"run-{scheme}.png", 1.0)
+            _shoot(page, f"{root}{PREFIX}/runs/{failing.task_id}",
+                   out / f"run-failed-{scheme}.png")
             _shoot(page, f"{root}{PREFIX}/state", out / f"state-{scheme}.png")
             running.terminate()
             context.close()
@@ -94,6 +101,10 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    arguments = sys.argv[1:]
+    if "--viewport" in arguments:
+        arguments.remove("--viewport")
+        FULL_PAGE = False
+    if len(arguments) != 1:
         sys.exit(__doc__)
-    main(Path(sys.argv[1]))
+    main(Path(arguments[0]))

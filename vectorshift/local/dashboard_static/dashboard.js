@@ -112,7 +112,8 @@ function runPage() {
       }
     } else if (frame.type === "result") {
       source.close();
-      state.textContent = "(ended: " + frame.status + ")";
+      const ended = {success: "completed"}[frame.status] || frame.status;
+      state.textContent = "(ended: " + ended + ")";
       // The page's final state (outputs, error, timings, LLM calls) is the server's to show.
       if (wasLive) setTimeout(() => window.location.reload(), 300);
     }
