@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 
 from vectorshift.local import LocalServer
 
@@ -172,3 +172,29 @@ def test_a_cross_origin_post_is_refused(page: Page, server: LocalServer) -> None
         f"{dash.root(server)}{dash.PREFIX}/runs/nope/terminate",
     )
     assert status == 403  # same origin, but without the CSRF header
+
+
+def test_a_dropped_stream_resumes_without_a_lost_or_repeated_token(
+    page: Page, server: LocalServer
+) -> None:
+    pipeline = dash.slow_pipeline(dash.client_of(server), tokens=12, delay_ms=1)
+    handle = pipeline.start({"query": "go"})
+    final = handle.result(poll_interval=0.05, timeout=30)["result"]["answer"]
+    resumed_from: list[str] = []
+
+    def cut_the_first(route: Route) -> None:
+        if resumed_from:
+            resumed_from.append(route.request.url.rsplit("after=", 1)[1])
+            route.continue_()
+            return
+        whole = route.fetch().text()
+        frames = whole.split("\n\n")
+        resumed_from.append("cut")
+        # The stream breaks after its sixth frame (the retry line comes first).
+        route.fulfill(status=200, content_type="text/event-stream",
+                      body="\n\n".join(frames[:7]) + "\n\n")
+
+    page.route("**/events*", cut_the_first)
+    page.goto(f"{dash.root(server)}{dash.PREFIX}/runs/{handle.task_id}")
+    expect(page.locator('pre[data-output="answer"]')).to_have_text(final)
+    assert resumed_from[0] == "cut" and resumed_from[1] == "6"

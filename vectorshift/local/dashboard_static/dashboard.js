@@ -126,10 +126,11 @@ function runPage() {
     source.addEventListener("result", onFrame);
     source.onopen = () => { state.textContent = "(following)"; };
     source.onerror = () => {
-      // EventSource reconnects by itself with Last-Event-ID; when it gives up, start again
-      // from the last frame shown.
+      // A dropped stream: ask again from the last frame shown (?after=, as the SDK resumes),
+      // rather than trusting the browser's own reconnection to send Last-Event-ID.
       state.textContent = "(reconnecting)";
-      if (source.readyState === EventSource.CLOSED) setTimeout(connect, 1000);
+      source.close();
+      setTimeout(connect, 1000);
     };
   }
   connect();
