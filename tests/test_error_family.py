@@ -52,6 +52,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     "provides (the pipeline's saved id); never reached",
     ("pipeline/_sharing.py", "NotImplementedError"): "the abstract hook a mixin's host class "
     "provides (the pipeline's client); never reached",
+    ("local/sqlite_listing.py", "NotImplementedError"): "the abstract hook (_read) of the "
+    "listing mixin, supplied by SQLiteStore",
     ("local/sqlite_sharing.py", "NotImplementedError"): "the abstract hooks (_read, _write) "
     "SQLiteStore provides for its sharing mixin; never reached",
     ("pipeline/_generated_methods.py", "NotImplementedError"): "generated: the abstract hook of "

@@ -47,6 +47,16 @@ def test_the_wheel_holds_the_package_and_its_typing_marker(wheel: zipfile.ZipFil
     assert not [n for n in names if n.startswith(("tests/", "tools/", "examples/"))]
 
 
+def test_the_wheel_ships_the_dashboards_script_and_style(wheel: zipfile.ZipFile) -> None:
+    # The dashboard loads nothing from elsewhere (no CDN): what it serves is in the wheel.
+    served = {f"vectorshift/local/dashboard_static/{name}"
+              for name in ("dashboard.css", "dashboard.js")}
+    assert served <= set(wheel.namelist())
+    for name in served:
+        text = wheel.read(name).decode()
+        assert "http://" not in text and "https://" not in text and "innerHTML" not in text
+
+
 def test_the_version_has_one_home_and_the_wheel_carries_it(wheel: zipfile.ZipFile) -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     project = pyproject.split("[project]", 1)[1].split("\n[", 1)[0]

@@ -121,6 +121,12 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--faults", metavar="JSON", help=_FAULTS_HELP)
     parser.add_argument("--script", metavar="FILE", help=_SCRIPT_HELP)
     parser.add_argument(
+        "--no-dashboard",
+        action="store_true",
+        help="serve the API only: no dashboard pages at / (by default the server prints a "
+        "'dashboard:' address holding a token made at each start)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=_LOG_LEVELS,
         default="info",
@@ -251,6 +257,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             retain=args.retain,
             **_limits(args),
             providers=args.providers,
+            dashboard=not args.no_dashboard,
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -288,6 +295,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     print(f"  VECTORSHIFT_BASE_URL={server.base_url}")
     print(f"  VECTORSHIFT_API_KEY={server.api_key}")
     print(f"  database: {server.db_path}")
+    if server.dashboard_url is not None:
+        print(f"dashboard: {server.dashboard_url}")
     print("Press Ctrl-C to stop.", flush=True)
     try:
         while not stop.wait(0.5):

@@ -31,6 +31,8 @@ DEFAULT_MAX_VALUE_SIZE = 8 * 1024 * 1024
 """Characters one node value may hold (8 Mi)."""
 DEFAULT_MAX_RUN_SIZE = 64 * 1024 * 1024
 """Characters the node values of one run may add up to (64 Mi)."""
+DASHBOARD_CALLS = 2000
+"""LLM calls a server with the dashboard keeps in memory (the last ones), to show them."""
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -83,6 +85,9 @@ class ServerConfig:
         faults: Fault-injection rules installed at start (see :mod:`vectorshift.local.faults`).
         script: Scripted LLM answers installed at start, in their JSON form (see
             :mod:`vectorshift.local.scripts`); asked before any provider.
+        dashboard: Serve the dashboard (:mod:`vectorshift.local.dashboard`) beside the API:
+            pages at ``/`` and under ``/_dashboard/``, opened with a token made at each start
+            (``LocalServer.dashboard_url``); the last LLM calls are kept in memory for it.
         record: Keep every request, run and LLM call in memory (see
             :mod:`vectorshift.local.recording`): for tests, not for a long-running server.
         providers: Which providers' LLM nodes call the real provider instead of the simulated
@@ -131,6 +136,7 @@ class ServerConfig:
     faults: list[dict[str, Any]] = field(default_factory=list)
     script: list[dict[str, Any]] = field(default_factory=list)
     record: bool = False
+    dashboard: bool = False
     providers: str | Mapping[str, str] = ""
     openai_api_key: str | None = None
     openai_base_url: str = DEFAULT_OPENAI_BASE_URL

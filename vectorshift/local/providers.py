@@ -245,7 +245,7 @@ async def complete(request: LLMRequest, config: ProviderConfig, on_token: OnToke
             prompt=request.prompt, node_name=request.node_name, node_id=request.node_id,
             model=request.model, provider=request.provider, org=config.org,
         )
-    if config.recorder is None or not config.recorder.enabled:
+    if config.recorder is None or not config.recorder.records_calls:
         return await _answer(request, config, on_token, scripted)
     from vectorshift.local.recording import CURRENT_RUN, LLMCall
 

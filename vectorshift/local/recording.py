@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from vectorshift.local.faults import REQUEST_ID_KEY
 
 __all__ = [
     "CURRENT_RUN",
+    "STARTING",
     "LLMCall",
     "RecordedRequest",
     "RecordedRun",
@@ -44,6 +46,10 @@ __all__ = [
 
 CURRENT_RUN: ContextVar[str | None] = ContextVar("vectorshift_local_run", default=None)
 """The task id of the run whose engine is executing (set by the run manager for each run)."""
+
+STARTING: ContextVar[list[str] | None] = ContextVar("vectorshift_local_starting", default=None)
+"""Set by whoever wants the task ids of the runs a request starts (the dashboard's request log):
+:meth:`Recorder.run_started` appends to it, in the request's own context."""
 
 _REDACTED = "Bearer <redacted>"
 
@@ -156,14 +162,30 @@ class Recorder:
 
     Args:
         enabled: Whether to record at all.
+        keep_calls: When not ``enabled``, still keep the last ``keep_calls`` LLM calls (and
+            nothing else): what the dashboard shows of a run's prompts and answers, bounded
+            so a long-running server does not grow.
     """
 
-    def __init__(self, *, enabled: bool = False) -> None:
+    def __init__(self, *, enabled: bool = False, keep_calls: int = 0) -> None:
         self.enabled = enabled
+        self.keep_calls = keep_calls
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._runs: dict[str, RecordedRun] = {}
         self._calls: list[LLMCall] = []
+        self._recent: deque[LLMCall] = deque(maxlen=max(keep_calls, 1))
+
+    @property
+    def records_calls(self) -> bool:
+        """Whether LLM calls are kept (all of them, or the last ``keep_calls``)."""
+        return self.enabled or self.keep_calls > 0
+
+    def calls_of_run(self, run_id: str) -> list[LLMCall]:
+        """The LLM calls of one run (sub-pipelines included) still kept, oldest first."""
+        with self._lock:
+            kept = self._calls if self.enabled else self._recent
+            return [call for call in kept if call.run_id == run_id]
 
     def clear(self) -> None:
         """Forget everything recorded so far."""
@@ -196,7 +218,10 @@ class Recorder:
 
     def run_started(self, task_id: str, pipeline_id: str, org: str,
                     inputs: dict[str, Any]) -> None:
-        """Note that a run started."""
+        """Note that a run started (and tell the request starting it: :data:`STARTING`)."""
+        started = STARTING.get()
+        if started is not None:
+            started.append(task_id)
         if self.enabled:
             run = RecordedRun(task_id, pipeline_id, org, dict(inputs), time.time())
             with self._lock:
@@ -219,6 +244,9 @@ class Recorder:
                 run = self._runs.get(call.run_id or "")
                 if run is not None:
                     run.llm_calls.append(call)
+        elif self.keep_calls > 0:
+            with self._lock:
+                self._recent.append(call)
 
 
 class RecordingMiddleware:

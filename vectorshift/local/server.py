@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import secrets
 import shutil
 import sqlite3
 import tempfile
@@ -23,7 +24,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from vectorshift import _log
 from vectorshift.local.app import create_app
-from vectorshift.local.config import ServerConfig
+from vectorshift.local.config import DASHBOARD_CALLS, ServerConfig
 from vectorshift.local.db_integrity import check_integrity
 from vectorshift.local.faults import FaultInjector
 from vectorshift.local.host_guard import HostGuard, is_loopback
@@ -245,7 +246,9 @@ class LocalServer:
         self._port = port
         self.faults = FaultInjector(self.config.faults)
         self.script = Script(self.config.script)
-        self.recorder = Recorder(enabled=self.config.record)
+        self.recorder = Recorder(enabled=self.config.record,
+                                 keep_calls=DASHBOARD_CALLS if self.config.dashboard else 0)
+        self._dashboard_token: str | None = None
         if self.config.db_path is None:
             directory = tempfile.mkdtemp(prefix="vectorshift-local-")
             self._db_path = os.path.join(directory, "vectorshift.db")
@@ -278,6 +281,14 @@ class LocalServer:
         """``http://<host>:<port>/v1``: what a client uses as its base URL."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self._port}/v1"
+
+    @property
+    def dashboard_url(self) -> str | None:
+        """``http://<host>:<port>/?token=...``: the dashboard's address with this start's token
+        (``None`` unless started with ``dashboard=True``). The token is new at each start."""
+        if self._dashboard_token is None:
+            return None
+        return self.base_url.removesuffix("/v1") + f"/?token={self._dashboard_token}"
 
     @property
     def api_key(self) -> str:
@@ -336,8 +347,13 @@ class LocalServer:
         self._store, self._runs = store, app.state.runs
         app.add_exception_handler(ClientDisconnect, _client_gone)
         served: Any = app
+        if self.config.dashboard:
+            from vectorshift.local.dashboard import dashboard_router
+
+            self._dashboard_token = secrets.token_urlsafe(24)
+            served = dashboard_router(app, token=self._dashboard_token, port=self._port)
         if is_loopback(self.host):
-            served = HostGuard(app, host=self.host, port=self._port)
+            served = HostGuard(served, host=self.host, port=self._port)
         config = uvicorn.Config(
             served,
             log_config=None,

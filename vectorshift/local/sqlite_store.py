@@ -41,6 +41,7 @@ from vectorshift.local.records import (
     new_object_id,
     result_frame,
 )
+from vectorshift.local.sqlite_listing import SQLiteListing
 from vectorshift.local.sqlite_owners import abandoned, beat, forget
 from vectorshift.local.sqlite_rows import dump, now_iso, pipeline_from_row, run_from_row
 from vectorshift.local.sqlite_sharing import SQLiteSharing
@@ -58,7 +59,7 @@ _live_lock = threading.Lock()
 _live_instances: set[str] = set()
 
 
-class SQLiteStore(VersionsStore, SQLiteSharing):
+class SQLiteStore(VersionsStore, SQLiteSharing, SQLiteListing):
     """The :class:`~vectorshift.local.store.Store` on one SQLite file.
 
     Opening it starts its two threads and migrates the file; do that outside an event loop (or
