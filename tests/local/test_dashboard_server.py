@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from vectorshift.local import LocalServer
-from vectorshift.local.dashboard_diagram import pipeline_svg
+from vectorshift.local.dashboard_diagram import diagram_css, pipeline_svg
 from vectorshift.local.records import PipelineRecord
 
 from .dashboard_support import (
@@ -208,18 +208,26 @@ def test_the_state_page_shows_faults_limits_and_active_runs(server: LocalServer)
         handle.terminate()
 
 
-def test_the_diagram_escapes_labels_and_follows_the_stored_layout() -> None:
+def test_the_diagram_escapes_labels_and_carries_no_inline_style() -> None:
     record = PipelineRecord(
         id="p", org="o", name="n", branch_id="b", version="0.0.0", description="",
         created="", modified="", inputs={}, outputs={},
-        nodes={"a": {"name": "<a&b>", "type": "input"}, "c": {"name": "c", "type": "output"}},
-        canvas_metadata={"nodes": {"a": {"position": {"x": 0, "y": 0}},
-                                   "c": {"position": {"x": 1200, "y": 0}}},
-                         "edges": [{"source": "a", "target": "c"}]},
+        nodes={"a": {"id": "a", "name": "<a&b>", "type": "input",
+                     "inputs": {"input_type": "string"}, "outputs": ["text"]},
+               "c": {"id": "c", "name": "c", "type": "output",
+                     "inputs": {"value": "{{ a.text }}", "output_type": "string"}}},
+        canvas_metadata={},
     )
     svg = pipeline_svg(record)
     assert svg.startswith("<svg") and "&lt;a&amp;b&gt;" in svg and "<a&b>" not in svg
-    assert svg.count("<line") == 1 and 'x="12"' in svg and 'x="252"' in svg
+    assert "<style" not in svg and "style=" not in svg
+
+
+def test_the_stylesheet_carries_the_diagram_rules(server: LocalServer) -> None:
+    with logged_in(server) as (http, _):
+        css = http.get(f"{PREFIX}/static/dashboard.css")
+        assert css.status_code == 200 and ".vsd .vsd-edge{" in css.text
+        assert css.text.endswith(diagram_css())
 
 
 def test_the_dashboard_is_off_unless_asked() -> None:

@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vectorshift.local.app_sharing import access
 from vectorshift.local.dashboard_auth import DashboardAuth, Session, same_origin
-from vectorshift.local.dashboard_diagram import pipeline_svg
+from vectorshift.local.dashboard_diagram import diagram_css, pipeline_svg
 from vectorshift.local.dashboard_html import (
     PREFIX,
     e,
@@ -358,6 +358,8 @@ class _Dashboard:
         if name not in _STATIC:
             return Response("not found", 404, media_type="text/plain")
         data = (files("vectorshift.local") / "dashboard_static" / name).read_bytes()
+        if name == "dashboard.css":  # the diagram's rules: the CSP refuses them inline
+            data += b"\n" + diagram_css().encode()
         return Response(data, media_type=_STATIC[name])
 
 

@@ -27,7 +27,7 @@ from itertools import pairwise
 from vectorshift.errors import ArgumentError
 from vectorshift.pipeline._graph import layers
 
-__all__ = ["SHAPES", "DiagramEdge", "DiagramNode", "draw"]
+__all__ = ["SHAPES", "DiagramEdge", "DiagramNode", "draw", "stylesheet", "without_style"]
 
 SHAPES = ("box", "round", "hexagon")
 """A node's outline: a box, a rounded pill (inputs, outputs) or a hexagon (conditions)."""
@@ -491,3 +491,17 @@ def draw(nodes: Sequence[DiagramNode], edges: Sequence[DiagramEdge], direction: 
         f'<g class="vsd-labels" font-size="{_n(_LABEL)}">{"".join(labels)}</g>'
         f'<g class="vsd-nodes">{"".join(boxes)}</g></svg>'
     )
+
+
+def stylesheet() -> str:
+    """The CSS every drawing carries in its ``<style>`` element, for a page that serves it itself.
+
+    A page whose Content-Security-Policy refuses inline styles (the local platform's dashboard)
+    removes the element (:func:`without_style`) and serves these rules with its stylesheet.
+    """
+    return _STYLE
+
+
+def without_style(drawing: str) -> str:
+    """``drawing`` (of :func:`draw`) without its ``<style>`` element; see :func:`stylesheet`."""
+    return drawing.replace(f"<style>{_STYLE}</style>", "", 1)
