@@ -272,3 +272,17 @@ async def test_the_event_route_sends_tokens_while_the_run_goes_on(server: LocalS
                 if line.startswith("event: result"):
                     break
     assert tokens == 30 and status_during == "running"
+
+
+def test_a_run_page_shows_the_trace_context_its_start_carried(server: LocalServer) -> None:
+    pipeline = echo(client_of(server))
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    started = httpx.post(
+        f"{server.base_url}/pipeline/{pipeline.id}/run",
+        json={"inputs": {"query": "traced"}},
+        headers={"Authorization": f"Bearer {KEY}", "traceparent": traceparent},
+    )
+    assert started.status_code == 200, started.text
+    with logged_in(server) as (http, _):
+        page = http.get(f"{PREFIX}/runs/{started.json()['run_id']}").text
+    assert f"<code>{traceparent}</code>" in page
