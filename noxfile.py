@@ -1,12 +1,12 @@
 """Single entry point for tests, lint, typing, code generation and benchmarks.
 
-    nox -s tests        # the suite on every Python 3.10-3.13 found (on PATH or via pyenv)
-    nox -s lint         # ruff
-    nox -s typing       # mypy --strict on the package and the typed usage files
-    nox -s codegen      # regenerate the sync facade and node classes (the _generated_*.py)
-    nox -s bench        # benchmarks: ratios against raw httpx and the official client
-    nox -s compat       # the official client (vectorshift==0.1.15) drives vectorshift.local
-    nox -s docs         # build the documentation site, warnings as errors
+nox -s tests        # the suite on every Python 3.10-3.13 found (on PATH or via pyenv)
+nox -s lint         # ruff
+nox -s typing       # mypy --strict on the package and the typed usage files
+nox -s codegen      # regenerate the sync facade and node classes (the _generated_*.py)
+nox -s bench        # benchmarks: ratios against raw httpx and the official client
+nox -s compat       # the official client (vectorshift==0.1.15) drives vectorshift.local
+nox -s docs         # build the documentation site, warnings as errors
 """
 
 from __future__ import annotations
@@ -61,9 +61,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff over the package, tests, examples and tools."""
+    """ruff over the package, tests, examples and tools: the lint rules, and the formatting."""
     session.install("ruff==0.17.6")
-    session.run("ruff", "check", "vectorshift", "tests", "examples", "tools", "noxfile.py")
+    paths = ("vectorshift", "tests", "examples", "tools", "noxfile.py")
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session
@@ -123,8 +125,15 @@ def docs(session: nox.Session) -> None:
     Python snippets are run by tests/test_docs.py, with the suite.
     """
     session.install("-e", ".[docs]")
-    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs,
-                env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        "site",
+        *session.posargs,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
 
 
 OFFICIAL_CLIENT = "vectorshift==0.1.15"
@@ -159,8 +168,19 @@ def _local_server(python: str) -> Iterator[dict[str, str]]:
     and killed if it has not exited 10 s later.
     """
     server = subprocess.Popen(
-        [python, "-m", "vectorshift.local", "--host", "127.0.0.1", "--port", "0",
-         "--api-key", f"{_COMPAT_KEY}={_COMPAT_ORG}", "--api-key", f"{_OTHER_KEY}={_OTHER_ORG}"],
+        [
+            python,
+            "-m",
+            "vectorshift.local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--api-key",
+            f"{_COMPAT_KEY}={_COMPAT_ORG}",
+            "--api-key",
+            f"{_OTHER_KEY}={_OTHER_ORG}",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -28,6 +28,8 @@ def platform() -> Iterator[tuple[Client, bool]]:
     from vectorshift.local import serve
 
     with serve() as client:
-        print(f"VECTORSHIFT_API_KEY is not set: using the embedded local platform at "
-              f"{client.base_url}")
+        print(
+            f"VECTORSHIFT_API_KEY is not set: using the embedded local platform at "
+            f"{client.base_url}"
+        )
         yield client, local_llm == "local"

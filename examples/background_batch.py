@@ -50,8 +50,11 @@ def fetch_or_create(client: Client, local: bool) -> Pipeline:
     if local:
         # The local simulated model: 'lorem' writes max_tokens tokens, token_delay_ms each.
         llm = pipeline.add(name="summary_llm").llm(
-            provider="local", model="lorem", prompt=document.text,
-            max_tokens=30, token_delay_ms=10,
+            provider="local",
+            model="lorem",
+            prompt=document.text,
+            max_tokens=30,
+            token_delay_ms=10,
         )
     else:
         llm = pipeline.add(name="summary_llm").llm(
@@ -94,13 +97,15 @@ def main() -> None:
 
         for handler in handlers:  # one non-blocking check each, as a dashboard would
             status = handler.run_status()
-            log.info("task_id=%s trace_id=%s status=%s", handler.task_id, handler.trace_id,
-                     status.status)
+            log.info(
+                "task_id=%s trace_id=%s status=%s", handler.task_id, handler.trace_id, status.status
+            )
 
         succeeded = 0
         for pipeline_id, task_id, trace_id in saved_ids:
-            handler = RunHandler(pipeline_id=pipeline_id, task_id=task_id, trace_id=trace_id,
-                                 client=client)
+            handler = RunHandler(
+                pipeline_id=pipeline_id, task_id=task_id, trace_id=trace_id, client=client
+            )
             try:
                 final = handler.result(poll_interval=0.5, timeout=120)
             except PipelineRunFailedError as exc:  # the run failed: a bug, not a flake

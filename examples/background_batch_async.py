@@ -38,7 +38,10 @@ async def fetch_or_create(client: Client, local: bool) -> Pipeline:
     document = pipeline.add(name="document").input()
     if local:
         llm = pipeline.add(name="summary_llm").llm(
-            provider="local", model="lorem", prompt=document.text, max_tokens=30,
+            provider="local",
+            model="lorem",
+            prompt=document.text,
+            max_tokens=30,
             token_delay_ms=10,
         )
     else:
@@ -79,8 +82,10 @@ async def batch(client: Client, local: bool) -> None:
     pipeline = await fetch_or_create(client, local)
     documents = [f"Document {i}: notes from meeting {i}." for i in range(1, 9)]
     handlers = await asyncio.gather(
-        *(start_with_retry(pipeline, {"document": d}, f"async-batch-doc-{i}")
-          for i, d in enumerate(documents, 1))
+        *(
+            start_with_retry(pipeline, {"document": d}, f"async-batch-doc-{i}")
+            for i, d in enumerate(documents, 1)
+        )
     )
     statuses = await asyncio.gather(*(h.arun_status() for h in handlers))
     log.info("statuses now: %s", [s.status for s in statuses])

@@ -40,9 +40,7 @@ def polish_pipeline(client: Client) -> Pipeline:
     return polish
 
 
-def writer(
-    pipeline: Pipeline, name: str, prompt: str, local: bool, gate: NodeOutput
-) -> NodeOutput:
+def writer(pipeline: Pipeline, name: str, prompt: str, local: bool, gate: NodeOutput) -> NodeOutput:
     """One LLM stage, run only when ``gate`` (a condition path) is taken.
 
     Offline it is the local 'echo' model, which answers with its prompt; on the platform,
@@ -64,14 +62,26 @@ def workflow_pipeline(client: Client, local: bool, polish: Pipeline) -> Pipeline
     except NotFoundError:
         workflow = Pipeline.new(name=WORKFLOW_NAME, client=client)
     request = workflow.add(name="request").input(description="What to write")
-    router = workflow.add(name="router").condition([
-        Clause(request.text, Operator.TEXT_CONTAINS, "code")
-        | Clause(request.text, Operator.TEXT_STARTS_WITH, "Implement"),
-    ])
-    code = writer(workflow, "code_writer", f"Answer with a short Python snippet: {request.text}",
-                  local, router.path_0)
-    prose = writer(workflow, "prose_writer", f"Write one friendly paragraph: {request.text}",
-                   local, router.path_else)
+    router = workflow.add(name="router").condition(
+        [
+            Clause(request.text, Operator.TEXT_CONTAINS, "code")
+            | Clause(request.text, Operator.TEXT_STARTS_WITH, "Implement"),
+        ]
+    )
+    code = writer(
+        workflow,
+        "code_writer",
+        f"Answer with a short Python snippet: {request.text}",
+        local,
+        router.path_0,
+    )
+    prose = writer(
+        workflow,
+        "prose_writer",
+        f"Write one friendly paragraph: {request.text}",
+        local,
+        router.path_else,
+    )
     draft = workflow.add(name="draft").merge([code, prose], "first")
     polished = workflow.add(name="polish").pipeline(polish, draft=draft.output)
     workflow.add(name="final").output(polished.ref("final"))

@@ -51,8 +51,12 @@ async def _pipeline(client: Client, local: bool) -> Pipeline:
     query = pipeline.add(name="query").input()
     if local:
         llm = pipeline.add(name="llm").llm(
-            provider="local", model="lorem", prompt=query.text, max_tokens=40,
-            token_delay_ms=25, stream=True,
+            provider="local",
+            model="lorem",
+            prompt=query.text,
+            max_tokens=40,
+            token_delay_ms=25,
+            stream=True,
         )
     else:
         llm = pipeline.add(name="llm").llm(model="gpt-4o-mini", prompt=query.text, stream=True)

@@ -32,8 +32,12 @@ def build(client: Client, local: bool) -> Pipeline:
     )
     if local:
         llm = pipeline.add(name="writer").llm(
-            provider="local", model="lorem", prompt=prompt.text, max_tokens=12,
-            token_delay_ms=30, stream=True,
+            provider="local",
+            model="lorem",
+            prompt=prompt.text,
+            max_tokens=12,
+            token_delay_ms=30,
+            stream=True,
         )
     else:
         llm = pipeline.add(name="writer").llm(model="gpt-4o-mini", prompt=prompt.text, stream=True)

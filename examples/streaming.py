@@ -25,8 +25,12 @@ def story_pipeline(client: Client, local: bool) -> Pipeline:
     prompt = pipeline.add(name="prompt").input()
     if local:  # the simulated model: 60 tokens, 40 ms apart
         llm = pipeline.add(name="writer").llm(
-            provider="local", model="lorem", prompt=prompt.text, max_tokens=60,
-            token_delay_ms=40, stream=True,
+            provider="local",
+            model="lorem",
+            prompt=prompt.text,
+            max_tokens=60,
+            token_delay_ms=40,
+            stream=True,
         )
     else:
         llm = pipeline.add(name="writer").llm(model="gpt-4o-mini", prompt=prompt.text, stream=True)

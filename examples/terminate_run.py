@@ -23,7 +23,10 @@ def long_pipeline(client: Client, local: bool) -> Pipeline:
     topic = pipeline.add(name="topic").input()
     if local:  # about a minute of simulated tokens
         llm = pipeline.add(name="writer").llm(
-            provider="local", model="lorem", prompt=topic.text, max_tokens=3000,
+            provider="local",
+            model="lorem",
+            prompt=topic.text,
+            max_tokens=3000,
             token_delay_ms=20,
         )
     else:

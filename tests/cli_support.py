@@ -34,8 +34,12 @@ class Shell:
         self, *args: str, stdin: str | None = None, timeout: float = 60
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*COMMAND, *args], capture_output=True, text=True, env=self.env(),
-            input=stdin, timeout=timeout,
+            [*COMMAND, *args],
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            input=stdin,
+            timeout=timeout,
         )
 
     def json(self, *args: str) -> Any:
@@ -49,8 +53,12 @@ def streaming_pipeline(client: Client, name: str, *, tokens: int, delay_ms: int)
     pipeline = Pipeline(name, client=client)
     query = pipeline.add(name="query").input()
     llm = pipeline.add(name="llm").llm(
-        provider="local", model="lorem", prompt=query.text, max_tokens=tokens,
-        token_delay_ms=delay_ms, stream=True,
+        provider="local",
+        model="lorem",
+        prompt=query.text,
+        max_tokens=tokens,
+        token_delay_ms=delay_ms,
+        stream=True,
     )
     pipeline.add(name="answer").output(llm.response, "stream<string>")
     return pipeline.save()

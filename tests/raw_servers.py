@@ -101,9 +101,7 @@ async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
     await asyncio.sleep(3600)
 
 
-async def headers_then_silence(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
+async def headers_then_silence(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Answer ``200 text/event-stream`` headers, then send nothing more."""
     await read_request(reader)
     writer.write(SSE_HEADERS)

@@ -50,8 +50,13 @@ FAULTS = [
     {"method": "POST", "path": r"/run$", "status": 429, "retry_after": 0.1, "probability": 0.1},
     {"method": "POST", "path": r"/run$", "drop": True, "when": "after", "probability": 0.1},
     {"method": "POST", "path": r"/run$", "status": 503, "when": "after", "probability": 0.05},
-    {"method": "GET", "path": r"/run/status/", "status": 503, "retry_after": 0.1,
-     "probability": 0.1},
+    {
+        "method": "GET",
+        "path": r"/run/status/",
+        "status": 503,
+        "retry_after": 0.1,
+        "probability": 0.1,
+    },
     {"method": "GET", "path": r"/run/status/", "drop": True, "probability": 0.05},
 ]
 
@@ -72,8 +77,11 @@ class Stack:
         """Start an example script with its log in ``<directory>/<log>.log``."""
         env = {**self.env, "BATCH_LOG_FILE": str(self.directory / f"{log}.log")}
         process = subprocess.Popen(
-            [sys.executable, str(EXAMPLE / name), *args], env=env, cwd=self.directory,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [sys.executable, str(EXAMPLE / name), *args],
+            env=env,
+            cwd=self.directory,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         self.processes.append(process)
         return process
@@ -120,15 +128,42 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("batch")
     socket = directory / "redis.sock"
     redis_server = subprocess.Popen(
-        ["redis-server", "--port", "0", "--unixsocket", str(socket), "--save", "",
-         "--appendonly", "no", "--dir", str(directory)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     db_path = directory / "platform.db"
     platform = subprocess.Popen(
-        [sys.executable, "-m", "vectorshift.local", "--port", "0", "--db", str(db_path),
-         "--max-active-runs", "6", "--log-level", "warning", "--faults", json.dumps(FAULTS)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "vectorshift.local",
+            "--port",
+            "0",
+            "--db",
+            str(db_path),
+            "--max-active-runs",
+            "6",
+            "--log-level",
+            "warning",
+            "--faults",
+            json.dumps(FAULTS),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         env={**os.environ, "VECTORSHIFT_LOCAL_API_KEY": "vs-local-dev"},  # as the README does
     )
     stack = Stack(directory, db_path, {})
@@ -191,7 +226,8 @@ def _assert_one_grep_follows_each_input(stack: Stack, batch: str) -> None:
     every = _log_lines(stack.directory, "producer-") + _log_lines(stack.directory, "worker-")
     lines = [line for line in every if RECORD.match(line)]
     assert lines and all(FIELDS.search(line) for line in lines), [
-        line for line in lines if not FIELDS.search(line)][:5]
+        line for line in lines if not FIELDS.search(line)
+    ][:5]
     failures = [line for line in lines if "Failed to process message" in line]
     assert all(" input=doc-" in line for line in failures), failures
     for input_id, stored in stack.redis().hgetall(f"batch:{batch}:handles").items():
@@ -209,21 +245,25 @@ def test_every_input_runs_once_through_a_killed_worker_and_a_second_producer(
 ) -> None:
     batch, count = "faults", 60
     store, keys = stack.redis(), f"batch:{batch}"
-    stack.finish("producer.py", "--batch", batch, "--count", str(count), "--limit", "6",
-                 log="producer-1")
+    stack.finish(
+        "producer.py", "--batch", batch, "--count", str(count), "--limit", "6", log="producer-1"
+    )
     workers = [stack.script("worker.py", "--threads", "4", log=f"worker-{n}") for n in range(3)]
-    _wait_for("a quarter of the outputs",
-              lambda: store.hlen(f"{keys}:outputs") >= count // 4, 60)
+    _wait_for("a quarter of the outputs", lambda: store.hlen(f"{keys}:outputs") >= count // 4, 60)
     workers[0].send_signal(signal.SIGKILL)
     workers[0].wait()
     # The messages the killed worker had taken and not acknowledged: they must be given again.
     held = store.scard(f"dramatiq:__acks__.{_broker_id(stack, 'worker-0')}.batch")
-    stack.finish("producer.py", "--batch", batch, "--count", str(count), "--limit", "6",
-                 log="producer-2")
+    stack.finish(
+        "producer.py", "--batch", batch, "--count", str(count), "--limit", "6", log="producer-2"
+    )
     took = _wait_for(
         "every output, an empty queue and no message left unacknowledged",
-        lambda: store.hlen(f"{keys}:outputs") == count and store.llen("dramatiq:batch") == 0
-        and _unacked(store) == 0,
+        lambda: (
+            store.hlen(f"{keys}:outputs") == count
+            and store.llen("dramatiq:batch") == 0
+            and _unacked(store) == 0
+        ),
         90,
     )
     for worker in workers[1:]:
@@ -236,11 +276,13 @@ def test_every_input_runs_once_through_a_killed_worker_and_a_second_producer(
     worker_lines = _log_lines(stack.directory, "worker-")
     backoffs = sum("rate limited" in line for line in worker_lines)
     skipped = sum("output already stored" in line for line in worker_lines)
-    print(f"\nbatch of {count}, {held} messages held by the killed worker: "
-          f"{len(runs)} runs on the platform, {len(outputs)} outputs, "
-          f"writes={counters.get('writes')} second writes refused="
-          f"{counters.get('duplicates', 0)}, deliveries skipped as done={skipped}, "
-          f"rate-limit back-offs={backoffs}, all done {took:.1f}s after the second producer")
+    print(
+        f"\nbatch of {count}, {held} messages held by the killed worker: "
+        f"{len(runs)} runs on the platform, {len(outputs)} outputs, "
+        f"writes={counters.get('writes')} second writes refused="
+        f"{counters.get('duplicates', 0)}, deliveries skipped as done={skipped}, "
+        f"rate-limit back-offs={backoffs}, all done {took:.1f}s after the second producer"
+    )
     assert len(runs) == count and set(per_input.values()) == {1}, per_input
     assert {status for _, status, _ in runs} == {"completed"}
     assert counters["writes"] == str(count)
@@ -253,17 +295,34 @@ def test_every_input_runs_once_through_a_killed_worker_and_a_second_producer(
 
 def test_the_reporter_terminates_the_batch_from_its_own_process(stack: Stack) -> None:
     batch, store = "stopped", stack.redis()
-    stack.finish("producer.py", "--batch", batch, "--count", "10", "--limit", "4",
-                 "--token-delay-ms", "3000", log="producer-stop")
+    stack.finish(
+        "producer.py",
+        "--batch",
+        batch,
+        "--count",
+        "10",
+        "--limit",
+        "4",
+        "--token-delay-ms",
+        "3000",
+        log="producer-stop",
+    )
     worker = stack.script("worker.py", "--threads", "6", log="worker-stop")
-    _wait_for("four runs in progress",
-              lambda: list(store.hvals(f"batch:{batch}:state")).count("started") == 4, 60)
+    _wait_for(
+        "four runs in progress",
+        lambda: list(store.hvals(f"batch:{batch}:state")).count("started") == 4,
+        60,
+    )
     out = stack.finish("reporter.py", "--batch", batch, "--terminate", log="reporter")
     assert "terminated 4 runs" in out, out
-    _wait_for("every input at an end",
-              lambda: list(store.hvals(f"batch:{batch}:state")).count("cancelled") == 10, 60)
+    _wait_for(
+        "every input at an end",
+        lambda: list(store.hvals(f"batch:{batch}:state")).count("cancelled") == 10,
+        60,
+    )
     _stop(worker)
     runs = stack.runs("batch-workers-example-3000ms")
     assert len(runs) == 4 and {status for _, status, _ in runs} == {"cancelled"}, runs
-    assert "10 cancelled, 0 running" in stack.finish("reporter.py", "--batch", batch,
-                                                     log="reporter")
+    assert "10 cancelled, 0 running" in stack.finish(
+        "reporter.py", "--batch", batch, log="reporter"
+    )

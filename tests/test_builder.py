@@ -43,17 +43,32 @@ def built_and_direct(q: InputNode) -> list[tuple[str, Any, Node]]:
         ("input", (("int32",), {"description": "n"}), InputNode("n", "int32", description="n")),
         ("output", ((q.text, "json"), {}), OutputNode(name="n", value=q.text, output_type="json")),
         ("text", ((f"Hi {q.text}",), {}), TextNode(name="n", text=f"Hi {q.text}")),
-        ("llm", ((), {"prompt": q.text, "model": "m", "stream": True}),
-         LlmNode(name="n", prompt=q.text, model="m", stream=True)),
+        (
+            "llm",
+            ((), {"prompt": q.text, "model": "m", "stream": True}),
+            LlmNode(name="n", prompt=q.text, model="m", stream=True),
+        ),
         ("combine_text", (([q.text, "!"],), {}), CombineTextNode(name="n", text=[q.text, "!"])),
-        ("text_formatter", ((q.text, "Truncate"), {"max_num_token": 3}),
-         TextFormatterNode(name="n", text=q.text, formatter="Truncate", max_num_token=3)),
-        ("split_text", ((q.text, "character(s)"), {"character": ";"}),
-         SplitTextNode(name="n", text=q.text, delimiter="character(s)", character=";")),
-        ("merge", (([q.text, "x"], "join"), {}),
-         MergeNode(name="n", fields=[q.text, "x"], function="join")),
-        ("condition", (([Clause(q.text, Operator.IS_EMPTY)],), {}),
-         ConditionNode(name="n", paths=[Clause(q.text, Operator.IS_EMPTY)])),
+        (
+            "text_formatter",
+            ((q.text, "Truncate"), {"max_num_token": 3}),
+            TextFormatterNode(name="n", text=q.text, formatter="Truncate", max_num_token=3),
+        ),
+        (
+            "split_text",
+            ((q.text, "character(s)"), {"character": ";"}),
+            SplitTextNode(name="n", text=q.text, delimiter="character(s)", character=";"),
+        ),
+        (
+            "merge",
+            (([q.text, "x"], "join"), {}),
+            MergeNode(name="n", fields=[q.text, "x"], function="join"),
+        ),
+        (
+            "condition",
+            (([Clause(q.text, Operator.IS_EMPTY)],), {}),
+            ConditionNode(name="n", paths=[Clause(q.text, Operator.IS_EMPTY)]),
+        ),
     ]
 
 
@@ -114,8 +129,20 @@ def test_directly_built_nodes_are_added_and_wired() -> None:
 
 
 def test_input_types_and_defaults() -> None:
-    for input_type in ("string", "int32", "float", "bool", "vec<string>", "timestamp", "file",
-                       "vec<file>", "image", "audio", "json", "stream<string>"):
+    for input_type in (
+        "string",
+        "int32",
+        "float",
+        "bool",
+        "vec<string>",
+        "timestamp",
+        "file",
+        "vec<file>",
+        "image",
+        "audio",
+        "json",
+        "stream<string>",
+    ):
         node = InputNode("x", input_type)  # type: ignore[arg-type]
         assert node.inputs["input_type"] == input_type
         assert node.inputs["use_default_value"] is False
@@ -126,17 +153,35 @@ def test_input_types_and_defaults() -> None:
 
 
 def test_output_types() -> None:
-    for output_type in ("string", "stream<string>", "json", "int32", "float", "bool",
-                        "timestamp", "file", "vec<file>", "image", "audio", "dataframe",
-                        "vec<string>"):  # vec<string>: a batch node's texts (official batch/llm)
+    for output_type in (
+        "string",
+        "stream<string>",
+        "json",
+        "int32",
+        "float",
+        "bool",
+        "timestamp",
+        "file",
+        "vec<file>",
+        "image",
+        "audio",
+        "dataframe",
+        "vec<string>",
+    ):  # vec<string>: a batch node's texts (official batch/llm)
         assert OutputNode("o", "v", output_type).inputs["output_type"] == output_type
     with pytest.raises(PipelineDefinitionError, match=r"output_type 'list' is not one of"):
         OutputNode("o", "v", "list")  # type: ignore[arg-type]
 
 
 def test_formatter_split_merge_and_combine_arguments_are_checked() -> None:
-    for formatter in ("To Uppercase", "To Lowercase", "To Title Case", "Trim", "Trim Spaces",
-                      "To Propercase"):
+    for formatter in (
+        "To Uppercase",
+        "To Lowercase",
+        "To Title Case",
+        "Trim",
+        "Trim Spaces",
+        "To Propercase",
+    ):
         assert TextFormatterNode("f", "x", formatter).inputs["formatter"] == formatter
     with pytest.raises(PipelineDefinitionError, match=r"'f'.*'Truncate' needs max_num_token"):
         TextFormatterNode("f", "x", "Truncate")
@@ -166,16 +211,24 @@ def test_id_given_to_add_and_to_the_method_must_agree() -> None:
 def test_condition_json_has_groups_paths_and_typed_outputs() -> None:
     p, q = fresh()
     ends = Clause(q.text, "TextEndsWith", "?")  # type: ignore[arg-type]  # canonical string
-    router = p.add(name="router", id="condition_0").condition([
-        Clause(q.text, Operator.TEXT_CONTAINS, "code"),
-        ConditionGroup([Clause(q.text, Operator.IS_EMPTY), ends], LogicalOp.OR),
-    ])
+    router = p.add(name="router", id="condition_0").condition(
+        [
+            Clause(q.text, Operator.TEXT_CONTAINS, "code"),
+            ConditionGroup([Clause(q.text, Operator.IS_EMPTY), ends], LogicalOp.OR),
+        ]
+    )
     inputs = router.to_json()["inputs"]
     assert inputs["outputs"] == {"path_0": "path", "path_1": "path", "path_else": "path"}
     assert inputs["dependencies"] == []
     assert inputs["conditions"][0] == {
-        "terms": [{"operand1": "{{ input_0.text }}", "operator": "TextContains",
-                   "termType": "Clause", "operand2": "code"}],
+        "terms": [
+            {
+                "operand1": "{{ input_0.text }}",
+                "operator": "TextContains",
+                "termType": "Clause",
+                "operand2": "code",
+            }
+        ],
         "operators": [],
     }
     second = inputs["conditions"][1]
@@ -251,7 +304,9 @@ def test_pipeline_node_wires_inputs_and_exposes_the_sub_pipelines_outputs() -> N
     post = p.add(name="post", id="pipeline_0").pipeline(saved_sub(), text=q.text)
     assert isinstance(post, PipelineNode)
     assert post.to_json()["inputs"] == {
-        "pipeline_id": "sub-id", "text": "{{ input_0.text }}", "dependencies": []
+        "pipeline_id": "sub-id",
+        "text": "{{ input_0.text }}",
+        "dependencies": [],
     }
     assert post.outputs == ["clean_text", "complete", "length"]
     p.add(name="answer").output(post.ref("clean_text"))
@@ -263,8 +318,10 @@ def test_pipeline_node_wires_inputs_and_exposes_the_sub_pipelines_outputs() -> N
 def test_pipeline_node_checks_its_inputs_against_the_sub_pipeline() -> None:
     _, q = fresh()
     sub = saved_sub()
-    with pytest.raises(PipelineDefinitionError,
-                       match=r"'post'.*'cleaner' \(sub-id\) has no input 'txt'.*'suffix', 'text'"):
+    with pytest.raises(
+        PipelineDefinitionError,
+        match=r"'post'.*'cleaner' \(sub-id\) has no input 'txt'.*'suffix', 'text'",
+    ):
         PipelineNode("post", sub, txt=q.text)
     with pytest.raises(PipelineDefinitionError, match=r"'post'.*needs input 'text'"):
         PipelineNode("post", sub, suffix="?")
@@ -311,8 +368,9 @@ def test_stream_output_fed_by_a_streaming_llm_is_valid() -> None:
 def test_stream_output_fed_by_a_non_streaming_llm_is_refused() -> None:
     p, llm = streaming(stream=False)
     p.add(name="tokens", id="output_0").output(llm.response, "stream<string>")
-    with pytest.raises(PipelineDefinitionError,
-                       match=r"'tokens' \(output_0\).*'llm' \(llm_0\) does not stream") as info:
+    with pytest.raises(
+        PipelineDefinitionError, match=r"'tokens' \(output_0\).*'llm' \(llm_0\) does not stream"
+    ) as info:
         p.validate()
     assert info.value.node_ids == ("output_0", "llm_0")
 
@@ -326,16 +384,18 @@ def test_stream_output_fed_by_anything_else_is_refused(value: str) -> None:
         "tokens": llm.tokens_used,
     }
     p.add(name="tokens", id="output_0").output(sources[value], "stream<string>")
-    with pytest.raises(PipelineDefinitionError,
-                       match=r"'tokens' \(output_0\) is of type stream<string>.*directly"):
+    with pytest.raises(
+        PipelineDefinitionError, match=r"'tokens' \(output_0\) is of type stream<string>.*directly"
+    ):
         p.validate()
 
 
 def test_only_output_nodes_may_declare_stream() -> None:
     p, llm = streaming()
     p.add(name="merge", id="merge_0").merge([llm.response], type="stream<string>")
-    with pytest.raises(PipelineDefinitionError,
-                       match=r"'merge' \(merge_0\) declares type 'stream<string>'"):
+    with pytest.raises(
+        PipelineDefinitionError, match=r"'merge' \(merge_0\) declares type 'stream<string>'"
+    ):
         p.validate()
 
 
@@ -348,8 +408,10 @@ def test_references_to_missing_nodes_and_fields_name_the_nodes() -> None:
     router = ConditionNode("router", Clause(q.text, Operator.IS_EMPTY), id="condition_0")
     p.add(name="gated", id="text_0").text("x", dependencies=["{{ condition_0.path_1 }}"])
     p.add_node(router)
-    with pytest.raises(PipelineDefinitionError,
-                       match=r"'gated' \(text_0\) input 'dependencies'.*no output 'path_1'"):
+    with pytest.raises(
+        PipelineDefinitionError,
+        match=r"'gated' \(text_0\) input 'dependencies'.*no output 'path_1'",
+    ):
         p.validate()
 
 
@@ -366,19 +428,36 @@ def test_the_official_clients_keywords_build_the_same_inputs() -> None:
     from vectorshift.pipeline.nodes import LlmNode as OfficialLlm
     from vectorshift.pipeline.nodes import OutputNode as OfficialOutput
 
-    title = OfficialInput(node_name="title", input_type="string", use_default_value=True,
-                          default_value="Untitled", description="A title")
+    title = OfficialInput(
+        node_name="title",
+        input_type="string",
+        use_default_value=True,
+        default_value="Untitled",
+        description="A title",
+    )
     assert title.inputs["use_default_value"] is True
     assert title.inputs["default_value"] == "Untitled"
-    kept = OfficialInput(node_name="kept", use_default_value=False, default_value="x",
-                         file_parser="llama", dataframe_type="table")
+    kept = OfficialInput(
+        node_name="kept",
+        use_default_value=False,
+        default_value="x",
+        file_parser="llama",
+        dataframe_type="table",
+    )
     assert kept.inputs["use_default_value"] is False and kept.inputs["file_parser"] == "llama"
-    llm = OfficialLlm(node_name="llm", prompt=title.text, use_personal_api_key=True,
-                      api_key="sk-own", show_sources=True, reasoning_effort="high")
+    llm = OfficialLlm(
+        node_name="llm",
+        prompt=title.text,
+        use_personal_api_key=True,
+        api_key="sk-own",
+        show_sources=True,
+        reasoning_effort="high",
+    )
     assert llm.inputs["use_personal_api_key"] is True and llm.inputs["api_key"] == "sk-own"
     assert llm.inputs["reasoning_effort"] == "high"
     with pytest.raises(PipelineDefinitionError, match="given both as an argument and in extra"):
-        OfficialLlm(node_name="llm", reasoning_effort="high",
-                    extra_inputs={"reasoning_effort": "low"})
+        OfficialLlm(
+            node_name="llm", reasoning_effort="high", extra_inputs={"reasoning_effort": "low"}
+        )
     out = OfficialOutput(node_name="answer", value=llm.response, dataframe_type="table")
     assert out.inputs["dataframe_type"] == "table"

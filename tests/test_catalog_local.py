@@ -70,16 +70,30 @@ def test_cases_cover_every_operator_the_engine_accepts() -> None:
 def operator_pipeline(client: Client) -> tuple[Pipeline, dict[str, bool]]:
     """One condition node per (operator, expected outcome); its path_0 feeds an output."""
     p = Pipeline(unique("operators"), client=client)
-    types = {"text": "string", "blank": "string", "number": "int32", "items": "vec<string>",
-             "on": "bool", "off": "bool", "doc": "string"}
+    types = {
+        "text": "string",
+        "blank": "string",
+        "number": "int32",
+        "items": "vec<string>",
+        "on": "bool",
+        "off": "bool",
+        "doc": "string",
+    }
     sources: dict[str, NodeOutput] = {}
     for name, kind in types.items():
         node = p.add(name=name).input(kind)  # type: ignore[arg-type]
         sources[name] = node.text if kind == "string" else node.value
-    sources["json"] = p.add(name="parse").llm(
-        provider="local", model="echo", prompt=sources["doc"], json_response=True,
-        token_delay_ms=0,
-    ).response  # the simulated model answers {"response": <prompt>}
+    sources["json"] = (
+        p.add(name="parse")
+        .llm(
+            provider="local",
+            model="echo",
+            prompt=sources["doc"],
+            json_response=True,
+            token_delay_ms=0,
+        )
+        .response
+    )  # the simulated model answers {"response": <prompt>}
     clauses: list[tuple[str, Clause | ConditionGroup, bool]] = []
     for op, source, yes, no in CASES:
         clauses.append((f"{op.value}_true", Clause(sources[source], op, yes), True))
@@ -87,8 +101,10 @@ def operator_pipeline(client: Client) -> tuple[Pipeline, dict[str, bool]]:
     for op, yes_source, no_source in UNARY:
         clauses.append((f"{op.value}_true", Clause(sources[yes_source], op), True))
         clauses.append((f"{op.value}_false", Clause(sources[no_source], op), False))
-    empty, full = Clause(sources["blank"], Operator.IS_EMPTY), Clause(sources["text"],
-                                                                       Operator.IS_EMPTY)
+    empty, full = (
+        Clause(sources["blank"], Operator.IS_EMPTY),
+        Clause(sources["text"], Operator.IS_EMPTY),
+    )
     clauses += [
         ("and_false", empty & full, False),
         ("or_true", full | empty, True),
@@ -116,18 +132,22 @@ async def test_every_operator_is_true_and_false_on_the_server(client: Client) ->
 def router_pipeline(client: Client, function: str = "first") -> Pipeline:
     p = Pipeline(unique("router"), client=client)
     query = p.add(name="query").input()
-    router = p.add(name="router").condition([
-        Clause(query.text, Operator.TEXT_CONTAINS, "code"),
-        Clause(query.text, Operator.TEXT_ENDS_WITH, "?"),
-    ])
+    router = p.add(name="router").condition(
+        [
+            Clause(query.text, Operator.TEXT_CONTAINS, "code"),
+            Clause(query.text, Operator.TEXT_ENDS_WITH, "?"),
+        ]
+    )
     code = p.add(name="code_llm").llm(
-        provider="local", model="echo", prompt=f"CODE {query.text}", token_delay_ms=0,
+        provider="local",
+        model="echo",
+        prompt=f"CODE {query.text}",
+        token_delay_ms=0,
         dependencies=[router.path_0],
     )
     question = p.add(name="question").text(f"Q {query.text}", dependencies=[router.path(1)])
     plain = p.add(name="plain").text(f"PLAIN {query.text}", dependencies=[router.path_else])
-    merged = p.add(name="merge").merge([code.response, question.text, plain.text],
-                                       function)  # type: ignore[arg-type]
+    merged = p.add(name="merge").merge([code.response, question.text, plain.text], function)  # type: ignore[arg-type]
     p.add(name="answer").output(merged.output)
     p.add(name="code_only").output(code.response)
     return p
@@ -154,17 +174,19 @@ async def test_combine_formatters_and_split(client: Client) -> None:
     first, second = p.add(name="first").input(), p.add(name="second").input()
     combined = p.add(name="combined").combine_text([first.text, " and ", second.text])
     p.add(name="combine").output(combined.processed_text)
-    formats = {"To Uppercase": 0, "To Lowercase": 0, "To Title Case": 0, "Trim": 0,
-               "Truncate": 2}
+    formats = {"To Uppercase": 0, "To Lowercase": 0, "To Title Case": 0, "Trim": 0, "Truncate": 2}
     for formatter, tokens in formats.items():
         node = p.add(name=f"fmt {formatter}").text_formatter(
-            f"  {combined.processed_text}  ", formatter,  # type: ignore[arg-type]
+            f"  {combined.processed_text}  ",
+            formatter,  # type: ignore[arg-type]
             max_num_token=tokens,
         )
         p.add(name=formatter).output(node.output)
     for delimiter, character in (("space", ""), ("newline", ""), ("character(s)", ",")):
         split = p.add(name=f"split {delimiter}").split_text(
-            f"{first.text},x\n{second.text}", delimiter, character=character  # type: ignore[arg-type]
+            f"{first.text},x\n{second.text}",
+            delimiter,
+            character=character,  # type: ignore[arg-type]
         )
         p.add(name=delimiter).output(split.processed_text, "json")
     await p.asave()
@@ -235,15 +257,28 @@ async def test_typed_inputs_run_through_their_value_outputs(client: Client) -> N
     tags = p.add(name="tags").input("vec<string>")
     when = p.add(name="when").input("timestamp")
     p.add(name="line").input("json")
-    router = p.add(name="router").condition([
-        Clause(count.value, Operator.GREATER_THAN_EQUAL, 3) & Clause(flag.value, Operator.IS_TRUE),
-        Clause(tags.value, Operator.VEC_CONTAINS, "b"),
-    ])
+    router = p.add(name="router").condition(
+        [
+            Clause(count.value, Operator.GREATER_THAN_EQUAL, 3)
+            & Clause(flag.value, Operator.IS_TRUE),
+            Clause(tags.value, Operator.VEC_CONTAINS, "b"),
+        ]
+    )
     p.add(name="big").output(router.path_0, "bool")
     p.add(name="summary").output(f"{count.value}/{ratio.value}/{when.value}")
     await p.asave()
-    outputs = (await p.arun({"count": 3, "ratio": 0.5, "flag": True, "tags": ["a", "b"],
-                             "when": "2026-12-02T10:00:00Z", "line": {"k": 1}}))["outputs"]
+    outputs = (
+        await p.arun(
+            {
+                "count": 3,
+                "ratio": 0.5,
+                "flag": True,
+                "tags": ["a", "b"],
+                "when": "2026-12-02T10:00:00Z",
+                "line": {"k": 1},
+            }
+        )
+    )["outputs"]
     assert outputs == {"big": True, "summary": "3/0.5/2026-12-02T10:00:00Z"}
 
 
@@ -255,7 +290,9 @@ async def test_input_types_the_local_server_cannot_run_are_refused_by_name(
     media = p.add(name="media").input(input_type)  # type: ignore[arg-type]
     p.add(name="done").output(media.complete)
     await p.asave()
-    with pytest.raises(UnprocessableEntityError,
-                       match=f"input 'media' is of type '{re.escape(input_type)}', which "
-                             "vectorshift.local does not run"):
+    with pytest.raises(
+        UnprocessableEntityError,
+        match=f"input 'media' is of type '{re.escape(input_type)}', which "
+        "vectorshift.local does not run",
+    ):
         await p.arun({"media": "x"})

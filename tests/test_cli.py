@@ -63,9 +63,7 @@ def test_run_prints_the_output_for_people_and_reads_inputs_from_files(
     assert (done.returncode, done.stdout, done.stderr) == (0, "from a file\n", "")
 
 
-def test_a_failed_run_exits_1_with_one_line_and_no_traceback(
-    sh: Shell, client: Client
-) -> None:
+def test_a_failed_run_exits_1_with_one_line_and_no_traceback(sh: Shell, client: Client) -> None:
     failing = echo_pipeline(unique("cli-fail"), model="nope")
     failing._client = client
     failing.save()
@@ -128,8 +126,10 @@ def test_watch_resumes_a_stream_cut_mid_way_and_prints_every_token_once(
     watched = sh("runs", "watch", streamed.name, task)
     assert (watched.returncode, watched.stdout) == (0, answer + "\n")
     faults.add(path=rf"/pipeline/{streamed.id}/run/events/", cut_after_frames=4, count=1)
-    lines = [json.loads(line) for line in sh("runs", "watch", str(streamed.id), task, "--json")
-             .stdout.splitlines()]
+    lines = [
+        json.loads(line)
+        for line in sh("runs", "watch", str(streamed.id), task, "--json").stdout.splitlines()
+    ]
     ids = [int(line["id"]) for line in lines]
     assert ids == sorted(set(ids)), "every event once, in order, across the cut"
     assert lines[-1]["type"] == "result" and lines[-1]["status"] == "succeeded"
@@ -167,8 +167,12 @@ def test_run_stream_prints_tokens_and_json_lines_end_with_the_result(
 ) -> None:
     streamed = streaming_pipeline(client, unique("cli-stream"), tokens=8, delay_ms=5)
     text = sh("run", streamed.name, "-i", "query=x", "--stream")
-    lines = [json.loads(line) for line in
-             sh("run", streamed.name, "-i", "query=x", "--stream", "--json").stdout.splitlines()]
+    lines = [
+        json.loads(line)
+        for line in sh(
+            "run", streamed.name, "-i", "query=x", "--stream", "--json"
+        ).stdout.splitlines()
+    ]
     assert lines[-1]["type"] == "result"
     assert text.returncode == 0 and text.stdout == lines[-1]["outputs"]["answer"] + "\n"
 
@@ -202,7 +206,8 @@ def test_export_then_apply_round_trips_and_dry_run_changes_nothing(
     assert sh("run", copy_name, "-i", "query=hi").stdout == "hi\n", "dry run left it alone"
     updated = sh("pipelines", "apply", str(copy))
     assert updated.stdout.splitlines() == [
-        f"updated pipeline {copy_name!r} ({created['id']})", "  changed: llm",
+        f"updated pipeline {copy_name!r} ({created['id']})",
+        "  changed: llm",
     ]
     assert sh("run", copy_name, "-i", "query=hi").stdout == "Echo: hi\n"
     deleted = sh("pipelines", "delete", copy_name)

@@ -44,22 +44,38 @@ def _cases() -> list[tuple[str, Any, str]]:
     return [
         ("string node", lambda d: d.update(nodes={"a": "node"}), "nodes.a: must be an object"),
         ("list node", lambda d: d["nodes"].update(b=[1, 2]), "nodes.b: must be an object"),
-        ("no type", lambda d: d["nodes"][_node_id(d, "llm")].pop("type"),
-         "nodes.{llm}.type: "),
-        ("no name", lambda d: d["nodes"][_node_id(d, "llm")].pop("name"),
-         "nodes.{llm}.name: "),
-        ("number type", lambda d: d["nodes"][_node_id(d, "llm")].update(type=7),
-         "nodes.{llm}.type: "),
-        ("inputs a list", lambda d: d["nodes"][_node_id(d, "llm")].update(inputs=[1]),
-         "nodes.{llm}.inputs: must be an object"),
-        ("outputs a number", lambda d: d["nodes"][_node_id(d, "llm")].update(outputs=3),
-         "nodes.{llm}.outputs: must be a list"),
-        ("deep input", lambda d: d["nodes"][_node_id(d, "llm")]["inputs"].update(
-            extra=_deep(500)), "nodes.{llm}.inputs.extra"),
-        ("canvas a list", lambda d: d.update(canvas_metadata=[]),
-         "canvas_metadata: must be an object"),
-        ("description a number", lambda d: d.update(description=5),
-         "description: must be a string"),
+        ("no type", lambda d: d["nodes"][_node_id(d, "llm")].pop("type"), "nodes.{llm}.type: "),
+        ("no name", lambda d: d["nodes"][_node_id(d, "llm")].pop("name"), "nodes.{llm}.name: "),
+        (
+            "number type",
+            lambda d: d["nodes"][_node_id(d, "llm")].update(type=7),
+            "nodes.{llm}.type: ",
+        ),
+        (
+            "inputs a list",
+            lambda d: d["nodes"][_node_id(d, "llm")].update(inputs=[1]),
+            "nodes.{llm}.inputs: must be an object",
+        ),
+        (
+            "outputs a number",
+            lambda d: d["nodes"][_node_id(d, "llm")].update(outputs=3),
+            "nodes.{llm}.outputs: must be a list",
+        ),
+        (
+            "deep input",
+            lambda d: d["nodes"][_node_id(d, "llm")]["inputs"].update(extra=_deep(500)),
+            "nodes.{llm}.inputs.extra",
+        ),
+        (
+            "canvas a list",
+            lambda d: d.update(canvas_metadata=[]),
+            "canvas_metadata: must be an object",
+        ),
+        (
+            "description a number",
+            lambda d: d.update(description=5),
+            "description: must be a string",
+        ),
     ]
 
 
@@ -83,8 +99,9 @@ def test_a_malformed_file_is_a_usage_error_naming_the_path(
 
 def test_json_nested_beyond_the_parser_is_a_usage_error(sh: Shell, tmp_path: Path) -> None:
     path = tmp_path / "deep.json"
-    path.write_text('{"name": "deep", "nodes": ' + "[" * 200_000 + "]" * 200_000 + "}",
-                    encoding="utf-8")
+    path.write_text(
+        '{"name": "deep", "nodes": ' + "[" * 200_000 + "]" * 200_000 + "}", encoding="utf-8"
+    )
     done = sh("pipelines", "apply", str(path))
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert str(path) in done.stderr and "nested" in done.stderr

@@ -48,9 +48,7 @@ def test_a_bad_base_url_is_named_as_the_flag(sh: Shell) -> None:
     assert "--base-url 'ftp://nowhere'" in done.stderr and "base_url" not in done.stderr
 
 
-def test_a_timed_out_wait_says_the_command_not_the_python_call(
-    sh: Shell, client: Client
-) -> None:
+def test_a_timed_out_wait_says_the_command_not_the_python_call(sh: Shell, client: Client) -> None:
     slow = streaming_pipeline(client, unique("cli-msg-slow"), tokens=40, delay_ms=100)
     task = sh.json("start", slow.name, "-i", "query=x")["task_id"]
     done = sh("runs", "wait", slow.name, task, "--timeout", "0.3")
@@ -97,15 +95,16 @@ def test_an_empty_list_says_so_on_stderr(server: LocalServer, tmp_path: Path) ->
         server.config.api_keys.pop(key, None)
 
 
-def test_names_descriptions_and_outputs_never_drive_the_terminal(
-    sh: Shell, client: Client
-) -> None:
+def test_names_descriptions_and_outputs_never_drive_the_terminal(sh: Shell, client: Client) -> None:
     pipeline = echo_pipeline(unique("cli-msg") + HOSTILE)
     pipeline._client = client
     pipeline.description = "clears the screen\x1b[2J\x9b2J"
     pipeline.save()
-    for args in (("pipelines", "list"), ("pipelines", "show", str(pipeline.id)),
-                 ("run", str(pipeline.id), "-i", "query=" + HOSTILE.replace("\x00", ""))):
+    for args in (
+        ("pipelines", "list"),
+        ("pipelines", "show", str(pipeline.id)),
+        ("run", str(pipeline.id), "-i", "query=" + HOSTILE.replace("\x00", "")),
+    ):
         done = sh(*args)
         assert done.returncode == 0, done.stderr
         assert_inert(done.stdout + done.stderr)

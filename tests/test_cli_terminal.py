@@ -52,9 +52,22 @@ def test_watch_shows_tokens_as_they_come_and_ctrl_c_exits_130_with_the_resume_co
     task = sh.json("start", pipeline.name, "-i", "query=x")["task_id"]
     master, slave = os.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-c", ATTACH, "-m", "vectorshift", "runs", "watch", str(pipeline.id),
-         task],
-        stdin=slave, stdout=slave, stderr=slave, env=sh.env(), start_new_session=True,
+        [
+            sys.executable,
+            "-c",
+            ATTACH,
+            "-m",
+            "vectorshift",
+            "runs",
+            "watch",
+            str(pipeline.id),
+            task,
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=sh.env(),
+        start_new_session=True,
     )
     os.close(slave)
     try:
@@ -70,8 +83,9 @@ def test_watch_shows_tokens_as_they_come_and_ctrl_c_exits_130_with_the_resume_co
             process.kill()
             process.wait()
         os.close(master)
-    resume = re.search(r"resume with: python -m vectorshift (runs watch \S+ \S+ --after \d+)",
-                       after)
+    resume = re.search(
+        r"resume with: python -m vectorshift (runs watch \S+ \S+ --after \d+)", after
+    )
     assert resume, after
     assert "Traceback" not in after and "interrupted" in after
     rest = sh(*resume.group(1).split())

@@ -70,9 +70,7 @@ async def test_a_base_url_missing_v1_gets_a_hint_about_the_path(server: LocalSer
     client = Client(api_key=server.api_key, base_url=root)
     with pytest.raises(NotFoundError) as info:
         await Pipeline.alist(client=client)
-    assert f"does not end in /v1, where the API lives: did you mean '{root}/v1'" in str(
-        info.value
-    )
+    assert f"does not end in /v1, where the API lives: did you mean '{root}/v1'" in str(info.value)
 
 
 async def test_a_404_under_v1_carries_no_path_hint(client: Client) -> None:
@@ -155,8 +153,13 @@ async def test_credentials_in_the_base_url_never_show_and_are_not_sent(
     with pytest.raises(ApiConnectionError) as refused:
         await Pipeline.alist(client=unreachable)
     shown = [
-        repr(client), repr(unreachable), str(not_found.value), not_found.value.url,
-        str(refused.value), refused.value.url, repr(refused.value.__cause__),
+        repr(client),
+        repr(unreachable),
+        str(not_found.value),
+        not_found.value.url,
+        str(refused.value),
+        refused.value.url,
+        repr(refused.value.__cause__),
         *(record.getMessage() for record in caplog.records),
     ]
     for text in shown:

@@ -39,7 +39,9 @@ async def slow_pipeline(client: Client, tokens: int = 40, delay_ms: int = 50) ->
 
 def raw_client(server: RawServer, *, idle: float = 120.0) -> Client:
     return Client(
-        api_key="k", base_url=server.base_url, timeout=1.0,
+        api_key="k",
+        base_url=server.base_url,
+        timeout=1.0,
         retry=RetryPolicy(max_retries=1, backoff_base=0.05, max_backoff=0.1),
         stream_idle_timeout=idle,
     )
@@ -209,9 +211,9 @@ async def test_keep_alives_hold_a_stream_open_until_its_deadline() -> None:
         client = raw_client(server, idle=0.5)
         started = anyio.current_time()
         with pytest.raises(PollTimeoutError, match=r"did not end within 1.5s"):
-            async for _ in RunHandler(
-                pipeline_id="p-1", task_id="t-1", client=client
-            ).astream(timeout=1.5):
+            async for _ in RunHandler(pipeline_id="p-1", task_id="t-1", client=client).astream(
+                timeout=1.5
+            ):
                 pass
         assert 1.4 < anyio.current_time() - started < 3.0
         assert server.connections == 1

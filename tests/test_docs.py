@@ -52,8 +52,9 @@ def blocks(path: Path) -> list[Block]:
     found = []
     for match in _BLOCK.finditer(text):
         line = text.count("\n", 0, match.start("code"))
-        found.append(Block(str(path.relative_to(ROOT)), line, match.group("code"),
-                           match.group("mark") or ""))
+        found.append(
+            Block(str(path.relative_to(ROOT)), line, match.group("code"), match.group("mark") or "")
+        )
     return found
 
 
@@ -65,10 +66,15 @@ def as_script(page: list[Block]) -> str:
     for block in page:
         code = block.code
         if _TOP_LEVEL_AWAIT.search(code):
-            code = ("import asyncio\nasync def _block():\n" + textwrap.indent(code, "    ")
-                    + "asyncio.run(_block())\n")
-        parts += [f"# {block.page}:{block.line}\n{code}",
-                  f"print('--- done: {block.page}:{block.line}')\n"]
+            code = (
+                "import asyncio\nasync def _block():\n"
+                + textwrap.indent(code, "    ")
+                + "asyncio.run(_block())\n"
+            )
+        parts += [
+            f"# {block.page}:{block.line}\n{code}",
+            f"print('--- done: {block.page}:{block.line}')\n",
+        ]
     return "\n".join(parts)
 
 
@@ -82,11 +88,17 @@ def test_every_mark_is_known_and_every_skip_says_why() -> None:
 
 
 def test_the_guides_have_runnable_blocks() -> None:
-    run = {p.relative_to(DOCS).as_posix() for p in PAGES
-           if any(b.mark == "" for b in blocks(p))}
-    for page in ("getting-started.md", "guides/background-runs.md", "guides/streaming.md",
-                 "guides/many-runs.md", "guides/sync-async.md", "guides/local-platform.md",
-                 "guides/observability.md", "errors.md"):
+    run = {p.relative_to(DOCS).as_posix() for p in PAGES if any(b.mark == "" for b in blocks(p))}
+    for page in (
+        "getting-started.md",
+        "guides/background-runs.md",
+        "guides/streaming.md",
+        "guides/many-runs.md",
+        "guides/sync-async.md",
+        "guides/local-platform.md",
+        "guides/observability.md",
+        "errors.md",
+    ):
         assert page in run
 
 
@@ -106,7 +118,11 @@ def test_every_python_block_of_the_page_runs(
         test_file.write_text("import pytest\n\n" + "\n\n".join(b.code for b in tests))
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
-            capture_output=True, text=True, env=local_platform, cwd=tmp_path, timeout=180,
+            capture_output=True,
+            text=True,
+            env=local_platform,
+            cwd=tmp_path,
+            timeout=180,
         )
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
         assert f"{len(re.findall(r'^def test_', test_file.read_text(), re.M))} passed" in (
@@ -116,6 +132,10 @@ def test_every_python_block_of_the_page_runs(
 
 
 def test_the_example_diagrams_page_is_current() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "docs_examples.py"), "--check"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "docs_examples.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

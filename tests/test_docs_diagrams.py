@@ -27,8 +27,9 @@ _FENCE = re.compile(r"^```mermaid\n(.*?)^```", re.M | re.S)
 
 
 def load_hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mkdocs_diagrams",
-                                                  ROOT / "tools" / "mkdocs_diagrams.py")
+    spec = importlib.util.spec_from_file_location(
+        "mkdocs_diagrams", ROOT / "tools" / "mkdocs_diagrams.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -36,10 +37,12 @@ def load_hook() -> ModuleType:
 
 
 HOOK = load_hook()
-FENCES = [(path, text.count("\n", 0, match.start()) + 2, match.group(1))
-          for path in sorted(DOCS.rglob("*.md"))
-          for text in [path.read_text(encoding="utf-8")]
-          for match in _FENCE.finditer(text)]
+FENCES = [
+    (path, text.count("\n", 0, match.start()) + 2, match.group(1))
+    for path in sorted(DOCS.rglob("*.md"))
+    for text in [path.read_text(encoding="utf-8")]
+    for match in _FENCE.finditer(text)
+]
 
 
 def test_the_docs_have_their_diagrams() -> None:
@@ -48,8 +51,11 @@ def test_the_docs_have_their_diagrams() -> None:
     assert len(FENCES) >= 8
 
 
-@pytest.mark.parametrize(("path", "line", "source"), FENCES,
-                         ids=[f"{p.relative_to(DOCS).as_posix()}:{n}" for p, n, _ in FENCES])
+@pytest.mark.parametrize(
+    ("path", "line", "source"),
+    FENCES,
+    ids=[f"{p.relative_to(DOCS).as_posix()}:{n}" for p, n, _ in FENCES],
+)
 def test_every_fence_is_read_and_drawn(path: Path, line: int, source: str) -> None:
     nodes, _, _ = HOOK.read(source, f"{path.name}:{line}")
     assert nodes
@@ -77,18 +83,22 @@ def test_a_pipeline_s_diagram_reads_back_to_the_same_picture() -> None:
     pipeline = router()
     nodes, edges, _ = HOOK.read(pipeline.diagram())
     assert (nodes, edges) == parts(pipeline.nodes)
-    assert HOOK.to_svg(pipeline.diagram("TD")) == draw(*parts(pipeline.nodes), "TD",
-                                                       label="Diagram")
+    assert HOOK.to_svg(pipeline.diagram("TD")) == draw(
+        *parts(pipeline.nodes), "TD", label="Diagram"
+    )
 
 
-@pytest.mark.parametrize("source", [
-    "graph XY\n    a --> b\n",
-    "flowchart LR\n    a ==> b\n",
-    "flowchart LR\n    a[<b>bold</b>]\n",
-    'flowchart LR\n    a["unclosed\n',
-    "flowchart LR\n    a[x]\n    a[y]\n",
-    "sequenceDiagram\n    A->>B: hi\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "graph XY\n    a --> b\n",
+        "flowchart LR\n    a ==> b\n",
+        "flowchart LR\n    a[<b>bold</b>]\n",
+        'flowchart LR\n    a["unclosed\n',
+        "flowchart LR\n    a[x]\n    a[y]\n",
+        "sequenceDiagram\n    A->>B: hi\n",
+    ],
+)
 def test_what_the_reader_does_not_know_is_an_error_naming_the_line(source: str) -> None:
     with pytest.raises(HOOK.DiagramSyntaxError, match=r"page\.md(:\d+)?: "):
         HOOK.read(source, "page.md")
@@ -106,15 +116,19 @@ def test_the_built_site_draws_svg_and_loads_no_mermaid(tmp_path: Path) -> None:
     site = tmp_path / "site"
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "--site-dir", str(site)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={"NO_MKDOCS_2_WARNING": "1", "PATH": ""},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for page in ("index.html", "errors/index.html", "getting-started/index.html"):
         html = (site / page).read_text(encoding="utf-8")
-        article = html[html.index("<article"):]
+        article = html[html.index("<article") :]
         assert article.index('<svg xmlns="http://www.w3.org/2000/svg" class="vsd"') < (
-            article.index("<img") if "<img" in article else len(article)), page
+            article.index("<img") if "<img" in article else len(article)
+        ), page
     assert (site / "examples/index.html").read_text(encoding="utf-8").count('class="vsd"') == 5
     for html_file in site.rglob("*.html"):
         html = html_file.read_text(encoding="utf-8")

@@ -29,7 +29,8 @@ from vectorshift import (
 PACKAGE = Path(vectorshift.__file__).parent
 
 BUILTIN_EXCEPTIONS = {
-    name for name, value in vars(builtins).items()
+    name
+    for name, value in vars(builtins).items()
     if isinstance(value, type) and issubclass(value, BaseException)
 }
 
@@ -118,7 +119,8 @@ def allowance(module: str, exception: str) -> str | None:
 
 def test_every_raise_of_a_builtin_is_listed_with_its_reason() -> None:
     unlisted = sorted(
-        (module, exception) for module, exception in raises_of_builtins()
+        (module, exception)
+        for module, exception in raises_of_builtins()
         if allowance(module, exception) is None
     )
     assert not unlisted, (
@@ -130,7 +132,8 @@ def test_every_raise_of_a_builtin_is_listed_with_its_reason() -> None:
 def test_no_listed_reason_is_left_over() -> None:
     found = raises_of_builtins()
     stale = [
-        (where, name) for where, name in ALLOWED
+        (where, name)
+        for where, name in ALLOWED
         if not any(
             exception == name and (module == where or module.startswith(where + "/"))
             for module, exception in found
@@ -140,32 +143,67 @@ def test_no_listed_reason_is_left_over() -> None:
 
 
 CASES = [
-    ("run an unsaved pipeline", lambda: Pipeline("never saved").run({}),
-     PipelineNotSavedError, ValueError),
-    ("a misspelt input", lambda: _with_query().check_inputs({"qury": "x"}), InputError,
-     ValueError),
+    (
+        "run an unsaved pipeline",
+        lambda: Pipeline("never saved").run({}),
+        PipelineNotSavedError,
+        ValueError,
+    ),
+    ("a misspelt input", lambda: _with_query().check_inputs({"qury": "x"}), InputError, ValueError),
     ("a missing input", lambda: _with_query().check_inputs({}), InputError, ValueError),
-    ("an int32 given text", lambda: _with_count().check_inputs({"count": "abc"}),
-     InputError, ValueError),
-    ("run(['hi'])", lambda: _with_query().check_inputs(["hi"]),  # type: ignore[arg-type]
-     InputTypeError, TypeError),
-    ("timeout=-1", lambda: RunHandler(pipeline_id="p", task_id="t").result(timeout=-1),
-     ArgumentError, ValueError),
-    ("poll_interval=0", lambda: RunHandler(pipeline_id="p", task_id="t").result(poll_interval=0),
-     ArgumentError, ValueError),
+    (
+        "an int32 given text",
+        lambda: _with_count().check_inputs({"count": "abc"}),
+        InputError,
+        ValueError,
+    ),
+    (
+        "run(['hi'])",
+        lambda: _with_query().check_inputs(["hi"]),  # type: ignore[arg-type]
+        InputTypeError,
+        TypeError,
+    ),
+    (
+        "timeout=-1",
+        lambda: RunHandler(pipeline_id="p", task_id="t").result(timeout=-1),
+        ArgumentError,
+        ValueError,
+    ),
+    (
+        "poll_interval=0",
+        lambda: RunHandler(pipeline_id="p", task_id="t").result(poll_interval=0),
+        ArgumentError,
+        ValueError,
+    ),
     ("Client(max_retries=-1)", lambda: Client(max_retries=-1), ConfigurationError, ValueError),
     ("Client(timeout=0)", lambda: Client(timeout=0), ConfigurationError, ValueError),
     ("Client(timeout=-5)", lambda: Client(timeout=-5.0), ConfigurationError, ValueError),
     ("Client(timeout=nan)", lambda: Client(timeout=math.nan), ConfigurationError, ValueError),
-    ("RetryPolicy(max_retries=-1)", lambda: RetryPolicy(max_retries=-1), ConfigurationError,
-     ValueError),
+    (
+        "RetryPolicy(max_retries=-1)",
+        lambda: RetryPolicy(max_retries=-1),
+        ConfigurationError,
+        ValueError,
+    ),
     ("fetch() with neither id nor name", lambda: Pipeline.fetch(), ArgumentError, ValueError),
-    ("RunHandler(task_id='')", lambda: RunHandler(pipeline_id="p", task_id=""),
-     ArgumentError, ValueError),
-    ("a handler's stream(after='')", lambda: RunHandler(pipeline_id="p", task_id="t").stream(
-        after=""), ArgumentError, ValueError),
-    ("run_status() with no id", lambda: Pipeline("p", id="0" * 24).run_status(),
-     ArgumentTypeError, TypeError),
+    (
+        "RunHandler(task_id='')",
+        lambda: RunHandler(pipeline_id="p", task_id=""),
+        ArgumentError,
+        ValueError,
+    ),
+    (
+        "a handler's stream(after='')",
+        lambda: RunHandler(pipeline_id="p", task_id="t").stream(after=""),
+        ArgumentError,
+        ValueError,
+    ),
+    (
+        "run_status() with no id",
+        lambda: Pipeline("p", id="0" * 24).run_status(),
+        ArgumentTypeError,
+        TypeError,
+    ),
 ]
 
 

@@ -126,9 +126,20 @@ def test_mypy_sees_every_exported_name_with_its_type(tmp_path: Path) -> None:
     probe = tmp_path / "every_name.py"
     probe.write_text("\n".join(lines) + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
-         "--cache-dir", str(tmp_path / "cache"), str(probe)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(probe),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     revealed = [
         line.split("Revealed type is ", 1)[1]
@@ -151,6 +162,7 @@ def test_the_type_checking_block_is_generated_from_the_table_and_fresh() -> None
     from pathlib import Path
 
     tool = Path(__file__).resolve().parent.parent / "tools" / "gen_exports.py"
-    done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -237,7 +237,7 @@ async def test_two_hundred_terminations_around_completion_give_one_final_status(
     stored = query_db(
         server,
         "SELECT r.status, COUNT(e.seq) FROM runs r LEFT JOIN events e ON e.task_id = r.task_id"
-        " AND e.frame LIKE '%\"type\":\"result\"%' WHERE r.pipeline_id = ? GROUP BY r.task_id",
+        ' AND e.frame LIKE \'%"type":"result"%\' WHERE r.pipeline_id = ? GROUP BY r.task_id',
         pipeline.id,
     )
     assert len(stored) == 200 and all(results == 1 for _, results in stored)
@@ -329,8 +329,15 @@ def serve(db_path: Path, port: int = 0, faults: str = "[]") -> tuple[subprocess.
     """A local server in its own process (so it can be killed for real); returns its URL."""
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "vectorshift.local", "--port", str(port), "--db", str(db_path),
-            "--faults", faults,
+            sys.executable,
+            "-m",
+            "vectorshift.local",
+            "--port",
+            str(port),
+            "--db",
+            str(db_path),
+            "--faults",
+            faults,
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -239,17 +239,28 @@ def test_raw_multipart_run_succeeds(server: LocalServer, saved_id: str) -> None:
 
 
 def test_raw_multipart_errors(server: LocalServer, saved_id: str) -> None:
-    unknown = post_run(server, saved_id, data={"inputs": "{}"}, files={
-        "doc": ("r.txt", b"raw"), "other": ("o.txt", b"x"),
-    })
+    unknown = post_run(
+        server,
+        saved_id,
+        data={"inputs": "{}"},
+        files={
+            "doc": ("r.txt", b"raw"),
+            "other": ("o.txt", b"x"),
+        },
+    )
     assert unknown.status_code == 422
     assert "'other'" in unknown.json()["error"]
     not_json = post_run(server, saved_id, data={"inputs": "{nope"}, files={"doc": ("r", b"x")})
     assert not_json.status_code == 400
     assert "'inputs'" in not_json.json()["error"]
-    as_field = post_run(server, saved_id, data={"inputs": "{}", "doc": "text"}, files={
-        "unused": ("u", b""),
-    })
+    as_field = post_run(
+        server,
+        saved_id,
+        data={"inputs": "{}", "doc": "text"},
+        files={
+            "unused": ("u", b""),
+        },
+    )
     assert as_field.status_code == 422
     assert "'doc'" in as_field.json()["error"]
     missing = post_run(server, saved_id, files={"inputs": (None, json.dumps({}))})

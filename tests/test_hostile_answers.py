@@ -36,13 +36,17 @@ def client_of(base_url: str) -> Client:
     return Client(api_key=KEY, base_url=base_url, retry=RetryPolicy(max_retries=2, backoff_base=0))
 
 
-def answer(body: str | bytes, status: int = 200, content_type: str = "application/json",
-           **headers: str) -> Callable[[RawRequest], bytes]:
+def answer(
+    body: str | bytes, status: int = 200, content_type: str = "application/json", **headers: str
+) -> Callable[[RawRequest], bytes]:
     def respond(request: RawRequest) -> bytes:
         return http_response(
-            status, body, content_type=content_type,
+            status,
+            body,
+            content_type=content_type,
             headers={"X-Request-Id": REQUEST_ID, **headers},
         )
+
     return respond
 
 
@@ -127,36 +131,63 @@ MALFORMED = [
     (new, '{"id": {"$oid": "p-1"}}', "field 'id' must be a string, got an object"),
     (new, '{"id": ""}', "field 'id' is empty"),
     (fetch, '{"status": "success"}', "field 'object' is missing"),
-    (fetch, '{"object": {"_id": "p", "nodes": [1, 2]}}',
-     "field 'object.nodes' must be an object, got an array"),
-    (fetch, '{"object": {"_id": 7, "name": "n"}}',
-     "field 'object._id' must be a string, got a number"),
-    (fetch, '{"object": {"_id": "p", "nodes": {"n": {"outputs": ["a", 2]}}}}',
-     "field 'object.nodes.n.outputs[1]' must be a string, got a number"),
-    (fetch, '{"object": {"_id": "p", "canvas_metadata": {"nodes": []}}}',
-     "field 'object.canvas_metadata.nodes' must be an object, got an array"),
+    (
+        fetch,
+        '{"object": {"_id": "p", "nodes": [1, 2]}}',
+        "field 'object.nodes' must be an object, got an array",
+    ),
+    (
+        fetch,
+        '{"object": {"_id": 7, "name": "n"}}',
+        "field 'object._id' must be a string, got a number",
+    ),
+    (
+        fetch,
+        '{"object": {"_id": "p", "nodes": {"n": {"outputs": ["a", 2]}}}}',
+        "field 'object.nodes.n.outputs[1]' must be a string, got a number",
+    ),
+    (
+        fetch,
+        '{"object": {"_id": "p", "canvas_metadata": {"nodes": []}}}',
+        "field 'object.canvas_metadata.nodes' must be an object, got an array",
+    ),
     (fetch, '{"object": {"_id": "p", "nodes": {"n": {"name": "x"}}}}', "node the SDK rejects"),
     (list_all, '{"objects": "everything"}', "field 'objects' must be an array, got a string"),
-    (list_all, '{"objects": [{"_id": "p", "nodes": {"n": {"inputs": 5}}}]}',
-     "field 'objects[0].nodes.n.inputs' must be an object, got a number"),
+    (
+        list_all,
+        '{"objects": [{"_id": "p", "nodes": {"n": {"inputs": 5}}}]}',
+        "field 'objects[0].nodes.n.inputs' must be an object, got a number",
+    ),
     (bulk_run, '{"run_outputs": [1]}', "field 'run_outputs[0]' must be an object, got a number"),
     (bulk_run, '{"run_outputs": []}', "holds 0 results for 1 runs"),
-    (bulk_run, '{"run_outputs": [{"run_id": "r", "outputs": []}]}',
-     "field 'run_outputs[0].outputs' must be an object, got an array"),
+    (
+        bulk_run,
+        '{"run_outputs": [{"run_id": "r", "outputs": []}]}',
+        "field 'run_outputs[0].outputs' must be an object, got an array",
+    ),
     (bulk_run, '[{"run_id": "r"}]', "field 'run_outputs[0].outputs' is missing"),
     (bulk_run, '"done"', "the body is JSON but not an object (a str)"),
     (status, '{"task_id": "t-1"}', "field 'status' is missing"),
     (status, '{"status": 3}', "field 'status' must be a string, got a number"),
-    (status, '{"status": "completed", "trace_id": 5}',
-     "field 'trace_id' must be a string, got a number"),
-    (status, '{"status": "completed", "result": ["a"]}',
-     "field 'result' must be an object, got an array"),
+    (
+        status,
+        '{"status": "completed", "trace_id": 5}',
+        "field 'trace_id' must be a string, got a number",
+    ),
+    (
+        status,
+        '{"status": "completed", "result": ["a"]}',
+        "field 'result' must be an object, got an array",
+    ),
     (start, '{"task_id": {"id": "t-1"}}', "field 'task_id' must be a string, got an object"),
     (start, '{"trace_id": "x"}', "field 'task_id' is missing"),
     (start, "[1, 2]", "the body is JSON but not an object (a list)"),
     (run, '{"status": "success", "run_id": "r"}', "field 'outputs' is missing"),
-    (run, '{"status": "success", "run_id": 12, "outputs": {}}',
-     "field 'run_id' must be a string, got a number"),
+    (
+        run,
+        '{"status": "success", "run_id": 12, "outputs": {}}',
+        "field 'run_id' must be a string, got a number",
+    ),
     (run, b'{"status": "succ\xff"}', "the body is not JSON (application/json)"),
     (run, "[" * 100_000, "the body is not JSON (application/json)"),
     (run, "12", "the body is JSON but not an object (a int)"),
@@ -164,24 +195,29 @@ MALFORMED = [
 
 
 @pytest.mark.parametrize(
-    "call, body, reason", MALFORMED, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in
-                                            enumerate(MALFORMED)]
+    "call, body, reason",
+    MALFORMED,
+    ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(MALFORMED)],
 )
 async def test_a_malformed_answer_is_an_api_response_error_naming_the_field(
     call: Call, body: str | bytes, reason: str
 ) -> None:
     with raw_server(answer(body)) as server, pytest.raises(ApiResponseError) as info:
         await call(client_of(server.base_url))
-    assert info.value.reason == reason or ((reason in info.value.reason and "holds" in reason)
-                                           or "SDK rejects" in reason)
+    assert info.value.reason == reason or (
+        (reason in info.value.reason and "holds" in reason) or "SDK rejects" in reason
+    )
     assert info.value.status_code == 200 and info.value.request_id == REQUEST_ID
     assert info.value.excerpt
 
 
 EXTENDED = [
     (fetch, '{"object": {"_id": "p-9", "nodes": {}, "owner": {"by": 1}}, "page": 1}', "p-9"),
-    (status, '{"task_id": "t-1", "status": "completed", "result": {"a": 1}, "cost": 0.2}',
-     "succeeded"),
+    (
+        status,
+        '{"task_id": "t-1", "status": "completed", "result": {"a": 1}, "cost": 0.2}',
+        "succeeded",
+    ),
     (start, '{"task_id": "t-7", "trace_id": "x", "queue": {"position": 3}}', "t-7"),
     (run, '{"status": "success", "run_id": "r", "outputs": {"a": 1}, "usage": [1]}', "r"),
 ]
@@ -193,16 +229,24 @@ async def test_fields_the_platform_may_add_are_kept_not_refused(
 ) -> None:
     with raw_server(answer(body)) as server:
         got = await call(client_of(server.base_url))
-    read = {fetch: lambda: got.id, status: lambda: got.status, start: lambda: got.task_id,
-            run: lambda: got.run_id}[call]()
+    read = {
+        fetch: lambda: got.id,
+        status: lambda: got.status,
+        start: lambda: got.task_id,
+        run: lambda: got.run_id,
+    }[call]()
     assert read == expected
     if call in (status, run):
         assert got.raw == json.loads(body)
 
 
 async def test_a_bulk_run_answered_as_a_bare_list_is_read_like_run_outputs() -> None:
-    body = json.dumps([{"run_id": "r-1", "outputs": {"a": 1}, "extra": True},
-                       {"run_id": "r-2", "status": "failed", "error": {"code": 7}}])
+    body = json.dumps(
+        [
+            {"run_id": "r-1", "outputs": {"a": 1}, "extra": True},
+            {"run_id": "r-2", "status": "failed", "error": {"code": 7}},
+        ]
+    )
 
     async def two(client: Client) -> Any:
         return await a_pipeline(client).abulk_run([{"query": "1"}, {"query": "2"}])
@@ -220,7 +264,11 @@ async def test_a_status_answer_may_name_its_outputs_outputs() -> None:
         with raw_server(answer(text)) as server:
             got = await status(client_of(server.base_url))
         assert (got.task_id, got.status, got.raw_status, got.result) == (
-            "t-1", state, json.loads(text)["status"], result)
+            "t-1",
+            state,
+            json.loads(text)["status"],
+            result,
+        )
 
 
 def event_stream(*frames: str) -> Callable[[RawRequest], bytes]:
@@ -248,11 +296,18 @@ async def chunks_of(client: Client) -> list[Any]:
         {"type": "result", "run_id": "r", "status": 1, "outputs": {}},
         {"type": 2, "run_id": "r"},
     ],
-    ids=["name-a-list", "run-id-an-object", "node-id-a-number", "result-no-status",
-         "outputs-a-string", "status-a-number", "type-a-number"],
+    ids=[
+        "name-a-list",
+        "run-id-an-object",
+        "node-id-a-number",
+        "result-no-status",
+        "outputs-a-string",
+        "status-a-number",
+        "type-a-number",
+    ],
 )
 async def test_a_frame_with_fields_of_the_wrong_type_is_a_stream_error_quoting_it(
-    bad: dict[str, Any]
+    bad: dict[str, Any],
 ) -> None:
     with (
         raw_server(event_stream(frame(bad))) as server,
@@ -286,8 +341,13 @@ async def test_a_frame_that_is_not_a_json_object_is_a_stream_error(data: str, me
 
 
 async def test_a_frame_may_carry_fields_the_platform_adds() -> None:
-    extra = {"type": "stream", "pipeline_run_id": "r", "output_name": "a", "output_value": 1,
-             "tokens": {"n": 1}}
+    extra = {
+        "type": "stream",
+        "pipeline_run_id": "r",
+        "output_name": "a",
+        "output_value": 1,
+        "tokens": {"n": 1},
+    }
     done = {"type": "result", "run_id": "r", "status": "success", "outputs": {"a": 1}, "x": [1]}
     with raw_server(event_stream(frame(extra, "1"), frame(done, "2"))) as server:
         first, last = await chunks_of(client_of(server.base_url))

@@ -31,7 +31,10 @@ from vectorshift import (
 
 TEXT = st.text(alphabet=st.characters(codec=None), max_size=8) | st.just("\ud800")
 SCALARS = (
-    st.none() | st.booleans() | TEXT | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | TEXT
+    | st.floats(allow_nan=False)
     | st.integers(min_value=-(10**30), max_value=10**30)
 )
 JSON = st.recursive(
@@ -40,14 +43,34 @@ JSON = st.recursive(
     max_leaves=8,
 )
 FIELDS = [
-    "id", "_id", "name", "nodes", "object", "objects", "run_outputs", "run_id", "task_id",
-    "trace_id", "status", "outputs", "result", "error", "type", "inputs", "canvas_metadata",
+    "id",
+    "_id",
+    "name",
+    "nodes",
+    "object",
+    "objects",
+    "run_outputs",
+    "run_id",
+    "task_id",
+    "trace_id",
+    "status",
+    "outputs",
+    "result",
+    "error",
+    "type",
+    "inputs",
+    "canvas_metadata",
 ]
 
 
 NODE = {"id": "n1", "name": "q", "type": "input", "inputs": {}, "outputs": ["text"]}
-STORED = {"_id": "p-1", "name": "n", "mainBranch": "b", "nodes": {"n1": NODE},
-          "canvas_metadata": {"nodes": {}, "edges": []}}
+STORED = {
+    "_id": "p-1",
+    "name": "n",
+    "mainBranch": "b",
+    "nodes": {"n1": NODE},
+    "canvas_metadata": {"nodes": {}, "edges": []},
+}
 ANSWERS: dict[str, Any] = {
     "new": {"status": "success", "id": "p-1", "object": STORED},  # create, then fetch
     "fetch": {"status": "success", "object": STORED},

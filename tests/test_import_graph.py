@@ -89,7 +89,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                return [*stack[stack.index(target):], target]
+                return [*stack[stack.index(target) :], target]
             if target not in state:
                 cycle = visit(target)
                 if cycle:
@@ -147,6 +147,8 @@ def test_pydantic_is_loaded_by_the_first_answer_not_by_first_use() -> None:
     with raw_server(lambda request: http_response(200, body)) as server:
         out = subprocess.run(
             [sys.executable, "-c", FIRST_USE, server.base_url],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.splitlines()
     assert out == ["[]", "succeeded True True"]

@@ -46,12 +46,25 @@ class Spy(Interceptor):
         self.seen.append(("event", operation.name, name, attributes))
 
     def on_request(self, request: httpx.Request, operation: Operation | None) -> None:
-        self.seen.append(("request", operation and operation.name, request.method,
-                          request.url.path, "authorization" in request.headers))
+        self.seen.append(
+            (
+                "request",
+                operation and operation.name,
+                request.method,
+                request.url.path,
+                "authorization" in request.headers,
+            )
+        )
 
     def on_response(self, response: httpx.Response, operation: Operation | None) -> None:
-        self.seen.append(("response", operation and operation.name, response.status_code,
-                          response.request.headers.get("authorization")))
+        self.seen.append(
+            (
+                "response",
+                operation and operation.name,
+                response.status_code,
+                response.request.headers.get("authorization"),
+            )
+        )
 
     def names(self, kind: str) -> list[str]:
         return [entry[1] for entry in self.seen if entry[0] == kind]
@@ -85,8 +98,18 @@ async def test_each_of_the_ten_operations_begins_and_ends_once(server: LocalServ
         [chunk async for chunk in chunks]
     [outcome async for outcome in pipeline.amap([{"query": "c"}])]
 
-    operations = ["new", "save", "fetch", "run", "start", "status", "result", "terminate",
-                  "stream", "map"]
+    operations = [
+        "new",
+        "save",
+        "fetch",
+        "run",
+        "start",
+        "status",
+        "result",
+        "terminate",
+        "stream",
+        "map",
+    ]
     started = spy.names("start")
     assert set(started) == set(operations)
     assert sorted(started) == sorted(spy.names("end"))
@@ -138,11 +161,18 @@ async def test_request_and_response_hooks_see_every_request_without_the_key(
     responses = [entry for entry in spy.seen if entry[0] == "response"]
     assert requests == [
         ("request", "start", "POST", f"/v1/pipeline/{pipeline.id}/run", False),
-        ("request", "status", "GET", f"/v1/pipeline/{pipeline.id}/run/status/{handler.task_id}",
-         False),
+        (
+            "request",
+            "status",
+            "GET",
+            f"/v1/pipeline/{pipeline.id}/run/status/{handler.task_id}",
+            False,
+        ),
     ]
-    assert responses == [("response", "start", 200, "[redacted]"),
-                         ("response", "status", 200, "[redacted]")]
+    assert responses == [
+        ("response", "start", 200, "[redacted]"),
+        ("response", "status", 200, "[redacted]"),
+    ]
 
 
 async def test_a_request_hook_may_add_headers(server: LocalServer) -> None:
@@ -175,14 +205,16 @@ async def test_retries_are_events_of_the_operation(
     pipeline = echo_pipeline(unique("retried"))
     pipeline._client = client
     await pipeline.asave()
-    faults.add(method="POST", path=f"/pipeline/{pipeline.id}/run$", status=503,
-               retry_after=0, count=1)
+    faults.add(
+        method="POST", path=f"/pipeline/{pipeline.id}/run$", status=503, retry_after=0, count=1
+    )
     faults.add(method="GET", path="/run/status/", status=429, retry_after=0, count=1)
     handler = await pipeline.astart({"query": "hi"})
     await handler.arun_status()
     events = spy.events()
     assert [(operation, name) for operation, name, _ in events] == [
-        ("start", "retry"), ("status", "retry")
+        ("start", "retry"),
+        ("status", "retry"),
     ]
     assert events[0][2]["attempt"] == 1
     assert events[0][2]["delay"] == 0

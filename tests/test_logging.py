@@ -122,9 +122,21 @@ def test_a_lone_surrogate_from_a_server_never_reaches_a_handler_raw(
     # JSON may carry "\ud800"; a UTF-8 log file, or a pipe to a test runner's controller,
     # cannot encode it, so the package writes it as its escape.
     with caplog.at_level(logging.DEBUG, logger="vectorshift"):
-        _log.event(logging.WARNING, "unknown run status %r, then %s", "a\ud800", "b\udc00",
-                   task_id="t\ud83d", request_id="ok")
+        _log.event(
+            logging.WARNING,
+            "unknown run status %r, then %s",
+            "a\ud800",
+            "b\udc00",
+            task_id="t\ud83d",
+            request_id="ok",
+        )
     (record,) = [r for r in caplog.records if "unknown run status" in r.getMessage()]
     record.getMessage().encode("utf-8")
     assert "b\\udc00" in record.getMessage()
     assert record.task_id == "t\\ud83d" and record.request_id == "ok"
+
+
+def test_an_interceptors_failure_is_logged_with_the_same_fields_as_every_record() -> None:
+    from vectorshift import _intercept, _log
+
+    assert tuple(_intercept._NO_IDS) == _log.FIELDS

@@ -25,7 +25,11 @@ GENERATED = sorted(name for name, decl in NODE_TYPES.items() if decl.builder.gen
 def test_the_generated_nodes_and_docs_are_fresh() -> None:
     proc = subprocess.run(
         [sys.executable, "tools/gen_nodes.py", "--check"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, f"stale: run python tools/gen_nodes.py\n{proc.stdout}{proc.stderr}"
 
@@ -40,7 +44,11 @@ def test_check_shows_a_diff_when_the_module_is_stale(tmp_path: Path) -> None:
     module.write_text(text.replace('"model": "gpt-4o"', '"model": "gpt-3"'), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "tools/gen_nodes.py", "--check", "--root", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 1
     assert '-        "model": "gpt-3",' in proc.stdout
@@ -113,6 +121,7 @@ def test_every_executor_has_a_declaration() -> None:
     from vectorshift.local.nodes import EXECUTORS, executor
 
     assert set(EXECUTORS) <= set(NODE_TYPES)
+
     async def nope(inputs: dict[str, Any], _ctx: Any) -> dict[str, Any]:
         return {}
 
@@ -131,7 +140,12 @@ def test_the_engine_publishes_an_input_under_its_declared_outputs(input_type: st
 def test_a_mode_the_declaration_does_not_allow_is_refused() -> None:
     from vectorshift.local.engine import GraphValidationError, validate_graph
 
-    node = {"id": "t", "name": "t", "type": "text", "inputs": {"text": "x"},
-            "execution_mode": "batch"}
+    node = {
+        "id": "t",
+        "name": "t",
+        "type": "text",
+        "inputs": {"text": "x"},
+        "execution_mode": "batch",
+    }
     with pytest.raises(GraphValidationError, match="execution_mode 'batch' is not one of 'normal'"):
         validate_graph({"t": node})

@@ -52,7 +52,10 @@ def literals() -> Pipeline:
 def node_classes() -> Pipeline:
     items = InputNode(node_name="items", id="input_0", input_type="vec<string>")
     upper = TextFormatterNode(
-        node_name="upper", id="text_formatter_0", text=items.value, formatter="To Uppercase",
+        node_name="upper",
+        id="text_formatter_0",
+        text=items.value,
+        formatter="To Uppercase",
         execution_mode="batch",
     )
     note = TextNode(node_name="note", id="text_0", text=upper.output)
@@ -93,12 +96,15 @@ def test_a_list_input_is_deeper_only_as_a_list_of_lists() -> None:
     assert canvas[deep.id]["batchModeConfig"] == {"text": True}
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: p.add_batch(name="q").input(),
-    lambda p: p.add_batch(name="t").text("x"),
-    lambda p: p.add_batch(name="m").merge(["a"]),
-    lambda p: p.add_batch(name="c").condition([]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: p.add_batch(name="q").input(),
+        lambda p: p.add_batch(name="t").text("x"),
+        lambda p: p.add_batch(name="m").merge(["a"]),
+        lambda p: p.add_batch(name="c").condition([]),
+    ],
+)
 def test_batch_mode_is_refused_where_the_type_has_none(make: Callable[[Pipeline], Any]) -> None:
     with pytest.raises(PipelineDefinitionError, match="execution_mode 'batch' is not one of"):
         make(Pipeline("refused"))

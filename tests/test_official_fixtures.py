@@ -111,20 +111,31 @@ def number_operators() -> Pipeline:
     p = Pipeline("number_operators")
     score = p.add(name="score", id="input_0").input(input_type="int32")
     ratio = p.add(name="ratio", id="input_1").input(input_type="float")
-    router = p.add(name="grade", id="condition_0").condition([
-        ConditionGroup([
-            Clause(score.value, Operator.GREATER_THAN_EQUAL, 90),
-            Clause(ratio.value, Operator.LESS_THAN_EQUAL, 0.5),
-        ], [AND]),
-        ConditionGroup([
-            Clause(score.value, Operator.GREATER_THAN, 50),
-            Clause(score.value, Operator.EQUAL, 42),
-        ], [OR]),
-        ConditionGroup([
-            Clause(score.value, Operator.LESS_THAN, 0),
-            Clause(ratio.value, Operator.NOT_EQUAL, 1),
-        ], [OR]),
-    ])
+    router = p.add(name="grade", id="condition_0").condition(
+        [
+            ConditionGroup(
+                [
+                    Clause(score.value, Operator.GREATER_THAN_EQUAL, 90),
+                    Clause(ratio.value, Operator.LESS_THAN_EQUAL, 0.5),
+                ],
+                [AND],
+            ),
+            ConditionGroup(
+                [
+                    Clause(score.value, Operator.GREATER_THAN, 50),
+                    Clause(score.value, Operator.EQUAL, 42),
+                ],
+                [OR],
+            ),
+            ConditionGroup(
+                [
+                    Clause(score.value, Operator.LESS_THAN, 0),
+                    Clause(ratio.value, Operator.NOT_EQUAL, 1),
+                ],
+                [OR],
+            ),
+        ]
+    )
     routed(p, router, score.value, ["top", "pass", "odd", "other"])
     return p
 
@@ -132,22 +143,33 @@ def number_operators() -> Pipeline:
 def text_operators() -> Pipeline:
     p = Pipeline("text_operators")
     text = p.add(name="message", id="input_0").input(input_type="string").text
-    router = p.add(name="kind", id="condition_0").condition([
-        ConditionGroup([
-            Clause(text, Operator.TEXT_STARTS_WITH, "hello"),
-            Clause(text, Operator.TEXT_DOES_NOT_END_WITH, "!"),
-            Clause(text, Operator.TEXT_DOES_NOT_CONTAIN, "bye"),
-        ], [AND, AND]),
-        ConditionGroup([
-            Clause(text, Operator.TEXT_ENDS_WITH, "?"),
-            Clause(text, Operator.TEXT_CONTAINS, "please"),
-        ], [OR]),
-        ConditionGroup([
-            Clause(text, Operator.TEXT_DOES_NOT_START_WITH, "#"),
-            Clause(text, Operator.TEXT_GREATER_THAN_N_CHARS, 20),
-            Clause(text, Operator.TEXT_LESS_THAN_N_CHARS, 40),
-        ], [AND, AND]),
-    ])
+    router = p.add(name="kind", id="condition_0").condition(
+        [
+            ConditionGroup(
+                [
+                    Clause(text, Operator.TEXT_STARTS_WITH, "hello"),
+                    Clause(text, Operator.TEXT_DOES_NOT_END_WITH, "!"),
+                    Clause(text, Operator.TEXT_DOES_NOT_CONTAIN, "bye"),
+                ],
+                [AND, AND],
+            ),
+            ConditionGroup(
+                [
+                    Clause(text, Operator.TEXT_ENDS_WITH, "?"),
+                    Clause(text, Operator.TEXT_CONTAINS, "please"),
+                ],
+                [OR],
+            ),
+            ConditionGroup(
+                [
+                    Clause(text, Operator.TEXT_DOES_NOT_START_WITH, "#"),
+                    Clause(text, Operator.TEXT_GREATER_THAN_N_CHARS, 20),
+                    Clause(text, Operator.TEXT_LESS_THAN_N_CHARS, 40),
+                ],
+                [AND, AND],
+            ),
+        ]
+    )
     routed(p, router, text, ["greeting", "question", "medium", "other"])
     return p
 
@@ -160,22 +182,33 @@ def unary_and_collections() -> Pipeline:
     meta = p.add(name="meta", id="llm_0").llm(
         provider="local", model="echo", prompt=note.text, json_response=True
     )
-    router = p.add(name="triage", id="condition_0").condition([
-        ConditionGroup([
-            Clause(flag.value, Operator.IS_TRUE),
-            Clause(tags.value, Operator.VEC_CONTAINS, "urgent"),
-        ], [AND]),
-        ConditionGroup([
-            Clause(flag.value, Operator.IS_FALSE),
-            Clause(tags.value, Operator.VEC_DOES_NOT_CONTAIN, "spam"),
-            Clause(meta.response, Operator.MAP_CONTAINS_KEY, "response"),
-        ], [AND, AND]),
-        ConditionGroup([
-            Clause(note.text, Operator.IS_EMPTY),
-            Clause(note.text, Operator.IS_NOT_EMPTY),
-            Clause(flag.value, Operator.IS_TRUE),
-        ], [OR, AND]),
-    ])
+    router = p.add(name="triage", id="condition_0").condition(
+        [
+            ConditionGroup(
+                [
+                    Clause(flag.value, Operator.IS_TRUE),
+                    Clause(tags.value, Operator.VEC_CONTAINS, "urgent"),
+                ],
+                [AND],
+            ),
+            ConditionGroup(
+                [
+                    Clause(flag.value, Operator.IS_FALSE),
+                    Clause(tags.value, Operator.VEC_DOES_NOT_CONTAIN, "spam"),
+                    Clause(meta.response, Operator.MAP_CONTAINS_KEY, "response"),
+                ],
+                [AND, AND],
+            ),
+            ConditionGroup(
+                [
+                    Clause(note.text, Operator.IS_EMPTY),
+                    Clause(note.text, Operator.IS_NOT_EMPTY),
+                    Clause(flag.value, Operator.IS_TRUE),
+                ],
+                [OR, AND],
+            ),
+        ]
+    )
     routed(p, router, note.text, ["urgent", "calm", "noted", "other"])
     return p
 
@@ -183,9 +216,11 @@ def unary_and_collections() -> Pipeline:
 def expression_operator() -> Pipeline:
     p = Pipeline("expression_operator")
     amount = p.add(name="amount", id="input_0").input(input_type="int32")
-    router = p.add(name="check", id="condition_0").condition([
-        ConditionGroup([Clause(f"{amount.value} > 10", Operator.EXPRESSION)]),
-    ])
+    router = p.add(name="check", id="condition_0").condition(
+        [
+            ConditionGroup([Clause(f"{amount.value} > 10", Operator.EXPRESSION)]),
+        ]
+    )
     routed(p, router, amount.value, ["big", "small"])
     return p
 
@@ -204,8 +239,11 @@ def text_processing_stream() -> Pipeline:
         style.text, "character(s)", character=","
     )
     writer = p.add(name="writer", id="llm_0").llm(
-        provider="local", model="echo", prompt=f"Write on {joined.processed_text}",
-        system="Be brief.", stream=True,
+        provider="local",
+        model="echo",
+        prompt=f"Write on {joined.processed_text}",
+        system="Be brief.",
+        stream=True,
     )
     p.add(name="story", id="output_0").output(writer.response, "stream<string>")
     p.add(name="story_text", id="output_1").output(writer.response, "string")
@@ -231,8 +269,15 @@ def layout_order() -> Pipeline:
 BUILDERS: dict[str, Callable[[], Pipeline]] = {
     build.__name__: build
     for build in (
-        typed_inputs, file_inputs, typed_outputs, number_operators, text_operators,
-        unary_and_collections, expression_operator, text_processing_stream, layout_order,
+        typed_inputs,
+        file_inputs,
+        typed_outputs,
+        number_operators,
+        text_operators,
+        unary_and_collections,
+        expression_operator,
+        text_processing_stream,
+        layout_order,
     )
 }
 

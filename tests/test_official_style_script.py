@@ -23,17 +23,32 @@ SCRIPT = Path(__file__).parent / "fixtures" / "official_style" / "pipelines_scri
 
 
 def test_an_official_style_script_runs_unchanged(server: LocalServer, tmp_path: Path) -> None:
-    env = {**os.environ, "VECTORSHIFT_API_KEY": server.api_key,
-           "VECTORSHIFT_BASE_URL": server.base_url}
-    done = subprocess.run([sys.executable, str(SCRIPT)], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "VECTORSHIFT_API_KEY": server.api_key,
+        "VECTORSHIFT_BASE_URL": server.base_url,
+    }
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["answer"] == "Why is the sky blue?"
     assert seen["final"] == "again"
     assert seen["streamed"] is True
-    assert seen["names"] == ["items", "text_formatter_0", "text_0", "upper_list", "lists",
-                             "answers"]
+    assert seen["names"] == [
+        "items",
+        "text_formatter_0",
+        "text_0",
+        "upper_list",
+        "lists",
+        "answers",
+    ]
     assert seen["batch"] == {"upper_list": ["X", "Y"], "answers": ["a", "b"]}
     assert seen["to_dict"] == "pipeline"
     assert seen["from_json"] is True and seen["serialized"] is True

@@ -58,8 +58,10 @@ def render(spans: Sequence[ReadableSpan]) -> str:
     for span in spans:
         parent = f"{span.parent.span_id:016x}" if span.parent else "-"
         assert span.context is not None
-        lines.append(f"{span.name}  span={span.context.span_id:016x}  parent={parent}  "
-                     f"trace={span.context.trace_id:032x}  status={span.status.status_code.name}")
+        lines.append(
+            f"{span.name}  span={span.context.span_id:016x}  parent={parent}  "
+            f"trace={span.context.trace_id:032x}  status={span.status.status_code.name}"
+        )
         for key, value in sorted((span.attributes or {}).items()):
             lines.append(f"    {key} = {value}")
         for event in span.events:
@@ -78,7 +80,9 @@ async def test_a_start_and_its_result_are_spans_in_the_callers_trace(
     print("\n" + render(exporter.get_finished_spans()))
     start, result, outer = exporter.get_finished_spans()
     assert (start.name, result.name, outer.name) == (
-        "vectorshift.start", "vectorshift.result", "handle order 42"
+        "vectorshift.start",
+        "vectorshift.result",
+        "handle order 42",
     )
     for span in (start, result):
         assert span.kind is SpanKind.CLIENT
@@ -105,7 +109,9 @@ async def test_the_local_server_records_the_starts_traceparent_with_the_run(
     assert start.context is not None
     version, trace_id, parent_id, _ = status.raw["traceparent"].split("-")
     assert (version, trace_id, parent_id) == (
-        "00", f"{start.context.trace_id:032x}", f"{start.context.span_id:016x}"
+        "00",
+        f"{start.context.trace_id:032x}",
+        f"{start.context.span_id:016x}",
     )
 
 
@@ -113,8 +119,9 @@ async def test_retries_are_span_events(
     traced: Client, exporter: InMemorySpanExporter, faults: FaultInjector
 ) -> None:
     pipeline = await saved(echo_pipeline(unique("retry")), traced)
-    faults.add(method="POST", path=f"/pipeline/{pipeline.id}/run$", status=429,
-               retry_after=0, count=2)
+    faults.add(
+        method="POST", path=f"/pipeline/{pipeline.id}/run$", status=429, retry_after=0, count=2
+    )
     exporter.clear()
     await pipeline.astart({"query": "hi"})
     (start,) = exporter.get_finished_spans()
@@ -164,7 +171,10 @@ async def test_a_maps_runs_are_children_of_the_map_span(
     (map_span,) = [span for span in spans if span.name == "vectorshift.map"]
     children = [span for span in spans if span is not map_span]
     assert sorted(span.name for span in children) == [
-        "vectorshift.result", "vectorshift.result", "vectorshift.start", "vectorshift.start"
+        "vectorshift.result",
+        "vectorshift.result",
+        "vectorshift.start",
+        "vectorshift.start",
     ]
     assert map_span.context is not None
     assert all(

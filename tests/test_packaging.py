@@ -37,8 +37,10 @@ def test_the_licence_file_is_the_mit_licence_pyproject_declares(wheel: zipfile.Z
 def test_the_progress_extra_installs_tqdm(wheel: zipfile.ZipFile) -> None:
     meta = metadata(wheel)
     assert "progress" in meta.get_all("Provides-Extra", [])
-    assert any(req.startswith("tqdm") and re.search("extra == ['\"]progress['\"]", req)
-               for req in meta.get_all("Requires-Dist", []))
+    assert any(
+        req.startswith("tqdm") and re.search("extra == ['\"]progress['\"]", req)
+        for req in meta.get_all("Requires-Dist", [])
+    )
 
 
 def test_the_wheel_holds_the_package_and_its_typing_marker(wheel: zipfile.ZipFile) -> None:
@@ -49,8 +51,9 @@ def test_the_wheel_holds_the_package_and_its_typing_marker(wheel: zipfile.ZipFil
 
 def test_the_wheel_ships_the_dashboards_script_and_style(wheel: zipfile.ZipFile) -> None:
     # The dashboard loads nothing from elsewhere (no CDN): what it serves is in the wheel.
-    served = {f"vectorshift/local/dashboard_static/{name}"
-              for name in ("dashboard.css", "dashboard.js")}
+    served = {
+        f"vectorshift/local/dashboard_static/{name}" for name in ("dashboard.css", "dashboard.js")
+    }
     assert served <= set(wheel.namelist())
     for name in served:
         text = wheel.read(name).decode()
@@ -81,8 +84,9 @@ def imported_top_level_modules() -> set[str]:
 
 def test_every_runtime_dependency_is_imported_by_the_package(wheel: zipfile.ZipFile) -> None:
     specs = metadata(wheel).get_all("Requires-Dist", [])
-    names = [re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0] for spec in specs
-             if "extra ==" not in spec]
+    names = [
+        re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0] for spec in specs if "extra ==" not in spec
+    ]
     imported = imported_top_level_modules()
     unused = [name for name in names if name.lower().replace("-", "_") not in imported]
     assert "httpx" in names and unused == [], f"declared but never imported: {unused}"
@@ -108,13 +112,17 @@ def test_no_install_command_in_the_docs_fetches_the_registrys_vectorshift() -> N
     # The registry's `vectorshift` is the official client: every command that installs this
     # SDK names its source (a path, a wheel, a URL), and each page that mentions the bare
     # command says it is the other package.
-    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
-             *sorted((ROOT / "examples").rglob("README.md"))]
+    pages = [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").rglob("*.md")),
+        *sorted((ROOT / "examples").rglob("README.md")),
+    ]
     for page in pages:
         text = page.read_text(encoding="utf-8")
         for line in INSTALL_LINE.findall(text):
-            installs_registry_sdk = re.search(r"pip install +'?vectorshift(\[[a-z,]+\])?'?( |$)",
-                                              line)
+            installs_registry_sdk = re.search(
+                r"pip install +'?vectorshift(\[[a-z,]+\])?'?( |$)", line
+            )
             if installs_registry_sdk:
-                around = text[max(0, text.find(line) - 120): text.find(line) + 300]
+                around = text[max(0, text.find(line) - 120) : text.find(line) + 300]
                 assert "official client" in around, f"{page.name}: {line!r}"

@@ -44,28 +44,28 @@ CHAINED = [
 """Blocks run one after another in one process, in README order, from the first snippet on."""
 
 PRELUDES = {
-    "Background runs": '''
+    "Background runs": """
         def save(pipeline_id, task_id):  # "anywhere: Redis, a database..."
             global pid, tid
             pid, tid = pipeline_id, task_id
-    ''',
-    "Many runs, nothing lost or doubled": '''
+    """,
+    "Many runs, nothing lost or doubled": """
         questions = ["What are tides?", "Why is the sky blue?", "What is rain?"]
         def row_id(row): return row["query"]
         def save(index, result): print("saved", index, result)
         def report(index, error): raise AssertionError(f"run {index} failed: {error}")
-    ''',
-    "Building pipelines": '''
+    """,
+    "Building pipelines": """
         pipeline = Pipeline.new(name="Router")      # a new pipeline for the router nodes
         query = pipeline.add(name="query").input()
-    ''',
+    """,
 }
 
 POSTLUDES = {
-    "Building pipelines": '''
+    "Building pipelines": """
         pipeline.save()
         print("routed:", pipeline.run({"query": "write code"})["outputs"]["answer"])
-    ''',
+    """,
 }
 
 
@@ -91,20 +91,35 @@ def script(titles: list[str]) -> str:
         if "await " in code:
             code = "import asyncio\nasync def _block():\n" + textwrap.indent(code, "    ")
             code += "asyncio.run(_block())\n"
-        parts += [textwrap.dedent(PRELUDES.get(title, "")), code,
-                  textwrap.dedent(POSTLUDES.get(title, "")), f"print('--- done: {title}')\n"]
+        parts += [
+            textwrap.dedent(PRELUDES.get(title, "")),
+            code,
+            textwrap.dedent(POSTLUDES.get(title, "")),
+            f"print('--- done: {title}')\n",
+        ]
     return "\n".join(parts)
 
 
 @pytest.fixture
 def local_platform(tmp_path: Path) -> Iterator[dict[str, str]]:
     """``python -m vectorshift.local`` on a free port; the environment a user exports for it."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("VECTORSHIFT_", "OPENAI_"))}
-    command = [sys.executable, "-m", "vectorshift.local", "--port", "0", "--db",
-               str(tmp_path / "readme.db"), "--api-key", "vs-local-dev", "--api-key", EXTRA_KEY]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, env=env, cwd=tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VECTORSHIFT_", "OPENAI_"))}
+    command = [
+        sys.executable,
+        "-m",
+        "vectorshift.local",
+        "--port",
+        "0",
+        "--db",
+        str(tmp_path / "readme.db"),
+        "--api-key",
+        "vs-local-dev",
+        "--api-key",
+        EXTRA_KEY,
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path
+    )
     try:
         assert process.stdout is not None
         printed = [process.stdout.readline() for _ in range(3)]
@@ -118,8 +133,9 @@ def local_platform(tmp_path: Path) -> Iterator[dict[str, str]]:
 def run_script(code: str, env: dict[str, str], cwd: Path) -> str:
     path = cwd / "snippet.py"
     path.write_text(code)
-    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=180)
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, env=env, cwd=cwd, timeout=180
+    )
     assert done.returncode == 0, f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     return done.stdout
 
@@ -137,8 +153,11 @@ def test_the_first_snippet_runs_without_an_openai_key_and_again_later(
     later = run_script(code, local_platform, tmp_path)
     assert first == later == "Summarise: ...\n"
     headers = {"Authorization": f"Bearer {local_platform['VECTORSHIFT_API_KEY']}"}
-    listed = httpx.get(f"{local_platform['VECTORSHIFT_BASE_URL']}/pipelines",
-                       params={"verbose": "true"}, headers=headers).json()
+    listed = httpx.get(
+        f"{local_platform['VECTORSHIFT_BASE_URL']}/pipelines",
+        params={"verbose": "true"},
+        headers=headers,
+    ).json()
     assert [p["name"] for p in listed["objects"]] == ["Summariser"]
 
 

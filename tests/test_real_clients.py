@@ -127,9 +127,10 @@ def test_fastapi_app_stays_responsive_while_50_runs_are_awaited(fastapi_app: str
 
 def test_fastapi_chat_route_relays_tokens_as_sse(fastapi_app: str) -> None:
     events = []
-    with httpx.Client(base_url=fastapi_app, timeout=30) as http, http.stream(
-        "GET", "/chat", params={"q": "hello"}
-    ) as response:
+    with (
+        httpx.Client(base_url=fastapi_app, timeout=30) as http,
+        http.stream("GET", "/chat", params={"q": "hello"}) as response,
+    ):
         for line in response.iter_lines():
             if line.startswith("event:"):
                 events.append(line.split(":", 1)[1].strip())

@@ -45,7 +45,8 @@ def test_a_retried_start_is_one_run_with_one_key(vectorshift_local_shared: Local
         method="POST", path=r"/run$", status=503, when="after", count=2
     )
     client = Client(
-        api_key=vectorshift_local_shared.api_key, base_url=vectorshift_local_shared.url,
+        api_key=vectorshift_local_shared.api_key,
+        base_url=vectorshift_local_shared.url,
         retry=RetryPolicy(max_retries=3, backoff_base=0.01, max_backoff=0.05),
     )
     pipeline = writer_pipeline(client)
@@ -63,7 +64,8 @@ def test_a_dropped_connection_is_recorded_without_a_status(
     vectorshift_local_shared.faults.add(method="GET", path=r"/pipelines$", drop=True, count=1)
     Pipeline.list()
     assert [r.status for r in vectorshift_local_shared.requests("GET", r"/pipelines$")] == [
-        None, 200,
+        None,
+        200,
     ]
 
 
@@ -80,7 +82,10 @@ def test_runs_are_recorded_with_inputs_outputs_status_timing_and_prompts(
     assert run.prompts == ["Write about tides"]
     (call,) = vectorshift_local_shared.llm_calls("writer")
     assert (call.run_id, call.scripted, call.rule, call.answer) == (
-        run.task_id, True, "tides", "Tides rise.",
+        run.task_id,
+        True,
+        "tides",
+        "Tides rise.",
     )
     assert vectorshift_local_shared.prompts() == ["Write about tides"]
 

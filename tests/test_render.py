@@ -55,7 +55,7 @@ def test_describe_lists_nodes_by_level_with_their_wired_inputs() -> None:
         "1  router (condition)  conditions=query.text\n"
         "2  coder (llm)  prompt=query.text, when router.path_0\n"
         '   "writer" (llm)  prompt=query.text, system=query.text, when router.path_else\n'
-        "3  merge (merge)  fields=[coder.response, \"writer\".response]\n"
+        '3  merge (merge)  fields=[coder.response, "writer".response]\n'
         "4  answer (output)  value=merge.output\n"
     )
 

@@ -30,9 +30,13 @@ from vectorshift import (
 
 pytestmark = pytest.mark.anyio
 
-LISTED = json.dumps({"status": "success", "object_ids": ["p"], "objects": [
-    {"_id": "p", "name": "kept", "nodes": {}}
-]}).encode()
+LISTED = json.dumps(
+    {
+        "status": "success",
+        "object_ids": ["p"],
+        "objects": [{"_id": "p", "name": "kept", "nodes": {}}],
+    }
+).encode()
 
 
 def serve(body: bytes, **headers: str) -> Callable[[RawRequest], bytes]:

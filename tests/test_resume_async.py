@@ -105,7 +105,8 @@ async def test_watching_an_ended_run_after_its_last_event_ends_at_once(
     last = int(everything[-1].id or 0)
     # A retry policy that would take seconds to give up: the status answers at once instead.
     patient = Client(
-        api_key=server.api_key, base_url=server.base_url,
+        api_key=server.api_key,
+        base_url=server.base_url,
         retry=RetryPolicy(max_retries=5, backoff_base=1.0),
     )
     watcher = RunHandler(pipeline_id=handler.pipeline_id, task_id=handler.task_id, client=patient)

@@ -325,7 +325,10 @@ def test_server_waits_are_sanitised_and_capped_in_one_place() -> None:
         assert policy.server_wait(parse_retry_after(header)) == expected, header
         # A wait the server asked for replaces the jittered one, sanitised the same way.
         error = RateLimitError(
-            "slow down", status_code=429, method="GET", url="/x",
+            "slow down",
+            status_code=429,
+            method="GET",
+            url="/x",
             retry_after=parse_retry_after(header),
         )
         waited = policy.delay(error, 0)

@@ -257,7 +257,8 @@ async def test_malformed_pipeline_is_a_422_naming_the_node(client: Client) -> No
     graph["nodes"][llm_id]["inputs"]["prompt"] = "{{ ghost_0.text }}"
     with pytest.raises(UnprocessableEntityError) as info:
         await client.http.request(
-            "POST", f"/update/pipeline/{pipeline.id}",
+            "POST",
+            f"/update/pipeline/{pipeline.id}",
             json_body={"nodes": graph["nodes"], "canvas_metadata": graph["canvas_metadata"]},
         )
     assert llm_id in info.value.error_message and "ghost_0" in info.value.error_message

@@ -52,7 +52,8 @@ def test_no_model_of_the_wire_modules_is_left_out() -> None:
     for _, module_name, names, _ in gen.GROUPS:
         module = importlib.import_module(module_name)
         models = {
-            name for name in module.__all__
+            name
+            for name in module.__all__
             if inspect.isclass(getattr(module, name))
             and issubclass(getattr(module, name), BaseModel)
         }
@@ -64,9 +65,7 @@ def test_a_changed_model_makes_the_check_fail_and_the_tool_mends_it(tmp_path: Pa
     first = next(iter(gen.shapes()))
     (tmp_path / "docs" / "schemas" / f"{first.name}.json").write_text("{}\n")
     (tmp_path / "docs" / "schemas" / "Gone.json").write_text("{}\n")
-    assert set(gen.stale(tmp_path)) == {
-        f"docs/schemas/{first.name}.json", "docs/schemas/Gone.json"
-    }
+    assert set(gen.stale(tmp_path)) == {f"docs/schemas/{first.name}.json", "docs/schemas/Gone.json"}
     gen.write(tmp_path)
     assert gen.stale(tmp_path) == []
     assert not (tmp_path / "docs" / "schemas" / "Gone.json").exists()

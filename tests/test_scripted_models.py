@@ -26,7 +26,10 @@ def two_llms(*, stream: bool = False, save: bool = True) -> Pipeline:
     query = pipeline.add(name="query").input()
     label = pipeline.add(name="classifier").llm(model="gpt-4o-mini", prompt=query.text)
     writer = pipeline.add(name="writer").llm(
-        provider="anthropic", model="claude", prompt=query.text, stream=stream,
+        provider="anthropic",
+        model="claude",
+        prompt=query.text,
+        stream=stream,
         token_delay_ms=0,
     )
     pipeline.add(name="label").output(label.response)
@@ -214,7 +217,10 @@ def test_the_command_line_serves_a_script_file(tmp_path: Path) -> None:
     env["VECTORSHIFT_LOCAL_API_KEY"] = "vs-local-dev"
     server = subprocess.Popen(
         [sys.executable, "-m", "vectorshift.local", "--port", "0", "--script", str(script)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     try:
         assert server.stdout is not None
@@ -238,7 +244,9 @@ def test_the_command_line_refuses_an_invalid_script(tmp_path: Path) -> None:
     script.write_text('[{"node": "a"}]')
     result = subprocess.run(
         [sys.executable, "-m", "vectorshift.local", "--port", "0", "--script", str(script)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "--script: script rule: give answer, answers, tokens or error" in result.stderr

@@ -40,7 +40,8 @@ def _serialised(value: Any, depth: int = 0) -> list[str]:
         return []
     if isinstance(value, dict):
         return [
-            text for k, v in value.items()
+            text
+            for k, v in value.items()
             for text in _serialised(k, depth + 1) + _serialised(v, depth + 1)
         ]
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -131,7 +132,8 @@ async def test_an_error_body_that_echoes_the_key_is_redacted(
     def echo(request: RawRequest) -> bytes:
         sent = request.headers["authorization"]
         return http_response(
-            400, f'{{"error": "key {sent} is not valid here", "sent": ["{sent}"]}}',
+            400,
+            f'{{"error": "key {sent} is not valid here", "sent": ["{sent}"]}}',
             headers={"X-Echo": sent},
         )
 

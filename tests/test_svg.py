@@ -27,8 +27,11 @@ def parse(svg: str) -> ET.Element:
 
 
 def texts(root: ET.Element, css: str | None = None) -> list[str]:
-    return [t.text or "" for t in root.iter(f"{NS}text")
-            if css is None or css in (t.get("class") or "").split()]
+    return [
+        t.text or ""
+        for t in root.iter(f"{NS}text")
+        if css is None or css in (t.get("class") or "").split()
+    ]
 
 
 def node_groups(root: ET.Element) -> list[ET.Element]:
@@ -54,7 +57,13 @@ def test_a_pipeline_draws_every_node_with_its_name_type_and_shape() -> None:
     names = [texts(g)[0] for g in groups]
     assert names == ["query", "router", "coder", '"writer"', "merge", "answer"]
     assert [texts(g, "vsd-kind") for g in groups] == [
-        ["input"], ["condition"], ["llm"], ["llm"], ["merge"], ["output"]]
+        ["input"],
+        ["condition"],
+        ["llm"],
+        ["llm"],
+        ["merge"],
+        ["output"],
+    ]
     shapes = [(g.get("class") or "").split()[1] for g in groups]
     assert shapes == ["vsd-round", "vsd-hexagon", "vsd-box", "vsd-box", "vsd-box", "vsd-round"]
     round_rect = groups[0].find(f"{NS}rect")
@@ -67,7 +76,8 @@ def test_a_pipeline_draws_every_node_with_its_name_type_and_shape() -> None:
 def test_arrows_carry_their_labels_and_condition_paths_are_dashed() -> None:
     root = parse(router().to_svg())
     assert sorted(texts(root, "vsd-label")) == sorted(
-        ["text", "text", "path_0", "text", "path_else", "response", "response", "output"])
+        ["text", "text", "path_0", "text", "path_else", "response", "response", "output"]
+    )
     edges = [p for p in root.iter(f"{NS}path") if "vsd-edge" in (p.get("class") or "")]
     dashed = [p for p in edges if "vsd-dashed" in (p.get("class") or "")]
     assert (len(edges), len(dashed)) == (8, 2)
@@ -101,8 +111,13 @@ def test_columns_are_the_builders_levels() -> None:
 def test_the_same_graph_gives_the_same_bytes_in_any_process() -> None:
     code = "from tests.test_render import router; print(router().to_svg())"
     outputs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+        ).stdout
         for seed in ("1", "2")
     }
     assert outputs == {router().to_svg() + "\n"}
@@ -121,7 +136,15 @@ def test_every_text_is_escaped_and_nothing_is_external() -> None:
     assert "<script" not in svg and "<img" not in svg
     for element in root.iter():
         assert element.tag.removeprefix(NS) in (
-            "svg", "style", "g", "path", "text", "title", "rect", "polygon"), element.tag
+            "svg",
+            "style",
+            "g",
+            "path",
+            "text",
+            "title",
+            "rect",
+            "polygon",
+        ), element.tag
         assert "id" not in element.attrib and not any(k.startswith("on") for k in element.attrib)
     assert "url(" not in svg and "@import" not in svg and "href" not in svg
     assert svg.count("http") == 1  # the namespace
@@ -163,8 +186,13 @@ def test_bad_arguments_are_named() -> None:
 def test_empty_graphs_cycles_and_stray_arrows_still_draw() -> None:
     assert parse(Pipeline("empty").to_svg()).get("width") == "24"
     cycle = [DiagramNode("a", "a"), DiagramNode("b", "b"), DiagramNode("c", "c")]
-    arrows = [DiagramEdge("a", "b", "x"), DiagramEdge("b", "c"), DiagramEdge("c", "b", "back"),
-              DiagramEdge("a", "a"), DiagramEdge("a", "nowhere")]
+    arrows = [
+        DiagramEdge("a", "b", "x"),
+        DiagramEdge("b", "c"),
+        DiagramEdge("c", "b", "back"),
+        DiagramEdge("a", "a"),
+        DiagramEdge("a", "nowhere"),
+    ]
     root = parse(draw(cycle, arrows))
     assert [texts(g)[0] for g in node_groups(root)] == ["a", "b", "c"]
     assert sorted(texts(root, "vsd-label")) == ["back", "x"]
@@ -175,19 +203,27 @@ def test_a_stored_pipeline_object_draws_as_the_pipeline_does() -> None:
     stored = {"name": pipeline.name, **pipeline.to_json()}
     assert svg_of_stored(stored) == pipeline.to_svg()
     assert svg_of_stored(stored, "TD") == pipeline.to_svg("TD")
-    stored["nodes"]["mystery_0"] = {"id": "mystery_0", "type": "from_the_future", "inputs": {
-        "x": f"{{{{ {pipeline.node('merge').id}.output }}}}"}}
+    stored["nodes"]["mystery_0"] = {
+        "id": "mystery_0",
+        "type": "from_the_future",
+        "inputs": {"x": f"{{{{ {pipeline.node('merge').id}.output }}}}"},
+    }
     root = parse(svg_of_stored(stored))
     assert texts(node_groups(root)[-1]) == ["mystery_0", "from_the_future"]
     assert parse(svg_of_stored({"name": "nothing"})).get("aria-label") == (
-        "Diagram of the pipeline nothing")
+        "Diagram of the pipeline nothing"
+    )
 
 
 def wide_graph(count: int) -> tuple[list[DiagramNode], list[DiagramEdge]]:
     """``count`` nodes in layers of up to 8, each fed by two nodes of earlier layers (one of
     them several layers back), so that arrows skip layers."""
-    nodes = [DiagramNode(f"n{i}", f"node number {i}", "llm" if i % 3 else "",
-                         ("box", "round", "hexagon")[i % 3]) for i in range(count)]
+    nodes = [
+        DiagramNode(
+            f"n{i}", f"node number {i}", "llm" if i % 3 else "", ("box", "round", "hexagon")[i % 3]
+        )
+        for i in range(count)
+    ]
     edges = []
     for i in range(8, count):
         edges.append(DiagramEdge(f"n{i - 8 - i % 5}", f"n{i}", f"out{i % 4}"))
@@ -204,7 +240,7 @@ def test_a_200_node_graph_is_quick_small_and_its_boxes_do_not_overlap() -> None:
     boxes = sorted(box_of(g) for g in node_groups(parse(svg)))
     assert len(boxes) == 200
     for index, a in enumerate(boxes):
-        for b in boxes[index + 1:]:
+        for b in boxes[index + 1 :]:
             if b[0] >= a[2]:
                 break
             assert a[3] <= b[1] or b[3] <= a[1], (a, b)
@@ -212,7 +248,9 @@ def test_a_200_node_graph_is_quick_small_and_its_boxes_do_not_overlap() -> None:
 
 
 def test_the_drawing_is_not_imported_with_vectorshift() -> None:
-    code = ("import sys, vectorshift, vectorshift.pipeline; "
-            "print('vectorshift.pipeline._svg' in sys.modules)")
+    code = (
+        "import sys, vectorshift, vectorshift.pipeline; "
+        "print('vectorshift.pipeline._svg' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout == "False\n", done.stderr

@@ -173,7 +173,10 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a fresh interpreter in development mode (ResourceWarnings shown)."""
     return subprocess.run(
         [sys.executable, "-X", "dev", "-W", "always", "-c", textwrap.dedent(code)],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -10,15 +10,15 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = '''
+CONFTEST = """
 import pytest
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request):
     return request.param
-'''
+"""
 
-GREETER = '''
+GREETER = """
 import os
 
 import pytest
@@ -32,9 +32,11 @@ def graph():
     llm = pipeline.add(name="greeting").llm(prompt=name.text, token_delay_ms=0)
     pipeline.add(name="answer").output(llm.response)
     return pipeline
-'''
+"""
 
-USER_TESTS = GREETER + '''
+USER_TESTS = (
+    GREETER
+    + """
 
 
 def test_sync(vectorshift_local):
@@ -71,7 +73,8 @@ def test_shared_isolation(vectorshift_local_shared, n):
     assert vectorshift_local_shared.faults.rules == []
     vectorshift_local_shared.faults.add(path="/nothing", status=500)
     assert os.environ["VECTORSHIFT_API_KEY"] == vectorshift_local_shared.api_key
-'''
+"""
+)
 
 
 def test_fixtures_serve_sync_asyncio_and_trio_tests(pytester: pytest.Pytester) -> None:
@@ -93,7 +96,7 @@ def test_the_plugin_works_under_xdist(pytester: pytest.Pytester) -> None:
 
 def test_a_marker_configures_the_fresh_platform(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_marker='''
+        test_marker="""
 import pytest
 
 @pytest.mark.vectorshift_local(
@@ -105,7 +108,7 @@ def test_configured(vectorshift_local):
 
 def test_default(vectorshift_local):
     assert vectorshift_local.server.config.max_active_runs == 32
-'''
+"""
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(passed=2)
@@ -128,7 +131,9 @@ def test_the_plugin_can_be_turned_off(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(errors=1)
 
 
-UNUSED_RULES = GREETER + '''
+UNUSED_RULES = (
+    GREETER
+    + """
 
 def greeter():
     pipeline = graph()
@@ -154,7 +159,8 @@ def test_opted_out_by_marker(vectorshift_local_shared):
 def test_opted_out_by_attribute(vectorshift_local):
     vectorshift_local.assert_all_called = False
     vectorshift_local.script.add(prompt="never sent", answer="unused")
-'''
+"""
+)
 
 
 def test_a_script_rule_no_call_used_fails_the_test_at_teardown(
@@ -163,14 +169,16 @@ def test_a_script_rule_no_call_used_fails_the_test_at_teardown(
     pytester.makepyfile(test_rules=UNUSED_RULES)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
     result.assert_outcomes(passed=4, errors=1)
-    result.stdout.fnmatch_lines([
-        "*ERROR at teardown of test_misspelt_node*",
-        "*1 script rule(s) of this test answered no LLM call: "
-        "ScriptRule(node='greting', answer='Hello!')*assert_all_called*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_misspelt_node*",
+            "*1 script rule(s) of this test answered no LLM call: "
+            "ScriptRule(node='greting', answer='Hello!')*assert_all_called*",
+        ]
+    )
 
 
-LEFT_OVER_RUN = '''
+LEFT_OVER_RUN = """
 import time
 
 from vectorshift import Pipeline
@@ -201,7 +209,7 @@ def test_2_owns_its_rules(vectorshift_local_shared):
         time.sleep(0.05)
     assert rule.answers == ["mine"] and rule.used == 0
     assert slow_pipeline().run({"name": "own"}, timeout=5)["outputs"] == {"answer": "mine"}
-'''
+"""
 
 
 def test_a_run_left_over_by_another_test_never_takes_this_tests_rules(

@@ -9,10 +9,9 @@ import pytest
 
 from vectorshift import Pipeline, RunHandler
 
-WAITS = [
-    (Pipeline, name)
-    for name in ("run", "arun", "stream", "astream", "map", "amap")
-] + [(RunHandler, name) for name in ("result", "aresult", "stream", "astream")]
+WAITS = [(Pipeline, name) for name in ("run", "arun", "stream", "astream", "map", "amap")] + [
+    (RunHandler, name) for name in ("result", "aresult", "stream", "astream")
+]
 
 
 @pytest.mark.parametrize(("cls", "name"), WAITS, ids=[f"{c.__name__}.{n}" for c, n in WAITS])

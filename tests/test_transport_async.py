@@ -65,8 +65,9 @@ async def test_retries_and_streams_work_above_it(
     pipeline.node("answer").inputs["output_type"] = "stream<string>"
     pipeline._client = client
     await pipeline.asave()
-    faults.add(method="POST", path=f"/pipeline/{pipeline.id}/run$", status=429,
-               retry_after=0, count=1)
+    faults.add(
+        method="POST", path=f"/pipeline/{pipeline.id}/run$", status=429, retry_after=0, count=1
+    )
     async with pipeline.astream({"query": "hi"}) as chunks:
         assert client.http.open_responses() == 1
         delivered = [chunk async for chunk in chunks]

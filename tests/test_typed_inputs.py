@@ -14,7 +14,12 @@ from vectorshift import Client, InputNode, Pipeline, PipelineDefinitionError
 from vectorshift.local import LocalServer
 
 VALID: dict[str, Any] = {
-    "n": 3, "r": 0.5, "b": True, "tags": ["a", "b"], "q": "hi", "when": "2026-12-02T10:00:00Z",
+    "n": 3,
+    "r": 0.5,
+    "b": True,
+    "tags": ["a", "b"],
+    "q": "hi",
+    "when": "2026-12-02T10:00:00Z",
     "j": {"k": [1, None]},
 }
 
@@ -125,8 +130,14 @@ def test_a_default_value_must_be_of_the_input_type(server: LocalServer) -> None:
     wrong = r"input node 'n': default_value: expected int32, got 'x' \(a string\)"
     with pytest.raises(PipelineDefinitionError, match=wrong):
         InputNode("n", "int32", default_value="x")
-    nodes = {"input_0": {"id": "input_0", "name": "n", "type": "input", "inputs": {
-        "input_type": "int32", "use_default_value": True, "default_value": "x"}}}
+    nodes = {
+        "input_0": {
+            "id": "input_0",
+            "name": "n",
+            "type": "input",
+            "inputs": {"input_type": "int32", "use_default_value": True, "default_value": "x"},
+        }
+    }
     response = post(server, "/pipeline", {"name": unique("bad-default"), "nodes": nodes})
     assert response.status_code == 422, response.text
     error = response.json()["error"]

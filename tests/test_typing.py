@@ -73,10 +73,14 @@ def user_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env_dir = tmp_path_factory.mktemp("user-venv")
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    site = Path(subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
     (site / "zz_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
@@ -87,8 +91,18 @@ def mypy(
     cache_dir: Path, python: Path, cwd: Path, *targets: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
-         "--cache-dir", str(cache_dir), "--python-executable", str(python), *targets],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            str(cache_dir),
+            "--python-executable",
+            str(python),
+            *targets,
+        ],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -98,9 +112,15 @@ def mypy(
 
 def test_the_wheel_ships_the_py_typed_marker(user_python: Path) -> None:
     found = subprocess.run(
-        [str(user_python), "-c",
-         "import pathlib, vectorshift; print(pathlib.Path(vectorshift.__file__).parent)"],
-        check=True, capture_output=True, text=True, cwd=user_python.parent,
+        [
+            str(user_python),
+            "-c",
+            "import pathlib, vectorshift; print(pathlib.Path(vectorshift.__file__).parent)",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=user_python.parent,
     ).stdout.strip()
     assert "user-venv" in found, f"vectorshift resolved outside the scratch venv: {found}"
     assert (Path(found) / "py.typed").is_file()
@@ -145,8 +165,8 @@ def test_mypy_tells_a_blocking_run_from_a_stream_in_a_user_project(
     assert len(errors) == 3, errors
     assert all("not_a_stream.py:6: error:" in line for line in errors[:2]), errors
     assert '"Coroutine[Any, Any, RunResult]" has no attribute "__aenter__"' in errors[0]
-    assert 'not_a_stream.py:9: error: "Coroutine[Any, Any, RunResult]" has no attribute' in (
-        errors[2]
+    assert (
+        'not_a_stream.py:9: error: "Coroutine[Any, Any, RunResult]" has no attribute' in (errors[2])
     )
 
 
@@ -155,6 +175,6 @@ def test_a_typed_output_reads_where_dict_access_returns_any(
 ) -> None:
     errors = user_errors(cache_dir, user_python, tmp_path, "returning.py", RETURNING)
     assert len(errors) == 1, errors
-    assert 'returning.py:6: error: Returning Any from function declared to return "str"' in (
-        errors[0]
+    assert (
+        'returning.py:6: error: Returning Any from function declared to return "str"' in (errors[0])
     )

@@ -116,18 +116,25 @@ def test_a_string_input_has_no_value() -> None:
 def test_condition_paths_are_attributes_for_every_path() -> None:
     p = Pipeline("p")
     q = p.add(name="q").input()
-    router = p.add(name="router").condition([
-        Clause(q.text, Operator.TEXT_CONTAINS, "a"),
-        Clause(q.text, Operator.TEXT_CONTAINS, "b"),
-        ConditionGroup([Clause(q.text, Operator.IS_EMPTY), Clause(q.text, Operator.IS_TRUE)],
-                       "OR"),
-    ])
+    router = p.add(name="router").condition(
+        [
+            Clause(q.text, Operator.TEXT_CONTAINS, "a"),
+            Clause(q.text, Operator.TEXT_CONTAINS, "b"),
+            ConditionGroup(
+                [Clause(q.text, Operator.IS_EMPTY), Clause(q.text, Operator.IS_TRUE)], "OR"
+            ),
+        ]
+    )
     assert [router.path_0.field, router.path_1.field, router.path_2.field] == [
-        "path_0", "path_1", "path_2"
+        "path_0",
+        "path_1",
+        "path_2",
     ]
     assert router.path_2 == router.path(2)
-    with pytest.raises(AttributeError, match="has no attribute 'path_3'; its paths are "
-                                             "path_0, path_1, path_2, path_else"):
+    with pytest.raises(
+        AttributeError,
+        match="has no attribute 'path_3'; its paths are path_0, path_1, path_2, path_else",
+    ):
         _ = router.path_3
     assert not hasattr(router, "path_3")
     assert not hasattr(router, "pathological")
@@ -144,8 +151,10 @@ def test_layout_orders_a_level_by_readiness_not_creation() -> None:
     p.add(name="out", id="out").output(both.text)
     p.add(name="out_a", id="out_a").output(only_a.text)
     canvas = p.to_json()["canvas_metadata"]["nodes"]
-    placed = {node_id: (meta["position"]["x"], meta["position"]["y"], meta["zIndex"])
-              for node_id, meta in canvas.items()}
+    placed = {
+        node_id: (meta["position"]["x"], meta["position"]["y"], meta["zIndex"])
+        for node_id, meta in canvas.items()
+    }
     assert placed == {
         "a": (0, 0, 0),
         "b": (0, 600, 1),

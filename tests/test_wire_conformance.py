@@ -50,18 +50,29 @@ def frames_of(response: httpx.Response) -> list[SSEFrame]:
             line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":")
         )
         if "data" in lines:
-            found.append(SSEFrame(event=lines.get("event", "message"), data=lines["data"],
-                                  id=lines.get("id"), retry=None))
+            found.append(
+                SSEFrame(
+                    event=lines.get("event", "message"),
+                    data=lines["data"],
+                    id=lines.get("id"),
+                    retry=None,
+                )
+            )
     return found
 
 
 def test_every_pipeline_answer_fits_its_declaration(http: httpx.Client) -> None:
-    body = {"name": unique("conformance"), "nodes": llm_graph(),
-            "canvas_metadata": {"nodes": {}, "edges": []}}
+    body = {
+        "name": unique("conformance"),
+        "nodes": llm_graph(),
+        "canvas_metadata": {"nodes": {}, "edges": []},
+    }
     pipeline_id = fits(Created, http.post("pipeline", json=body)).id
     fetched = fits(Fetched, http.get("pipeline", params={"id": pipeline_id}))
     assert fetched.object.id == pipeline_id and set(fetched.object.nodes or {}) == {
-        "input_0", "llm_0", "output_0"
+        "input_0",
+        "llm_0",
+        "output_0",
     }
     fits(Fetched, http.get("pipeline", params={"name": body["name"]}))
     listed = fits(Listed, http.get("pipelines", params={"verbose": "true", "limit": 1000}))
@@ -87,9 +98,12 @@ def test_every_run_answer_and_frame_fits_its_declaration(http: httpx.Client) -> 
     assert (read.task_id, read.raw_status, read.result) == (wire.task_id, wire.status, wire.result)
     fits(Ack, http.post(f"pipeline/{pipeline_id}/terminate", json={"run_id": started.task_id}))
 
-    bulk = fits(BulkRunAnswer, http.post(
-        f"pipeline/{pipeline_id}/bulk-run", json={"runs": [{"inputs": {"query": "x"}}] * 2}
-    ))
+    bulk = fits(
+        BulkRunAnswer,
+        http.post(
+            f"pipeline/{pipeline_id}/bulk-run", json={"runs": [{"inputs": {"query": "x"}}] * 2}
+        ),
+    )
     assert [item.outputs for item in bulk.run_outputs] == [{"answer": "x"}] * 2
 
     streamed = http.post(run, json={"inputs": {"query": "p q r"}, "stream": True})
@@ -104,16 +118,22 @@ def test_every_run_answer_and_frame_fits_its_declaration(http: httpx.Client) -> 
         assert chunk.id == frame.id
         if isinstance(wire_frame, StreamFrame):
             assert (chunk.output_name, chunk.output_value) == (
-                wire_frame.output_name, wire_frame.output_value
+                wire_frame.output_name,
+                wire_frame.output_value,
             )
         else:
             assert (chunk.raw_status, chunk.outputs) == (wire_frame.status, wire_frame.outputs)
 
 
 def test_the_readers_take_the_aliases_the_declarations_name() -> None:
-    frame = SSEFrame(event="result", data=json.dumps(
-        {"type": "result", "pipeline_run_id": "r-1", "status": "success", "outputs": {}}
-    ), id="7", retry=None)
+    frame = SSEFrame(
+        event="result",
+        data=json.dumps(
+            {"type": "result", "pipeline_run_id": "r-1", "status": "success", "outputs": {}}
+        ),
+        id="7",
+        retry=None,
+    )
     chunk = STREAM_FRAME.validate_json(frame.data, context=frame.id)
     assert (chunk.run_id, chunk.status) == ("r-1", "succeeded")
     assert ResultFrame.model_validate_json(frame.data).run_id == "r-1"

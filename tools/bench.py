@@ -74,13 +74,16 @@ def _ratios(figures: dict[str, Any]) -> dict[str, float]:
     stream = figures.get("stream")
     if stream:
         r["SDK astream() / raw tokens/s"] = (
-            stream["SDK astream() tokens/s"] / stream["raw httpx tokens/s"])
+            stream["SDK astream() tokens/s"] / stream["raw httpx tokens/s"]
+        )
         r["SDK astream() / raw first token"] = (
-            stream["SDK astream() first token ms"] / stream["raw httpx first token ms"])
+            stream["SDK astream() first token ms"] / stream["raw httpx first token ms"]
+        )
     decode = figures.get("decode")
     if decode:
         r["SDK StreamChunk / json.loads per frame"] = (
-            decode["SDK StreamChunk per frame us"] / decode["json.loads per frame us"])
+            decode["SDK StreamChunk per frame us"] / decode["json.loads per frame us"]
+        )
     fanout = figures.get("fanout")
     if fanout:
         for base in ("official start+result from threads", "raw httpx"):
@@ -94,22 +97,25 @@ def _ratios(figures: dict[str, Any]) -> dict[str, float]:
         deps = imports["dependencies import ms"]
         r["SDK import / dependencies"] = imports["SDK import ms"] / deps
         r["SDK import / dependencies and pydantic"] = (
-            imports["SDK import ms"] / imports["dependencies and pydantic import ms"])
+            imports["SDK import ms"] / imports["dependencies and pydantic import ms"]
+        )
         if "official client import ms" in imports:
             r["official import / dependencies"] = imports["official client import ms"] / deps
         if "SDK first run_status() ms" in imports:
             r["SDK first run_status() / raw first GET"] = (
-                imports["SDK first run_status() ms"] / imports["raw httpx first GET ms"])
+                imports["SDK first run_status() ms"] / imports["raw httpx first GET ms"]
+            )
             if "official client import ms" in imports:
                 r["SDK import + first run_status() / official import"] = (
-                    (imports["SDK import ms"] + imports["SDK first run_status() ms"])
-                    / imports["official client import ms"])
+                    imports["SDK import ms"] + imports["SDK first run_status() ms"]
+                ) / imports["official client import ms"]
     portal = figures.get("portal")
     if portal:
         base = portal["run_status(), raw httpx.AsyncClient GET ms"]
         for path in ("own loop", "private loop", "asyncio portal", "trio portal"):
             r[f"run_status() on the {path} / raw async GET"] = (
-                portal[f"run_status(), {path} ms"] / base)
+                portal[f"run_status(), {path} ms"] / base
+            )
     for case, values in figures.get("sse", {}).items():
         r[f"SSE decode, {case}: ours / httpx-sse"] = values["ours / httpx-sse"]
     return r
@@ -121,8 +127,8 @@ def _print(figures: dict[str, Any], ratios: dict[str, float]) -> None:
         for name, value in values.items():
             if isinstance(value, dict):
                 shown = ", ".join(
-                    f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in
-                    value.items())
+                    f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items()
+                )
                 print(f"  {name:46s} {shown}")
             else:
                 print(f"  {name:46s} {value:10.3f}")
@@ -164,14 +170,14 @@ def main() -> None:
                 figures["calls"] = bench_calls(server, args.calls, args.blocks)
             if "stream" in only:
                 figures["stream"] = bench_stream(
-                    server, args.tokens, args.server_tokens, args.stream_runs)
+                    server, args.tokens, args.server_tokens, args.stream_runs
+                )
             if "fanout" in only:
                 figures["fanout"] = bench_fanout(
-                    server, args.runs, args.concurrency, args.official_python,
-                    args.fanout_blocks)
+                    server, args.runs, args.concurrency, args.official_python, args.fanout_blocks
+                )
             if "imports" in only:
-                figures["imports"] = bench_imports(
-                    args.import_rounds, args.official_python, server)
+                figures["imports"] = bench_imports(args.import_rounds, args.official_python, server)
             if "portal" in only:
                 figures["portal"] = bench_portal(server, args.calls, args.blocks)
     if "sse" in only:
@@ -182,8 +188,10 @@ def main() -> None:
     ratios = _ratios(figures)
     _print(figures, ratios)
     load = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}
-    print(f"load average before {load_before[0]:.2f}, after {load['after'][0]:.2f} "
-          f"on {os.cpu_count()} cpus")
+    print(
+        f"load average before {load_before[0]:.2f}, after {load['after'][0]:.2f} "
+        f"on {os.cpu_count()} cpus"
+    )
     if args.compare:
         earlier = json.loads(args.compare.read_text())["ratios"]
         print(f"against {args.compare}:")
@@ -191,10 +199,18 @@ def main() -> None:
             if name in earlier:
                 print(f"  {name:70s} x{earlier[name]:6.2f} -> x{value:6.2f}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "figures": figures, "ratios": ratios, "load": load,
-            "python": platform.python_version(), "platform": platform.platform(),
-        }, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "figures": figures,
+                    "ratios": ratios,
+                    "load": load,
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

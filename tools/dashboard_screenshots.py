@@ -32,8 +32,13 @@ def _pipelines(client: Client) -> tuple[Pipeline, Pipeline, Pipeline]:
     topic = story.add(name="topic").input(description="what the story is about")
     length = story.add(name="words").input(input_type="int32")
     llm = story.add(name="writer").llm(
-        provider="local", model="lorem", prompt=topic.text, system="Write a short story.",
-        max_tokens=400, token_delay_ms=40, stream=True,
+        provider="local",
+        model="lorem",
+        prompt=topic.text,
+        system="Write a short story.",
+        max_tokens=400,
+        token_delay_ms=40,
+        stream=True,
     )
     del length
     out = story.add(name="story").output(llm.response)
@@ -73,13 +78,20 @@ def main(out: Path) -> None:
         failing = broken.start({"query": "x"})
         with contextlib.suppress(PipelineRunFailedError):
             failing.result(poll_interval=0.1)
-        server.faults.add(method="GET", path=r"/run/status/", status=503, retry_after=1,
-                          probability=0.1, name="flaky status polls")
+        server.faults.add(
+            method="GET",
+            path=r"/run/status/",
+            status=503,
+            retry_after=1,
+            probability=0.1,
+            name="flaky status polls",
+        )
         root = server.base_url.removesuffix("/v1")
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         for scheme in ("light", "dark"):
-            context = browser.new_context(color_scheme=scheme,
-                                          viewport={"width": 1200, "height": 800})
+            context = browser.new_context(
+                color_scheme=scheme, viewport={"width": 1200, "height": 800}
+            )
             page = context.new_page()
             _shoot(page, root + "/", out / f"login-{scheme}.png")
             page.goto(server.dashboard_url or "")
@@ -87,11 +99,11 @@ def main(out: Path) -> None:
             _shoot(page, root + "/", out / f"pipelines-{scheme}.png")
             _shoot(page, f"{root}{PREFIX}/pipelines/{story.id}", out / f"pipeline-{scheme}.png")
             _shoot(page, f"{root}{PREFIX}/runs", out / f"runs-{scheme}.png", 1.5)
-            _shoot(page, f"{root}{PREFIX}/runs/{running.task_id}", out / f"run-live-{scheme}.png",
-                   2.5)
+            _shoot(
+                page, f"{root}{PREFIX}/runs/{running.task_id}", out / f"run-live-{scheme}.png", 2.5
+            )
             _shoot(page, f"{root}{PREFIX}/runs/{injected.task_id}", out / f"run-{scheme}.png", 1.0)
-            _shoot(page, f"{root}{PREFIX}/runs/{failing.task_id}",
-                   out / f"run-failed-{scheme}.png")
+            _shoot(page, f"{root}{PREFIX}/runs/{failing.task_id}", out / f"run-failed-{scheme}.png")
             _shoot(page, f"{root}{PREFIX}/state", out / f"state-{scheme}.png")
             running.terminate()
             context.close()

@@ -13,13 +13,23 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "examples.md"
 
 EXAMPLES = [
-    ("streaming.py", "story_pipeline", "Token streaming: an llm node streams into a "
-     "`stream<string>` output."),
-    ("intermediate_results.py", "build", "Intermediate results: text nodes and an llm, "
-     "every node's output visible through `pipeline.stream()`."),
+    (
+        "streaming.py",
+        "story_pipeline",
+        "Token streaming: an llm node streams into a `stream<string>` output.",
+    ),
+    (
+        "intermediate_results.py",
+        "build",
+        "Intermediate results: text nodes and an llm, "
+        "every node's output visible through `pipeline.stream()`.",
+    ),
     ("terminate_run.py", "long_pipeline", "A long run, to terminate."),
-    ("content_workflow.py", None, "The content workflow: a polishing pipeline, used as a node "
-     "by a branching workflow."),
+    (
+        "content_workflow.py",
+        None,
+        "The content workflow: a polishing pipeline, used as a node by a branching workflow.",
+    ),
 ]
 
 
@@ -29,11 +39,13 @@ def render() -> str:
 
     from vectorshift.local import serve
 
-    parts = ["# Example pipelines\n",
-             "The graphs of the scripts in `examples/`: each is `pipeline.diagram()`'s Mermaid "
-             "flowchart, drawn when the site is built as `pipeline.to_svg()` draws it "
-             "(`tools/docs_examples.py` writes this page; a test checks it is current). "
-             "Dashed arrows are a condition's paths.\n"]
+    parts = [
+        "# Example pipelines\n",
+        "The graphs of the scripts in `examples/`: each is `pipeline.diagram()`'s Mermaid "
+        "flowchart, drawn when the site is built as `pipeline.to_svg()` draws it "
+        "(`tools/docs_examples.py` writes this page; a test checks it is current). "
+        "Dashed arrows are a condition's paths.\n",
+    ]
     with serve() as client:
         for filename, builder, text in EXAMPLES:
             module = importlib.import_module(filename.removesuffix(".py"))

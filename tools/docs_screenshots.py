@@ -54,9 +54,15 @@ PAGES = {
 TALL = {"errors": 1700, "diagrams": 2600}
 DARK = ("home", "errors", "diagrams", "search")
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--hide-scrollbars", "--remote-debugging-pipe",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--remote-debugging-pipe",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 # What the article shows, read in the page once it has settled.
@@ -89,20 +95,26 @@ class _Chromium:
         command = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
         self._process = subprocess.Popen(
             ["sh", "-c", f'exec "$0" "$@" 3<&{to_browser} 4>&{from_browser}', *command],
-            pass_fds=(to_browser, from_browser), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+            pass_fds=(to_browser, from_browser),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_browser)
         os.close(from_browser)
         self._buffer = b""
         self._next = 0
         self.events: list[dict[str, Any]] = []
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self._session = self.call("Target.attachToTarget", targetId=target,
-                                  flatten=True)["sessionId"]
+        self._session = self.call("Target.attachToTarget", targetId=target, flatten=True)[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Network"):
             self.call(f"{domain}.enable", session=True)
-        self.call("Emulation.setEmulatedMedia", session=True, features=[
-            {"name": "prefers-color-scheme", "value": "dark" if dark else "light"}])
+        self.call(
+            "Emulation.setEmulatedMedia",
+            session=True,
+            features=[{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}],
+        )
 
     def _message(self) -> dict[str, Any]:
         while b"\0" not in self._buffer:
@@ -141,15 +153,22 @@ class _Chromium:
         return True
 
     def evaluate(self, expression: str) -> Any:
-        answer = self.call("Runtime.evaluate", session=True, expression=expression,
-                           returnByValue=True)
+        answer = self.call(
+            "Runtime.evaluate", session=True, expression=expression, returnByValue=True
+        )
         return answer["result"].get("value")
 
     def shoot(self, url: str, target: Path, height: int, search: bool) -> dict[str, Any]:
         """Open ``url`` at 1280 x ``height``, wait until it has settled (and, for a search,
         until results show, up to 15 s), save a PNG and say what the article shows."""
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=1280,
-                  height=height, deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            session=True,
+            width=1280,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         self.events.clear()
         self.call("Page.navigate", session=True, url=url)
         self.wait_for("Page.loadEventFired", 30)
@@ -160,10 +179,14 @@ class _Chromium:
         report: dict[str, Any] = self.evaluate(REPORT)
         shot = self.call("Page.captureScreenshot", session=True, format="png")
         target.write_bytes(base64.b64decode(shot["data"]))
-        report["outside"] = sorted({
-            e["params"]["request"]["url"].split("/")[2] for e in self.events
-            if e.get("method") == "Network.requestWillBeSent"
-            and not e["params"]["request"]["url"].startswith(("http://127.0.0.1", "data:"))})
+        report["outside"] = sorted(
+            {
+                e["params"]["request"]["url"].split("/")[2]
+                for e in self.events
+                if e.get("method") == "Network.requestWillBeSent"
+                and not e["params"]["request"]["url"].startswith(("http://127.0.0.1", "data:"))
+            }
+        )
         return report
 
     def close(self) -> None:
@@ -185,9 +208,12 @@ def main() -> int:
     failed = False
     with tempfile.TemporaryDirectory() as scratch:
         site = Path(scratch) / "site"
-        subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-                        "--site-dir", str(site)], cwd=ROOT, check=True,
-                       env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+        subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "--site-dir", str(site)],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
         handler = functools.partial(_QuietHandler, directory=str(site))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -200,8 +226,9 @@ def main() -> int:
                     for name in names:
                         target = out / f"{name}{'-dark' if dark else ''}.png"
                         search = PAGES[name].startswith("?q=")
-                        report = chromium.shoot(base + PAGES[name], target,
-                                                TALL.get(name, 1000), search)
+                        report = chromium.shoot(
+                            base + PAGES[name], target, TALL.get(name, 1000), search
+                        )
                         failed |= bool(report["mermaid"]) or (search and not report["results"])
                         print(target, json.dumps(report, sort_keys=True))
                 finally:

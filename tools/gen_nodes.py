@@ -66,8 +66,10 @@ def stale(root: Path) -> list[str]:
         current = file.read_text(encoding="utf-8") if file.is_file() else ""
         if current != text:
             diff = difflib.unified_diff(
-                current.splitlines(keepends=True), text.splitlines(keepends=True),
-                f"{path} (on disk)", f"{path} (generated)",
+                current.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"{path} (on disk)",
+                f"{path} (generated)",
             )
             problems.append("".join(diff))
     return problems

@@ -41,18 +41,44 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     (
         "Request bodies",
         "vectorshift._schema.requests",
-        ("CreatePipeline", "UpdatePipeline", "RunPipeline", "Terminate", "BulkRun", "BulkRunItem",
-         "Duplicate", "Revert", "RemoveNode", "SharePipeline", "UnsharePipeline",
-         "PublishPipeline"),
+        (
+            "CreatePipeline",
+            "UpdatePipeline",
+            "RunPipeline",
+            "Terminate",
+            "BulkRun",
+            "BulkRunItem",
+            "Duplicate",
+            "Revert",
+            "RemoveNode",
+            "SharePipeline",
+            "UnsharePipeline",
+            "PublishPipeline",
+        ),
         "What a client sends. `vectorshift.local` refuses a body that does not match with a 4xx "
         "naming the field; fields not listed are accepted and ignored.",
     ),
     (
         "Answers",
         "vectorshift._schema.answers",
-        ("Created", "Fetched", "StoredPipeline", "VersionInfo", "StoredNode", "CanvasMetadata",
-         "Listed", "Ack", "BlockingRun", "Started", "StatusAnswer", "BulkRunAnswer", "BulkItem",
-         "Duplicated", "NodeRemoved", "Published"),
+        (
+            "Created",
+            "Fetched",
+            "StoredPipeline",
+            "VersionInfo",
+            "StoredNode",
+            "CanvasMetadata",
+            "Listed",
+            "Ack",
+            "BlockingRun",
+            "Started",
+            "StatusAnswer",
+            "BulkRunAnswer",
+            "BulkItem",
+            "Duplicated",
+            "NodeRemoved",
+            "Published",
+        ),
         "What a server answers. The SDK validates each answer from its bytes; fields not listed "
         "are kept, so a platform that adds fields breaks nothing.",
     ),
@@ -171,7 +197,8 @@ def field_docstrings(model: Any) -> dict[str, str]:
         statements = body.body
         for current, following in itertools.pairwise(statements):
             if (
-                isinstance(current, ast.AnnAssign) and isinstance(current.target, ast.Name)
+                isinstance(current, ast.AnnAssign)
+                and isinstance(current.target, ast.Name)
                 and isinstance(following, ast.Expr)
                 and isinstance(following.value, ast.Constant)
                 and isinstance(following.value.value, str)
@@ -183,8 +210,11 @@ def field_docstrings(model: Any) -> dict[str, str]:
 def _describe_properties(schema: dict[str, Any], model: Any) -> None:
     docs = field_docstrings(model)
     aliases = {
-        (info.validation_alias.choices[0] if hasattr(info.validation_alias, "choices")
-         else info.validation_alias or info.alias or name): name
+        (
+            info.validation_alias.choices[0]
+            if hasattr(info.validation_alias, "choices")
+            else info.validation_alias or info.alias or name
+        ): name
         for name, info in model.model_fields.items()
     }
     for prop, spec in schema.get("properties", {}).items():

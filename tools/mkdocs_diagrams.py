@@ -35,8 +35,13 @@ log = logging.getLogger("mkdocs.hooks.diagrams")
 
 _HEADER = re.compile(r"(?:flowchart|graph)\s+(LR|RL|TD|TB|BT)\s*;?")
 _ID = re.compile(r"[A-Za-z0-9_]+")
-_SHAPES = (("([", "])", "round"), ("{{", "}}", "hexagon"), ("[", "]", "box"),
-           ("{", "}", "hexagon"), ("(", ")", "round"))
+_SHAPES = (
+    ("([", "])", "round"),
+    ("{{", "}}", "hexagon"),
+    ("[", "]", "box"),
+    ("{", "}", "hexagon"),
+    ("(", ")", "round"),
+)
 _LINK = re.compile(
     r"\s*(?:"
     r"(?P<plain>-->|-\.->)"
@@ -44,8 +49,9 @@ _LINK = re.compile(
     r'|-\.\s*(?P<dotted>"[^"]*"|[^"\s>.-][^.]*?)\s*\.->'
     r")(?:\|(?P<piped>[^|]*)\|)?\s*"
 )
-_LABEL = re.compile(r"(?P<title>.*?)(?:<br\s*/?>(?:<small>(?P<kind>.*?)</small>|(?P<line>.*)))?",
-                    re.S)
+_LABEL = re.compile(
+    r"(?P<title>.*?)(?:<br\s*/?>(?:<small>(?P<kind>.*?)</small>|(?P<line>.*)))?", re.S
+)
 _ENTITY = re.compile(r"#(quot|lt|gt|amp|\d+);")
 _WIDTH = re.compile(r'<svg [^>]*?width="([0-9.]+)"')
 _ENTITIES = {"quot": '"', "lt": "<", "gt": ">", "amp": "&"}
@@ -70,8 +76,9 @@ def _label(raw: str, where: str) -> tuple[str, str]:
     title, kind = match.group("title"), match.group("kind") or match.group("line") or ""
     for text in (title, kind):
         if "<" in text or ">" in text:
-            raise DiagramSyntaxError(f"{where}: only <br/><small>...</small> markup is read, "
-                                     f"got {raw!r}")
+            raise DiagramSyntaxError(
+                f"{where}: only <br/><small>...</small> markup is read, got {raw!r}"
+            )
     return _unescape(title.strip()), _unescape(kind.strip())
 
 
@@ -122,8 +129,9 @@ class _Reader:
             label = link.group("solid") or link.group("dotted") or link.group("piped") or ""
             dashed = link.group("dotted") is not None or link.group("plain") == "-.->"
             target, at = self.node(line, link.end(), where)
-            self.edges.append(DiagramEdge(source, target, _unescape(label.strip().strip('"')),
-                                          dashed))
+            self.edges.append(
+                DiagramEdge(source, target, _unescape(label.strip().strip('"')), dashed)
+            )
             source = target
             while at < len(line) and line[at] in " ;":
                 at += 1
@@ -138,8 +146,10 @@ def read(source: str, name: str = "diagram") -> tuple[list[DiagramNode], list[Di
     lines = [(number, text.strip()) for number, text in enumerate(source.splitlines(), 1)]
     lines = [(n, t) for n, t in lines if t and not t.startswith("%%")]
     if not lines or not (header := _HEADER.fullmatch(lines[0][1])):
-        raise DiagramSyntaxError(f"{name}: the first line must be 'flowchart LR' (or RL, TD, "
-                                 f"TB, BT), got {lines[0][1] if lines else 'nothing'!r}")
+        raise DiagramSyntaxError(
+            f"{name}: the first line must be 'flowchart LR' (or RL, TD, "
+            f"TB, BT), got {lines[0][1] if lines else 'nothing'!r}"
+        )
     reader = _Reader()
     for number, text in lines[1:]:
         reader.statement(text.rstrip(";"), f"{name}:{number}")
@@ -156,8 +166,9 @@ def to_svg(source: str, name: str = "diagram") -> str:
     return draw(nodes, edges, direction, label="Diagram")
 
 
-def fence(source: str, language: str, class_name: str, options: dict[str, Any], md: Any,
-          **kwargs: Any) -> str:
+def fence(
+    source: str, language: str, class_name: str, options: dict[str, Any], md: Any, **kwargs: Any
+) -> str:
     """pymdownx.superfences' format function: the SVG in a ``<div class="vsd-figure">``,
     which says in ``--vsd-min-width`` how far the page's CSS may shrink it.
 
@@ -171,8 +182,9 @@ def fence(source: str, language: str, class_name: str, options: dict[str, Any], 
         return f'<pre class="{class_name}"><code>{html.escape(source)}</code></pre>'
     width = float(_WIDTH.search(picture).group(1))  # type: ignore[union-attr]
     # Shrunk to fit the page down to 70% of its size, then scrolled sideways.
-    return (f'<div class="{class_name}" style="--vsd-min-width:{round(width * 0.7)}px">'
-            f"{picture}</div>")
+    return (
+        f'<div class="{class_name}" style="--vsd-min-width:{round(width * 0.7)}px">{picture}</div>'
+    )
 
 
 def on_config(config: Any) -> Any:

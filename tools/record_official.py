@@ -44,7 +44,9 @@ def typed_inputs() -> Any:
     """Scalar typed inputs, their ``value`` outputs, a default value, json/stream inputs."""
     p = Pipeline(name="typed_inputs")
     title = p.add(name="title", id="input_0").input(
-        input_type="string", description="A title", use_default_value=True,
+        input_type="string",
+        description="A title",
+        use_default_value=True,
         default_value="Untitled",
     )
     count = p.add(name="count", id="input_1").input(input_type="int32")
@@ -114,20 +116,31 @@ def number_operators() -> Any:
     p = Pipeline(name="number_operators")
     score = p.add(name="score", id="input_0").input(input_type="int32")
     ratio = p.add(name="ratio", id="input_1").input(input_type="float")
-    router = p.add(name="grade", id="condition_0").condition(conditions=[
-        ConditionGroup([
-            Clause(Operator.GREATER_THAN_EQUAL, score.value, 90),
-            Clause(Operator.LESS_THAN_EQUAL, ratio.value, 0.5),
-        ], [LogicalOp.AND]),
-        ConditionGroup([
-            Clause(Operator.GREATER_THAN, score.value, 50),
-            Clause(Operator.EQUAL, score.value, 42),
-        ], [LogicalOp.OR]),
-        ConditionGroup([
-            Clause(Operator.LESS_THAN, score.value, 0),
-            Clause(Operator.NOT_EQUAL, ratio.value, 1),
-        ], [LogicalOp.OR]),
-    ])
+    router = p.add(name="grade", id="condition_0").condition(
+        conditions=[
+            ConditionGroup(
+                [
+                    Clause(Operator.GREATER_THAN_EQUAL, score.value, 90),
+                    Clause(Operator.LESS_THAN_EQUAL, ratio.value, 0.5),
+                ],
+                [LogicalOp.AND],
+            ),
+            ConditionGroup(
+                [
+                    Clause(Operator.GREATER_THAN, score.value, 50),
+                    Clause(Operator.EQUAL, score.value, 42),
+                ],
+                [LogicalOp.OR],
+            ),
+            ConditionGroup(
+                [
+                    Clause(Operator.LESS_THAN, score.value, 0),
+                    Clause(Operator.NOT_EQUAL, ratio.value, 1),
+                ],
+                [LogicalOp.OR],
+            ),
+        ]
+    )
     _routed(p, router, score.value, ["top", "pass", "odd", "other"])
     return p
 
@@ -137,22 +150,33 @@ def text_operators() -> Any:
     p = Pipeline(name="text_operators")
     message = p.add(name="message", id="input_0").input(input_type="string")
     text = message.text
-    router = p.add(name="kind", id="condition_0").condition(conditions=[
-        ConditionGroup([
-            Clause(Operator.TEXT_STARTS_WITH, text, "hello"),
-            Clause(Operator.TEXT_DOES_NOT_END_WITH, text, "!"),
-            Clause(Operator.TEXT_DOES_NOT_CONTAIN, text, "bye"),
-        ], [LogicalOp.AND, LogicalOp.AND]),
-        ConditionGroup([
-            Clause(Operator.TEXT_ENDS_WITH, text, "?"),
-            Clause(Operator.TEXT_CONTAINS, text, "please"),
-        ], [LogicalOp.OR]),
-        ConditionGroup([
-            Clause(Operator.TEXT_DOES_NOT_START_WITH, text, "#"),
-            Clause(Operator.TEXT_GREATER_THAN_N_CHARS, text, 20),
-            Clause(Operator.TEXT_LESS_THAN_N_CHARS, text, 40),
-        ], [LogicalOp.AND, LogicalOp.AND]),
-    ])
+    router = p.add(name="kind", id="condition_0").condition(
+        conditions=[
+            ConditionGroup(
+                [
+                    Clause(Operator.TEXT_STARTS_WITH, text, "hello"),
+                    Clause(Operator.TEXT_DOES_NOT_END_WITH, text, "!"),
+                    Clause(Operator.TEXT_DOES_NOT_CONTAIN, text, "bye"),
+                ],
+                [LogicalOp.AND, LogicalOp.AND],
+            ),
+            ConditionGroup(
+                [
+                    Clause(Operator.TEXT_ENDS_WITH, text, "?"),
+                    Clause(Operator.TEXT_CONTAINS, text, "please"),
+                ],
+                [LogicalOp.OR],
+            ),
+            ConditionGroup(
+                [
+                    Clause(Operator.TEXT_DOES_NOT_START_WITH, text, "#"),
+                    Clause(Operator.TEXT_GREATER_THAN_N_CHARS, text, 20),
+                    Clause(Operator.TEXT_LESS_THAN_N_CHARS, text, 40),
+                ],
+                [LogicalOp.AND, LogicalOp.AND],
+            ),
+        ]
+    )
     _routed(p, router, text, ["greeting", "question", "medium", "other"])
     return p
 
@@ -170,22 +194,33 @@ def unary_and_collections() -> Any:
     meta = p.add(name="meta", id="llm_0").llm(
         provider="local", model="echo", prompt=note.text, json_response=True
     )
-    router = p.add(name="triage", id="condition_0").condition(conditions=[
-        ConditionGroup([
-            Clause(Operator.IS_TRUE, flag.value),
-            Clause(Operator.VEC_CONTAINS, tags.value, "urgent"),
-        ], [LogicalOp.AND]),
-        ConditionGroup([
-            Clause(Operator.IS_FALSE, flag.value),
-            Clause(Operator.VEC_DOES_NOT_CONTAIN, tags.value, "spam"),
-            Clause(Operator.MAP_CONTAINS_KEY, meta.response, "response"),
-        ], [LogicalOp.AND, LogicalOp.AND]),
-        ConditionGroup([
-            Clause(Operator.IS_EMPTY, note.text),
-            Clause(Operator.IS_NOT_EMPTY, note.text),
-            Clause(Operator.IS_TRUE, flag.value),
-        ], [LogicalOp.OR, LogicalOp.AND]),
-    ])
+    router = p.add(name="triage", id="condition_0").condition(
+        conditions=[
+            ConditionGroup(
+                [
+                    Clause(Operator.IS_TRUE, flag.value),
+                    Clause(Operator.VEC_CONTAINS, tags.value, "urgent"),
+                ],
+                [LogicalOp.AND],
+            ),
+            ConditionGroup(
+                [
+                    Clause(Operator.IS_FALSE, flag.value),
+                    Clause(Operator.VEC_DOES_NOT_CONTAIN, tags.value, "spam"),
+                    Clause(Operator.MAP_CONTAINS_KEY, meta.response, "response"),
+                ],
+                [LogicalOp.AND, LogicalOp.AND],
+            ),
+            ConditionGroup(
+                [
+                    Clause(Operator.IS_EMPTY, note.text),
+                    Clause(Operator.IS_NOT_EMPTY, note.text),
+                    Clause(Operator.IS_TRUE, flag.value),
+                ],
+                [LogicalOp.OR, LogicalOp.AND],
+            ),
+        ]
+    )
     _routed(p, router, note.text, ["urgent", "calm", "noted", "other"])
     return p
 
@@ -194,9 +229,11 @@ def expression_operator() -> Any:
     """The ``Expression`` operator (unary: its operand is the expression) beside one clause."""
     p = Pipeline(name="expression_operator")
     amount = p.add(name="amount", id="input_0").input(input_type="int32")
-    router = p.add(name="check", id="condition_0").condition(conditions=[
-        ConditionGroup([Clause(Operator.EXPRESSION, f"{amount.value} > 10")]),
-    ])
+    router = p.add(name="check", id="condition_0").condition(
+        conditions=[
+            ConditionGroup([Clause(Operator.EXPRESSION, f"{amount.value} > 10")]),
+        ]
+    )
     _routed(p, router, amount.value, ["big", "small"])
     return p
 
@@ -227,8 +264,11 @@ def text_processing_stream() -> Any:
         text=style.text, delimiter="character(s)", character=","
     )
     writer = p.add(name="writer", id="llm_0").llm(
-        provider="local", model="echo", prompt=f"Write on {joined.processed_text}",
-        system="Be brief.", stream=True,
+        provider="local",
+        model="echo",
+        prompt=f"Write on {joined.processed_text}",
+        system="Be brief.",
+        stream=True,
     )
     p.add(name="story", id="output_0").output(output_type="stream<string>", value=writer.response)
     p.add(name="story_text", id="output_1").output(output_type="string", value=writer.response)
@@ -278,8 +318,11 @@ def main() -> int:
 
     version = importlib.metadata.version("vectorshift")
     if version != RECORDED_VERSION:
-        print(f"record_official: recording with vectorshift {version}, "
-              f"the README says {RECORDED_VERSION}", file=sys.stderr)
+        print(
+            f"record_official: recording with vectorshift {version}, "
+            f"the README says {RECORDED_VERSION}",
+            file=sys.stderr,
+        )
     OUT.mkdir(parents=True, exist_ok=True)
     for name, build in PIPELINES.items():
         graph = build()._prepare_pipeline_data()

@@ -151,7 +151,10 @@ class Recorder(BaseHTTPRequestHandler):
         }
         answer, kind = _answer(self.command, path, query, body)
         entry: dict[str, Any] = {
-            "method": self.command, "path": path, "query": query, "headers": headers,
+            "method": self.command,
+            "path": path,
+            "query": query,
+            "headers": headers,
         }
         if form is not None:
             entry["multipart"] = form
@@ -187,11 +190,16 @@ def build_steps(vs: Any) -> list[Step]:
         question = InputNode(node_name="question", input_type="string", id="input_0")
         doc = InputNode(node_name="doc", input_type="file", id="input_1")
         llm = LlmNode(
-            node_name="writer", id="llm_0", provider="openai", model="gpt-4o",
-            prompt=question.text, system="Be brief.",
+            node_name="writer",
+            id="llm_0",
+            provider="openai",
+            model="gpt-4o",
+            prompt=question.text,
+            system="Be brief.",
         )
-        out = OutputNode(node_name="answer", id="output_0", output_type="string",
-                         value=llm.response)
+        out = OutputNode(
+            node_name="answer", id="output_0", output_type="string", value=llm.response
+        )
         return [question, doc, llm, out]
 
     state: dict[str, Any] = {}
@@ -217,118 +225,247 @@ def build_steps(vs: Any) -> list[Step]:
             if hasattr(result, "__aiter__"):
                 return [chunk async for chunk in result]
             return result
+
         return call
 
     def stream_list(gen: Any) -> list[Any]:
         return list(gen)
 
     steps: list[Step] = [
-        ("new", new, anew,
-         "Pipeline.new(name=, nodes=[node classes]): create, then fetch by id for mainBranch"),
-        ("fetch_by_id", lambda: Pipeline.fetch(id=PIPELINE_ID),
-         lambda: Pipeline.afetch(id=PIPELINE_ID), "Pipeline.fetch(id=)"),
-        ("fetch_version",
-         lambda: Pipeline.fetch(id=PIPELINE_ID, branch_id=BRANCH_ID, version="1.2.0"),
-         lambda: Pipeline.afetch(id=PIPELINE_ID, branch_id=BRANCH_ID, version="1.2.0"),
-         "Pipeline.fetch(id=, branch_id=, version=)"),
-        ("fetch_by_name",
-         lambda: Pipeline.fetch(name="facts", username="someone", org_name="acme",
-                                branch_id=BRANCH_ID, version="latest"),
-         lambda: Pipeline.afetch(name="facts", username="someone", org_name="acme",
-                                 branch_id=BRANCH_ID, version="latest"),
-         "Pipeline.fetch(name=, username=, org_name=); branch_id/version dropped without id"),
+        (
+            "new",
+            new,
+            anew,
+            "Pipeline.new(name=, nodes=[node classes]): create, then fetch by id for mainBranch",
+        ),
+        (
+            "fetch_by_id",
+            lambda: Pipeline.fetch(id=PIPELINE_ID),
+            lambda: Pipeline.afetch(id=PIPELINE_ID),
+            "Pipeline.fetch(id=)",
+        ),
+        (
+            "fetch_version",
+            lambda: Pipeline.fetch(id=PIPELINE_ID, branch_id=BRANCH_ID, version="1.2.0"),
+            lambda: Pipeline.afetch(id=PIPELINE_ID, branch_id=BRANCH_ID, version="1.2.0"),
+            "Pipeline.fetch(id=, branch_id=, version=)",
+        ),
+        (
+            "fetch_by_name",
+            lambda: Pipeline.fetch(
+                name="facts",
+                username="someone",
+                org_name="acme",
+                branch_id=BRANCH_ID,
+                version="latest",
+            ),
+            lambda: Pipeline.afetch(
+                name="facts",
+                username="someone",
+                org_name="acme",
+                branch_id=BRANCH_ID,
+                version="latest",
+            ),
+            "Pipeline.fetch(name=, username=, org_name=); branch_id/version dropped without id",
+        ),
         ("list", lambda: Pipeline.list(), lambda: Pipeline.alist(), "Pipeline.list()"),
-        ("list_all_params",
-         lambda: Pipeline.list(folder_id="folder_0001", include_shared=True, verbose=False,
-                               offset=10, limit=5),
-         lambda: Pipeline.alist(folder_id="folder_0001", include_shared=True, verbose=False,
-                                offset=10, limit=5),
-         "Pipeline.list(folder_id=, include_shared=, verbose=, offset=, limit=)"),
+        (
+            "list_all_params",
+            lambda: Pipeline.list(
+                folder_id="folder_0001", include_shared=True, verbose=False, offset=10, limit=5
+            ),
+            lambda: Pipeline.alist(
+                folder_id="folder_0001", include_shared=True, verbose=False, offset=10, limit=5
+            ),
+            "Pipeline.list(folder_id=, include_shared=, verbose=, offset=, limit=)",
+        ),
         ("save", lambda: p().save(), twin("asave"), "save(): deploy=True by default"),
-        ("save_no_deploy", lambda: p().save(deploy=False), twin("asave", deploy=False),
-         "save(deploy=False)"),
-        ("save_bump",
-         lambda: p().save(bump=BumpLevel.MINOR, description="second"),
-         twin("asave", bump=BumpLevel.MINOR, description="second"),
-         "save(bump=BumpLevel.MINOR, description=)"),
-        ("save_bump_str", lambda: p().save(bump="patch"), twin("asave", bump="patch"),
-         "save(bump='patch') as a plain string"),
+        (
+            "save_no_deploy",
+            lambda: p().save(deploy=False),
+            twin("asave", deploy=False),
+            "save(deploy=False)",
+        ),
+        (
+            "save_bump",
+            lambda: p().save(bump=BumpLevel.MINOR, description="second"),
+            twin("asave", bump=BumpLevel.MINOR, description="second"),
+            "save(bump=BumpLevel.MINOR, description=)",
+        ),
+        (
+            "save_bump_str",
+            lambda: p().save(bump="patch"),
+            twin("asave", bump="patch"),
+            "save(bump='patch') as a plain string",
+        ),
         ("run", lambda: p().run(inputs), twin("arun", inputs), "run(inputs) blocking"),
-        ("run_all_options",
-         lambda: p().run(inputs, stream_all_outputs=True, session_id="session_0001",
-                         node_input_overrides={"llm_0": {"system": "Be long."}},
-                         send_intermediate_results=False),
-         twin("arun", inputs, stream_all_outputs=True, session_id="session_0001",
-              node_input_overrides={"llm_0": {"system": "Be long."}},
-              send_intermediate_results=False),
-         "run(stream_all_outputs=, session_id=, node_input_overrides=, "
-         "send_intermediate_results=)"),
-        ("run_stream", lambda: stream_list(p().run(inputs, stream=True)),
-         twin("arun", inputs, stream=True), "run(stream=True): raw SSE lines"),
-        ("run_file", lambda: p().run(file_inputs), twin("arun", file_inputs),
-         "run() with bytes for a file input: multipart"),
+        (
+            "run_all_options",
+            lambda: p().run(
+                inputs,
+                stream_all_outputs=True,
+                session_id="session_0001",
+                node_input_overrides={"llm_0": {"system": "Be long."}},
+                send_intermediate_results=False,
+            ),
+            twin(
+                "arun",
+                inputs,
+                stream_all_outputs=True,
+                session_id="session_0001",
+                node_input_overrides={"llm_0": {"system": "Be long."}},
+                send_intermediate_results=False,
+            ),
+            "run(stream_all_outputs=, session_id=, node_input_overrides=, "
+            "send_intermediate_results=)",
+        ),
+        (
+            "run_stream",
+            lambda: stream_list(p().run(inputs, stream=True)),
+            twin("arun", inputs, stream=True),
+            "run(stream=True): raw SSE lines",
+        ),
+        (
+            "run_file",
+            lambda: p().run(file_inputs),
+            twin("arun", file_inputs),
+            "run() with bytes for a file input: multipart",
+        ),
         ("start", lambda: p().start(inputs), twin("astart", inputs), "start(inputs)"),
-        ("start_all_options",
-         lambda: p().start(inputs, session_id="session_0001", node_input_overrides={},
-                           send_intermediate_results=True,
-                           webhook_url="https://hooks.example.invalid/done", version="1.2.0",
-                           trace_id="trace_0001"),
-         twin("astart", inputs, session_id="session_0001", node_input_overrides={},
-              send_intermediate_results=True, webhook_url="https://hooks.example.invalid/done",
-              version="1.2.0", trace_id="trace_0001"),
-         "start(session_id=, node_input_overrides=, send_intermediate_results=, "
-         "webhook_url=, version=, trace_id=)"),
-        ("stream", lambda: stream_list(p().stream(inputs)), twin("astream", inputs),
-         "stream(inputs): StreamChunk objects"),
-        ("stream_version",
-         lambda: stream_list(p().stream(inputs, stream_all_outputs=True, version="latest")),
-         twin("astream", inputs, stream_all_outputs=True, version="latest"),
-         "stream(stream_all_outputs=, version=)"),
-        ("run_status", lambda: p().run_status(TASK_ID), twin("arun_status", TASK_ID),
-         "Pipeline.run_status(run_id)"),
-        ("terminate", lambda: p().terminate("run_0001"), twin("aterminate", "run_0001"),
-         "Pipeline.terminate(run_id)"),
-        ("run_handler_status", lambda: RunHandler(PIPELINE_ID, TASK_ID).run_status(),
-         lambda: RunHandler(PIPELINE_ID, TASK_ID).arun_status(),
-         "RunHandler(pipeline_id, task_id) positional; run_status()"),
-        ("run_handler_terminate", lambda: RunHandler(PIPELINE_ID, TASK_ID).terminate(),
-         lambda: RunHandler(PIPELINE_ID, TASK_ID).aterminate(), "RunHandler.terminate()"),
-        ("run_handler_result",
-         lambda: RunHandler(PIPELINE_ID, TASK_ID).result(poll_interval=0.01, timeout=5),
-         lambda: RunHandler(PIPELINE_ID, TASK_ID).aresult(poll_interval=0.01, timeout=5),
-         "RunHandler.result(poll_interval=, timeout=): polls run/status"),
-        ("bulk_run", lambda: p().bulk_run([inputs, {"question": "yo", "doc": "x"}]),
-         twin("abulk_run", [inputs, {"question": "yo", "doc": "x"}]), "bulk_run(list)"),
-        ("duplicate", lambda: p().duplicate(), twin("aduplicate"),
-         "duplicate(): then fetch of the new id"),
-        ("duplicate_all_params",
-         lambda: p().duplicate(name="copy", description="a copy", folder_id="folder_0001"),
-         twin("aduplicate", name="copy", description="a copy", folder_id="folder_0001"),
-         "duplicate(name=, description=, folder_id=)"),
+        (
+            "start_all_options",
+            lambda: p().start(
+                inputs,
+                session_id="session_0001",
+                node_input_overrides={},
+                send_intermediate_results=True,
+                webhook_url="https://hooks.example.invalid/done",
+                version="1.2.0",
+                trace_id="trace_0001",
+            ),
+            twin(
+                "astart",
+                inputs,
+                session_id="session_0001",
+                node_input_overrides={},
+                send_intermediate_results=True,
+                webhook_url="https://hooks.example.invalid/done",
+                version="1.2.0",
+                trace_id="trace_0001",
+            ),
+            "start(session_id=, node_input_overrides=, send_intermediate_results=, "
+            "webhook_url=, version=, trace_id=)",
+        ),
+        (
+            "stream",
+            lambda: stream_list(p().stream(inputs)),
+            twin("astream", inputs),
+            "stream(inputs): StreamChunk objects",
+        ),
+        (
+            "stream_version",
+            lambda: stream_list(p().stream(inputs, stream_all_outputs=True, version="latest")),
+            twin("astream", inputs, stream_all_outputs=True, version="latest"),
+            "stream(stream_all_outputs=, version=)",
+        ),
+        (
+            "run_status",
+            lambda: p().run_status(TASK_ID),
+            twin("arun_status", TASK_ID),
+            "Pipeline.run_status(run_id)",
+        ),
+        (
+            "terminate",
+            lambda: p().terminate("run_0001"),
+            twin("aterminate", "run_0001"),
+            "Pipeline.terminate(run_id)",
+        ),
+        (
+            "run_handler_status",
+            lambda: RunHandler(PIPELINE_ID, TASK_ID).run_status(),
+            lambda: RunHandler(PIPELINE_ID, TASK_ID).arun_status(),
+            "RunHandler(pipeline_id, task_id) positional; run_status()",
+        ),
+        (
+            "run_handler_terminate",
+            lambda: RunHandler(PIPELINE_ID, TASK_ID).terminate(),
+            lambda: RunHandler(PIPELINE_ID, TASK_ID).aterminate(),
+            "RunHandler.terminate()",
+        ),
+        (
+            "run_handler_result",
+            lambda: RunHandler(PIPELINE_ID, TASK_ID).result(poll_interval=0.01, timeout=5),
+            lambda: RunHandler(PIPELINE_ID, TASK_ID).aresult(poll_interval=0.01, timeout=5),
+            "RunHandler.result(poll_interval=, timeout=): polls run/status",
+        ),
+        (
+            "bulk_run",
+            lambda: p().bulk_run([inputs, {"question": "yo", "doc": "x"}]),
+            twin("abulk_run", [inputs, {"question": "yo", "doc": "x"}]),
+            "bulk_run(list)",
+        ),
+        (
+            "duplicate",
+            lambda: p().duplicate(),
+            twin("aduplicate"),
+            "duplicate(): then fetch of the new id",
+        ),
+        (
+            "duplicate_all_params",
+            lambda: p().duplicate(name="copy", description="a copy", folder_id="folder_0001"),
+            twin("aduplicate", name="copy", description="a copy", folder_id="folder_0001"),
+            "duplicate(name=, description=, folder_id=)",
+        ),
         ("revert", lambda: p().revert("0.2.0"), twin("arevert", "0.2.0"), "revert(version)"),
-        ("move_to_folder", lambda: p().move_to_folder("folder_0001"),
-         twin("amove_to_folder", "folder_0001"), "move_to_folder(folder_id)"),
-        ("publish", lambda: p().publish("Facts"), twin("apublish", "Facts"),
-         "publish(title)"),
-        ("publish_all_params",
-         lambda: p().publish("Facts", description="d", tags=["a", "b"], internal=True),
-         twin("apublish", "Facts", description="d", tags=["a", "b"], internal=True),
-         "publish(title, description=, tags=, internal=)"),
-        ("unpublish", lambda: p().unpublish("marketplace_0001"),
-         twin("aunpublish", "marketplace_0001"), "unpublish(marketplace_id)"),
-        ("share_user", lambda: p().share(user_id="user_0002"),
-         twin("ashare", user_id="user_0002"), "share(user_id=): role viewer by default"),
-        ("share_org",
-         lambda: p().share(org_id="org_0002", role="editor", name="Acme"),
-         twin("ashare", org_id="org_0002", role="editor", name="Acme"),
-         "share(org_id=, role='editor', name=)"),
-        ("unshare", lambda: p().unshare(user_id="user_0002", org_id="org_0002"),
-         twin("aunshare", user_id="user_0002", org_id="org_0002"),
-         "unshare(user_id=, org_id=)"),
-        ("remove_node_by_name", lambda: p().remove_node(node_name="doc"),
-         twin("aremove_node", node_name="doc"), "remove_node(node_name=)"),
-        ("remove_node_by_id", lambda: p().remove_node(node_id="input_1"),
-         twin("aremove_node", node_id="input_1"), "remove_node(node_id=)"),
+        (
+            "move_to_folder",
+            lambda: p().move_to_folder("folder_0001"),
+            twin("amove_to_folder", "folder_0001"),
+            "move_to_folder(folder_id)",
+        ),
+        ("publish", lambda: p().publish("Facts"), twin("apublish", "Facts"), "publish(title)"),
+        (
+            "publish_all_params",
+            lambda: p().publish("Facts", description="d", tags=["a", "b"], internal=True),
+            twin("apublish", "Facts", description="d", tags=["a", "b"], internal=True),
+            "publish(title, description=, tags=, internal=)",
+        ),
+        (
+            "unpublish",
+            lambda: p().unpublish("marketplace_0001"),
+            twin("aunpublish", "marketplace_0001"),
+            "unpublish(marketplace_id)",
+        ),
+        (
+            "share_user",
+            lambda: p().share(user_id="user_0002"),
+            twin("ashare", user_id="user_0002"),
+            "share(user_id=): role viewer by default",
+        ),
+        (
+            "share_org",
+            lambda: p().share(org_id="org_0002", role="editor", name="Acme"),
+            twin("ashare", org_id="org_0002", role="editor", name="Acme"),
+            "share(org_id=, role='editor', name=)",
+        ),
+        (
+            "unshare",
+            lambda: p().unshare(user_id="user_0002", org_id="org_0002"),
+            twin("aunshare", user_id="user_0002", org_id="org_0002"),
+            "unshare(user_id=, org_id=)",
+        ),
+        (
+            "remove_node_by_name",
+            lambda: p().remove_node(node_name="doc"),
+            twin("aremove_node", node_name="doc"),
+            "remove_node(node_name=)",
+        ),
+        (
+            "remove_node_by_id",
+            lambda: p().remove_node(node_id="input_1"),
+            twin("aremove_node", node_id="input_1"),
+            "remove_node(node_id=)",
+        ),
         ("delete", lambda: p().delete(), twin("adelete"), "delete()"),
     ]
     return steps
@@ -343,8 +480,15 @@ def comparable(entries: list[dict[str, Any]]) -> list[Any]:
     out = []
     for e in entries:
         parts = [{k: v for k, v in x.items() if k != "filename"} for x in e.get("multipart", [])]
-        out.append((e["method"], e["path"], e["query"], json.dumps(e.get("body"), sort_keys=True),
-                    sorted(json.dumps(x, sort_keys=True) for x in parts) if parts else None))
+        out.append(
+            (
+                e["method"],
+                e["path"],
+                e["query"],
+                json.dumps(e.get("body"), sort_keys=True),
+                sorted(json.dumps(x, sort_keys=True) for x in parts) if parts else None,
+            )
+        )
     return out
 
 
@@ -362,13 +506,21 @@ def record_requests(vs: Any) -> list[str]:
             start = len(LOG)
             asyncio.run(_run_twin(acall))
             if comparable(LOG[start:]) != comparable(entries):
-                problems.append(f"{name}: the async twin sent other requests: "
-                                f"{comparable(LOG[start:])} vs {comparable(entries)}")
+                problems.append(
+                    f"{name}: the async twin sent other requests: "
+                    f"{comparable(LOG[start:])} vs {comparable(entries)}"
+                )
             twin_name = getattr(acall, "__qualname__", "")
         for index, entry in enumerate(entries):
             fname = name if len(entries) == 1 else f"{name}_{index}"
-            data = {"step": name, "call": what, "request": index + 1, "of": len(entries),
-                    "async_twin_sends_the_same": acall is not None, **entry}
+            data = {
+                "step": name,
+                "call": what,
+                "request": index + 1,
+                "of": len(entries),
+                "async_twin_sends_the_same": acall is not None,
+                **entry,
+            }
             (REQUESTS / f"{fname}.json").write_text(json.dumps(data, indent=1) + "\n")
         print(f"{name}: {len(entries)} request(s)" + ("" if twin_name is None else ", twin ok"))
     return problems
@@ -376,6 +528,7 @@ def record_requests(vs: Any) -> list[str]:
 
 async def _run_twin(acall: Callable[[], Awaitable[Any]]) -> None:
     from vectorshift.request import async_request_client
+
     try:
         await acall()
     finally:
@@ -383,6 +536,7 @@ async def _run_twin(acall: Callable[[], Awaitable[Any]]) -> None:
 
 
 # -- batch graphs ----------------------------------------------------------------------------
+
 
 def record_batch_graphs() -> list[str]:
     from vectorshift.pipeline import Pipeline
@@ -404,8 +558,7 @@ def record_batch_graphs() -> list[str]:
     llm = p.add_batch(name="answers", id="llm_0").llm(
         provider="openai", model="gpt-4o", prompt=questions.value, system=system.text
     )
-    p.add(name="answer_list", id="output_0").output(output_type="vec<string>",
-                                                     value=llm.response)
+    p.add(name="answer_list", id="output_0").output(output_type="vec<string>", value=llm.response)
     graphs["llm"] = p
 
     # literal list values vs shared scalars: what batchModeConfig records
@@ -419,18 +572,21 @@ def record_batch_graphs() -> list[str]:
     words = p.add_batch(name="words", id="split_text_0").split_text(
         delimiter="space", text=shout.output
     )
-    p.add(name="word_lists", id="output_0").output(output_type="json",
-                                                    value=words.processed_text)
+    p.add(name="word_lists", id="output_0").output(output_type="json", value=words.processed_text)
     graphs["literals"] = p
 
     # execution_mode="batch" given to node classes, passed to Pipeline(nodes=[...])
     items = InputNode(node_name="items", id="input_0", input_type="vec<string>")
-    upper = TextFormatterNode(node_name="upper", id="text_formatter_0", formatter="To Uppercase",
-                              text=items.value, execution_mode="batch")
+    upper = TextFormatterNode(
+        node_name="upper",
+        id="text_formatter_0",
+        formatter="To Uppercase",
+        text=items.value,
+        execution_mode="batch",
+    )
     note = TextNode(node_name="note", id="text_0", text=upper.output)
     out = OutputNode(node_name="upper_list", id="output_0", output_type="json", value=note.text)
-    graphs["node_classes"] = Pipeline(name="batch_node_classes",
-                                            nodes=[items, upper, note, out])
+    graphs["node_classes"] = Pipeline(name="batch_node_classes", nodes=[items, upper, note, out])
     del SplitTextNode, LlmNode  # imported to show the class names exist
 
     for name, pipeline in graphs.items():
@@ -466,29 +622,59 @@ def _text_processing_stream_with_classes() -> Any:
 
     style = InputNode(node_name="style", id="input_0", input_type="string")
     topic = InputNode(node_name="topic", id="input_1", input_type="string")
-    shout = TextFormatterNode(node_name="shout", id="text_formatter_0", text=topic.text,
-                              formatter="To Uppercase")
-    trimmed = TextFormatterNode(node_name="trimmed", id="text_formatter_1", text=style.text,
-                                formatter="Truncate", max_num_token=3)
-    joined = CombineTextNode(node_name="joined", id="combine_text_0",
-                             text=[shout.output, trimmed.output])
-    words = SplitTextNode(node_name="words", id="split_text_0", text=joined.processed_text,
-                          delimiter="space")
-    parts = SplitTextNode(node_name="parts", id="split_text_1", text=style.text,
-                          delimiter="character(s)", character=",")
-    writer = LlmNode(node_name="writer", id="llm_0", provider="local", model="echo",
-                     prompt=f"Write on {joined.processed_text}", system="Be brief.",
-                     stream=True)
+    shout = TextFormatterNode(
+        node_name="shout", id="text_formatter_0", text=topic.text, formatter="To Uppercase"
+    )
+    trimmed = TextFormatterNode(
+        node_name="trimmed",
+        id="text_formatter_1",
+        text=style.text,
+        formatter="Truncate",
+        max_num_token=3,
+    )
+    joined = CombineTextNode(
+        node_name="joined", id="combine_text_0", text=[shout.output, trimmed.output]
+    )
+    words = SplitTextNode(
+        node_name="words", id="split_text_0", text=joined.processed_text, delimiter="space"
+    )
+    parts = SplitTextNode(
+        node_name="parts",
+        id="split_text_1",
+        text=style.text,
+        delimiter="character(s)",
+        character=",",
+    )
+    writer = LlmNode(
+        node_name="writer",
+        id="llm_0",
+        provider="local",
+        model="echo",
+        prompt=f"Write on {joined.processed_text}",
+        system="Be brief.",
+        stream=True,
+    )
     nodes = [
-        style, topic, shout, trimmed, joined, words, parts, writer,
-        OutputNode(node_name="story", id="output_0", output_type="stream<string>",
-                   value=writer.response),
-        OutputNode(node_name="story_text", id="output_1", output_type="string",
-                   value=writer.response),
-        OutputNode(node_name="word_list", id="output_2", output_type="json",
-                   value=words.processed_text),
-        OutputNode(node_name="part_list", id="output_3", output_type="json",
-                   value=parts.processed_text),
+        style,
+        topic,
+        shout,
+        trimmed,
+        joined,
+        words,
+        parts,
+        writer,
+        OutputNode(
+            node_name="story", id="output_0", output_type="stream<string>", value=writer.response
+        ),
+        OutputNode(
+            node_name="story_text", id="output_1", output_type="string", value=writer.response
+        ),
+        OutputNode(
+            node_name="word_list", id="output_2", output_type="json", value=words.processed_text
+        ),
+        OutputNode(
+            node_name="part_list", id="output_3", output_type="json", value=parts.processed_text
+        ),
     ]
     return Pipeline(name="text_processing_stream", nodes=nodes)
 
@@ -521,8 +707,10 @@ def main() -> int:
 
     version = importlib.metadata.version("vectorshift")
     if version != RECORDED_VERSION:
-        print(f"recording with vectorshift {version}, the README says {RECORDED_VERSION}",
-              file=sys.stderr)
+        print(
+            f"recording with vectorshift {version}, the README says {RECORDED_VERSION}",
+            file=sys.stderr,
+        )
     try:
         problems = record_requests(vectorshift) + record_batch_graphs()
     finally:

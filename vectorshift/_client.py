@@ -33,7 +33,6 @@ DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
 """Seconds a stream may be silent: servers send a ``: keep-alive`` comment far more often."""
 
 
-
 def _check_timeout(timeout: float | httpx.Timeout | None) -> None:
     """Refuse a timeout that would fail every request: zero, negative or NaN seconds.
 
@@ -56,6 +55,7 @@ def _check_timeout(timeout: float | httpx.Timeout | None) -> None:
             raise ConfigurationError(
                 f"{name} must be a positive number of seconds or None, got {value!r}"
             )
+
 
 class Client(ClientSync):
     """Connection settings shared by every call: key, base URL, timeouts and retry policy.

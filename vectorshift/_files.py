@@ -130,9 +130,7 @@ def multipart_body(body: Mapping[str, Any]) -> tuple[dict[str, str], FormParts] 
         return None
     plain = {name: value for name, value in inputs.items() if name not in files}
     fields = {"inputs": json.dumps(plain)}
-    fields.update(
-        {key: _form_value(value) for key, value in body.items() if key != "inputs"}
-    )
+    fields.update({key: _form_value(value) for key, value in body.items() if key != "inputs"})
     parts: FormParts = [
         (name, (file.name, file.content, file.content_type)) for name, file in files.items()
     ]

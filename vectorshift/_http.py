@@ -353,15 +353,15 @@ class HttpTransport:
                     raise
                 delay = policy.delay(exc, attempt)
                 attempt += 1
-                _log.retrying(
-                    f"{method} {path}", exc, attempt, delay, budget=policy.max_retries
-                )
+                _log.retrying(f"{method} {path}", exc, attempt, delay, budget=policy.max_retries)
                 await anyio.sleep(delay)
                 continue
             _log.event(
                 logging.DEBUG,
                 "%s %s -> %s",
-                method, path, response.status_code,
+                method,
+                path,
+                response.status_code,
                 request_id=response.headers.get("x-request-id"),
                 attempt=attempt + 1,
             )

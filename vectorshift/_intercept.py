@@ -40,8 +40,17 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "Interceptor", "Operation", "activate", "begin", "check_interceptors", "current", "guarded",
-    "note", "report", "scope", "within",
+    "Interceptor",
+    "Operation",
+    "activate",
+    "begin",
+    "check_interceptors",
+    "current",
+    "guarded",
+    "note",
+    "report",
+    "scope",
+    "within",
 ]
 
 _log = logging.getLogger("vectorshift")
@@ -72,8 +81,16 @@ class Operation:
     """
 
     __slots__ = (
-        "_interceptors", "attributes", "error", "name", "parent", "pipeline_id", "request_id",
-        "state", "task_id", "trace_id",
+        "_interceptors",
+        "attributes",
+        "error",
+        "name",
+        "parent",
+        "pipeline_id",
+        "request_id",
+        "state",
+        "task_id",
+        "trace_id",
     )
 
     def __init__(
@@ -177,10 +194,16 @@ def guarded(method: Any, *args: Any) -> None:
     try:
         method(*args)
     except Exception:
-        from vectorshift._log import fields  # here: _log imports this module
-
         name = getattr(method, "__qualname__", repr(method))
-        _log.warning("interceptor %s raised; ignored", name, exc_info=True, extra=fields())
+        _log.warning("interceptor %s raised; ignored", name, exc_info=True, extra=dict(_NO_IDS))
+
+
+_NO_IDS = dict.fromkeys(("task_id", "trace_id", "pipeline_id", "request_id", "attempt"), "")
+"""The five fields every record of the package carries (``vectorshift._log.FIELDS``), unknown.
+
+Written out here rather than asked of :mod:`vectorshift._log`, which imports this module (it
+reports retries to the running operation): the package's imports form no cycle.
+"""
 
 
 def check_interceptors(interceptors: Iterable[Interceptor] | None) -> tuple[Interceptor, ...]:
@@ -218,7 +241,11 @@ def begin(
     if not interceptors:
         return None
     operation = Operation(
-        name, interceptors, pipeline_id=pipeline_id, task_id=task_id, trace_id=trace_id,
+        name,
+        interceptors,
+        pipeline_id=pipeline_id,
+        task_id=task_id,
+        trace_id=trace_id,
         parent=_current.get(),
     )
     operation._start()

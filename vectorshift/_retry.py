@@ -75,9 +75,7 @@ class RetryPolicy:
             raise ConfigurationError(f"max_retries must be >= 0, got {self.max_retries}")
         waits = (self.backoff_base, self.max_backoff, self.max_retry_after)
         if not all(wait >= 0 for wait in waits):  # also rejects NaN
-            raise ConfigurationError(
-                "backoff_base, max_backoff and max_retry_after must be >= 0"
-            )
+            raise ConfigurationError("backoff_base, max_backoff and max_retry_after must be >= 0")
         if not isinstance(self.retry_statuses, frozenset):
             object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))
 

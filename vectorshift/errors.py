@@ -336,9 +336,7 @@ class ApiConnectionError(_Attempted):
         attempts: How many times the request was sent (1 when it was not retried).
     """
 
-    def __init__(
-        self, message: str, *, method: str, url: str, request_sent: bool = True
-    ) -> None:
+    def __init__(self, message: str, *, method: str, url: str, request_sent: bool = True) -> None:
         self.method = method
         self.url = url
         self.request_sent = request_sent

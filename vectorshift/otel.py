@@ -69,9 +69,7 @@ class OpenTelemetryInterceptor(Interceptor):
     """
 
     def __init__(self, tracer_provider: trace.TracerProvider | None = None) -> None:
-        self._tracer = trace.get_tracer(
-            "vectorshift", __version__, tracer_provider=tracer_provider
-        )
+        self._tracer = trace.get_tracer("vectorshift", __version__, tracer_provider=tracer_provider)
 
     def __repr__(self) -> str:
         return "OpenTelemetryInterceptor()"

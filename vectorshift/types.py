@@ -59,6 +59,7 @@ _WORDS: tuple[str, ...] = get_args(RunState)
 _unknown_seen: set[str] = set()
 _unknown_lock = threading.Lock()
 
+
 def normalize_status(raw: str | None) -> tuple[RunState, bool]:
     """Map a server's status string to one of the four SDK states.
 

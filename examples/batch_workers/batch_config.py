@@ -126,8 +126,16 @@ class Keys:
 
     def all(self) -> list[str]:
         """Every key of the batch (to start it again from nothing)."""
-        return [self.inputs, self.limit, self.slots, self.handles, self.state, self.outputs,
-                self.counters, self.stop]
+        return [
+            self.inputs,
+            self.limit,
+            self.slots,
+            self.handles,
+            self.state,
+            self.outputs,
+            self.counters,
+            self.stop,
+        ]
 
 
 def sync_redis() -> redis.Redis:

@@ -31,8 +31,10 @@ log = logging.getLogger("batch.producer")
 
 def documents(count: int) -> list[tuple[str, str]]:
     """The batch's inputs as ``(input id, text)``: stands for rows read from your source."""
-    return [(f"doc-{row:05d}", f"Meeting {row} notes: ship the release, call the customer.")
-            for row in range(count)]
+    return [
+        (f"doc-{row:05d}", f"Meeting {row} notes: ship the release, call the customer.")
+        for row in range(count)
+    ]
 
 
 def pipeline(platform: Client, token_delay_ms: int = 20) -> Pipeline:
@@ -72,8 +74,13 @@ def produce(batch: str, count: int, limit: int, token_delay_ms: int = 20) -> int
         log.info("enqueued")
     current_input.set("")
     current_run.set(("", ""))
-    log.info("enqueued %d inputs of batch %r for pipeline %s, at most %d runs at once",
-             len(inputs), batch, target.id, limit)
+    log.info(
+        "enqueued %d inputs of batch %r for pipeline %s, at most %d runs at once",
+        len(inputs),
+        batch,
+        target.id,
+        limit,
+    )
     return len(inputs)
 
 
@@ -81,10 +88,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", required=True, help="the batch's name")
     parser.add_argument("--count", type=int, default=200, help="inputs (default 200)")
-    parser.add_argument("--limit", type=int, default=8,
-                        help="runs in progress at once, all workers together (default 8)")
-    parser.add_argument("--token-delay-ms", type=int, default=20,
-                        help="how slow the simulated model is (default 20 ms a word)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=8,
+        help="runs in progress at once, all workers together (default 8)",
+    )
+    parser.add_argument(
+        "--token-delay-ms",
+        type=int,
+        default=20,
+        help="how slow the simulated model is (default 20 ms a word)",
+    )
     args = parser.parse_args()
     setup_logging("producer")
     count = produce(args.batch, args.count, args.limit, args.token_delay_ms)

@@ -47,10 +47,12 @@ class Progress:
 
     def line(self) -> str:
         """The counts on one line."""
-        return (f"{self.total} inputs: {self.finished} finished, {self.failed} failed, "
-                f"{self.cancelled} cancelled, {self.started} running; messages: {self.queued} "
-                f"queued, {self.in_hand} in workers' hands; outputs written {self.writes}, "
-                f"second writes refused {self.duplicates}")
+        return (
+            f"{self.total} inputs: {self.finished} finished, {self.failed} failed, "
+            f"{self.cancelled} cancelled, {self.started} running; messages: {self.queued} "
+            f"queued, {self.in_hand} in workers' hands; outputs written {self.writes}, "
+            f"second writes refused {self.duplicates}"
+        )
 
 
 def progress(batch: str) -> Progress:
@@ -83,8 +85,12 @@ def terminate(batch: str) -> int:
         ids = json.loads(stored)
         current_input.set(input_id)
         current_run.set((ids["task_id"], ids["trace_id"] or ""))
-        handler = RunHandler(pipeline_id=ids["pipeline_id"], task_id=ids["task_id"],
-                             trace_id=ids["trace_id"], client=platform)
+        handler = RunHandler(
+            pipeline_id=ids["pipeline_id"],
+            task_id=ids["task_id"],
+            trace_id=ids["trace_id"],
+            client=platform,
+        )
         status = handler.terminate()
         log.info("terminate: the run is %s", status.status)
         stopped += status.status == "cancelled"

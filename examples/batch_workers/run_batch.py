@@ -28,8 +28,11 @@ def start_workers(count: int, threads: int, log_dir: Path) -> list[subprocess.Po
     workers = []
     for number in range(count):
         env = {**os.environ, "BATCH_LOG_FILE": str(log_dir / f"worker-{number}.log")}
-        workers.append(subprocess.Popen(
-            [sys.executable, str(HERE / "worker.py"), "--threads", str(threads)], env=env))
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, str(HERE / "worker.py"), "--threads", str(threads)], env=env
+            )
+        )
     return workers
 
 
@@ -39,11 +42,18 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="inputs (default 200)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=8, help="tasks per worker (default 8)")
-    parser.add_argument("--limit", type=int, default=8,
-                        help="runs in progress at once, all workers together (default 8)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="forget the batch's state in Redis first (its runs stay done on "
-                        "the platform, so the same inputs are answered from there)")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=8,
+        help="runs in progress at once, all workers together (default 8)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="forget the batch's state in Redis first (its runs stay done on "
+        "the platform, so the same inputs are answered from there)",
+    )
     parser.add_argument("--log-dir", type=Path, default=Path("batch-logs"))
     args = parser.parse_args()
     args.log_dir.mkdir(parents=True, exist_ok=True)
@@ -67,8 +77,10 @@ def main() -> None:
             worker.wait(timeout=60)
     took = time.monotonic() - began
     print(now.line())
-    print(f"batch {args.batch!r}: {now.finished}/{now.total} outputs in {took:.1f}s "
-          f"with {args.workers} workers; logs in {args.log_dir}/")
+    print(
+        f"batch {args.batch!r}: {now.finished}/{now.total} outputs in {took:.1f}s "
+        f"with {args.workers} workers; logs in {args.log_dir}/"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,11 @@ def _workers(args: argparse.Namespace) -> None:
         workers = [
             subprocess.Popen(
                 [sys.executable, str(HERE / "worker.py"), "--threads", str(args.threads)],
-                env={**os.environ, "BATCH_LOG_FILE": str(logs / f"worker-{n}.log"),
-                     "BATCH_LOG_LEVEL": "WARNING"},
+                env={
+                    **os.environ,
+                    "BATCH_LOG_FILE": str(logs / f"worker-{n}.log"),
+                    "BATCH_LOG_LEVEL": "WARNING",
+                },
             )
             for n in range(processes)
         ]
@@ -59,10 +62,12 @@ def _workers(args: argparse.Namespace) -> None:
             usage.append(rusage)
         cpu = sum(u.ru_utime + u.ru_stime for u in usage)
         peaks = ", ".join(f"{u.ru_maxrss / 1024:.0f}" for u in usage)
-        print(f"{processes} worker(s) x {args.threads} threads: {args.count} runs in "
-              f"{took:.1f}s = {args.count / took:.0f} runs/s; client CPU "
-              f"{1000 * cpu / args.count:.2f} ms/run; peak RSS per worker (MiB) {peaks}",
-              flush=True)
+        print(
+            f"{processes} worker(s) x {args.threads} threads: {args.count} runs in "
+            f"{took:.1f}s = {args.count / took:.0f} runs/s; client CPU "
+            f"{1000 * cpu / args.count:.2f} ms/run; peak RSS per worker (MiB) {peaks}",
+            flush=True,
+        )
 
 
 async def _amap(count: int, token_delay_ms: int, concurrency: int) -> tuple[float, int]:
@@ -82,9 +87,12 @@ def _amap_counts(args: argparse.Namespace) -> None:
         took, ok = asyncio.run(_amap(count, args.token_delay_ms, args.concurrency))
         after = resource.getrusage(resource.RUSAGE_SELF)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        print(f"amap of {count} (concurrency {args.concurrency}): {ok} ok in {took:.1f}s = "
-              f"{count / took:.0f} runs/s; client CPU {1000 * cpu / count:.2f} ms/run; peak RSS "
-              f"so far {after.ru_maxrss / 1024:.0f} MiB", flush=True)
+        print(
+            f"amap of {count} (concurrency {args.concurrency}): {ok} ok in {took:.1f}s = "
+            f"{count / took:.0f} runs/s; client CPU {1000 * cpu / count:.2f} ms/run; peak RSS "
+            f"so far {after.ru_maxrss / 1024:.0f} MiB",
+            flush=True,
+        )
 
 
 def main() -> None:

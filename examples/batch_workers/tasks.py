@@ -53,6 +53,7 @@ from vectorshift import (
 
 log = logging.getLogger("batch.worker")
 
+
 class InputContext(dramatiq.Middleware):
     """Name the message's input (and its trace id) in the records of the queue's worker thread.
 
@@ -120,8 +121,9 @@ def _here() -> _Process:
     return _process
 
 
-async def _start(here: _Process, pipeline: Pipeline, batch: str, input_id: str,
-                 inputs: dict[str, Any]) -> RunHandler:
+async def _start(
+    here: _Process, pipeline: Pipeline, batch: str, input_id: str, inputs: dict[str, Any]
+) -> RunHandler:
     attempt = 0
     while True:
         try:
@@ -139,8 +141,9 @@ async def _start(here: _Process, pipeline: Pipeline, batch: str, input_id: str,
             await asyncio.sleep(delay)
 
 
-@dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=250, max_backoff=5_000,
-                time_limit=3_600_000)
+@dramatiq.actor(
+    queue_name=QUEUE, max_retries=20, min_backoff=250, max_backoff=5_000, time_limit=3_600_000
+)
 async def process_input(batch: str, input_id: str, pipeline_id: str, text: str) -> None:
     """Run the pipeline on one input of ``batch`` and store its output, once."""
     current_input.set(input_id)
@@ -161,9 +164,17 @@ async def process_input(batch: str, input_id: str, pipeline_id: str, text: str) 
         pipeline = await here.pipeline(pipeline_id)
         handler = await _start(here, pipeline, batch, input_id, {"document": text})
         current_run.set((handler.task_id, handler.trace_id or ""))
-        await here.redis.hset(keys.handles, input_id, json.dumps(
-            {"pipeline_id": handler.pipeline_id, "task_id": handler.task_id,
-             "trace_id": handler.trace_id}))
+        await here.redis.hset(
+            keys.handles,
+            input_id,
+            json.dumps(
+                {
+                    "pipeline_id": handler.pipeline_id,
+                    "task_id": handler.task_id,
+                    "trace_id": handler.trace_id,
+                }
+            ),
+        )
         await here.redis.hsetnx(keys.state, input_id, "started")
         log.info("run started")
         if await here.redis.exists(keys.stop):

@@ -14,8 +14,9 @@ INJECTED = '<script>window.__pwned = 1</script><img src="x" onerror="window.__pw
 
 def dashboard_server() -> LocalServer:
     """A server with the dashboard, two organisations, quick keep-alives."""
-    config = ServerConfig(api_keys={KEY: "dash", OTHER_KEY: "other"}, dashboard=True,
-                          keepalive_interval=1.0)
+    config = ServerConfig(
+        api_keys={KEY: "dash", OTHER_KEY: "other"}, dashboard=True, keepalive_interval=1.0
+    )
     return LocalServer(config)
 
 

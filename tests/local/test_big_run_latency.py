@@ -33,18 +33,32 @@ MAX_WAIT = 0.4
 def big_graph(n: int = NODES) -> dict[str, Any]:
     """query -> n text nodes (a chain, and each one also read by the next's neighbour) -> answer."""
     nodes: dict[str, Any] = {
-        "input_0": {"id": "input_0", "name": "query", "type": "input",
-                    "inputs": {"input_type": "string"}, "outputs": ["text"]},
+        "input_0": {
+            "id": "input_0",
+            "name": "query",
+            "type": "input",
+            "inputs": {"input_type": "string"},
+            "outputs": ["text"],
+        },
     }
     previous = "input_0"
     for i in range(n):
         node_id = f"text_{i}"
-        nodes[node_id] = {"id": node_id, "name": f"t{i}", "type": "text",
-                          "inputs": {"text": f"{{{{ {previous}.text }}}}"}, "outputs": ["text"]}
+        nodes[node_id] = {
+            "id": node_id,
+            "name": f"t{i}",
+            "type": "text",
+            "inputs": {"text": f"{{{{ {previous}.text }}}}"},
+            "outputs": ["text"],
+        }
         previous = node_id
-    nodes["output_0"] = {"id": "output_0", "name": "answer", "type": "output",
-                         "inputs": {"value": f"{{{{ {previous}.text }}}}",
-                                    "output_type": "string"}, "outputs": []}
+    nodes["output_0"] = {
+        "id": "output_0",
+        "name": "answer",
+        "type": "output",
+        "inputs": {"value": f"{{{{ {previous}.text }}}}", "output_type": "string"},
+        "outputs": [],
+    }
     return nodes
 
 
@@ -57,8 +71,19 @@ def standalone_server(tmp_path: Path) -> Iterator[SimpleNamespace]:
     """``python -m vectorshift.local`` on a free port: its base URL and API key."""
     key_file = tmp_path / "key"
     key_file.write_text("big-run-key")
-    command = [sys.executable, "-m", "vectorshift.local", "--port", "0", "--db",
-               str(tmp_path / "big.db"), "--api-key-file", str(key_file), "--log-level", "error"]
+    command = [
+        sys.executable,
+        "-m",
+        "vectorshift.local",
+        "--port",
+        "0",
+        "--db",
+        str(tmp_path / "big.db"),
+        "--api-key-file",
+        str(key_file),
+        "--log-level",
+        "error",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=subprocess_env())
     try:
         assert process.stdout is not None
@@ -123,6 +148,8 @@ def measure(server: SimpleNamespace) -> tuple[float, float, int, float]:
 def test_storing_and_running_10k_nodes_does_not_hold_up_a_status_poller(tmp_path: Path) -> None:
     with standalone_server(tmp_path) as server:
         worst, median, answers, seconds = measure(server)
-    print(f"\n{NODES}-node graph stored and run: {seconds:.2f} s; poller: {answers} answers, "
-          f"median {median * 1000:.0f} ms, worst {worst * 1000:.0f} ms")
+    print(
+        f"\n{NODES}-node graph stored and run: {seconds:.2f} s; poller: {answers} answers, "
+        f"median {median * 1000:.0f} ms, worst {worst * 1000:.0f} ms"
+    )
     assert worst < MAX_WAIT, f"a status answer waited {worst:.2f} s behind the big graph"

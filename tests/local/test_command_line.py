@@ -29,10 +29,21 @@ def test_the_installed_command_shows_its_own_name_and_defaults() -> None:
     text = " ".join(shown.stdout.split())
     assert text.startswith("usage: vectorshift-local ")
     assert "__main__" not in text
-    assert "--max-active-runs N runs an organisation may have in progress at once " \
-        "(default 32)" in text
-    for rule_key in ("'method'", "'path'", "'status'", "'retry_after'", "'delay'", "'drop'",
-                     "'cut_after_frames'", "'count'", "'probability'", "'when'"):
+    assert (
+        "--max-active-runs N runs an organisation may have in progress at once (default 32)" in text
+    )
+    for rule_key in (
+        "'method'",
+        "'path'",
+        "'status'",
+        "'retry_after'",
+        "'delay'",
+        "'drop'",
+        "'cut_after_frames'",
+        "'count'",
+        "'probability'",
+        "'when'",
+    ):
         assert rule_key in text
     assert "--providers SPEC" in text and "(default: every provider simulated)" in text
     assert "--log-level {debug,info,warning,error}" in text and "(default info)" in text
@@ -53,7 +64,11 @@ def serve_until_ready(*args: str) -> tuple[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY",)}
     process = subprocess.Popen(
         [sys.executable, "-m", "vectorshift.local", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     try:
         assert process.stdout is not None

@@ -43,8 +43,7 @@ def server() -> Iterator[LocalServer]:
 def browser() -> Iterator[Browser]:
     executable = _chromium()
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable,
-                                              args=["--no-sandbox"])
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         yield launched
         launched.close()
 
@@ -77,7 +76,7 @@ def test_first_visit_drops_the_token_and_lists_a_pipeline_made_by_the_sdk(
     page.get_by_role("button", name="Search").click()
     expect(page.locator("tbody tr")).to_have_count(1)
     page.get_by_role("link", name=pipeline.name).click()
-    expect(page.locator("svg.diagram .dg-node")).to_have_count(3)
+    expect(page.locator("svg.vsd .vsd-node")).to_have_count(3)
     page.go_back()
     page.go_back()
     assert "token" not in page.url  # nor in the history
@@ -191,8 +190,9 @@ def test_a_dropped_stream_resumes_without_a_lost_or_repeated_token(
         frames = whole.split("\n\n")
         resumed_from.append("cut")
         # The stream breaks after its sixth frame (the retry line comes first).
-        route.fulfill(status=200, content_type="text/event-stream",
-                      body="\n\n".join(frames[:7]) + "\n\n")
+        route.fulfill(
+            status=200, content_type="text/event-stream", body="\n\n".join(frames[:7]) + "\n\n"
+        )
 
     page.route("**/events*", cut_the_first)
     page.goto(f"{dash.root(server)}{dash.PREFIX}/runs/{handle.task_id}")

@@ -69,8 +69,13 @@ def test_without_a_session_only_the_key_is_asked_and_no_data_shown(server: Local
     pipeline = echo(client_of(server))
     record = pipeline.run({"query": "secret"})
     with browser(server) as http:
-        for path in ("/", f"{PREFIX}/runs", f"{PREFIX}/pipelines/{pipeline.id}",
-                     f"{PREFIX}/runs/{record.run_id}", f"{PREFIX}/state"):
+        for path in (
+            "/",
+            f"{PREFIX}/runs",
+            f"{PREFIX}/pipelines/{pipeline.id}",
+            f"{PREFIX}/runs/{record.run_id}",
+            f"{PREFIX}/state",
+        ):
             answer = http.get(path)
             assert answer.status_code == 401 and 'name="api_key"' in answer.text
             assert pipeline.name not in answer.text and str(pipeline.id) not in answer.text
@@ -85,8 +90,11 @@ def test_an_api_key_opens_a_session_of_its_organisation(server: LocalServer) -> 
     mine = echo(client_of(server))
     theirs = echo(client_of(server, OTHER_KEY))
     with browser(server) as http:
-        refused = http.post(f"{PREFIX}/login", data={"api_key": OTHER_KEY},
-                            headers={"Origin": "http://evil.example"})
+        refused = http.post(
+            f"{PREFIX}/login",
+            data={"api_key": OTHER_KEY},
+            headers={"Origin": "http://evil.example"},
+        )
         assert refused.status_code == 403 and "set-cookie" not in refused.headers
         assert http.post(f"{PREFIX}/login", data={"api_key": "nope"}).status_code == 401
         assert http.post(f"{PREFIX}/login", data={"api_key": OTHER_KEY}).status_code == 303
@@ -104,8 +112,11 @@ def test_pages_carry_the_security_headers_and_the_host_check(server: LocalServer
         assert "<script>" not in answer.text and " style=" not in answer.text
         rebound = http.get("/", headers={"Host": f"evil.example:{server.port}"})
         assert rebound.status_code == 421
-        assert http.get(f"{PREFIX}/static/dashboard.js").headers["content-type"].startswith(
-            "text/javascript")
+        assert (
+            http.get(f"{PREFIX}/static/dashboard.js")
+            .headers["content-type"]
+            .startswith("text/javascript")
+        )
         assert http.get(f"{PREFIX}/static/nope.js").status_code == 404
 
 
@@ -116,8 +127,9 @@ def test_a_run_starts_from_the_form_only_same_origin_with_the_csrf_token(
     path = f"{PREFIX}/pipelines/{pipeline.id}/run"
     with logged_in(server) as (http, csrf):
         form = {"csrf": csrf, "in:query": "from the form"}
-        assert http.post(path, data=form, headers={"Origin": "http://evil.example"}
-                         ).status_code == 403
+        assert (
+            http.post(path, data=form, headers={"Origin": "http://evil.example"}).status_code == 403
+        )
         assert http.post(path, data={**form, "csrf": "guess"}).status_code == 403
         assert http.post(path, data=form, headers={"Origin": ""}).status_code == 403
         listed = http.get(f"{PREFIX}/api/runs", params={"pipeline": pipeline.id}).json()
@@ -152,13 +164,18 @@ def test_terminate_needs_the_csrf_header_and_ends_the_run(server: LocalServer) -
     path = f"{PREFIX}/runs/{handle.task_id}/terminate"
     with logged_in(server) as (http, csrf):
         assert http.post(path).status_code == 403
-        assert http.post(path, headers={"X-Dashboard-CSRF": csrf, "Origin": "http://x.example"}
-                         ).status_code == 403
+        assert (
+            http.post(
+                path, headers={"X-Dashboard-CSRF": csrf, "Origin": "http://x.example"}
+            ).status_code
+            == 403
+        )
         assert handle.run_status()["status"] == "running"
         answer = http.post(path, headers={"X-Dashboard-CSRF": csrf})
         assert answer.status_code == 200 and answer.json() == {"status": "cancelled"}
-        runs = http.get(f"{PREFIX}/api/runs", params={"status": "cancelled",
-                                                      "pipeline": pipeline.id}).json()["runs"]
+        runs = http.get(
+            f"{PREFIX}/api/runs", params={"status": "cancelled", "pipeline": pipeline.id}
+        ).json()["runs"]
         assert [run["task_id"] for run in runs] == [handle.task_id]
 
 
@@ -183,8 +200,12 @@ def test_untrusted_text_is_escaped_on_every_page(server: LocalServer) -> None:
     pipeline = echo(client_of(server), name=INJECTED)
     record = pipeline.run({"query": INJECTED})
     with logged_in(server) as (http, _):
-        pages = [http.get("/").text, http.get(f"{PREFIX}/pipelines/{pipeline.id}").text,
-                 http.get(f"{PREFIX}/runs").text, http.get(f"{PREFIX}/runs/{record.run_id}").text]
+        pages = [
+            http.get("/").text,
+            http.get(f"{PREFIX}/pipelines/{pipeline.id}").text,
+            http.get(f"{PREFIX}/runs").text,
+            http.get(f"{PREFIX}/runs/{record.run_id}").text,
+        ]
     for text in pages:
         assert "<script>window" not in text and "<img" not in text
     run_page = pages[-1]
@@ -193,8 +214,7 @@ def test_untrusted_text_is_escaped_on_every_page(server: LocalServer) -> None:
 
 
 def test_the_state_page_shows_faults_limits_and_active_runs(server: LocalServer) -> None:
-    rule = server.faults.add(method="GET", path=r"/never-matches$", status=503,
-                             name="<b>rule</b>")
+    rule = server.faults.add(method="GET", path=r"/never-matches$", status=503, name="<b>rule</b>")
     pipeline = slow_pipeline(client_of(server), tokens=200, delay_ms=50)
     handle = pipeline.start({"query": "go"})
     try:
@@ -210,12 +230,31 @@ def test_the_state_page_shows_faults_limits_and_active_runs(server: LocalServer)
 
 def test_the_diagram_escapes_labels_and_carries_no_inline_style() -> None:
     record = PipelineRecord(
-        id="p", org="o", name="n", branch_id="b", version="0.0.0", description="",
-        created="", modified="", inputs={}, outputs={},
-        nodes={"a": {"id": "a", "name": "<a&b>", "type": "input",
-                     "inputs": {"input_type": "string"}, "outputs": ["text"]},
-               "c": {"id": "c", "name": "c", "type": "output",
-                     "inputs": {"value": "{{ a.text }}", "output_type": "string"}}},
+        id="p",
+        org="o",
+        name="n",
+        branch_id="b",
+        version="0.0.0",
+        description="",
+        created="",
+        modified="",
+        inputs={},
+        outputs={},
+        nodes={
+            "a": {
+                "id": "a",
+                "name": "<a&b>",
+                "type": "input",
+                "inputs": {"input_type": "string"},
+                "outputs": ["text"],
+            },
+            "c": {
+                "id": "c",
+                "name": "c",
+                "type": "output",
+                "inputs": {"value": "{{ a.text }}", "output_type": "string"},
+            },
+        },
         canvas_metadata={},
     )
     svg = pipeline_svg(record)
@@ -239,7 +278,9 @@ def test_the_dashboard_is_off_unless_asked() -> None:
 def test_the_command_prints_the_dashboard_address() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "vectorshift.local", "--port", "0", "--api-key", KEY],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert process.stdout is not None

@@ -23,8 +23,15 @@ NAMES = [f"pipe-{i}" for i in range(40)]
 
 
 def _graph() -> dict[str, object]:
-    return {"input_0": {"id": "input_0", "name": "q", "type": "input",
-                        "inputs": {"input_type": "string"}, "outputs": ["text"]}}
+    return {
+        "input_0": {
+            "id": "input_0",
+            "name": "q",
+            "type": "input",
+            "inputs": {"input_type": "string"},
+            "outputs": ["text"],
+        }
+    }
 
 
 def _made(path: Path) -> None:
@@ -108,7 +115,10 @@ def test_the_command_line_refuses_a_damaged_file_with_one_line(tmp_path: Path) -
     _garble_the_pipelines_table(path)
     done = subprocess.run(
         [sys.executable, "-m", "vectorshift.local", "--db", str(path), "--port", "0"],
-        capture_output=True, text=True, env=subprocess_env(), timeout=30,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=30,
     )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()

@@ -15,12 +15,24 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 GRAPHS = sorted(path.name for path in FIXTURES.glob("graph_*.json"))
 
 
-def node(node_id: str, kind: str, name: str | None = None, outputs: list[str] | None = None,
-         /, **inputs: Any) -> dict[str, Any]:
+def node(
+    node_id: str,
+    kind: str,
+    name: str | None = None,
+    outputs: list[str] | None = None,
+    /,
+    **inputs: Any,
+) -> dict[str, Any]:
     """A node as the platform serialises it."""
-    return {"id": node_id, "name": name or node_id, "type": kind, "inputs": inputs,
-            "outputs": ["complete", *(outputs or [])], "task_name": kind,
-            "execution_mode": "normal"}
+    return {
+        "id": node_id,
+        "name": name or node_id,
+        "type": kind,
+        "inputs": inputs,
+        "outputs": ["complete", *(outputs or [])],
+        "task_name": kind,
+        "execution_mode": "normal",
+    }
 
 
 def graph(*nodes: dict[str, Any]) -> dict[str, Any]:
@@ -45,20 +57,31 @@ def test_pipeline_io_matches_the_recorded_maps(name: str) -> None:
 
 
 def test_reference_to_a_missing_node_names_node_and_input() -> None:
-    error = rejection(graph(
-        node("input_0", "input", "query", ["text"]),
-        node("llm_1", "llm", "summary", ["response"], provider="local", model="echo",
-             prompt="Summarise {{ llm_9.response }}"),
-    ))
+    error = rejection(
+        graph(
+            node("input_0", "input", "query", ["text"]),
+            node(
+                "llm_1",
+                "llm",
+                "summary",
+                ["response"],
+                provider="local",
+                model="echo",
+                prompt="Summarise {{ llm_9.response }}",
+            ),
+        )
+    )
     assert str(error) == "node 'summary' (llm_1) references missing node 'llm_9' in input 'prompt'"
     assert error.node_ids == ("llm_1",)
 
 
 def test_reference_to_an_undeclared_output_lists_the_declared_ones() -> None:
-    error = rejection(graph(
-        node("input_0", "input", "query", ["text"]),
-        node("text_0", "text", "echo", ["text"], text="{{ input_0.response }}"),
-    ))
+    error = rejection(
+        graph(
+            node("input_0", "input", "query", ["text"]),
+            node("text_0", "text", "echo", ["text"], text="{{ input_0.response }}"),
+        )
+    )
     assert str(error) == (
         "node 'echo' (text_0) references output 'response' of node 'query' (input_0) in input "
         "'text', but that node's outputs are complete, text"
@@ -66,18 +89,24 @@ def test_reference_to_an_undeclared_output_lists_the_declared_ones() -> None:
 
 
 def test_duplicate_names_are_rejected_naming_every_node() -> None:
-    error = rejection(graph(node("a_0", "text", "same", ["text"], text="a"),
-                            node("b_0", "text", "same", ["text"], text="b")))
+    error = rejection(
+        graph(
+            node("a_0", "text", "same", ["text"], text="a"),
+            node("b_0", "text", "same", ["text"], text="b"),
+        )
+    )
     assert str(error) == "node name 'same' is used by a_0, b_0"
     assert error.node_ids == ("a_0", "b_0")
 
 
 def test_cycle_is_reported_with_the_nodes_in_it() -> None:
-    error = rejection(graph(
-        node("text_0", "text", "first", ["text"], text="{{ text_1.text }}"),
-        node("text_1", "text", "second", ["text"], text="{{ text_0.text }}"),
-        node("text_2", "text", "outside", ["text"], text="{{ text_1.text }}"),
-    ))
+    error = rejection(
+        graph(
+            node("text_0", "text", "first", ["text"], text="{{ text_1.text }}"),
+            node("text_1", "text", "second", ["text"], text="{{ text_0.text }}"),
+            node("text_2", "text", "outside", ["text"], text="{{ text_1.text }}"),
+        )
+    )
     message = str(error)
     assert message.startswith("the graph has a cycle: ")
     assert "'first' (text_0)" in message and "'second' (text_1)" in message
@@ -91,11 +120,13 @@ def test_node_referencing_itself_is_a_cycle() -> None:
 
 
 def test_id_must_match_its_key_and_name_type_inputs_must_exist() -> None:
-    error = rejection({
-        "text_0": {"id": "text_9", "name": "t", "type": "text", "inputs": {"text": ""}},
-        "text_1": {"id": "text_1", "type": "text", "inputs": {}},
-        "text_2": {"id": "text_2", "name": "u", "type": "text", "inputs": []},
-    })
+    error = rejection(
+        {
+            "text_0": {"id": "text_9", "name": "t", "type": "text", "inputs": {"text": ""}},
+            "text_1": {"id": "text_1", "type": "text", "inputs": {}},
+            "text_2": {"id": "text_2", "name": "u", "type": "text", "inputs": []},
+        }
+    )
     message = str(error)
     assert "node 't' (text_0) has id 'text_9' but is stored under key 'text_0'" in message
     assert "node 'text_1' needs a non-empty string 'name'" in message
@@ -104,17 +135,28 @@ def test_id_must_match_its_key_and_name_type_inputs_must_exist() -> None:
 
 
 def test_known_types_need_their_essential_inputs() -> None:
-    error = rejection(graph(node("llm_0", "llm", "llm", ["response"], provider="local",
-                                 model="echo")))
+    error = rejection(
+        graph(node("llm_0", "llm", "llm", ["response"], provider="local", model="echo"))
+    )
     assert str(error) == "node 'llm' (llm_0) is missing input 'prompt'"
 
 
 def test_malformed_condition_is_rejected() -> None:
     clause = {"termType": "Clause", "operand1": "x", "operator": "TextContains", "operand2": "y"}
-    error = rejection(graph(node(
-        "condition_0", "condition", "router", ["path_0", "path_1", "path_else"],
-        conditions=[{"terms": [clause, clause], "operators": []}, {"terms": [], "operators": []}],
-    )))
+    error = rejection(
+        graph(
+            node(
+                "condition_0",
+                "condition",
+                "router",
+                ["path_0", "path_1", "path_else"],
+                conditions=[
+                    {"terms": [clause, clause], "operators": []},
+                    {"terms": [], "operators": []},
+                ],
+            )
+        )
+    )
     message = str(error)
     prefix = "node 'router' (condition_0): "
     assert f"{prefix}condition 0 needs 1 operator(s) between its terms" in message
@@ -123,24 +165,38 @@ def test_malformed_condition_is_rejected() -> None:
 
 def test_condition_outputs_must_match_its_paths() -> None:
     clause = {"termType": "Clause", "operand1": "x", "operator": "IsEmpty"}
-    error = rejection(graph(node("condition_0", "condition", "router",
-                                 ["path_0", "path_3", "path_else"],
-                                 conditions=[{"terms": [clause], "operators": []}])))
+    error = rejection(
+        graph(
+            node(
+                "condition_0",
+                "condition",
+                "router",
+                ["path_0", "path_3", "path_else"],
+                conditions=[{"terms": [clause], "operators": []}],
+            )
+        )
+    )
     assert str(error) == (
         "node 'router' (condition_0) declares outputs path_3 but its paths are path_0, path_else"
     )
 
 
 def test_unknown_node_types_are_accepted_for_storage() -> None:
-    validate_graph(graph(node("foo_0", "foo", "x", ["bar"], anything=[1, 2]),
-                         node("text_0", "text", "t", ["text"], text="{{ foo_0.bar }}")))
+    validate_graph(
+        graph(
+            node("foo_0", "foo", "x", ["bar"], anything=[1, 2]),
+            node("text_0", "text", "t", ["text"], text="{{ foo_0.bar }}"),
+        )
+    )
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    error = rejection(graph(
-        node("text_0", "text", "a", ["text"], text="{{ nope_0.text }}"),
-        node("text_1", "text", "b", ["text"], text="{{ nope_1.text }}"),
-    ))
+    error = rejection(
+        graph(
+            node("text_0", "text", "a", ["text"], text="{{ nope_0.text }}"),
+            node("text_1", "text", "b", ["text"], text="{{ nope_1.text }}"),
+        )
+    )
     assert str(error).count("references missing node") == 2
     assert error.node_ids == ("text_0", "text_1")
 
@@ -169,8 +225,9 @@ def test_text_forms_of_values() -> None:
 
 def test_lists_and_dicts_render_element_wise() -> None:
     values = {"x": "X", "y": "Y"}
-    rendered = render({"l": ["{{ n.x }}", "{{ n.y }}!"], "n": 5},
-                      lambda node_id, field: values[field])
+    rendered = render(
+        {"l": ["{{ n.x }}", "{{ n.y }}!"], "n": 5}, lambda node_id, field: values[field]
+    )
     assert rendered == {"l": ["X", "Y!"], "n": 5}
 
 

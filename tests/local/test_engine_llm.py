@@ -27,22 +27,42 @@ def real_openai(key: str, base_url: str) -> ProviderConfig:
     return ProviderConfig(modes={"openai": "real"}, openai_api_key=key, openai_base_url=base_url)
 
 
-def node(node_id: str, kind: str, name: str, outputs: list[str], /,
-         **inputs: Any) -> dict[str, Any]:
+def node(
+    node_id: str, kind: str, name: str, outputs: list[str], /, **inputs: Any
+) -> dict[str, Any]:
     """A node as the platform serialises it."""
-    return {"id": node_id, "name": name, "type": kind, "inputs": inputs,
-            "outputs": ["complete", *outputs], "task_name": kind, "execution_mode": "normal"}
+    return {
+        "id": node_id,
+        "name": name,
+        "type": kind,
+        "inputs": inputs,
+        "outputs": ["complete", *outputs],
+        "task_name": kind,
+        "execution_mode": "normal",
+    }
 
 
 def llm(node_id: str, prompt: str, **overrides: Any) -> dict[str, Any]:
     inputs: dict[str, Any] = {
-        "provider": "local", "model": "lorem", "prompt": prompt, "system": "",
-        "temperature": 0.5, "max_tokens": 12, "stream": True, "json_response": False,
-        "token_delay_ms": 0, "dependencies": [],
+        "provider": "local",
+        "model": "lorem",
+        "prompt": prompt,
+        "system": "",
+        "temperature": 0.5,
+        "max_tokens": 12,
+        "stream": True,
+        "json_response": False,
+        "token_delay_ms": 0,
+        "dependencies": [],
     }
     inputs.update(overrides)
-    return node(node_id, "llm", node_id, ["credits_used", "input_tokens", "output_tokens",
-                                          "response", "tokens_used"], **inputs)
+    return node(
+        node_id,
+        "llm",
+        node_id,
+        ["credits_used", "input_tokens", "output_tokens", "response", "tokens_used"],
+        **inputs,
+    )
 
 
 def output(node_id: str, value: str, kind: str = "stream<string>") -> dict[str, Any]:
@@ -72,17 +92,24 @@ class Recorder:
         return [frame["output_value"] for frame in self.frames if frame["output_name"] == name]
 
 
-async def run(nodes: dict[str, Any], inputs: dict[str, Any], options: EngineOptions,
-              recorder: Recorder | None = None) -> dict[str, Any]:
+async def run(
+    nodes: dict[str, Any],
+    inputs: dict[str, Any],
+    options: EngineOptions,
+    recorder: Recorder | None = None,
+) -> dict[str, Any]:
     with anyio.fail_after(15):
         return await execute(nodes, inputs, (recorder or Recorder()).emit, options)
 
 
 @pytest.mark.anyio
 async def test_lorem_is_deterministic_and_has_exactly_max_tokens() -> None:
-    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", max_tokens=37),
-                  output("out", "{{ llm_0.response }}", "string"),
-                  output("count", "{{ llm_0.output_tokens }}", "int32"))
+    nodes = graph(
+        question(),
+        llm("llm_0", "{{ input_0.text }}", max_tokens=37),
+        output("out", "{{ llm_0.response }}", "string"),
+        output("count", "{{ llm_0.output_tokens }}", "int32"),
+    )
     first = await run(nodes, {"question": "tell me"}, EngineOptions())
     again = await run(nodes, {"question": "tell me"}, EngineOptions())
     other = await run(nodes, {"question": "tell me more"}, EngineOptions())
@@ -95,30 +122,37 @@ async def test_lorem_is_deterministic_and_has_exactly_max_tokens() -> None:
 
 @pytest.mark.anyio
 async def test_echo_answers_the_prompt_and_counts_tokens() -> None:
-    nodes = graph(question(), llm("llm_0", "Q: {{ input_0.text }}", model="echo",
-                                  system="be brief"),
-                  output("out", "{{ llm_0.response }}", "string"),
-                  output("used", "{{ llm_0.tokens_used }}", "int32"),
-                  output("credits", "{{ llm_0.credits_used }}", "int32"))
+    nodes = graph(
+        question(),
+        llm("llm_0", "Q: {{ input_0.text }}", model="echo", system="be brief"),
+        output("out", "{{ llm_0.response }}", "string"),
+        output("used", "{{ llm_0.tokens_used }}", "int32"),
+        output("credits", "{{ llm_0.credits_used }}", "int32"),
+    )
     outputs = await run(nodes, {"question": "why  is it\nblue? "}, EngineOptions())
     assert outputs == {"out": "Q: why  is it\nblue? ", "used": 2 + 5 + 5, "credits": 0}
 
 
 @pytest.mark.anyio
 async def test_json_response_is_parsed() -> None:
-    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", model="echo",
-                                  json_response=True),
-                  output("out", "{{ llm_0.response }}", "json"))
+    nodes = graph(
+        question(),
+        llm("llm_0", "{{ input_0.text }}", model="echo", json_response=True),
+        output("out", "{{ llm_0.response }}", "json"),
+    )
     outputs = await run(nodes, {"question": "hi"}, EngineOptions())
     assert outputs == {"out": {"response": "hi"}}
 
 
 @pytest.mark.anyio
 async def test_token_deltas_concatenate_to_the_response() -> None:
-    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", max_tokens=25),
-                  output("streamed", "{{ llm_0.response }}"),
-                  output("whole", "{{ llm_0.response }}", "string"),
-                  output("decorated", "> {{ llm_0.response }}"))
+    nodes = graph(
+        question(),
+        llm("llm_0", "{{ input_0.text }}", max_tokens=25),
+        output("streamed", "{{ llm_0.response }}"),
+        output("whole", "{{ llm_0.response }}", "string"),
+        output("decorated", "> {{ llm_0.response }}"),
+    )
     recorder = Recorder()
     outputs = await run(nodes, {"question": "q"}, EngineOptions(stream_tokens=True), recorder)
     deltas = recorder.values("streamed")
@@ -130,8 +164,9 @@ async def test_token_deltas_concatenate_to_the_response() -> None:
 
 @pytest.mark.anyio
 async def test_without_stream_tokens_a_stream_output_gets_one_final_frame() -> None:
-    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}"),
-                  output("streamed", "{{ llm_0.response }}"))
+    nodes = graph(
+        question(), llm("llm_0", "{{ input_0.text }}"), output("streamed", "{{ llm_0.response }}")
+    )
     recorder = Recorder()
     outputs = await run(nodes, {"question": "q"}, EngineOptions(), recorder)
     assert recorder.values("streamed") == [outputs["streamed"]]
@@ -139,8 +174,11 @@ async def test_without_stream_tokens_a_stream_output_gets_one_final_frame() -> N
 
 @pytest.mark.anyio
 async def test_llm_without_stream_flag_publishes_no_deltas() -> None:
-    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", stream=False),
-                  output("streamed", "{{ llm_0.response }}"))
+    nodes = graph(
+        question(),
+        llm("llm_0", "{{ input_0.text }}", stream=False),
+        output("streamed", "{{ llm_0.response }}"),
+    )
     recorder = Recorder()
     outputs = await run(nodes, {"question": "q"}, EngineOptions(stream_tokens=True), recorder)
     assert recorder.values("streamed") == [outputs["streamed"]]
@@ -148,10 +186,13 @@ async def test_llm_without_stream_flag_publishes_no_deltas() -> None:
 
 @pytest.mark.anyio
 async def test_independent_llm_nodes_run_concurrently() -> None:
-    nodes = graph(question(),
-                  llm("llm_a", "a {{ input_0.text }}", max_tokens=10, token_delay_ms=100),
-                  llm("llm_b", "b {{ input_0.text }}", max_tokens=10, token_delay_ms=100),
-                  output("out_a", "{{ llm_a.response }}"), output("out_b", "{{ llm_b.response }}"))
+    nodes = graph(
+        question(),
+        llm("llm_a", "a {{ input_0.text }}", max_tokens=10, token_delay_ms=100),
+        llm("llm_b", "b {{ input_0.text }}", max_tokens=10, token_delay_ms=100),
+        output("out_a", "{{ llm_a.response }}"),
+        output("out_b", "{{ llm_b.response }}"),
+    )
     recorder = Recorder()
     started = anyio.current_time()
     await run(nodes, {"question": "q"}, EngineOptions(stream_tokens=True), recorder)
@@ -166,14 +207,17 @@ async def test_independent_llm_nodes_run_concurrently() -> None:
 
 @pytest.mark.anyio
 async def test_cancelling_a_long_run_stops_token_generation() -> None:
-    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", max_tokens=100_000,
-                                  token_delay_ms=20),
-                  output("out", "{{ llm_0.response }}"))
+    nodes = graph(
+        question(),
+        llm("llm_0", "{{ input_0.text }}", max_tokens=100_000, token_delay_ms=20),
+        output("out", "{{ llm_0.response }}"),
+    )
     recorder = Recorder()
     with anyio.fail_after(10):
         async with anyio.create_task_group() as group:
-            group.start_soon(execute, nodes, {"question": "q"}, recorder.emit,
-                             EngineOptions(stream_tokens=True))
+            group.start_soon(
+                execute, nodes, {"question": "q"}, recorder.emit, EngineOptions(stream_tokens=True)
+            )
             await recorder.first_delta.wait()
             cancelled_at = anyio.current_time()
             group.cancel_scope.cancel()
@@ -186,10 +230,13 @@ async def test_cancelling_a_long_run_stops_token_generation() -> None:
 
 @pytest.mark.anyio
 async def test_a_failing_node_cancels_the_rest_of_the_run() -> None:
-    nodes = graph(question(),
-                  llm("llm_slow", "{{ input_0.text }}", max_tokens=100_000, token_delay_ms=20),
-                  llm("llm_bad", "{{ input_0.text }}", model="gpt-9"),
-                  output("a", "{{ llm_slow.response }}"), output("b", "{{ llm_bad.response }}"))
+    nodes = graph(
+        question(),
+        llm("llm_slow", "{{ input_0.text }}", max_tokens=100_000, token_delay_ms=20),
+        llm("llm_bad", "{{ input_0.text }}", model="gpt-9"),
+        output("a", "{{ llm_slow.response }}"),
+        output("b", "{{ llm_bad.response }}"),
+    )
     with pytest.raises(RunFailure) as caught:
         await run(nodes, {"question": "q"}, EngineOptions())
     assert str(caught.value).startswith("node 'llm_bad' (llm_bad): unknown model 'gpt-9'")
@@ -198,22 +245,33 @@ async def test_a_failing_node_cancels_the_rest_of_the_run() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "nowhere"])
 async def test_every_provider_is_simulated_by_default(provider: str) -> None:
-    nodes = graph(question(),
-                  llm("llm_0", "Summarise: {{ input_0.text }}", provider=provider,
-                      model="any-model", max_tokens=None),
-                  output("out", "{{ llm_0.response }}"))
+    nodes = graph(
+        question(),
+        llm(
+            "llm_0",
+            "Summarise: {{ input_0.text }}",
+            provider=provider,
+            model="any-model",
+            max_tokens=None,
+        ),
+        output("out", "{{ llm_0.response }}"),
+    )
     simulated: set[str] = set()
     with anyio.fail_after(15):
-        outputs = await execute(nodes, {"question": "the tides"}, Recorder().emit,
-                                EngineOptions(), simulated)
+        outputs = await execute(
+            nodes, {"question": "the tides"}, Recorder().emit, EngineOptions(), simulated
+        )
     assert outputs == {"out": "Summarise: the tides"}
     assert simulated == {provider}
 
 
 @pytest.mark.anyio
 async def test_the_local_provider_is_not_reported_as_simulated() -> None:
-    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", model="echo"),
-                  output("out", "{{ llm_0.response }}"))
+    nodes = graph(
+        question(),
+        llm("llm_0", "{{ input_0.text }}", model="echo"),
+        output("out", "{{ llm_0.response }}"),
+    )
     simulated: set[str] = set()
     await execute(nodes, {"question": "x"}, Recorder().emit, EngineOptions(), simulated)
     assert simulated == set()
@@ -221,8 +279,11 @@ async def test_the_local_provider_is_not_reported_as_simulated() -> None:
 
 @pytest.mark.anyio
 async def test_a_real_provider_without_a_client_fails_naming_it() -> None:
-    nodes = graph(question(), llm("llm_0", "{{ input_0.text }}", provider="anthropic"),
-                  output("out", "{{ llm_0.response }}"))
+    nodes = graph(
+        question(),
+        llm("llm_0", "{{ input_0.text }}", provider="anthropic"),
+        output("out", "{{ llm_0.response }}"),
+    )
     options = EngineOptions(providers=ProviderConfig(modes={"*": "real"}))
     with pytest.raises(RunFailure) as caught:
         await run(nodes, {"question": "q"}, options)
@@ -247,8 +308,9 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.slow_stream_closed = threading.Event()
         self.base_url = ""
-        self.app = Starlette(routes=[Route("/v1/chat/completions", self.completions,
-                                           methods=["POST"])])
+        self.app = Starlette(
+            routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])]
+        )
 
     @staticmethod
     def chunk(**fields: Any) -> str:
@@ -256,11 +318,11 @@ class FakeOpenAI:
 
     async def completions(self, request: Request) -> Response:
         body = await request.json()
-        self.requests.append({"authorization": request.headers.get("authorization"),
-                              "body": body})
+        self.requests.append({"authorization": request.headers.get("authorization"), "body": body})
         if body["model"] == "fake-bad-key":
-            return JSONResponse({"error": {"message": "Incorrect API key provided"}},
-                                status_code=401)
+            return JSONResponse(
+                {"error": {"message": "Incorrect API key provided"}}, status_code=401
+            )
         if body["model"] == "fake-slow":
             return StreamingResponse(self.slow(), media_type="text/event-stream")
         pieces = ["Hel", "lo, ", body["messages"][-1]["content"]]
@@ -272,8 +334,9 @@ class FakeOpenAI:
         yield ": keep-alive\n\n"
         yield self.chunk(choices=[{"index": 0, "delta": {"role": "assistant"}}])
         for piece in pieces:
-            yield "event: message\n" + self.chunk(choices=[{"index": 0,
-                                                             "delta": {"content": piece}}])
+            yield "event: message\n" + self.chunk(
+                choices=[{"index": 0, "delta": {"content": piece}}]
+            )
         yield self.chunk(choices=[], usage={"prompt_tokens": 11, "completion_tokens": 3})
         yield "data: [DONE]\n\n"
 
@@ -292,8 +355,9 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     fake.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    server = uvicorn.Server(uvicorn.Config(fake.app, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(
+        uvicorn.Config(fake.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -307,28 +371,42 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 
 
 def openai_graph(model: str, **overrides: Any) -> dict[str, Any]:
-    return graph(question(),
-                 llm("llm_0", "{{ input_0.text }}", provider="openai", model=model,
-                     system="You are terse.", max_tokens=64, **overrides),
-                 output("streamed", "{{ llm_0.response }}"),
-                 output("used", "{{ llm_0.tokens_used }}", "int32"))
+    return graph(
+        question(),
+        llm(
+            "llm_0",
+            "{{ input_0.text }}",
+            provider="openai",
+            model=model,
+            system="You are terse.",
+            max_tokens=64,
+            **overrides,
+        ),
+        output("streamed", "{{ llm_0.response }}"),
+        output("used", "{{ llm_0.tokens_used }}", "int32"),
+    )
 
 
 @pytest.mark.anyio
-async def test_openai_provider_streams_from_a_compatible_endpoint(
-        fake_openai: FakeOpenAI) -> None:
+async def test_openai_provider_streams_from_a_compatible_endpoint(fake_openai: FakeOpenAI) -> None:
     recorder = Recorder()
-    options = EngineOptions(stream_tokens=True,
-                            providers=real_openai("sk-test", fake_openai.base_url))
+    options = EngineOptions(
+        stream_tokens=True, providers=real_openai("sk-test", fake_openai.base_url)
+    )
     outputs = await run(openai_graph("fake-model"), {"question": "world"}, options, recorder)
     assert outputs == {"streamed": "Hello, world", "used": 14}
     assert recorder.values("streamed") == ["Hel", "lo, ", "world"]
     sent = fake_openai.requests[-1]
     assert sent["authorization"] == "Bearer sk-test"
     assert sent["body"] == {
-        "model": "fake-model", "stream": True, "temperature": 0.5, "max_tokens": 64,
-        "messages": [{"role": "system", "content": "You are terse."},
-                     {"role": "user", "content": "world"}],
+        "model": "fake-model",
+        "stream": True,
+        "temperature": 0.5,
+        "max_tokens": 64,
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "world"},
+        ],
     }
 
 
@@ -375,12 +453,14 @@ async def test_openai_unreachable_endpoint_is_reported() -> None:
 async def test_cancelling_closes_the_openai_stream(fake_openai: FakeOpenAI) -> None:
     fake_openai.slow_stream_closed.clear()
     recorder = Recorder()
-    options = EngineOptions(stream_tokens=True,
-                            providers=real_openai("sk-test", fake_openai.base_url))
+    options = EngineOptions(
+        stream_tokens=True, providers=real_openai("sk-test", fake_openai.base_url)
+    )
     with anyio.fail_after(10):
         async with anyio.create_task_group() as group:
-            group.start_soon(execute, openai_graph("fake-slow"), {"question": "x"},
-                             recorder.emit, options)
+            group.start_soon(
+                execute, openai_graph("fake-slow"), {"question": "x"}, recorder.emit, options
+            )
             await recorder.first_delta.wait()
             group.cancel_scope.cancel()
     assert recorder.values("streamed")[0] == " tick"
@@ -389,7 +469,8 @@ async def test_cancelling_closes_the_openai_stream(fake_openai: FakeOpenAI) -> N
 
 
 def test_embedded_platform_streams_openai_tokens_through_the_sdk(
-        fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vectorshift import Pipeline
     from vectorshift.local import serve
 
@@ -398,8 +479,7 @@ def test_embedded_platform_streams_openai_tokens_through_the_sdk(
     with serve(providers="openai=real") as client:
         pipeline = Pipeline.new(name="openai-through-sdk", client=client)
         question = pipeline.add(name="question").input()
-        answer = pipeline.add(name="llm").llm(model="fake-model", prompt=question.text,
-                                              stream=True)
+        answer = pipeline.add(name="llm").llm(model="fake-model", prompt=question.text, stream=True)
         pipeline.add(name="tokens").output(answer.response, "stream<string>")
         pipeline.save()
         with pipeline.stream({"question": "sdk"}) as chunks:

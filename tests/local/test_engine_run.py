@@ -18,17 +18,30 @@ from .graphs import declared
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
-def node(node_id: str, kind: str, name: str | None = None, outputs: list[str] | None = None,
-         /, **inputs: Any) -> dict[str, Any]:
+def node(
+    node_id: str,
+    kind: str,
+    name: str | None = None,
+    outputs: list[str] | None = None,
+    /,
+    **inputs: Any,
+) -> dict[str, Any]:
     """A node as the platform serialises it."""
-    return {"id": node_id, "name": name or node_id, "type": kind, "inputs": inputs,
-            "outputs": ["complete", *(outputs or [])], "task_name": kind,
-            "execution_mode": "normal"}
+    return {
+        "id": node_id,
+        "name": name or node_id,
+        "type": kind,
+        "inputs": inputs,
+        "outputs": ["complete", *(outputs or [])],
+        "task_name": kind,
+        "execution_mode": "normal",
+    }
 
 
 def text_input(node_id: str, name: str, default: Any = "", kind: str = "string") -> dict[str, Any]:
-    return node(node_id, "input", name, ["text"], input_type=kind, default_value=default,
-                description="")
+    return node(
+        node_id, "input", name, ["text"], input_type=kind, default_value=default, description=""
+    )
 
 
 def output(node_id: str, name: str, value: Any, kind: str = "string") -> dict[str, Any]:
@@ -41,8 +54,15 @@ def clause(operand1: Any, operator: str, operand2: Any = "") -> dict[str, Any]:
 
 def condition(node_id: str, *groups: dict[str, Any]) -> dict[str, Any]:
     paths = [f"path_{index}" for index in range(len(groups))] + ["path_else"]
-    return node(node_id, "condition", node_id, paths, conditions=list(groups),
-                outputs=dict.fromkeys(paths, "path"), dependencies=[])
+    return node(
+        node_id,
+        "condition",
+        node_id,
+        paths,
+        conditions=list(groups),
+        outputs=dict.fromkeys(paths, "path"),
+        dependencies=[],
+    )
 
 
 def group(*terms: dict[str, Any], operators: list[str] | None = None) -> dict[str, Any]:
@@ -61,8 +81,11 @@ def load_fixture(name: str) -> dict[str, Any]:
     return nodes
 
 
-async def run(nodes: dict[str, Any], inputs: dict[str, Any] | None = None,
-              options: EngineOptions | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def run(
+    nodes: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    options: EngineOptions | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     frames: list[dict[str, Any]] = []
 
     async def emit(frame: dict[str, Any]) -> None:
@@ -75,8 +98,9 @@ async def run(nodes: dict[str, Any], inputs: dict[str, Any] | None = None,
 
 @pytest.mark.anyio
 async def test_condition_merge_fixture_takes_the_code_path() -> None:
-    outputs, frames = await run(load_fixture("graph_condition_merge.json"),
-                                {"query": "review my code"})
+    outputs, frames = await run(
+        load_fixture("graph_condition_merge.json"), {"query": "review my code"}
+    )
     assert outputs == {"answer": "review my code"}
     assert frames == [{"type": "stream", "output_name": "answer", "output_value": "review my code"}]
 
@@ -101,50 +125,83 @@ async def test_streaming_llm_fixture_answers_on_both_outputs() -> None:
 
 @pytest.mark.anyio
 async def test_combine_and_formatter_fixture() -> None:
-    outputs, _ = await run(load_fixture("graph_text_combine_formatter.json"),
-                           {"topic": "cats", "style": " noir"})
+    outputs, _ = await run(
+        load_fixture("graph_text_combine_formatter.json"), {"topic": "cats", "style": " noir"}
+    )
     assert outputs == {"output_1": "CATS NOIR", "output_2": "Write about cats in a  noir style."}
 
 
 @pytest.mark.anyio
 async def test_intermediate_results_publish_every_node_output() -> None:
-    _, frames = await run(load_fixture("graph_text_combine_formatter.json"),
-                          {"topic": "a", "style": "b"}, EngineOptions(intermediate_results=True))
+    _, frames = await run(
+        load_fixture("graph_text_combine_formatter.json"),
+        {"topic": "a", "style": "b"},
+        EngineOptions(intermediate_results=True),
+    )
     published = {frame["output_name"]: frame for frame in frames}
     assert published["combine.processed_text"] == {
-        "type": "stream", "output_name": "combine.processed_text", "output_value": "ab",
-        "node_id": "combine_text_0"}
+        "type": "stream",
+        "output_name": "combine.processed_text",
+        "output_value": "ab",
+        "node_id": "combine_text_0",
+    }
     assert published["formatter.output"]["output_value"] == "AB"
     assert published["topic.text"]["output_value"] == "a"
-    assert published["output_1"] == {"type": "stream", "output_name": "output_1",
-                                      "output_value": "AB"}
+    assert published["output_1"] == {
+        "type": "stream",
+        "output_name": "output_1",
+        "output_value": "AB",
+    }
 
 
 OPERATOR_CASES: list[tuple[str, Any, Any, bool]] = [
-    ("Equal", "abc", "abc", True), ("Equal", "abc", "abd", False),
-    ("Equal", 5, "5", True), ("Equal", 5, "5.5", False),
-    ("NotEqual", "a", "b", True), ("NotEqual", 2.0, "2", False),
-    ("GreaterThan", 10, "9", True), ("GreaterThan", "9", 10, False),
-    ("LessThan", "1.5", 2, True), ("LessThan", 3, 3, False),
-    ("GreaterThanEqual", 3, 3, True), ("GreaterThanEqual", 2, 3, False),
-    ("LessThanEqual", 3, "3", True), ("LessThanEqual", 4, 3, False),
-    ("TextContains", "write code", "code", True), ("TextContains", "write Code", "code", False),
-    ("TextDoesNotContains", "hello", "code", True), ("TextDoesNotContains", "codex", "code", False),
-    ("TextStartsWith", "hello world", "hello", True), ("TextStartsWith", "oh hello", "he", False),
-    ("TextDoesNotStartWith", "oh hi", "hi", True), ("TextDoesNotStartWith", "hi oh", "hi", False),
-    ("TextEndsWith", "file.py", ".py", True), ("TextEndsWith", "file.txt", ".py", False),
-    ("TextDoesNotEndWith", "file.txt", ".py", True), ("TextDoesNotEndWith", "a.py", ".py", False),
+    ("Equal", "abc", "abc", True),
+    ("Equal", "abc", "abd", False),
+    ("Equal", 5, "5", True),
+    ("Equal", 5, "5.5", False),
+    ("NotEqual", "a", "b", True),
+    ("NotEqual", 2.0, "2", False),
+    ("GreaterThan", 10, "9", True),
+    ("GreaterThan", "9", 10, False),
+    ("LessThan", "1.5", 2, True),
+    ("LessThan", 3, 3, False),
+    ("GreaterThanEqual", 3, 3, True),
+    ("GreaterThanEqual", 2, 3, False),
+    ("LessThanEqual", 3, "3", True),
+    ("LessThanEqual", 4, 3, False),
+    ("TextContains", "write code", "code", True),
+    ("TextContains", "write Code", "code", False),
+    ("TextDoesNotContains", "hello", "code", True),
+    ("TextDoesNotContains", "codex", "code", False),
+    ("TextStartsWith", "hello world", "hello", True),
+    ("TextStartsWith", "oh hello", "he", False),
+    ("TextDoesNotStartWith", "oh hi", "hi", True),
+    ("TextDoesNotStartWith", "hi oh", "hi", False),
+    ("TextEndsWith", "file.py", ".py", True),
+    ("TextEndsWith", "file.txt", ".py", False),
+    ("TextDoesNotEndWith", "file.txt", ".py", True),
+    ("TextDoesNotEndWith", "a.py", ".py", False),
     ("TextGreaterThanNCharacters", "abcd", 3, True),
     ("TextGreaterThanNCharacters", "abc", "3", False),
-    ("TextLessThanNCharacters", "ab", 3, True), ("TextLessThanNCharacters", "abc", 3, False),
-    ("IsEmpty", "", "", True), ("IsEmpty", " ", "", False),
-    ("IsEmpty", [], None, True), ("IsEmpty", None, None, True),
-    ("IsNotEmpty", "x", "", True), ("IsNotEmpty", {}, "", False),
-    ("IsTrue", True, "", True), ("IsTrue", "TRUE", "", True), ("IsTrue", "yes", "", False),
-    ("IsFalse", "false", "", True), ("IsFalse", True, "", False),
-    ("VecContainsItem", ["a", 2], 2, True), ("VecContainsItem", ["a", "b"], "c", False),
-    ("VecDoesNotContainsItem", ["a"], "b", True), ("VecDoesNotContainsItem", ["a"], "a", False),
-    ("MapContainsKey", {"k": 1}, "k", True), ("MapContainsKey", {"k": 1}, "v", False),
+    ("TextLessThanNCharacters", "ab", 3, True),
+    ("TextLessThanNCharacters", "abc", 3, False),
+    ("IsEmpty", "", "", True),
+    ("IsEmpty", " ", "", False),
+    ("IsEmpty", [], None, True),
+    ("IsEmpty", None, None, True),
+    ("IsNotEmpty", "x", "", True),
+    ("IsNotEmpty", {}, "", False),
+    ("IsTrue", True, "", True),
+    ("IsTrue", "TRUE", "", True),
+    ("IsTrue", "yes", "", False),
+    ("IsFalse", "false", "", True),
+    ("IsFalse", True, "", False),
+    ("VecContainsItem", ["a", 2], 2, True),
+    ("VecContainsItem", ["a", "b"], "c", False),
+    ("VecDoesNotContainsItem", ["a"], "b", True),
+    ("VecDoesNotContainsItem", ["a"], "a", False),
+    ("MapContainsKey", {"k": 1}, "k", True),
+    ("MapContainsKey", {"k": 1}, "v", False),
 ]
 
 
@@ -159,12 +216,21 @@ def test_operator(operator: str, left: Any, right: Any, expected: bool) -> None:
     assert (taken == 0) is expected
 
 
-@pytest.mark.parametrize("spelling", [
-    "==", "Contains", "TextBeginsWith", "GREATER_THAN_EQUAL", "textcontains", "ListContains",
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "==",
+        "Contains",
+        "TextBeginsWith",
+        "GREATER_THAN_EQUAL",
+        "textcontains",
+        "ListContains",
+    ],
+)
 def test_only_the_platform_spelling_of_an_operator_runs(spelling: str) -> None:
-    with pytest.raises(ConditionError, match=f"unknown condition operator '{re.escape(spelling)}'"
-                                             ".*TextStartsWith"):
+    with pytest.raises(
+        ConditionError, match=f"unknown condition operator '{re.escape(spelling)}'.*TextStartsWith"
+    ):
         first_true_group([group(clause("a", spelling, "a"))])
 
 
@@ -205,18 +271,34 @@ def test_short_circuit_skips_terms_that_would_fail() -> None:
 
 def routed_graph(*groups: dict[str, Any]) -> dict[str, Any]:
     paths = [f"path_{index}" for index in range(len(groups))] + ["path_else"]
-    texts = [node(f"text_{index}", "text", f"on_{path}", ["text"], text=f"{path}: {{{{ q.text }}}}",
-                  dependencies=[f"{{{{ condition_0.{path} }}}}"])
-             for index, path in enumerate(paths)]
-    return graph(text_input("q", "query"), condition("condition_0", *groups), *texts,
-                 *[output(f"output_{index}", f"out_{index}", f"{{{{ text_{index}.text }}}}")
-                   for index in range(len(paths))])
+    texts = [
+        node(
+            f"text_{index}",
+            "text",
+            f"on_{path}",
+            ["text"],
+            text=f"{path}: {{{{ q.text }}}}",
+            dependencies=[f"{{{{ condition_0.{path} }}}}"],
+        )
+        for index, path in enumerate(paths)
+    ]
+    return graph(
+        text_input("q", "query"),
+        condition("condition_0", *groups),
+        *texts,
+        *[
+            output(f"output_{index}", f"out_{index}", f"{{{{ text_{index}.text }}}}")
+            for index in range(len(paths))
+        ],
+    )
 
 
 @pytest.mark.anyio
 async def test_only_the_taken_path_runs_and_others_are_omitted() -> None:
-    nodes = routed_graph(group(clause("{{ q.text }}", "TextContains", "red")),
-                         group(clause("{{ q.text }}", "TextContains", "blue")))
+    nodes = routed_graph(
+        group(clause("{{ q.text }}", "TextContains", "red")),
+        group(clause("{{ q.text }}", "TextContains", "blue")),
+    )
     assert (await run(nodes, {"query": "blue sky"}))[0] == {"out_1": "path_1: blue sky"}
     assert (await run(nodes, {"query": "red sky"}))[0] == {"out_0": "path_0: red sky"}
     assert (await run(nodes, {"query": "grey"}))[0] == {"out_2": "path_else: grey"}
@@ -225,8 +307,12 @@ async def test_only_the_taken_path_runs_and_others_are_omitted() -> None:
 @pytest.mark.anyio
 async def test_skipping_propagates_downstream() -> None:
     nodes = routed_graph(group(clause("{{ q.text }}", "IsEmpty")))
-    nodes.update(graph(node("text_9", "text", "after", ["text"], text="<{{ text_0.text }}>"),
-                       output("output_9", "after_out", "{{ text_9.text }}")))
+    nodes.update(
+        graph(
+            node("text_9", "text", "after", ["text"], text="<{{ text_0.text }}>"),
+            output("output_9", "after_out", "{{ text_9.text }}"),
+        )
+    )
     outputs, frames = await run(nodes, {"query": "not empty"})
     assert outputs == {"out_1": "path_else: not empty"}
     assert [frame["output_name"] for frame in frames] == ["out_1"]
@@ -238,11 +324,19 @@ async def test_merge_join_collects_the_available_branches() -> None:
         text_input("q", "query"),
         condition("condition_0", group(clause("{{ q.text }}", "IsNotEmpty"))),
         node("text_0", "text", "a", ["text"], text="A", dependencies=["{{ condition_0.path_0 }}"]),
-        node("text_1", "text", "b", ["text"], text="B",
-             dependencies=["{{ condition_0.path_else }}"]),
+        node(
+            "text_1", "text", "b", ["text"], text="B", dependencies=["{{ condition_0.path_else }}"]
+        ),
         node("text_2", "text", "c", ["text"], text="C"),
-        node("merge_0", "merge", "merge", ["output"], function="join", type="string",
-             fields=["{{ text_0.text }}", "{{ text_1.text }}", "{{ text_2.text }}"]),
+        node(
+            "merge_0",
+            "merge",
+            "merge",
+            ["output"],
+            function="join",
+            type="string",
+            fields=["{{ text_0.text }}", "{{ text_1.text }}", "{{ text_2.text }}"],
+        ),
         output("output_0", "joined", "{{ merge_0.output }}"),
     )
     assert (await run(nodes, {"query": "x"}))[0] == {"joined": ["A", "C"]}
@@ -255,8 +349,9 @@ async def test_merge_with_no_available_field_is_skipped() -> None:
         text_input("q", "query"),
         condition("condition_0", group(clause("{{ q.text }}", "IsEmpty"))),
         node("text_0", "text", "a", ["text"], text="A", dependencies=["{{ condition_0.path_0 }}"]),
-        node("merge_0", "merge", "merge", ["output"], function="first",
-             fields=["{{ text_0.text }}"]),
+        node(
+            "merge_0", "merge", "merge", ["output"], function="first", fields=["{{ text_0.text }}"]
+        ),
         output("output_0", "merged", "{{ merge_0.output }}"),
         output("output_1", "always", "{{ q.text }}"),
     )
@@ -267,13 +362,22 @@ async def test_merge_with_no_available_field_is_skipped() -> None:
 async def test_typed_input_and_numeric_condition() -> None:
     nodes = graph(
         node("score", "input", "score", ["value"], input_type="int32", default_value=0),
-        condition("grade", group(clause("{{ score.value }}", "GreaterThanEqual", 90)),
-                  group(clause("{{ score.value }}", "GreaterThanEqual", 50))),
+        condition(
+            "grade",
+            group(clause("{{ score.value }}", "GreaterThanEqual", 90)),
+            group(clause("{{ score.value }}", "GreaterThanEqual", 50)),
+        ),
         node("top", "text", "top", ["text"], text="A", dependencies=["{{ grade.path_0 }}"]),
         node("mid", "text", "mid", ["text"], text="B", dependencies=["{{ grade.path_1 }}"]),
         node("low", "text", "low", ["text"], text="F", dependencies=["{{ grade.path_else }}"]),
-        node("merge_0", "merge", "merge", ["output"], function="first",
-             fields=["{{ top.text }}", "{{ mid.text }}", "{{ low.text }}"]),
+        node(
+            "merge_0",
+            "merge",
+            "merge",
+            ["output"],
+            function="first",
+            fields=["{{ top.text }}", "{{ mid.text }}", "{{ low.text }}"],
+        ),
         output("out", "letter", "{{ merge_0.output }}"),
         output("raw", "raw", "{{ score.value }}"),
     )
@@ -298,29 +402,44 @@ async def test_unknown_operator_fails_naming_node_and_operator() -> None:
 async def test_expression_operator_fails_the_run_naming_the_node() -> None:
     expression = {"termType": "Clause", "operand1": "{{ q.text }} == 'x'", "operator": "Expression"}
     nodes = routed_graph({"terms": [expression], "operators": []})
-    with pytest.raises(RunFailure, match=r"^node 'condition_0' \(condition_0\): operator "
-                                         r"'Expression' \(a custom expression\) is not evaluated"):
+    with pytest.raises(
+        RunFailure,
+        match=r"^node 'condition_0' \(condition_0\): operator "
+        r"'Expression' \(a custom expression\) is not evaluated",
+    ):
         await run(nodes, {"query": "x"})
 
 
 def formatter_graph(formatter: str, max_num_token: int = 0) -> dict[str, Any]:
-    return graph(text_input("q", "text"),
-                 node("fmt", "text_formatter", "fmt", ["output"], text="{{ q.text }}",
-                      formatter=formatter, max_num_token=max_num_token),
-                 output("out", "out", "{{ fmt.output }}"))
+    return graph(
+        text_input("q", "text"),
+        node(
+            "fmt",
+            "text_formatter",
+            "fmt",
+            ["output"],
+            text="{{ q.text }}",
+            formatter=formatter,
+            max_num_token=max_num_token,
+        ),
+        output("out", "out", "{{ fmt.output }}"),
+    )
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("formatter", "limit", "expected"), [
-    ("To Uppercase", 0, "  HELLO WIDE  WORLD "),
-    ("To Lowercase", 0, "  hello wide  world "),
-    ("To Propercase", 0, "  Hello Wide  World "),
-    ("To Title Case", 0, "  Hello Wide  World "),
-    ("Trim Spaces", 0, "hello WIDE  world"),
-    ("Trim", 0, "hello WIDE  world"),
-    ("Truncate", 2, "  hello WIDE"),
-    ("Truncate", 5, "  hello WIDE  world "),
-])
+@pytest.mark.parametrize(
+    ("formatter", "limit", "expected"),
+    [
+        ("To Uppercase", 0, "  HELLO WIDE  WORLD "),
+        ("To Lowercase", 0, "  hello wide  world "),
+        ("To Propercase", 0, "  Hello Wide  World "),
+        ("To Title Case", 0, "  Hello Wide  World "),
+        ("Trim Spaces", 0, "hello WIDE  world"),
+        ("Trim", 0, "hello WIDE  world"),
+        ("Truncate", 2, "  hello WIDE"),
+        ("Truncate", 5, "  hello WIDE  world "),
+    ],
+)
 async def test_text_formatter(formatter: str, limit: int, expected: str) -> None:
     outputs, _ = await run(formatter_graph(formatter, limit), {"text": "  hello WIDE  world "})
     assert outputs == {"out": expected}
@@ -333,16 +452,28 @@ async def test_truncate_needs_a_positive_limit() -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("delimiter", "character", "expected"), [
-    ("space", "", ["a,b", "c", "d\n\ne"]),
-    ("newline", "", ["a,b  c d", "e"]),
-    ("character(s)", ",", ["a", "b  c d\n\ne"]),
-])
+@pytest.mark.parametrize(
+    ("delimiter", "character", "expected"),
+    [
+        ("space", "", ["a,b", "c", "d\n\ne"]),
+        ("newline", "", ["a,b  c d", "e"]),
+        ("character(s)", ",", ["a", "b  c d\n\ne"]),
+    ],
+)
 async def test_split_text(delimiter: str, character: str, expected: list[str]) -> None:
-    nodes = graph(text_input("q", "text"),
-                  node("split", "split_text", "split", ["processed_text"], text="{{ q.text }}",
-                       delimiter=delimiter, character=character),
-                  output("out", "out", "{{ split.processed_text }}"))
+    nodes = graph(
+        text_input("q", "text"),
+        node(
+            "split",
+            "split_text",
+            "split",
+            ["processed_text"],
+            text="{{ q.text }}",
+            delimiter=delimiter,
+            character=character,
+        ),
+        output("out", "out", "{{ split.processed_text }}"),
+    )
     assert (await run(nodes, {"text": "a,b  c d\n\ne"}))[0] == {"out": expected}
 
 
@@ -350,10 +481,21 @@ async def test_split_text(delimiter: str, character: str, expected: list[str]) -
 async def test_combine_text_concatenates_and_lists_interpolate_as_lines() -> None:
     nodes = graph(
         text_input("q", "text"),
-        node("split", "split_text", "split", ["processed_text"], text="{{ q.text }}",
-             delimiter="space"),
-        node("combine", "combine_text", "combine", ["processed_text"],
-             text=["[", "{{ q.text }}", "]", 7]),
+        node(
+            "split",
+            "split_text",
+            "split",
+            ["processed_text"],
+            text="{{ q.text }}",
+            delimiter="space",
+        ),
+        node(
+            "combine",
+            "combine_text",
+            "combine",
+            ["processed_text"],
+            text=["[", "{{ q.text }}", "]", 7],
+        ),
         node("lines", "text", "lines", ["text"], text="Lines:\n{{ split.processed_text }}"),
         output("o1", "combined", "{{ combine.processed_text }}"),
         output("o2", "listed", "{{ lines.text }}"),
@@ -364,19 +506,25 @@ async def test_combine_text_concatenates_and_lists_interpolate_as_lines() -> Non
 
 @pytest.mark.anyio
 async def test_template_injection_stays_literal() -> None:
-    nodes = graph(text_input("q", "query"), text_input("s", "secret"),
-                  node("t", "text", "t", ["text"], text="You said: {{ q.text }} {{ not a ref }}"),
-                  output("out", "out", "{{ t.text }}"))
-    outputs, _ = await run(nodes, {"query": "{{ s.text }} {{ __import__('os') }}",
-                                   "secret": "hunter2"})
+    nodes = graph(
+        text_input("q", "query"),
+        text_input("s", "secret"),
+        node("t", "text", "t", ["text"], text="You said: {{ q.text }} {{ not a ref }}"),
+        output("out", "out", "{{ t.text }}"),
+    )
+    outputs, _ = await run(
+        nodes, {"query": "{{ s.text }} {{ __import__('os') }}", "secret": "hunter2"}
+    )
     assert outputs == {"out": "You said: {{ s.text }} {{ __import__('os') }} {{ not a ref }}"}
 
 
 @pytest.mark.anyio
 async def test_unsupported_node_type_fails_before_anything_runs() -> None:
-    nodes = graph(text_input("q", "query"),
-                  node("foo_0", "foo", "x", ["bar"], value="{{ q.text }}"),
-                  output("out", "out", "{{ foo_0.bar }}"))
+    nodes = graph(
+        text_input("q", "query"),
+        node("foo_0", "foo", "x", ["bar"], value="{{ q.text }}"),
+        output("out", "out", "{{ foo_0.bar }}"),
+    )
     with pytest.raises(RunFailure) as caught:
         await run(nodes, {"query": "x"})
     assert str(caught.value) == (
@@ -392,20 +540,30 @@ async def test_invalid_graph_fails_the_run() -> None:
 
 
 def sub_pipeline() -> dict[str, Any]:
-    return graph(text_input("input_0", "topic", default="nothing"),
-                 text_input("input_1", "tone", default="calm"),
-                 node("text_0", "text", "joiner", ["text"],
-                      text="{{ input_1.text }} {{ input_0.text }}"),
-                 output("output_0", "line", "{{ text_0.text }}"),
-                 output("output_1", "tone_used", "{{ input_1.text }}"))
+    return graph(
+        text_input("input_0", "topic", default="nothing"),
+        text_input("input_1", "tone", default="calm"),
+        node("text_0", "text", "joiner", ["text"], text="{{ input_1.text }} {{ input_0.text }}"),
+        output("output_0", "line", "{{ text_0.text }}"),
+        output("output_1", "tone_used", "{{ input_1.text }}"),
+    )
 
 
 def parent_pipeline(pipeline_id: str) -> dict[str, Any]:
-    return graph(text_input("q", "query"),
-                 node("pipeline_0", "pipeline", "sub", ["line", "tone_used"],
-                      pipeline_id=pipeline_id, topic="{{ q.text }}", dependencies=[]),
-                 output("out", "answer", "Sub said: {{ pipeline_0.line }}"),
-                 output("out2", "tone", "{{ pipeline_0.tone_used }}"))
+    return graph(
+        text_input("q", "query"),
+        node(
+            "pipeline_0",
+            "pipeline",
+            "sub",
+            ["line", "tone_used"],
+            pipeline_id=pipeline_id,
+            topic="{{ q.text }}",
+            dependencies=[],
+        ),
+        output("out", "answer", "Sub said: {{ pipeline_0.line }}"),
+        output("out2", "tone", "{{ pipeline_0.tone_used }}"),
+    )
 
 
 @pytest.mark.anyio
@@ -418,12 +576,19 @@ async def test_sub_pipeline_runs_with_forwarded_inputs_and_defaults() -> None:
             raise KeyError(pipeline_id)
         return sub_pipeline()
 
-    outputs, frames = await run(parent_pipeline("sub-1"), {"query": "tea"},
-                                EngineOptions(load_pipeline=load, intermediate_results=True))
+    outputs, frames = await run(
+        parent_pipeline("sub-1"),
+        {"query": "tea"},
+        EngineOptions(load_pipeline=load, intermediate_results=True),
+    )
     assert outputs == {"answer": "Sub said: calm tea", "tone": "calm"}
     assert requested == ["sub-1"]
-    assert {"type": "stream", "output_name": "sub.line", "output_value": "calm tea",
-            "node_id": "pipeline_0"} in frames
+    assert {
+        "type": "stream",
+        "output_name": "sub.line",
+        "output_value": "calm tea",
+        "node_id": "pipeline_0",
+    } in frames
     assert not any(frame["output_name"] in ("line", "tone_used") for frame in frames)
 
 
@@ -463,11 +628,20 @@ async def test_a_registered_node_type_is_validated_and_runs(reverse_node: Any) -
 
     def nodes(**inputs: Any) -> dict[str, Any]:
         return {
-            "input_0": {"id": "input_0", "name": "query", "type": "input",
-                        "inputs": {"input_type": "string"}, "outputs": ["text"]},
+            "input_0": {
+                "id": "input_0",
+                "name": "query",
+                "type": "input",
+                "inputs": {"input_type": "string"},
+                "outputs": ["text"],
+            },
             "rev_0": {"id": "rev_0", "name": "rev", "type": "reverse_text", "inputs": inputs},
-            "output_0": {"id": "output_0", "name": "answer", "type": "output",
-                         "inputs": {"value": "{{ rev_0.reversed }}"}},
+            "output_0": {
+                "id": "output_0",
+                "name": "answer",
+                "type": "output",
+                "inputs": {"value": "{{ rev_0.reversed }}"},
+            },
         }
 
     with pytest.raises(GraphValidationError, match=r"'rev' \(rev_0\) is missing input 'text'"):

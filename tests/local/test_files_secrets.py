@@ -29,7 +29,11 @@ def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str
     clean.update(env or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "vectorshift.local", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean,
+        cwd=ROOT,
         preexec_fn=lambda: os.umask(0o022),
     )
     try:
@@ -71,8 +75,11 @@ def test_the_key_comes_from_a_file_or_the_environment_not_only_argv(tmp_path: Pa
 
 def test_help_says_where_a_key_can_come_from_besides_argv() -> None:
     shown = subprocess.run(
-        [sys.executable, "-m", "vectorshift.local", "--help"], capture_output=True, text=True,
-        cwd=ROOT, timeout=60,
+        [sys.executable, "-m", "vectorshift.local", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     text = " ".join(shown.stdout.split())
     assert "--api-key-file PATH" in text
@@ -83,7 +90,10 @@ def test_help_says_where_a_key_can_come_from_besides_argv() -> None:
 def test_a_missing_key_file_is_a_usage_error(tmp_path: Path) -> None:
     shown = subprocess.run(
         [sys.executable, "-m", "vectorshift.local", "--api-key-file", str(tmp_path / "none")],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert shown.returncode == 2 and "--api-key-file" in shown.stderr
 

@@ -84,12 +84,22 @@ def test_an_embedded_server_leaves_uvicorns_loggers_as_the_host_set_them(
 def host_app(tmp_path: Path, port: int) -> subprocess.Popen[str]:
     """examples/fastapi_app.py under uvicorn, as its docstring says to start it."""
     command = [
-        sys.executable, "-m", "uvicorn", "examples.fastapi_app:app",
-        "--host", "127.0.0.1", "--port", str(port),
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "examples.fastapi_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
     ]
     return subprocess.Popen(
-        command, cwd=ROOT, env=env(tmp_path), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        command,
+        cwd=ROOT,
+        env=env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -154,7 +164,11 @@ def command_line(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
     launcher = [sys.executable, "-c", AS_A_USER] if os.geteuid() == 0 else [sys.executable]
     return subprocess.run(
         [*launcher, "-m", "vectorshift.local", *args],
-        cwd=tmp_path, env=env(tmp_path), capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -164,7 +178,7 @@ def refused(tmp_path: Path, *args: str) -> str:
     assert done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(PREFIX), done.stderr
-    return lines[0][len(PREFIX):]
+    return lines[0][len(PREFIX) :]
 
 
 def test_a_missing_directory_is_named(tmp_path: Path) -> None:
@@ -227,6 +241,4 @@ def test_in_process_start_up_failures_are_the_same_one_line_oserror(tmp_path: Pa
     with pytest.raises(OSError) as caught:
         LocalServer(db_path=str(tmp_path / "missing" / "x.db")).start()
     assert caught.value.errno == errno.ENOENT
-    assert str(caught.value) == (
-        f"the database's directory does not exist: {tmp_path / 'missing'}"
-    )
+    assert str(caught.value) == (f"the database's directory does not exist: {tmp_path / 'missing'}")

@@ -47,8 +47,17 @@ def ask(port: int, host: str | None, family: int = socket.AF_INET) -> tuple[int,
     return int(head.split()[1]), body
 
 
-@pytest.mark.parametrize("host", ["evil.example:{port}", "evil.example", "127.0.0.1.evil.example",
-                                  "localhost:1", "127.0.0.1:{port}@evil", "10.0.0.1:{port}"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example:{port}",
+        "evil.example",
+        "127.0.0.1.evil.example",
+        "localhost:1",
+        "127.0.0.1:{port}@evil",
+        "10.0.0.1:{port}",
+    ],
+)
 def test_a_foreign_host_is_refused_naming_it(server: LocalServer, host: str) -> None:
     sent = host.format(port=server.port)
     status, body = ask(server.port, sent)
@@ -56,8 +65,9 @@ def test_a_foreign_host_is_refused_naming_it(server: LocalServer, host: str) -> 
     assert sent.encode() in body
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}",
-                                  "[::1]:{port}"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "[::1]:{port}"]
+)
 def test_the_loopback_names_are_served(server: LocalServer, host: str) -> None:
     assert ask(server.port, host.format(port=server.port))[0] == 200
 
@@ -71,7 +81,11 @@ def test_binding_beyond_loopback_warns_in_one_line() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VECTORSHIFT_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "vectorshift.local", "--port", "0", "--host", "0.0.0.0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     try:
         assert process.stdout is not None

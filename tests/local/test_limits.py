@@ -30,9 +30,10 @@ HEADERS = {"Authorization": f"Bearer {KEY}"}
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[httpx.Client]:
-    with LocalServer(ServerConfig(api_keys={KEY: "limits"})) as server, httpx.Client(
-        base_url=server.base_url, headers=HEADERS, timeout=30
-    ) as client:
+    with (
+        LocalServer(ServerConfig(api_keys={KEY: "limits"})) as server,
+        httpx.Client(base_url=server.base_url, headers=HEADERS, timeout=30) as client,
+    ):
         yield client
 
 
@@ -46,8 +47,10 @@ def test_a_description_past_the_limit_is_refused_naming_it(api: httpx.Client) ->
     assert refused.status_code == 400, refused.status_code
     assert "description" in refused.text and str(MAX_DESCRIPTION_LENGTH) in refused.text
     pipeline_id = make(api, description="fine").json()["id"]
-    for path, body in ((f"/update/pipeline/{pipeline_id}", {"description": huge, "nodes": {}}),
-                       (f"/pipeline/{pipeline_id}/duplicate", {"description": huge})):
+    for path, body in (
+        (f"/update/pipeline/{pipeline_id}", {"description": huge, "nodes": {}}),
+        (f"/pipeline/{pipeline_id}/duplicate", {"description": huge}),
+    ):
         answer = api.post(path, json=body)
         assert answer.status_code == 400, (path, answer.status_code)
         assert "description" in answer.text
@@ -80,7 +83,10 @@ def test_running_out_of_file_descriptors_logs_once_not_megabytes() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VECTORSHIFT_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "vectorshift.local", "--port", "0", "--api-key", KEY],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
         preexec_fn=few_descriptors,
     )
     logged = bytearray()

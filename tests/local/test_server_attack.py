@@ -41,10 +41,19 @@ def nested(depth: int) -> str:
 
 def nodes(input_type: str = "string") -> dict[str, Any]:
     return {
-        "input_0": {"id": "input_0", "name": "query", "type": "input",
-                    "inputs": {"input_type": input_type}, "outputs": ["text"]},
-        "output_0": {"id": "output_0", "name": "answer", "type": "output",
-                     "inputs": {"output_type": "string", "value": "{{ input_0.text }}"}},
+        "input_0": {
+            "id": "input_0",
+            "name": "query",
+            "type": "input",
+            "inputs": {"input_type": input_type},
+            "outputs": ["text"],
+        },
+        "output_0": {
+            "id": "output_0",
+            "name": "answer",
+            "type": "output",
+            "inputs": {"output_type": "string", "value": "{{ input_0.text }}"},
+        },
     }
 
 
@@ -86,9 +95,7 @@ def test_a_start_that_fails_after_its_row_leaves_no_run_in_progress(
     assert start(api, create(api)).status_code == 200
 
 
-def test_a_run_no_executor_owns_never_holds_a_slot(
-    server: LocalServer, api: httpx.Client
-) -> None:
+def test_a_run_no_executor_owns_never_holds_a_slot(server: LocalServer, api: httpx.Client) -> None:
     """Rows in progress that this server owns but runs no executor for (written and then
     abandoned by a failed start) do not count against the organisation's limit."""
     pipeline_id = create(api)

@@ -26,11 +26,19 @@ def api() -> Iterator[tuple[httpx.Client, str]]:
         headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
         with httpx.Client(base_url=server.base_url, headers=headers, timeout=20) as client:
             nodes = {
-                "input_0": {"id": "input_0", "name": "query", "type": "input",
-                            "inputs": {"input_type": "string"}, "outputs": ["text"]},
-                "output_0": {"id": "output_0", "name": "answer", "type": "output",
-                             "inputs": {"output_type": "string",
-                                        "value": "{{ input_0.text }}"}},
+                "input_0": {
+                    "id": "input_0",
+                    "name": "query",
+                    "type": "input",
+                    "inputs": {"input_type": "string"},
+                    "outputs": ["text"],
+                },
+                "output_0": {
+                    "id": "output_0",
+                    "name": "answer",
+                    "type": "output",
+                    "inputs": {"output_type": "string", "value": "{{ input_0.text }}"},
+                },
             }
             created = client.post("/pipeline", json={"name": "bodies", "nodes": nodes})
             assert created.status_code == 200, created.text
@@ -46,29 +54,53 @@ BAD_BODIES: list[tuple[str, bytes, str]] = [
     ("create", b'{"name": "' + b"n" * 1001 + b'"}', "field 'name' is too long (1001 > 1000"),
     ("create", b'{"name": null}', "field 'name' must be a string, got null"),
     ("create", b'{"name": "n", "nodes": [1]}', "field 'nodes' must be an object, got an array"),
-    ("create", b'{"name": "n", "canvas_metadata": {"z": [1, NaN]}}',
-     "field 'canvas_metadata.z[1]' is NaN"),
+    (
+        "create",
+        b'{"name": "n", "canvas_metadata": {"z": [1, NaN]}}',
+        "field 'canvas_metadata.z[1]' is NaN",
+    ),
     ("create", b'{"name": "n", "inputs": "x"}', "field 'inputs' must be an object"),
     ("create", b'{"name": "n", "extra": {"k": -Infinity}}', "field 'extra.k'"),
     ("create", b'["name"]', "request body must be a JSON object, got an array"),
     ("create", b'{"name": "n",}', "request body is not valid JSON"),
     ("update", b'{"name": "n"}', "field 'nodes' is missing"),
-    ("update", b'{' + NODES.encode() + b', "bump": "huge"}',
-     "field 'bump' must be one of 'patch', 'minor' or 'major', got 'huge'"),
-    ("update", b'{' + NODES.encode() + b', "deploy": "true"}',
-     "field 'deploy' must be a boolean, got a string"),
-    ("update", b'{' + NODES.encode() + b', "branch_id": "' + b"b" * 256 + b'"}',
-     "field 'branch_id' is too long"),
+    (
+        "update",
+        b"{" + NODES.encode() + b', "bump": "huge"}',
+        "field 'bump' must be one of 'patch', 'minor' or 'major', got 'huge'",
+    ),
+    (
+        "update",
+        b"{" + NODES.encode() + b', "deploy": "true"}',
+        "field 'deploy' must be a boolean, got a string",
+    ),
+    (
+        "update",
+        b"{" + NODES.encode() + b', "branch_id": "' + b"b" * 256 + b'"}',
+        "field 'branch_id' is too long",
+    ),
     ("run", b'{"inputs": []}', "field 'inputs' must be an object, got an array"),
     ("run", b'{"inputs": {"query": 1e999}}', "field 'inputs.query' is a number out of range"),
-    ("run", b'{"inputs": {"query": "q"}, "background": 1}',
-     "field 'background' must be a boolean, got a number"),
-    ("run", b'{"inputs": {"query": "q"}, "background": true, "stream": true}',
-     "fields 'background' and 'stream' cannot both be true"),
-    ("run", b'{"inputs": {"query": "q"}, "version": false}',
-     "field 'version' must be a string or an integer, got a boolean"),
-    ("run", b'{"inputs": {"query": "q"}, "trace_id": "' + b"t" * 256 + b'"}',
-     "field 'trace_id' is too long (256 > 255"),
+    (
+        "run",
+        b'{"inputs": {"query": "q"}, "background": 1}',
+        "field 'background' must be a boolean, got a number",
+    ),
+    (
+        "run",
+        b'{"inputs": {"query": "q"}, "background": true, "stream": true}',
+        "fields 'background' and 'stream' cannot both be true",
+    ),
+    (
+        "run",
+        b'{"inputs": {"query": "q"}, "version": false}',
+        "field 'version' must be a string or an integer, got a boolean",
+    ),
+    (
+        "run",
+        b'{"inputs": {"query": "q"}, "trace_id": "' + b"t" * 256 + b'"}',
+        "field 'trace_id' is too long (256 > 255",
+    ),
     ("run", b'{"inputs": {"query": "\\udc00"}}', "field 'inputs.query' holds a lone UTF-16"),
     ("run", DEEP, "request body is nested too deeply"),
     ("terminate", b"{}", "field 'run_id' is missing"),
@@ -97,12 +129,18 @@ def test_a_bad_body_answers_400_naming_the_field(
 # refusals name the field just the same.
 PAD = b'"pad": "' + b"p" * (OFF_LOOP_BYTES + 1) + b'"'
 BIG_BAD_BODIES: list[tuple[str, bytes, str]] = [
-    ("create", b'{"name": "n", "canvas_metadata": {' + PAD + b', "z": [NaN]}}',
-     "field 'canvas_metadata.z[0]' is NaN"),
-    ("update", b'{"name": "n", "canvas_metadata": {' + PAD + b'}}', "field 'nodes' is missing"),
-    ("run", b'{"inputs": {"query": "\\udc00"}, ' + PAD + b'}',
-     "field 'inputs.query' holds a lone UTF-16"),
-    ("run", b'{"inputs": {"query": "q",}, ' + PAD + b'}', "request body is not valid JSON"),
+    (
+        "create",
+        b'{"name": "n", "canvas_metadata": {' + PAD + b', "z": [NaN]}}',
+        "field 'canvas_metadata.z[0]' is NaN",
+    ),
+    ("update", b'{"name": "n", "canvas_metadata": {' + PAD + b"}}", "field 'nodes' is missing"),
+    (
+        "run",
+        b'{"inputs": {"query": "\\udc00"}, ' + PAD + b"}",
+        "field 'inputs.query' holds a lone UTF-16",
+    ),
+    ("run", b'{"inputs": {"query": "q",}, ' + PAD + b"}", "request body is not valid JSON"),
 ]
 
 
@@ -124,9 +162,16 @@ def test_a_big_graph_is_checked_off_the_loop_and_refused_naming_the_node(
     api: tuple[httpx.Client, str],
 ) -> None:
     client, _ = api
-    nodes = {f"text_{i}": {"id": f"text_{i}", "name": f"t{i}", "type": "text",
-                           "inputs": {"text": "x"}, "outputs": ["text"]}
-             for i in range(OFF_LOOP_NODES + 1)}
+    nodes = {
+        f"text_{i}": {
+            "id": f"text_{i}",
+            "name": f"t{i}",
+            "type": "text",
+            "inputs": {"text": "x"},
+            "outputs": ["text"],
+        }
+        for i in range(OFF_LOOP_NODES + 1)
+    }
     nodes["text_7"]["inputs"]["text"] = "{{ llm_9.response }}"
     response = client.post("/pipeline", json={"name": "big-bad", "nodes": nodes})
     assert response.status_code == 422, response.text

@@ -123,8 +123,21 @@ _node_types = st.sampled_from(
     ["input", "output", "llm", "text", "condition", "merge", "pipeline", "bogus", "", "__init__"]
 )
 _input_fields = st.sampled_from(
-    ["text", "value", "prompt", "model", "provider", "max_tokens", "token_delay_ms",
-     "input_type", "output_type", "conditions", "fields", "pipeline_id", "dependencies"]
+    [
+        "text",
+        "value",
+        "prompt",
+        "model",
+        "provider",
+        "max_tokens",
+        "token_delay_ms",
+        "input_type",
+        "output_type",
+        "conditions",
+        "fields",
+        "pipeline_id",
+        "dependencies",
+    ]
 )
 
 
@@ -241,8 +254,21 @@ _ascii = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), ma
 @FUZZ
 @given(
     params=st.dictionaries(
-        st.sampled_from(["id", "name", "offset", "limit", "verbose", "include_shared", "version",
-                         "wait", "after", "branch_id", "folder_id"]),
+        st.sampled_from(
+            [
+                "id",
+                "name",
+                "offset",
+                "limit",
+                "verbose",
+                "include_shared",
+                "version",
+                "wait",
+                "after",
+                "branch_id",
+                "folder_id",
+            ]
+        ),
         _ascii | st.sampled_from(["-1", "1e999", "nan", "true", "0x10", "9" * 40, ""]),
         max_size=4,
     ),

@@ -98,10 +98,19 @@ def api(server: LocalServer) -> Iterator[httpx.Client]:
 
 def echo_nodes(text: Any = "{{ input_0.text }}") -> dict[str, Any]:
     return {
-        "input_0": {"id": "input_0", "name": "query", "type": "input",
-                    "inputs": {"input_type": "string"}, "outputs": ["text"]},
-        "output_0": {"id": "output_0", "name": "answer", "type": "output",
-                     "inputs": {"output_type": "string", "value": text}},
+        "input_0": {
+            "id": "input_0",
+            "name": "query",
+            "type": "input",
+            "inputs": {"input_type": "string"},
+            "outputs": ["text"],
+        },
+        "output_0": {
+            "id": "output_0",
+            "name": "answer",
+            "type": "output",
+            "inputs": {"output_type": "string", "value": text},
+        },
     }
 
 
@@ -130,24 +139,35 @@ def echo_pipeline(api: httpx.Client) -> tuple[str, str]:
 def test_pipeline_endpoints_never_answer_5xx(
     api: httpx.Client, name: Any, description: Any, canvas: Any, text: Any, extra: Any
 ) -> None:
-    body = {"name": name, "description": description, "canvas_metadata": canvas,
-            "nodes": echo_nodes(text), **extra}
+    body = {
+        "name": name,
+        "description": description,
+        "canvas_metadata": canvas,
+        "nodes": echo_nodes(text),
+        **extra,
+    }
     created = api.post("/pipeline", content=dump(body))
     _report("POST /pipeline", created)
     pipeline_id = created.json()["id"] if created.status_code == 200 else echo_pipeline(api)[0]
     fetched = api.get("/pipeline", params={"id": pipeline_id})
     _report("GET /pipeline", fetched)
-    update = {"nodes": echo_nodes(text), "name": name, "description": description,
-              "bump": description}
-    _report("POST /update/pipeline", api.post(f"/update/pipeline/{pipeline_id}",
-                                              content=dump(update)))
+    update = {
+        "nodes": echo_nodes(text),
+        "name": name,
+        "description": description,
+        "bump": description,
+    }
+    _report(
+        "POST /update/pipeline", api.post(f"/update/pipeline/{pipeline_id}", content=dump(update))
+    )
     _report("GET /pipelines", api.get("/pipelines", params={"verbose": "true", "limit": 5}))
 
 
 @FUZZ
 @given(
-    inputs=st.dictionaries(st.sampled_from(["query", "other"]) | _hostile_text, _values,
-                           max_size=2),
+    inputs=st.dictionaries(
+        st.sampled_from(["query", "other"]) | _hostile_text, _values, max_size=2
+    ),
     trace_id=_hostile_text | _huge_numbers,
     version=_hostile_text | _huge_numbers,
     run_id=_hostile_text | _huge_numbers,
@@ -171,8 +191,22 @@ def test_run_endpoints_never_answer_5xx(
 
 
 _positions = st.one_of(
-    st.sampled_from(["\u00b2", "9" * 5000, str(2**64), str(2**63), str(2**63 - 1), "-0", "1e3",
-                     "\u0661", "0", "2", " 3 ", "\ud800"]),
+    st.sampled_from(
+        [
+            "\u00b2",
+            "9" * 5000,
+            str(2**64),
+            str(2**63),
+            str(2**63 - 1),
+            "-0",
+            "1e3",
+            "\u0661",
+            "0",
+            "2",
+            " 3 ",
+            "\ud800",
+        ]
+    ),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.text(max_size=8),
 )
@@ -187,7 +221,8 @@ def test_events_and_status_never_answer_5xx(
     # Control bytes other than tab cannot be sent in a header (the client's h11 refuses them),
     # so they are dropped; every other byte, non-ASCII and surrogates included, goes as is.
     raw_header = bytes(
-        byte for byte in header.strip().encode("utf-8", "surrogatepass")
+        byte
+        for byte in header.strip().encode("utf-8", "surrogatepass")
         if byte == 0x09 or 0x20 <= byte != 0x7F
     ).strip()
     headers = {"Last-Event-ID": raw_header} if raw_header else {}

@@ -46,10 +46,19 @@ def raw_json(value: Any) -> bytes:
 
 def echo_nodes() -> dict[str, Any]:
     return {
-        "input_0": {"id": "input_0", "name": "query", "type": "input",
-                    "inputs": {"input_type": "string"}, "outputs": ["text"]},
-        "output_0": {"id": "output_0", "name": "answer", "type": "output",
-                     "inputs": {"output_type": "string", "value": "{{ input_0.text }}"}},
+        "input_0": {
+            "id": "input_0",
+            "name": "query",
+            "type": "input",
+            "inputs": {"input_type": "string"},
+            "outputs": ["text"],
+        },
+        "output_0": {
+            "id": "output_0",
+            "name": "answer",
+            "type": "output",
+            "inputs": {"output_type": "string", "value": "{{ input_0.text }}"},
+        },
     }
 
 
@@ -78,15 +87,21 @@ def _surrogate_requests(pipeline_id: str, task_id: str) -> list[tuple[str, dict[
     return [
         ("/pipeline", {"name": LONE, "nodes": nodes}, "name"),
         ("/pipeline", {"name": "n", "description": "d" + LONE, "nodes": nodes}, "description"),
-        ("/pipeline", {"name": "n", "nodes": nodes, "canvas_metadata": {"nodes": {LONE: 1}}},
-         "canvas_metadata.nodes."),
+        (
+            "/pipeline",
+            {"name": "n", "nodes": nodes, "canvas_metadata": {"nodes": {LONE: 1}}},
+            "canvas_metadata.nodes.",
+        ),
         ("/pipeline", {"name": "n", "nodes": bad_node}, "nodes.output_0.inputs.value"),
         (f"/update/pipeline/{pipeline_id}", {"nodes": nodes, "name": LONE}, "name"),
         (f"/pipeline/{pipeline_id}/run", {"inputs": {"query": ["ok", LONE]}}, "inputs.query[1]"),
         (f"/pipeline/{pipeline_id}/run", {"inputs": {"query": "q"}, "trace_id": LONE}, "trace_id"),
         (f"/pipeline/{pipeline_id}/terminate", {"run_id": task_id + LONE}, "run_id"),
-        (f"/pipeline/{pipeline_id}/bulk-run", {"runs": [{"inputs": {"query": LONE}}]},
-         "runs[0].inputs.query"),
+        (
+            f"/pipeline/{pipeline_id}/bulk-run",
+            {"runs": [{"inputs": {"query": LONE}}]},
+            "runs[0].inputs.query",
+        ),
     ]
 
 
@@ -126,8 +141,18 @@ def test_numbers_no_answer_could_carry_are_refused(api: httpx.Client) -> None:
 
 # Point 2: Last-Event-ID and ?after= -----------------------------------------------------------
 
-BAD_POSITIONS = ["\u00b2".encode(), b"9" * 5000, str(2**64).encode(), str(2**63).encode(),
-                 b"-1", b"+1", b"1_0", b"0x10", b"1.5", "\u0661".encode()]
+BAD_POSITIONS = [
+    "\u00b2".encode(),
+    b"9" * 5000,
+    str(2**64).encode(),
+    str(2**63).encode(),
+    b"-1",
+    b"+1",
+    b"1_0",
+    b"0x10",
+    b"1.5",
+    "\u0661".encode(),
+]
 
 
 @pytest.mark.parametrize("raw", BAD_POSITIONS, ids=lambda raw: raw[:12].decode(errors="replace"))
@@ -153,8 +178,10 @@ def test_the_largest_event_position_is_accepted(api: httpx.Client) -> None:
         "run_id"
     ]
     url = f"/pipeline/{pipeline_id}/run/events/{task_id}"
-    for response in (api.get(url, headers={"Last-Event-ID": str(2**63 - 1)}),
-                     api.get(url, params={"after": str(2**63 - 1)})):
+    for response in (
+        api.get(url, headers={"Last-Event-ID": str(2**63 - 1)}),
+        api.get(url, params={"after": str(2**63 - 1)}),
+    ):
         assert response.status_code == 200 and "data:" not in response.text
 
 
@@ -162,7 +189,9 @@ def test_the_largest_event_position_is_accepted(api: httpx.Client) -> None:
 
 
 def test_a_500_names_only_the_request_id_and_the_log_has_the_rest(
-    server: LocalServer, api: httpx.Client, caplog: pytest.LogCaptureFixture,
+    server: LocalServer,
+    api: httpx.Client,
+    caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert server._store is not None
@@ -228,8 +257,9 @@ def test_headers_sent_a_byte_at_a_time_after_a_request_are_cut_off_too(
 
 def test_a_slow_answer_is_not_cut_by_the_header_timeout(api: httpx.Client) -> None:
     pipeline_id = create(api, long_graph())
-    started = api.post(f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "q"},
-                                                               "background": True})
+    started = api.post(
+        f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "q"}, "background": True}
+    )
     task_id = started.json()["task_id"]
     try:
         status = api.get(f"/pipeline/{pipeline_id}/run/status/{task_id}", params={"wait": 1.2})
@@ -253,18 +283,32 @@ def test_the_command_line_documents_the_limits() -> None:
 def doubling_graph(count: int) -> dict[str, Any]:
     """query -> text_1 .. text_count, each ``{{prev}}{{prev}}`` -> answer (2.8 KB for 20)."""
     nodes: dict[str, Any] = {
-        "input_0": {"id": "input_0", "name": "query", "type": "input",
-                    "inputs": {"input_type": "string"}, "outputs": ["text"]},
+        "input_0": {
+            "id": "input_0",
+            "name": "query",
+            "type": "input",
+            "inputs": {"input_type": "string"},
+            "outputs": ["text"],
+        },
     }
     previous = "input_0"
     for index in range(1, count + 1):
         node_id = f"text_{index}"
         ref = f"{{{{ {previous}.text }}}}"
-        nodes[node_id] = {"id": node_id, "name": f"double {index}", "type": "text",
-                          "inputs": {"text": ref + ref}, "outputs": ["text"]}
+        nodes[node_id] = {
+            "id": node_id,
+            "name": f"double {index}",
+            "type": "text",
+            "inputs": {"text": ref + ref},
+            "outputs": ["text"],
+        }
         previous = node_id
-    nodes["output_0"] = {"id": "output_0", "name": "answer", "type": "output",
-                         "inputs": {"output_type": "string", "value": f"{{{{ {previous}.text }}}}"}}
+    nodes["output_0"] = {
+        "id": "output_0",
+        "name": "answer",
+        "type": "output",
+        "inputs": {"output_type": "string", "value": f"{{{{ {previous}.text }}}}"},
+    }
     return nodes
 
 
@@ -289,8 +333,10 @@ def test_an_amplifying_pipeline_fails_naming_the_node_without_blocking_the_serve
         time.sleep(0.01)
     try:
         began = time.monotonic()
-        run = api.post(f"/pipeline/{pipeline_id}/run",
-                       json={"inputs": {"query": "x" * 100}, "send_intermediate_results": False})
+        run = api.post(
+            f"/pipeline/{pipeline_id}/run",
+            json={"inputs": {"query": "x" * 100}, "send_intermediate_results": False},
+        )
         elapsed = time.monotonic() - began
     finally:
         stop.set()
@@ -310,16 +356,21 @@ def test_the_run_size_limit_counts_every_node(tmp_path: Path) -> None:
     config = ServerConfig(db_path=str(tmp_path / "vs.db"), max_value_size=1000, max_run_size=2500)
     nodes = doubling_graph(1)
     for index in range(2, 5):  # copies: no node past 1000 characters, but 4 x 800 in all
-        nodes[f"text_{index}"] = {"id": f"text_{index}", "name": f"copy {index}", "type": "text",
-                                  "inputs": {"text": f"{{{{ text_{index - 1}.text }}}}!"},
-                                  "outputs": ["text"]}
+        nodes[f"text_{index}"] = {
+            "id": f"text_{index}",
+            "name": f"copy {index}",
+            "type": "text",
+            "inputs": {"text": f"{{{{ text_{index - 1}.text }}}}!"},
+            "outputs": ["text"],
+        }
     nodes["output_0"]["inputs"]["value"] = "{{ text_4.text }}"
     with LocalServer(config) as local:
         headers = {"Authorization": f"Bearer {local.api_key}"}
         with httpx.Client(base_url=local.base_url, headers=headers, timeout=20) as own:
             pipeline_id = own.post("/pipeline", json={"name": "n", "nodes": nodes}).json()["id"]
-            body = own.post(f"/pipeline/{pipeline_id}/run",
-                            json={"inputs": {"query": "y" * 400}}).json()
+            body = own.post(
+                f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "y" * 400}}
+            ).json()
             streamed = own.post(f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "y"}})
     assert body["status"] == "failed"
     assert "node 'copy 4' (text_4)" in body["error"] and "--max-run-size" in body["error"]
@@ -355,8 +406,13 @@ def test_an_executor_raising_memory_error_fails_the_run_with_a_reason(
     api: httpx.Client, exploding_node: None
 ) -> None:
     nodes = echo_nodes()
-    nodes["boom_0"] = {"id": "boom_0", "name": "boom", "type": "explode_test",
-                       "inputs": {"text": "{{ input_0.text }}"}, "outputs": ["text"]}
+    nodes["boom_0"] = {
+        "id": "boom_0",
+        "name": "boom",
+        "type": "explode_test",
+        "inputs": {"text": "{{ input_0.text }}"},
+        "outputs": ["text"],
+    }
     nodes["output_0"]["inputs"]["value"] = "{{ boom_0.text }}"
     pipeline_id = create(api, nodes)
     body = api.post(f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "q"}}).json()
@@ -402,10 +458,9 @@ def test_a_run_end_blocked_by_a_locked_database_is_recorded_once_it_frees(
             pipeline_id = own.post("/pipeline", json={"name": "n", "nodes": long_graph()}).json()[
                 "id"
             ]
-            task_id = own.post(f"/pipeline/{pipeline_id}/run",
-                               json={"inputs": {"query": "q"}, "background": True}).json()[
-                "task_id"
-            ]
+            task_id = own.post(
+                f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "q"}, "background": True}
+            ).json()["task_id"]
             time.sleep(0.3)
             blocker = sqlite3.connect(path, isolation_level=None)
             blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -418,8 +473,9 @@ def test_a_run_end_blocked_by_a_locked_database_is_recorded_once_it_frees(
                 blocker.execute("COMMIT")
                 blocker.close()
             freed = time.monotonic()
-            final = own.get(f"/pipeline/{pipeline_id}/run/status/{task_id}",
-                            params={"wait": 10}).json()
+            final = own.get(
+                f"/pipeline/{pipeline_id}/run/status/{task_id}", params={"wait": 10}
+            ).json()
             waited = time.monotonic() - freed
             events = own.get(f"/pipeline/{pipeline_id}/run/events/{task_id}").text
     assert final["status"] == "failed", final

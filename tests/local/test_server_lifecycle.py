@@ -185,7 +185,11 @@ def test_command_line_documents_and_checks_the_retention() -> None:
     def command(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "vectorshift.local", *args],
-            capture_output=True, text=True, env=subprocess_env(), cwd=ROOT, timeout=60,
+            capture_output=True,
+            text=True,
+            env=subprocess_env(),
+            cwd=ROOT,
+            timeout=60,
         )
 
     shown = command("--help")

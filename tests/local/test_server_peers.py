@@ -22,10 +22,22 @@ def test_the_survivor_fails_a_killed_peers_runs_while_serving(tmp_path: Path) ->
     path = str(tmp_path / "vs.db")
     with LocalServer(ServerConfig(db_path=path, max_active_runs=1)) as survivor:
         victim = subprocess.Popen(
-            [sys.executable, "-m", "vectorshift.local", "--db", path, "--port", "0",
-             "--max-active-runs", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env={**subprocess_env(), "VECTORSHIFT_LOCAL_API_KEY": survivor.api_key}, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "vectorshift.local",
+                "--db",
+                path,
+                "--port",
+                "0",
+                "--max-active-runs",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**subprocess_env(), "VECTORSHIFT_LOCAL_API_KEY": survivor.api_key},
+            cwd=ROOT,
         )
         try:
             assert victim.stdout is not None
@@ -65,8 +77,9 @@ def test_the_survivor_fails_a_killed_peers_runs_while_serving(tmp_path: Path) ->
                 assert not follower.is_alive(), "the stream of the dead peer's run did not end"
                 started = api.post(f"/pipeline/{pipeline_id}/run", json=body)
                 assert started.status_code == 200, started.text
-                api.post(f"/pipeline/{pipeline_id}/terminate",
-                         json={"run_id": started.json()["task_id"]})
+                api.post(
+                    f"/pipeline/{pipeline_id}/terminate", json={"run_id": started.json()["task_id"]}
+                )
         finally:
             if victim.poll() is None:
                 victim.kill()
@@ -92,6 +105,11 @@ def test_an_owner_on_another_host_is_dead_once_its_heartbeat_is_stale() -> None:
     ]
     beats = {"a": now - 1, "b": now - STALE_AFTER - 1, "d": now - STALE_AFTER - 1}
     dead = abandoned(
-        runs, beats, host="here", pid=os.getpid(), live={"d"}, now=now  # type: ignore[arg-type]
+        runs,
+        beats,
+        host="here",
+        pid=os.getpid(),
+        live={"d"},
+        now=now,  # type: ignore[arg-type]
     )
     assert dead == ["stale"]

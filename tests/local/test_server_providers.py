@@ -19,18 +19,25 @@ def provider_graph(provider: str, model: str = "gpt-4o-mini") -> dict[str, Any]:
     """query -> an llm node of ``provider`` prompted "Summarise: <query>" -> answer."""
     nodes = llm_graph()
     nodes["llm_0"]["inputs"] = {
-        "provider": provider, "model": model, "prompt": "Summarise: {{ input_0.text }}",
-        "token_delay_ms": 0, "stream": True,
+        "provider": provider,
+        "model": model,
+        "prompt": "Summarise: {{ input_0.text }}",
+        "token_delay_ms": 0,
+        "stream": True,
     }
     return nodes
 
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[httpx.Client]:
-    with LocalServer() as server, httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {server.api_key}"},
-        timeout=20,
-    ) as client:
+    with (
+        LocalServer() as server,
+        httpx.Client(
+            base_url=server.base_url,
+            headers={"Authorization": f"Bearer {server.api_key}"},
+            timeout=20,
+        ) as client,
+    ):
         yield client
 
 
@@ -50,13 +57,19 @@ def test_a_blocking_run_of_an_openai_node_answers_offline_and_says_so(api: httpx
 
 def test_the_status_and_the_result_frame_name_the_simulated_providers(api: httpx.Client) -> None:
     nodes = provider_graph("anthropic", "claude-3-5-sonnet")
-    nodes["llm_1"] = {**nodes["llm_0"], "id": "llm_1", "name": "second",
-                      "inputs": {**nodes["llm_0"]["inputs"], "provider": "openai"}}
+    nodes["llm_1"] = {
+        **nodes["llm_0"],
+        "id": "llm_1",
+        "name": "second",
+        "inputs": {**nodes["llm_0"]["inputs"], "provider": "openai"},
+    }
     pipeline_id = create(api, nodes)
-    start = api.post(f"/pipeline/{pipeline_id}/run",
-                     json={"inputs": {"query": "x"}, "background": True}).json()
-    status = api.get(f"/pipeline/{pipeline_id}/run/status/{start['task_id']}",
-                     params={"wait": "10"}).json()
+    start = api.post(
+        f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "x"}, "background": True}
+    ).json()
+    status = api.get(
+        f"/pipeline/{pipeline_id}/run/status/{start['task_id']}", params={"wait": "10"}
+    ).json()
     assert status["status"] == "completed"
     assert status["simulated_providers"] == ["anthropic", "openai"]
     with api.stream("GET", f"/pipeline/{pipeline_id}/run/events/{start['task_id']}") as events:
@@ -80,10 +93,14 @@ def test_bulk_runs_name_their_simulated_providers(api: httpx.Client) -> None:
 
 
 def test_a_real_provider_the_server_has_no_client_for_fails_the_run_naming_it() -> None:
-    with LocalServer(providers="real") as server, httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {server.api_key}"},
-        timeout=20,
-    ) as api:
+    with (
+        LocalServer(providers="real") as server,
+        httpx.Client(
+            base_url=server.base_url,
+            headers={"Authorization": f"Bearer {server.api_key}"},
+            timeout=20,
+        ) as api,
+    ):
         pipeline_id = create(api, provider_graph("anthropic"))
         body = api.post(f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "x"}}).json()
     assert body["status"] == "failed"
@@ -98,19 +115,26 @@ def test_a_real_openai_without_a_key_is_logged_once_at_start_and_fails_its_runs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="vectorshift.local")
-    with LocalServer(ServerConfig(providers={"openai": "real"})) as server, httpx.Client(
-        base_url=server.base_url, headers={"Authorization": f"Bearer {server.api_key}"},
-        timeout=20,
-    ) as api:
+    with (
+        LocalServer(ServerConfig(providers={"openai": "real"})) as server,
+        httpx.Client(
+            base_url=server.base_url,
+            headers={"Authorization": f"Bearer {server.api_key}"},
+            timeout=20,
+        ) as api,
+    ):
         pipeline_id = create(api, provider_graph("openai"))
         for _ in range(2):
             body = api.post(f"/pipeline/{pipeline_id}/run", json={"inputs": {"query": "x"}})
             assert "no OPENAI_API_KEY" in body.json()["error"]
     said = [r.getMessage() for r in caplog.records if r.name == "vectorshift.local"]
     assert said.count("LLM providers: openai real; every other one simulated") == 1
-    assert said.count(
-        "openai is set to be real but OPENAI_API_KEY is not set: its LLM nodes will fail"
-    ) == 1
+    assert (
+        said.count(
+            "openai is set to be real but OPENAI_API_KEY is not set: its LLM nodes will fail"
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(

@@ -398,7 +398,8 @@ def test_a_keyed_streaming_start_sent_again_replays_its_run_from_the_first_frame
     assert sum(server.store.run_counts("org-a").values()) == before + 1
     # The key belongs to that streaming start: a background start with it is another body.
     conflict = api.post(
-        f"/pipeline/{pipeline_id}/run", json={**body, "stream": False, "background": True},
+        f"/pipeline/{pipeline_id}/run",
+        json={**body, "stream": False, "background": True},
         headers=headers,
     )
     assert conflict.status_code == 422

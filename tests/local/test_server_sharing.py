@@ -84,13 +84,16 @@ def test_sharing_between_organisations(api: httpx.Client, other: httpx.Client) -
     assert other.get("/pipeline", params={"id": pipeline_id}).status_code == 404
 
 
-@pytest.mark.parametrize(("body", "status", "words"), [
-    ({"role": "viewer"}, 400, "give 'user_id' or 'org_id'"),
-    ({"org_id": "org-b", "role": "owner"}, 400, "field 'role' must be one of"),
-    ({"user_id": "u-1"}, 422, "organisations, not users"),
-    ({"org_id": "org-a"}, 422, "owns this pipeline"),
-    ({"org_id": "org-z"}, 404, "no organisation 'org-z'"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"role": "viewer"}, 400, "give 'user_id' or 'org_id'"),
+        ({"org_id": "org-b", "role": "owner"}, 400, "field 'role' must be one of"),
+        ({"user_id": "u-1"}, 422, "organisations, not users"),
+        ({"org_id": "org-a"}, 422, "owns this pipeline"),
+        ({"org_id": "org-z"}, 404, "no organisation 'org-z'"),
+    ],
+)
 def test_share_refusals(api: httpx.Client, body: dict[str, Any], status: int, words: str) -> None:
     pipeline_id = create(api, "refused-share")
     response = api.post(f"/pipeline/{pipeline_id}/share", json=body)
@@ -113,7 +116,8 @@ def test_bulk_run_answers_the_list_of_runs(api: httpx.Client, path: str) -> None
     answer = api.post(f"/pipeline/{pipeline_id}/{path}", json={"runs": runs}).json()
     assert isinstance(answer, list)
     assert [(bool(r["run_id"]), r["outputs"]) for r in answer] == [
-        (True, {"answer": "one"}), (True, {"answer": "two"})
+        (True, {"answer": "one"}),
+        (True, {"answer": "two"}),
     ]
     assert api.post(f"/pipeline/{pipeline_id}/{path}", json={"runs": []}).json() == []
 
@@ -139,13 +143,15 @@ def test_every_answer_holds_what_the_official_client_reads(api: httpx.Client) ->
         f"/pipeline/{pipeline_id}/run/status/{started['task_id']}", params={"wait": "10"}
     ).json()
     assert (status["task_id"], status["status"], status["result"]) == (
-        started["task_id"], "completed", {"answer": "hi"}
+        started["task_id"],
+        "completed",
+        {"answer": "hi"},
     )
     body = {"inputs": {"query": "a b"}, "stream": True}
     with api.stream("POST", f"/pipeline/{pipeline_id}/run", json=body) as response:
         lines = [line for line in response.iter_lines() if line]
-    events = [line[len("event:"):].strip() for line in lines if line.startswith("event:")]
-    frames = [json.loads(line[len("data:"):]) for line in lines if line.startswith("data:")]
+    events = [line[len("event:") :].strip() for line in lines if line.startswith("event:")]
+    frames = [json.loads(line[len("data:") :]) for line in lines if line.startswith("data:")]
     assert events[-1] == "result" and frames[-1]["type"] == "result"
     assert {"run_id", "status", "outputs"} <= set(frames[-1])
     assert all("output_name" in f and "output_value" in f for f in frames[:-1])

@@ -23,8 +23,9 @@ KEY = "slow-key"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    config = ServerConfig(api_keys={KEY: "slow"}, header_timeout=0.5, body_timeout=1.0,
-                          max_connections=20)
+    config = ServerConfig(
+        api_keys={KEY: "slow"}, header_timeout=0.5, body_timeout=1.0, max_connections=20
+    )
     with LocalServer(config) as running:
         yield running
 
@@ -59,8 +60,9 @@ def test_silent_bodies_are_answered_408_within_the_body_timeout(
 ) -> None:
     sockets = [slow_socket(server) for _ in range(5)]
     try:
-        served = httpx.get(f"{server.base_url}/pipelines",
-                           headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
+        served = httpx.get(
+            f"{server.base_url}/pipelines", headers={"Authorization": f"Bearer {KEY}"}, timeout=5
+        )
         assert served.status_code == 200, "another client is served meanwhile"
         for sock in sockets:
             data, took = answer_and_close(sock, 6.0)
@@ -99,8 +101,12 @@ def test_a_body_trickled_a_byte_at_a_time_is_cut_off_too(server: LocalServer) ->
 
 def test_a_normal_body_is_not_cut(server: LocalServer) -> None:
     body = {"name": "fine", "nodes": {}}
-    answer = httpx.post(f"{server.base_url}/pipeline", json=body,
-                        headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
+    answer = httpx.post(
+        f"{server.base_url}/pipeline",
+        json=body,
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=5,
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -110,15 +116,17 @@ def test_connections_past_the_limit_are_refused_not_held() -> None:
         sockets = [slow_socket(small) for _ in range(4)]
         try:
             time.sleep(0.3)
-            refused = httpx.get(f"{small.base_url}/pipelines",
-                                headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
+            refused = httpx.get(
+                f"{small.base_url}/pipelines", headers={"Authorization": f"Bearer {KEY}"}, timeout=5
+            )
             assert refused.status_code == 503
         finally:
             for sock in sockets:
                 sock.close()
         time.sleep(0.3)
-        served = httpx.get(f"{small.base_url}/pipelines",
-                           headers={"Authorization": f"Bearer {KEY}"}, timeout=5)
+        served = httpx.get(
+            f"{small.base_url}/pipelines", headers={"Authorization": f"Bearer {KEY}"}, timeout=5
+        )
         assert served.status_code == 200
 
 

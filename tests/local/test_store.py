@@ -58,19 +58,44 @@ def old_database(path: Path) -> None:
     nodes = json.dumps(llm_graph())
     db.execute(
         "INSERT INTO pipelines VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        ("a" * 24, "local", "old", nodes, "{}", "{}", "{}", "b" * 24, "1.0.3", "kept",
-         "2024-03-01T11:00:00+00:00", "2024-03-01T11:00:00+00:00", 1),
+        (
+            "a" * 24,
+            "local",
+            "old",
+            nodes,
+            "{}",
+            "{}",
+            "{}",
+            "b" * 24,
+            "1.0.3",
+            "kept",
+            "2024-03-01T11:00:00+00:00",
+            "2024-03-01T11:00:00+00:00",
+            1,
+        ),
     )
     db.execute(
         "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        ("run-old", "a" * 24, "local", "completed", '{"query":"q"}', '{"answer":"ab"}', None,
-         "trace-old", "elsewhere", 1, "gone", "2024-03-01T11:59:00+00:00", OLD_FINISHED),
+        (
+            "run-old",
+            "a" * 24,
+            "local",
+            "completed",
+            '{"query":"q"}',
+            '{"answer":"ab"}',
+            None,
+            "trace-old",
+            "elsewhere",
+            1,
+            "gone",
+            "2024-03-01T11:59:00+00:00",
+            OLD_FINISHED,
+        ),
     )
     stored = [
         {"type": "stream", "output_name": "answer", "output_value": "a", "run_id": "run-old"},
         {"type": "stream", "output_name": "answer", "output_value": "b", "run_id": "run-old"},
-        {"type": "result", "run_id": "run-old", "status": "success",
-         "outputs": {"answer": "ab"}},
+        {"type": "result", "run_id": "run-old", "status": "success", "outputs": {"answer": "ab"}},
     ]
     for seq, frame in enumerate(stored, 1):
         db.execute("INSERT INTO events VALUES (?,?,?)", ("run-old", seq, json.dumps(frame)))
@@ -166,7 +191,8 @@ async def test_expiry_keeps_result_frames_and_forgets_keys_after_a_day(
 async def test_nothing_is_appended_after_the_result_frame(store: SQLiteStore) -> None:
     (run,), _ = await store.create_runs("local", "p" * 24, [({}, "t")], limit=5)
     assert await store.finish_run(run.task_id, "cancelled") == (
-        1, {"type": "result", "run_id": run.task_id, "status": "cancelled", "outputs": {}}
+        1,
+        {"type": "result", "run_id": run.task_id, "status": "cancelled", "outputs": {}},
     )
     assert await store.append_events(run.task_id, [{"type": "stream"}]) is None
     assert await store.finish_run(run.task_id, "completed") is None
@@ -319,8 +345,8 @@ def test_a_tiny_retention_prunes_events_in_the_background(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("7d", 604800.0), ("12h", 43200.0), ("30m", 1800.0), ("90", 90.0),
-                          ("2.5s", 2.5), ("0", 0.0)]
+    ("text", "seconds"),
+    [("7d", 604800.0), ("12h", 43200.0), ("30m", 1800.0), ("90", 90.0), ("2.5s", 2.5), ("0", 0.0)],
 )
 def test_durations_parse(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds

@@ -88,7 +88,8 @@ def test_a_later_version_may_carry_more_fields() -> None:
 def test_a_tracestate_is_kept_only_beside_a_valid_traceparent_and_within_bounds() -> None:
     assert from_headers({"tracestate": "a=b"}) is None
     assert from_headers({"traceparent": VALID, "tracestate": "x" * (MAX_TRACESTATE + 1)}) == (
-        VALID, None
+        VALID,
+        None,
     )
     assert from_headers({"traceparent": VALID, "tracestate": "a=\x00"}) == (VALID, None)
     assert from_headers({"traceparent": f" {VALID} ", "tracestate": " a=b "}) == (VALID, "a=b")

@@ -35,15 +35,19 @@ def build(sub: Pipeline) -> Pipeline:
     assert_type(query, InputNode)
     assert_type(query.text, NodeOutput)
 
-    router = p.add(name="router").condition([
-        ConditionGroup([Clause(query.text, Operator.TEXT_CONTAINS, "code")]),
-        Clause(count.value, Operator.GREATER_THAN, 2) | Clause(query.text, Operator.IS_EMPTY),
-        ConditionGroup(
-            [Clause(query.text, Operator.TEXT_STARTS_WITH, "a"), Clause(count.value,
-                                                                      Operator.IS_NOT_EMPTY)],
-            LogicalOp.AND,
-        ),
-    ])
+    router = p.add(name="router").condition(
+        [
+            ConditionGroup([Clause(query.text, Operator.TEXT_CONTAINS, "code")]),
+            Clause(count.value, Operator.GREATER_THAN, 2) | Clause(query.text, Operator.IS_EMPTY),
+            ConditionGroup(
+                [
+                    Clause(query.text, Operator.TEXT_STARTS_WITH, "a"),
+                    Clause(count.value, Operator.IS_NOT_EMPTY),
+                ],
+                LogicalOp.AND,
+            ),
+        ]
+    )
     assert_type(router, ConditionNode)
     assert_type(router.path_0, NodeOutput)
     assert_type(router.path_2, NodeOutput)

@@ -22,8 +22,9 @@ from vectorshift.pipeline.nodes import SplitTextNode, TextNode
 
 def official_nodes() -> Pipeline:
     question = InputNode(node_name="question", input_type="string")
-    llm = LlmNode(node_name="llm", provider="openai", model="gpt-4o", prompt=question.text,
-                  system="Be brief.")
+    llm = LlmNode(
+        node_name="llm", provider="openai", model="gpt-4o", prompt=question.text, system="Be brief."
+    )
     upper = TextFormatterNode(text=llm.response, execution_mode="batch")
     words = SplitTextNode(node_name="words", text=upper.output, execution_mode="batch")
     note = TextNode(node_name="note", text=words.processed_text)

@@ -24,14 +24,27 @@ def frames(count: int) -> list[SSEFrame]:
     """``count`` token frames and a result frame, as the local platform writes them."""
     run_id = "9f" * 16
     blocks = [
-        f"id: {n}\ndata: " + json.dumps(
-            {"type": "stream", "output_name": "answer", "output_value": f"tok{n} ",
-             "run_id": run_id}, separators=(",", ":")) + "\n\n"
+        f"id: {n}\ndata: "
+        + json.dumps(
+            {
+                "type": "stream",
+                "output_name": "answer",
+                "output_value": f"tok{n} ",
+                "run_id": run_id,
+            },
+            separators=(",", ":"),
+        )
+        + "\n\n"
         for n in range(count)
     ]
-    blocks.append(f"id: {count}\ndata: " + json.dumps(
-        {"type": "result", "status": "success", "outputs": {"answer": "..."},
-         "run_id": run_id}, separators=(",", ":")) + "\n\n")
+    blocks.append(
+        f"id: {count}\ndata: "
+        + json.dumps(
+            {"type": "result", "status": "success", "outputs": {"answer": "..."}, "run_id": run_id},
+            separators=(",", ":"),
+        )
+        + "\n\n"
+    )
     return SSEDecoder().feed("".join(blocks).encode())
 
 

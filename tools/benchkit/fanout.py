@@ -117,8 +117,11 @@ def raw_httpx(server: Server, pipeline_id: str, runs: int, concurrency: int) -> 
 
             async def one(i: int) -> None:
                 try:
-                    started = await send("POST", f"/pipeline/{pipeline_id}/run", json={
-                        "inputs": {"query": f"q{i}"}, "background": True})
+                    started = await send(
+                        "POST",
+                        f"/pipeline/{pipeline_id}/run",
+                        json={"inputs": {"query": f"q{i}"}, "background": True},
+                    )
                     status_url = f"/pipeline/{pipeline_id}/run/status/{started['task_id']}"
                     while True:
                         status = await send("GET", status_url, params={"wait": 30})
@@ -147,7 +150,10 @@ def official(
     script = Path(__file__).with_name("official_fanout.py")
     done = subprocess.run(
         [python, str(script), pipeline_id, str(runs), str(threads)],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if done.returncode:
         raise RuntimeError(f"the official client's fan-out failed:\n{done.stderr[-2000:]}")
@@ -162,21 +168,25 @@ def bench_fanout(
     pipeline_id = server.create("bench-fanout", echo_graph())
     samples: dict[str, list[dict[str, Any]]] = {}
     for _ in range(blocks):
-        samples.setdefault("raw httpx", []).append(raw_httpx(server, pipeline_id, runs,
-                                                              concurrency))
-        samples.setdefault("SDK amap", []).append(sdk_amap(server, pipeline_id, runs,
-                                                            concurrency))
+        samples.setdefault("raw httpx", []).append(
+            raw_httpx(server, pipeline_id, runs, concurrency)
+        )
+        samples.setdefault("SDK amap", []).append(sdk_amap(server, pipeline_id, runs, concurrency))
         samples.setdefault("SDK map from threads", []).append(
-            sdk_threads(server, pipeline_id, runs, concurrency))
+            sdk_threads(server, pipeline_id, runs, concurrency)
+        )
         if official_python:
             samples.setdefault("official start+result from threads", []).append(
-                official(official_python, server, pipeline_id, runs, concurrency))
+                official(official_python, server, pipeline_id, runs, concurrency)
+            )
     result: dict[str, Any] = {}
     for name, runs_of in samples.items():
         walls = sorted(s["wall_s"] for s in runs_of)
         cpus = sorted(s["cpu_s"] for s in runs_of)
-        result[name] = {"wall_s": walls[len(walls) // 2],
-                        "cpu_ms_per_run": 1000 * cpus[len(cpus) // 2] / runs}
+        result[name] = {
+            "wall_s": walls[len(walls) // 2],
+            "cpu_ms_per_run": 1000 * cpus[len(cpus) // 2] / runs,
+        }
         if "requests per run" in runs_of[-1]:
             result[name]["requests per run"] = runs_of[-1]["requests per run"]
     return result

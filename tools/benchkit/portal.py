@@ -56,20 +56,28 @@ def bench_portal(server: Server, calls: int, blocks: int) -> dict[str, float]:
         anyio.from_thread.start_blocking_portal("asyncio") as on_asyncio,
         anyio.from_thread.start_blocking_portal("trio") as on_trio,
     ):
-        trivial = _medians({
-            "own loop": lambda: call_sync(_nothing()),
-            "private loop": lambda: run_sync(_nothing()),
-            "asyncio portal": lambda: on_asyncio.call(_nothing),
-            "trio portal": lambda: on_trio.call(_nothing),
-        }, 10 * calls, blocks)
+        trivial = _medians(
+            {
+                "own loop": lambda: call_sync(_nothing()),
+                "private loop": lambda: run_sync(_nothing()),
+                "asyncio portal": lambda: on_asyncio.call(_nothing),
+                "trio portal": lambda: on_trio.call(_nothing),
+            },
+            10 * calls,
+            blocks,
+        )
         figures.update({f"trivial coroutine, {k} us": 1e6 * v for k, v in trivial.items()})
-        status = _medians({
-            "raw httpx.AsyncClient GET": lambda: loop.run_until_complete(raw_get()),
-            "own loop": handler.run_status,
-            "private loop": lambda: run_sync(handler.arun_status()),
-            "asyncio portal": lambda: on_asyncio.call(handler.arun_status),
-            "trio portal": lambda: on_trio.call(handler.arun_status),
-        }, calls, blocks)
+        status = _medians(
+            {
+                "raw httpx.AsyncClient GET": lambda: loop.run_until_complete(raw_get()),
+                "own loop": handler.run_status,
+                "private loop": lambda: run_sync(handler.arun_status()),
+                "asyncio portal": lambda: on_asyncio.call(handler.arun_status),
+                "trio portal": lambda: on_trio.call(handler.arun_status),
+            },
+            calls,
+            blocks,
+        )
         figures.update({f"run_status(), {k} ms": 1e3 * v for k, v in status.items()})
     loop.run_until_complete(raw.aclose())
     loop.close()

@@ -52,9 +52,19 @@ def local_server(max_active_runs: int = 64) -> Iterator[Server]:
     """Start the server on a free loopback port; stop it (SIGTERM, then kill) on the way out."""
     directory = tempfile.mkdtemp(prefix="vs-bench-")
     command = [
-        sys.executable, "-m", "vectorshift.local", "--host", "127.0.0.1", "--port", "0",
-        "--db", os.path.join(directory, "bench.db"), "--log-level", "warning",
-        "--max-active-runs", str(max_active_runs),
+        sys.executable,
+        "-m",
+        "vectorshift.local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--db",
+        os.path.join(directory, "bench.db"),
+        "--log-level",
+        "warning",
+        "--max-active-runs",
+        str(max_active_runs),
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     watchdog = threading.Timer(60, process.kill)
@@ -86,23 +96,52 @@ def local_server(max_active_runs: int = 64) -> Iterator[Server]:
 def echo_graph() -> dict[str, Any]:
     """query -> answer: a run that ends at once, so a fan-out measures the client."""
     return {
-        "input_0": {"id": "input_0", "name": "query", "type": "input",
-                    "inputs": {"input_type": "string"}, "outputs": ["text"]},
-        "output_0": {"id": "output_0", "name": "answer", "type": "output", "outputs": [],
-                     "inputs": {"output_type": "string", "value": "{{ input_0.text }}"}},
+        "input_0": {
+            "id": "input_0",
+            "name": "query",
+            "type": "input",
+            "inputs": {"input_type": "string"},
+            "outputs": ["text"],
+        },
+        "output_0": {
+            "id": "output_0",
+            "name": "answer",
+            "type": "output",
+            "outputs": [],
+            "inputs": {"output_type": "string", "value": "{{ input_0.text }}"},
+        },
     }
 
 
 def token_graph(tokens: int, delay_ms: int = 0) -> dict[str, Any]:
     """query -> simulated llm streaming ``tokens`` tokens -> answer (stream)."""
     return {
-        "input_0": {"id": "input_0", "name": "query", "type": "input",
-                    "inputs": {"input_type": "string"}, "outputs": ["text"]},
-        "llm_0": {"id": "llm_0", "name": "llm", "type": "llm", "outputs": ["response"],
-                  "inputs": {"provider": "local", "model": "lorem",
-                             "prompt": "{{ input_0.text }}", "max_tokens": tokens,
-                             "token_delay_ms": delay_ms, "stream": True}},
-        "output_0": {"id": "output_0", "name": "answer", "type": "output", "outputs": [],
-                     "inputs": {"output_type": "stream<string>",
-                                "value": "{{ llm_0.response }}"}},
+        "input_0": {
+            "id": "input_0",
+            "name": "query",
+            "type": "input",
+            "inputs": {"input_type": "string"},
+            "outputs": ["text"],
+        },
+        "llm_0": {
+            "id": "llm_0",
+            "name": "llm",
+            "type": "llm",
+            "outputs": ["response"],
+            "inputs": {
+                "provider": "local",
+                "model": "lorem",
+                "prompt": "{{ input_0.text }}",
+                "max_tokens": tokens,
+                "token_delay_ms": delay_ms,
+                "stream": True,
+            },
+        },
+        "output_0": {
+            "id": "output_0",
+            "name": "answer",
+            "type": "output",
+            "outputs": [],
+            "inputs": {"output_type": "stream<string>", "value": "{{ llm_0.response }}"},
+        },
     }

@@ -56,9 +56,7 @@ def bench_stream(server: Server, tokens: int, server_tokens: int, runs: int) -> 
     headers = {**server.headers, "Accept": "text/event-stream"}
 
     async def measure() -> dict[str, float]:
-        async with httpx.AsyncClient(
-            base_url=server.base_url, headers=headers, timeout=120
-        ) as raw:
+        async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=120) as raw:
             await _raw(raw, short_id, True)
             await _sdk(short_run, True)
             raw_first, sdk_first, raw_rate, sdk_rate, through = [], [], [], [], []

@@ -103,9 +103,16 @@ def docstring(decl: type[NodeType], indent: str, official: bool = False) -> str:
     if official:
         lines += _item("node_name", NODE_NAME_DOC)
         modes = " or ".join(f"``{mode}``" for mode in decl.execution_modes)
-        lines += _item("execution_mode", f"{modes}; ``normal`` by default." + (
-            " ``batch`` runs the node once per element of its list inputs (its outputs are "
-            "lists)." if "batch" in decl.execution_modes else ""))
+        lines += _item(
+            "execution_mode",
+            f"{modes}; ``normal`` by default."
+            + (
+                " ``batch`` runs the node once per element of its list inputs (its outputs are "
+                "lists)."
+                if "batch" in decl.execution_modes
+                else ""
+            ),
+        )
     text += "\n\n" + "\n".join(lines)
     if decl.raises:
         text += "\n\nRaises:\n" + "\n".join(_item(*decl.raises.split(": ", 1)))

@@ -70,7 +70,8 @@ def run_values() -> str:
             accepted = f"`{schema}`" if schema != "{}" else "any JSON value"
         else:
             accepted = (
-                "a file, sent as a multipart part" if input_type == "file"
+                "a file, sent as a multipart part"
+                if input_type == "file"
                 else "not checked (`vectorshift.local` does not run it)"
             )
         lines.append(f"| `{input_type}` | {accepted} |")

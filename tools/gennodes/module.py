@@ -97,8 +97,9 @@ def _call_dict(decl: type[NodeType]) -> str:
 
 def _class(decl: type[NodeType]) -> str:
     outputs = decl.outputs
-    choices = {name: decl.extra(name, "alias") for name in decl.inputs()
-               if decl.extra(name, "alias")}
+    choices = {
+        name: decl.extra(name, "alias") for name in decl.inputs() if decl.extra(name, "alias")
+    }
     default_outputs = decl.outputs_for(decl.defaults())
     lines = [
         f"class {decl.builder.cls}(TypedNode):",
@@ -130,12 +131,14 @@ def _class(decl: type[NodeType]) -> str:
 def _method(decl: type[NodeType]) -> str:
     positional = ", ".join(decl.builder.positional)
     keywords = ", ".join(f"{name!r}: {name}" for name in ("id", *decl.builder.keywords))
-    return "\n".join([
-        f"    def {decl.builder.method}({_signature(decl, 'self')}) -> {decl.builder.cls}:",
-        docstring(decl, "        "),
-        f"        return self._build({decl.builder.cls}, ({positional}{',' if positional else ''}),"
-        f" {{{keywords}}})",
-    ])
+    return "\n".join(
+        [
+            f"    def {decl.builder.method}({_signature(decl, 'self')}) -> {decl.builder.cls}:",
+            docstring(decl, "        "),
+            f"        return self._build({decl.builder.cls}, "
+            f"({positional}{',' if positional else ''}), {{{keywords}}})",
+        ]
+    )
 
 
 def _constant(alias: str) -> str:
@@ -151,13 +154,16 @@ def transforms_text() -> str:
     bodies = [_class(decl) + "\n\n" for decl in _group(True)]
     shared = [*_aliases(), *map(_constant, _aliases()), "INPUT_OUTPUTS"]
     used = [name for name in shared if re.search(rf"\b{name}\b", "".join(bodies))]
-    header = HEADER.replace(
-        "The typed node classes", "The typed text-transform node classes"
-    ).replace(
-        "from vectorshift.pipeline._node import Output\n",
-        "from vectorshift.pipeline._generated_nodes import " + ", ".join(used)
-        + "\nfrom vectorshift.pipeline._node import Output\n",
-    ).replace(", Final, Literal, get_args", "")
+    header = (
+        HEADER.replace("The typed node classes", "The typed text-transform node classes")
+        .replace(
+            "from vectorshift.pipeline._node import Output\n",
+            "from vectorshift.pipeline._generated_nodes import "
+            + ", ".join(used)
+            + "\nfrom vectorshift.pipeline._node import Output\n",
+        )
+        .replace(", Final, Literal, get_args", "")
+    )
     classes = sorted(decl.builder.cls for decl in _group(True))
     return "\n".join([BANNER, header, f"__all__ = {classes!r}", "", *bodies]) + "\n"
 

@@ -42,8 +42,10 @@ def generate(config: Config, root: Path) -> dict[str, str]:
     outputs: dict[str, str] = {}
     for path, class_names in by_source.items():
         out = output_path(path)
-        if out in outputs or out in by_source or (
-            (root / out).is_file() and not _is_generated(root / out)
+        if (
+            out in outputs
+            or out in by_source
+            or ((root / out).is_file() and not _is_generated(root / out))
         ):
             raise GenSyncError(f"{path}: its output {out} is taken; rename the module")
         classes = [(c, twins[(path, c)]) for c in class_names]

@@ -219,8 +219,9 @@ def _imports(
     return bound, typing_only
 
 
-def module_text(source: Source, classes: list[tuple[str, list[Twin]]], config: Config,
-                names: Mapping[str, str]) -> str:
+def module_text(
+    source: Source, classes: list[tuple[str, list[Twin]]], config: Config, names: Mapping[str, str]
+) -> str:
     """The generated module for the classes of one source, before formatting."""
     twins = [twin for _, class_twins in classes for twin in class_twins]
     runtime, typing_only = _imports(source, twins, config)
@@ -286,7 +287,12 @@ def ruff_format(text: str, path: str, root: Path) -> str:
         try:
             proc = subprocess.run(
                 [*ruff, *command, "--stdin-filename", path, "-"],
-                input=text, capture_output=True, text=True, cwd=root, timeout=60, check=False,
+                input=text,
+                capture_output=True,
+                text=True,
+                cwd=root,
+                timeout=60,
+                check=False,
             )
         except OSError as exc:
             raise GenSyncError(f"cannot run ruff to format {path}: {exc}") from exc

@@ -195,12 +195,21 @@ def _twin(fn: Function, overloads: list[Function], owner: str, config: Config) -
         raise GenSyncError(f"{where}: the overloads disagree on classmethod/staticmethod")
     checked = convert is not None and (awaits or not converts_all)
     variants = tuple(
-        sync_return(strip_awaitable(v.returns)[0] if awaits else v.returns,
-                    config.return_types, where)[0]
+        sync_return(
+            strip_awaitable(v.returns)[0] if awaits else v.returns, config.return_types, where
+        )[0]
         for v in overloads
     )
     return Twin(
-        fn, tuple(overloads), name, binding, kind, returns, convert, checked, variants,
+        fn,
+        tuple(overloads),
+        name,
+        binding,
+        kind,
+        returns,
+        convert,
+        checked,
+        variants,
         awaits=awaits,
     )
 

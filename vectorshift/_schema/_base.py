@@ -215,8 +215,12 @@ def describe(error: ValidationError, prefix: str = "") -> str:
         return f"field {label} holds too many items (at most {ctx['max_length']})"
     if kind == "too_short":
         return f"field {label} holds too few items (at least {ctx['min_length']})"
-    bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
-              "less_than_equal": "<="}
+    bounds = {
+        "greater_than": ">",
+        "greater_than_equal": ">=",
+        "less_than": "<",
+        "less_than_equal": "<=",
+    }
     if kind in bounds:
         limit = next(iter(ctx.values()))
         return f"field {label} must be {bounds[kind]} {limit}, got {_shown(value)}"

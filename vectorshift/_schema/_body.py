@@ -49,8 +49,10 @@ def _finite_json(value: Any) -> Any:
             stack.extend(item)
         elif isinstance(item, float) and not math.isfinite(item):
             where, number = _non_finite(value)
-            shown = "NaN, which is not a JSON number" if math.isnan(number) else (
-                f"a number out of range ({number}): JSON numbers here must be finite"
+            shown = (
+                "NaN, which is not a JSON number"
+                if math.isnan(number)
+                else (f"a number out of range ({number}): JSON numbers here must be finite")
             )
             raise refuse("json_value", f"is {shown}", where)
     return value

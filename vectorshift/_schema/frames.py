@@ -67,6 +67,7 @@ class ResultFrame(Answer):
     error: Any = None
     """Why the run failed."""
 
+
 _EXCERPT_CHARS = 200
 
 

@@ -52,8 +52,19 @@ INPUT_TYPES: Final = tuple(INPUT_OUTPUTS)
 """Every ``input_type`` an input node may have, in the platform's order."""
 
 OUTPUT_TYPES: Final = (
-    "string", "stream<string>", "json", "int32", "float", "bool", "timestamp", "file",
-    "vec<file>", "image", "audio", "dataframe", "vec<string>",
+    "string",
+    "stream<string>",
+    "json",
+    "int32",
+    "float",
+    "bool",
+    "timestamp",
+    "file",
+    "vec<file>",
+    "image",
+    "audio",
+    "dataframe",
+    "vec<string>",
 )
 """Every ``output_type`` an output node may have (a list, such as split text's, is ``json``;
 ``vec<string>`` is what the official client writes for a batch node's list of texts)."""

@@ -92,7 +92,6 @@ class Outputs:
         return tuple(seen)
 
 
-
 @dataclass(frozen=True)
 class Param:
     """A builder argument that is not a saved input as such (``token_delay_ms``...)."""
@@ -178,8 +177,9 @@ class NodeType(BaseModel):
     @classmethod
     def defaults(cls) -> dict[str, Any]:
         """What the platform's editor saves for every input, in saved order."""
-        return {name: info.get_default(call_default_factory=True)
-                for name, info in cls.inputs().items()}
+        return {
+            name: info.get_default(call_default_factory=True) for name, info in cls.inputs().items()
+        }
 
     @classmethod
     def extra(cls, name: str, what: str) -> Any:
@@ -210,7 +210,8 @@ class NodeType(BaseModel):
         found = _DERIVED.get(key)
         if found is None:
             found = _DERIVED[key] = tuple(
-                name for name, info in cls.inputs().items()
+                name
+                for name, info in cls.inputs().items()
                 if name != "dependencies" and getattr(info.annotation, "__origin__", None) is list
             )
         return found

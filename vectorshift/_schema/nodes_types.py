@@ -14,17 +14,34 @@ from vectorshift._schema.io_types import INPUT_OUTPUTS, INPUT_TYPES, OUTPUT_TYPE
 from vectorshift._schema.nodes import Builder, NodeType, Outputs, Param, spec
 
 __all__ = [
-    "BINARY_OPERATORS", "NODE_TYPES", "OPERATORS", "UNARY_OPERATORS", "declaration",
+    "BINARY_OPERATORS",
+    "NODE_TYPES",
+    "OPERATORS",
+    "UNARY_OPERATORS",
+    "declaration",
 ]
 
 UNARY_OPERATORS: Final = ("IsEmpty", "IsNotEmpty", "IsTrue", "IsFalse", "Expression")
 """Condition operators that test ``operand1`` alone; the platform stores no ``operand2``."""
 
 BINARY_OPERATORS: Final = (
-    "Equal", "NotEqual", "GreaterThan", "LessThan", "GreaterThanEqual", "LessThanEqual",
-    "TextContains", "TextDoesNotContains", "TextStartsWith", "TextDoesNotStartWith",
-    "TextEndsWith", "TextDoesNotEndWith", "TextGreaterThanNCharacters",
-    "TextLessThanNCharacters", "VecContainsItem", "VecDoesNotContainsItem", "MapContainsKey",
+    "Equal",
+    "NotEqual",
+    "GreaterThan",
+    "LessThan",
+    "GreaterThanEqual",
+    "LessThanEqual",
+    "TextContains",
+    "TextDoesNotContains",
+    "TextStartsWith",
+    "TextDoesNotStartWith",
+    "TextEndsWith",
+    "TextDoesNotEndWith",
+    "TextGreaterThanNCharacters",
+    "TextLessThanNCharacters",
+    "VecContainsItem",
+    "VecDoesNotContainsItem",
+    "MapContainsKey",
 )
 """Condition operators comparing ``operand1`` with ``operand2``, which is stored as text."""
 
@@ -32,7 +49,12 @@ OPERATORS: Final = BINARY_OPERATORS + UNARY_OPERATORS
 """Every condition operator string the platform stores, exactly as it spells them."""
 
 FORMATTERS: Final = (
-    "To Uppercase", "To Lowercase", "To Title Case", "To Propercase", "Trim", "Trim Spaces",
+    "To Uppercase",
+    "To Lowercase",
+    "To Title Case",
+    "To Propercase",
+    "Trim",
+    "Trim Spaces",
     "Truncate",
 )
 SPLIT_DELIMITERS: Final = ("space", "newline", "character(s)")
@@ -56,17 +78,26 @@ class Input(NodeType):
     type_name: ClassVar[str] = "input"
     outputs: ClassVar[Outputs] = Outputs(by="input_type", cases=INPUT_OUTPUTS)
     builder: ClassVar[Builder] = Builder(
-        "InputNode", "input", positional=("input_type",),
-        keywords=("description", "default_value", "use_default_value", "file_parser",
-                  "dataframe_type"),
+        "InputNode",
+        "input",
+        positional=("input_type",),
+        keywords=(
+            "description",
+            "default_value",
+            "use_default_value",
+            "file_parser",
+            "dataframe_type",
+        ),
         params={
             "default_value": Param(
-                "Any", "None",
+                "Any",
+                "None",
                 "Used when a run does not give this input; makes it optional. It must be a value "
                 "of the input's type (``3`` for ``int32``).",
             ),
             "use_default_value": Param(
-                "bool | None", "None",
+                "bool | None",
+                "None",
                 "Whether ``default_value`` makes the input optional (the official client's "
                 "keyword); by default, true exactly when a ``default_value`` is given.",
             ),
@@ -104,7 +135,9 @@ class Output(NodeType):
     type_name: ClassVar[str] = "output"
     outputs: ClassVar[Outputs] = Outputs()
     builder: ClassVar[Builder] = Builder(
-        "OutputNode", "output", positional=("value", "output_type"),
+        "OutputNode",
+        "output",
+        positional=("value", "output_type"),
         keywords=("description", "format_output", "dataframe_type", "dependencies"),
         no_default=("value",),
         name_doc="The node's name: the key of this output in run results.",
@@ -122,8 +155,10 @@ class Output(NodeType):
     )
     dependencies: list[str] = _deps("Outputs to wait for besides ``value``'s.")
     value: Any = spec(
-        "", "What to output, usually another node's output (``llm.response``).",
-        required=True, wired=True,
+        "",
+        "What to output, usually another node's output (``llm.response``).",
+        required=True,
+        wired=True,
     )
     dataframe_type: str = spec("table", "The platform's dataframe kind.")
 
@@ -154,22 +189,45 @@ class Llm(NodeType):
         fixed=("response", "tokens_used", "input_tokens", "output_tokens", "credits_used")
     )
     builder: ClassVar[Builder] = Builder(
-        "LlmNode", "llm",
-        keywords=("provider", "model", "prompt", "system", "stream", "temperature", "max_tokens",
-                  "top_p", "json_response", "token_delay_ms", "use_personal_api_key",
-                  "show_sources", "api_key", "base_url", "json_schema", "reasoning_effort",
-                  "thinking_token_limit", "verbosity", "aws_access_key_id",
-                  "aws_secret_access_key", "aws_region", "dependencies", "extra_inputs"),
+        "LlmNode",
+        "llm",
+        keywords=(
+            "provider",
+            "model",
+            "prompt",
+            "system",
+            "stream",
+            "temperature",
+            "max_tokens",
+            "top_p",
+            "json_response",
+            "token_delay_ms",
+            "use_personal_api_key",
+            "show_sources",
+            "api_key",
+            "base_url",
+            "json_schema",
+            "reasoning_effort",
+            "thinking_token_limit",
+            "verbosity",
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_region",
+            "dependencies",
+            "extra_inputs",
+        ),
         params={
             "token_delay_ms": Param(
-                "int | None", "None",
+                "int | None",
+                "None",
                 "``vectorshift.local``'s simulated model only: milliseconds per token. Not sent "
                 "unless given.",
             ),
             "extra_inputs": Param(
-                "Mapping[str, Any] | None", "None",
+                "Mapping[str, Any] | None",
+                "None",
                 "Other inputs of the platform's llm node "
-                "(``{\"reasoning_effort\": \"high\"}``...), sent as given.",
+                '(``{"reasoning_effort": "high"}``...), sent as given.',
             ),
         },
     )
@@ -201,7 +259,7 @@ class Llm(NodeType):
     provider: str = spec(
         "openai",
         "``openai`` on the platform; ``vectorshift.local`` also offers ``local``, an offline "
-        "simulated model (``model=\"echo\"`` or ``model=\"lorem\"``).",
+        'simulated model (``model="echo"`` or ``model="lorem"``).',
         required=True,
     )
     reasoning_effort: str = spec("default")
@@ -241,7 +299,10 @@ class CombineText(NodeType):
     batch_fields: ClassVar[tuple[str, ...]] = ("text",)
     outputs: ClassVar[Outputs] = Outputs(fixed=("processed_text",))
     builder: ClassVar[Builder] = Builder(
-        "CombineTextNode", "combine_text", positional=("text",), keywords=("dependencies",),
+        "CombineTextNode",
+        "combine_text",
+        positional=("text",),
+        keywords=("dependencies",),
         no_default=("text",),
     )
     raises: ClassVar[str] = "PipelineDefinitionError: ``text`` is not a list."
@@ -261,12 +322,14 @@ class TextFormatter(NodeType):
     batch_fields: ClassVar[tuple[str, ...]] = ("text", "formatter")
     outputs: ClassVar[Outputs] = Outputs(fixed=("output",))
     builder: ClassVar[Builder] = Builder(
-        "TextFormatterNode", "text_formatter", positional=("text", "formatter"),
-        keywords=("max_num_token", "dependencies"), no_default=("text",),
+        "TextFormatterNode",
+        "text_formatter",
+        positional=("text", "formatter"),
+        keywords=("max_num_token", "dependencies"),
+        no_default=("text",),
     )
     raises: ClassVar[str] = (
-        "PipelineDefinitionError: an unknown formatter, or ``Truncate`` without "
-        "``max_num_token``."
+        "PipelineDefinitionError: an unknown formatter, or ``Truncate`` without ``max_num_token``."
     )
     example: ClassVar[str] = (
         '>>> short = pipeline.add(name="short").text_formatter(llm.response, "Truncate",\n'
@@ -280,7 +343,8 @@ class TextFormatter(NodeType):
         "``To Propercase``: every word capitalised), ``Trim`` (or ``Trim Spaces``: leading and "
         "trailing whitespace removed) or ``Truncate`` (the first ``max_num_token`` "
         "whitespace-separated tokens).",
-        required=True, choices=("Formatter", FORMATTERS),
+        required=True,
+        choices=("Formatter", FORMATTERS),
     )
     dependencies: list[str] = _deps("Outputs to wait for besides ``text``'s.")
     max_num_token: int = spec(0, "How many tokens ``Truncate`` keeps (at least 1).")
@@ -294,12 +358,14 @@ class SplitText(NodeType):
     batch_fields: ClassVar[tuple[str, ...]] = ("text", "delimiter")
     outputs: ClassVar[Outputs] = Outputs(fixed=("processed_text",))
     builder: ClassVar[Builder] = Builder(
-        "SplitTextNode", "split_text", positional=("text", "delimiter"),
-        keywords=("character", "dependencies"), no_default=("text",),
+        "SplitTextNode",
+        "split_text",
+        positional=("text", "delimiter"),
+        keywords=("character", "dependencies"),
+        no_default=("text",),
     )
     raises: ClassVar[str] = (
-        "PipelineDefinitionError: an unknown delimiter, or ``character(s)`` without a "
-        "character."
+        "PipelineDefinitionError: an unknown delimiter, or ``character(s)`` without a character."
     )
     example: ClassVar[str] = (
         '>>> parts = pipeline.add(name="parts").split_text(doc.text, "character(s)",\n'
@@ -313,10 +379,11 @@ class SplitText(NodeType):
         "``space`` (runs of spaces and tabs; the default, as on the platform), ``newline`` "
         "(line breaks; empty lines dropped) or ``character(s)`` (the exact ``character`` given; "
         "every piece kept). The output is a list whatever the delimiter.",
-        required=True, choices=("Delimiter", SPLIT_DELIMITERS),
+        required=True,
+        choices=("Delimiter", SPLIT_DELIMITERS),
     )
     dependencies: list[str] = _deps("Outputs to wait for besides ``text``'s.")
-    character: str = spec("", "The separator for ``delimiter=\"character(s)\"``.")
+    character: str = spec("", 'The separator for ``delimiter="character(s)"``.')
 
 
 class Merge(NodeType):
@@ -325,7 +392,10 @@ class Merge(NodeType):
     type_name: ClassVar[str] = "merge"
     outputs: ClassVar[Outputs] = Outputs(fixed=("output",))
     builder: ClassVar[Builder] = Builder(
-        "MergeNode", "merge", positional=("fields", "function"), keywords=("type", "dependencies"),
+        "MergeNode",
+        "merge",
+        positional=("fields", "function"),
+        keywords=("type", "dependencies"),
         no_default=("fields",),
     )
     raises: ClassVar[str] = (
@@ -339,7 +409,8 @@ class Merge(NodeType):
         "first",
         "``first``: the first field whose branch ran; ``join``: the list of the values of "
         "every branch that ran.",
-        required=True, choices=("MergeFunction", MERGE_FUNCTIONS),
+        required=True,
+        choices=("MergeFunction", MERGE_FUNCTIONS),
     )
     type: str = spec("string", "The platform's type of the merged value.")
     dependencies: list[str] = _deps("Outputs to wait for besides the fields'.")
@@ -388,7 +459,16 @@ class Pipeline(NodeType):
 NODE_TYPES: Final[dict[str, type[NodeType]]] = {
     declared.type_name: declared
     for declared in (
-        Input, Output, Text, Llm, CombineText, TextFormatter, SplitText, Merge, Condition, Pipeline,
+        Input,
+        Output,
+        Text,
+        Llm,
+        CombineText,
+        TextFormatter,
+        SplitText,
+        Merge,
+        Condition,
+        Pipeline,
     )
 }
 """Every declared node type by its platform name."""

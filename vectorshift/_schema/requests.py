@@ -55,16 +55,16 @@ def _not_blank(value: str) -> str:
 
 
 def _string_or_integer(value: Any) -> Any:
-    if value is None or isinstance(value, str) or (
-        isinstance(value, int) and not isinstance(value, bool)
+    if (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, int) and not isinstance(value, bool))
     ):
         return value
     raise refuse("one_of", f"must be a string or an integer, got {json_kind(value)}")
 
 
-Name = Annotated[
-    str, StringConstraints(max_length=MAX_NAME_LENGTH), AfterValidator(_not_blank)
-]
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH), AfterValidator(_not_blank)]
 """A pipeline's name: 1 to :data:`MAX_NAME_LENGTH` characters, not only white space."""
 
 Id: TypeAlias = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH)]
@@ -164,7 +164,7 @@ class RunPipeline(Body):
     )
     version: Version = Field(
         None,
-        description="Which stored version of the pipeline to run (`\"1.2.0\"` or `\"latest\"`);"
+        description='Which stored version of the pipeline to run (`"1.2.0"` or `"latest"`);'
         " the current graph when absent; an unknown one is a 404.",
     )
 
@@ -201,9 +201,7 @@ class BulkRun(Body):
 class Duplicate(Body):
     """``POST /pipeline/<id>/duplicate``: a copy of the pipeline's current graph."""
 
-    name: Name | None = Field(
-        None, description="The copy's name; `<name> (copy)` when absent."
-    )
+    name: Name | None = Field(None, description="The copy's name; `<name> (copy)` when absent.")
     description: Description | None = Field(
         None, description="The copy's description; the original's when absent."
     )
@@ -214,7 +212,7 @@ class Revert(Body):
     """``POST /pipeline/<id>/revert``: make a stored version's graph the current one."""
 
     version: Annotated[Id, AfterValidator(_not_blank)] = Field(
-        description="The version to go back to (`\"0.2.0\"`, or `\"latest\"`); unknown: a 404."
+        description='The version to go back to (`"0.2.0"`, or `"latest"`); unknown: a 404.'
     )
 
 

@@ -207,7 +207,7 @@ class SyncStream(Generic[T]):
         # The async stream's repr names the run and its state; this view adds nothing to it.
         inner = repr(self._stream)
         prefix = "AsyncStream("
-        return "SyncStream(" + (inner[len(prefix):] if inner.startswith(prefix) else inner + ")")
+        return "SyncStream(" + (inner[len(prefix) :] if inner.startswith(prefix) else inner + ")")
 
     def __enter__(self) -> Self:
         if self._entered or self._closed:

@@ -90,9 +90,7 @@ class Context:
 
         count = 0
         for page in range(_NAME_SCAN_PAGES):
-            listed = await Pipeline.alist(
-                offset=page * _PAGE, limit=_PAGE, client=self.client
-            )
+            listed = await Pipeline.alist(offset=page * _PAGE, limit=_PAGE, client=self.client)
             count += sum(pipeline.name == name for pipeline in listed)
             if len(listed) < _PAGE:
                 return count

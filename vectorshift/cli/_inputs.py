@@ -72,6 +72,8 @@ def _value(key: str, value: str, io_type: str) -> Any:
 _TEXT_TYPES = ("timestamp",)
 """Types whose values are text, taken as given like ``string``'s."""
 _EXAMPLES = {
-    "int32": "-i n=3", "float": "-i x=0.5", "bool": "-i flag=true",
-    "vec<string>": "-i tags='[\"a\", \"b\"]'",
+    "int32": "-i n=3",
+    "float": "-i x=0.5",
+    "bool": "-i flag=true",
+    "vec<string>": '-i tags=\'["a", "b"]\'',
 }

@@ -46,8 +46,11 @@ def json_text(text: str) -> str:
     ``json.dumps(..., ensure_ascii=False)`` escapes the C0 controls but writes U+0080-U+009F
     and U+2028/U+2029 as they are; as ``\\uXXXX`` escapes the document stays the same JSON.
     """
-    return re.sub("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]",
-                  lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return re.sub(
+        "[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]",
+        lambda m: f"\\u{ord(m.group(0)):04x}",
+        text,
+    )
 
 
 def no_key_message(program: str) -> str:
@@ -72,5 +75,5 @@ def describe(exc: BaseException, args: argparse.Namespace) -> str:
     text = str(exc)
     if isinstance(exc, ConfigurationError) and text.startswith("base_url "):
         flag = "--base-url" if getattr(args, "base_url", None) else "VECTORSHIFT_BASE_URL"
-        text = flag + text[len("base_url"):]
+        text = flag + text[len("base_url") :]
     return text

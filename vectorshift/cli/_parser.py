@@ -32,15 +32,22 @@ def _common(*, suppress: bool) -> argparse.ArgumentParser:
     default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     group = common.add_argument_group("common options")
     group.add_argument(
-        "--api-key", metavar="KEY", help="API key (default: VECTORSHIFT_API_KEY, then the "
-        "key 'vectorshift login' stored); never printed", **default,
+        "--api-key",
+        metavar="KEY",
+        help="API key (default: VECTORSHIFT_API_KEY, then the "
+        "key 'vectorshift login' stored); never printed",
+        **default,
     )
     group.add_argument(
-        "--base-url", metavar="URL", help="API root (default: VECTORSHIFT_BASE_URL, then "
-        "https://api.vectorshift.ai/v1)", **default,
+        "--base-url",
+        metavar="URL",
+        help="API root (default: VECTORSHIFT_BASE_URL, then https://api.vectorshift.ai/v1)",
+        **default,
     )
     group.add_argument(
-        "--json", action="store_true", help="print JSON (JSON lines for streams) for programs",
+        "--json",
+        action="store_true",
+        help="print JSON (JSON lines for streams) for programs",
         **default,
     )
     group.add_argument(
@@ -53,8 +60,12 @@ def _leaf(
     commands: Any, name: str, handler: str, help_text: str, **kwargs: Any
 ) -> argparse.ArgumentParser:
     command: argparse.ArgumentParser = commands.add_parser(
-        name, help=help_text, description=help_text, parents=[_common(suppress=True)],
-        epilog=_EPILOG, **kwargs,
+        name,
+        help=help_text,
+        description=help_text,
+        parents=[_common(suppress=True)],
+        epilog=_EPILOG,
+        **kwargs,
     )
     command.set_defaults(handler=handler)
     return command
@@ -69,7 +80,10 @@ def _pipeline_arg(command: argparse.ArgumentParser) -> None:
 def _run_args(command: argparse.ArgumentParser) -> None:
     _pipeline_arg(command)
     command.add_argument(
-        "-i", "--input", action="append", metavar="KEY=VALUE",
+        "-i",
+        "--input",
+        action="append",
+        metavar="KEY=VALUE",
         help="a run input; KEY=@FILE reads a file (the file itself for a file input), "
         "KEY=@- standard input; repeat for each input",
     )
@@ -82,37 +96,56 @@ def _run_ids(command: argparse.ArgumentParser) -> None:
 
 def _timeout(command: argparse.ArgumentParser, what: str) -> None:
     command.add_argument(
-        "--timeout", type=float, metavar="SECONDS",
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
         help=f"give up {what} after this long (exit 4; the run goes on); default: no limit",
     )
 
 
 def _pipelines(commands: Any) -> None:
     group = commands.add_parser(
-        "pipelines", help="list, show, delete, export and apply pipelines",
+        "pipelines",
+        help="list, show, delete, export and apply pipelines",
         description="list, show, delete, export and apply pipelines",
     )
     sub = group.add_subparsers(dest="pipelines_command", metavar="COMMAND", required=True)
     listed = _leaf(sub, "list", "_pipelines:list_pipelines", "list the pipelines")
     listed.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     listed.add_argument("--offset", type=int, default=0, help="skip this many first")
-    _pipeline_arg(_leaf(sub, "show", "_pipelines:show_pipeline",
-                        "show a pipeline's inputs, outputs, nodes and graph"))
+    _pipeline_arg(
+        _leaf(
+            sub,
+            "show",
+            "_pipelines:show_pipeline",
+            "show a pipeline's inputs, outputs, nodes and graph",
+        )
+    )
     _pipeline_arg(_leaf(sub, "delete", "_pipelines:delete", "delete a pipeline"))
-    export = _leaf(sub, "export", "_pipelines:export",
-                   "write a pipeline as JSON (name, description, graph) for 'apply'")
+    export = _leaf(
+        sub,
+        "export",
+        "_pipelines:export",
+        "write a pipeline as JSON (name, description, graph) for 'apply'",
+    )
     _pipeline_arg(export)
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
-    apply = _leaf(sub, "apply", "_pipelines:apply",
-                  "create or update the pipeline an exported file names, by its name")
+    apply = _leaf(
+        sub,
+        "apply",
+        "_pipelines:apply",
+        "create or update the pipeline an exported file names, by its name",
+    )
     apply.add_argument("file", metavar="FILE", help="a file 'pipelines export' wrote")
-    apply.add_argument("--dry-run", action="store_true",
-                       help="print what would change, change nothing")
+    apply.add_argument(
+        "--dry-run", action="store_true", help="print what would change, change nothing"
+    )
 
 
 def _runs(commands: Any) -> None:
     group = commands.add_parser(
-        "runs", help="check, wait for, watch and terminate a run by its ids",
+        "runs",
+        help="check, wait for, watch and terminate a run by its ids",
         description="check, wait for, watch and terminate a run by its ids",
     )
     sub = group.add_subparsers(dest="runs_command", metavar="COMMAND", required=True)
@@ -120,11 +153,15 @@ def _runs(commands: Any) -> None:
     wait = _leaf(sub, "wait", "_runs:wait", "wait for a run to end; print its outputs")
     _run_ids(wait)
     _timeout(wait, "waiting")
-    watch = _leaf(sub, "watch", "_runs:watch",
-                  "follow a run's events token by token, resuming after drops")
+    watch = _leaf(
+        sub, "watch", "_runs:watch", "follow a run's events token by token, resuming after drops"
+    )
     _run_ids(watch)
-    watch.add_argument("--after", metavar="EVENT_ID",
-                       help="start after this event id (as an interrupted watch printed it)")
+    watch.add_argument(
+        "--after",
+        metavar="EVENT_ID",
+        help="start after this event id (as an interrupted watch printed it)",
+    )
     _timeout(watch, "watching")
     _run_ids(_leaf(sub, "terminate", "_runs:terminate", "stop a run"))
 
@@ -132,33 +169,46 @@ def _runs(commands: Any) -> None:
 def parser(program: str) -> argparse.ArgumentParser:
     """The whole command line, named ``program`` in its help."""
     top = argparse.ArgumentParser(
-        prog=program, parents=[_common(suppress=False)], epilog=_EPILOG,
+        prog=program,
+        parents=[_common(suppress=False)],
+        epilog=_EPILOG,
         description="Run and watch VectorShift pipelines from a shell.",
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = _leaf(commands, "run", "_runs:run", "run a pipeline and print its outputs")
     _run_args(run)
-    run.add_argument("--stream", action="store_true",
-                     help="print the outputs token by token as they are produced")
+    run.add_argument(
+        "--stream",
+        action="store_true",
+        help="print the outputs token by token as they are produced",
+    )
     _timeout(run, "waiting")
-    _run_args(_leaf(commands, "start", "_runs:start",
-                    "start a run in the background; print its task id"))
+    _run_args(
+        _leaf(commands, "start", "_runs:start", "start a run in the background; print its task id")
+    )
     _runs(commands)
     _pipelines(commands)
     local = commands.add_parser(
-        "local", help="the local platform (vectorshift.local)",
+        "local",
+        help="the local platform (vectorshift.local)",
         description="the local platform (vectorshift.local)",
     )
     local_commands = local.add_subparsers(dest="local_command", metavar="COMMAND", required=True)
     local_commands.add_parser(
-        "serve", add_help=False, help="serve the API locally on SQLite (as vectorshift-local; "
+        "serve",
+        add_help=False,
+        help="serve the API locally on SQLite (as vectorshift-local; "
         "'local serve --help' lists its options)",
     )
-    login = _leaf(commands, "login", "_session:login",
-                  "store an API key in ~/.vectorshift/config.toml (read from standard input, "
-                  "or --api-key)")
-    login.add_argument("--no-verify", action="store_true",
-                       help="store the key without checking it against the API")
+    login = _leaf(
+        commands,
+        "login",
+        "_session:login",
+        "store an API key in ~/.vectorshift/config.toml (read from standard input, or --api-key)",
+    )
+    login.add_argument(
+        "--no-verify", action="store_true", help="store the key without checking it against the API"
+    )
     _leaf(commands, "logout", "_session:logout", "remove the stored API key")
     return top

@@ -112,8 +112,10 @@ def document_of(pipeline: Pipeline) -> dict[str, Any]:
 
 async def export(ctx: Context) -> int:
     """Write a pipeline as a JSON document, to stdout or ``--output``."""
-    text = json.dumps(document_of(await ctx.pipeline(ctx.args.pipeline)), indent=2,
-                      ensure_ascii=False) + "\n"
+    text = (
+        json.dumps(document_of(await ctx.pipeline(ctx.args.pipeline)), indent=2, ensure_ascii=False)
+        + "\n"
+    )
     if ctx.args.output:
         import anyio
 
@@ -174,10 +176,15 @@ async def apply(ctx: Context) -> int:
 def _report(ctx: Context, action: str, pipeline: Pipeline, changes: dict[str, list[str]]) -> None:
     dry = ctx.args.dry_run
     if ctx.out.json_mode:
-        ctx.out.document({
-            "action": action, "dry_run": dry, "id": pipeline.id, "name": pipeline.name,
-            **changes,
-        })
+        ctx.out.document(
+            {
+                "action": action,
+                "dry_run": dry,
+                "id": pipeline.id,
+                "name": pipeline.name,
+                **changes,
+            }
+        )
         return
     label = f"{pipeline.name!r}" + (f" ({pipeline.id})" if pipeline.id else "")
     if action == "none":

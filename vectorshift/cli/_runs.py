@@ -21,14 +21,20 @@ __all__ = ["run", "start", "status", "terminate", "wait", "watch"]
 
 def _ids(status: RunStatus | RunHandler) -> dict[str, Any]:
     return {
-        "pipeline_id": status.pipeline_id, "task_id": status.task_id,
+        "pipeline_id": status.pipeline_id,
+        "task_id": status.task_id,
         "trace_id": status.trace_id,
     }
 
 
 def _status_document(status: RunStatus) -> dict[str, Any]:
-    return {**_ids(status), "status": status.status, "raw_status": status.raw_status,
-            "outputs": status.outputs, "error": status.error}
+    return {
+        **_ids(status),
+        "status": status.status,
+        "raw_status": status.raw_status,
+        "outputs": status.outputs,
+        "error": status.error,
+    }
 
 
 def _inputs(ctx: Context, pipeline: Pipeline) -> dict[str, Any]:
@@ -120,9 +126,7 @@ async def watch(ctx: Context) -> int:
     handler = await _handler(ctx)
     outputs = None
     if not ctx.out.json_mode:
-        outputs = _output_names(
-            await Pipeline.afetch(id=handler.pipeline_id, client=ctx.client)
-        )
+        outputs = _output_names(await Pipeline.afetch(id=handler.pipeline_id, client=ctx.client))
     stream = handler.astream(after=ctx.args.after, timeout=ctx.args.timeout)
     code = await _follow(ctx, stream, outputs, handler.pipeline_id)
     if stream.run_status is not None or ctx.args.after is None:
@@ -152,10 +156,13 @@ async def _follow(
                 if stream.task_id:
                     ctx.resume = _watch_again(ctx, pipeline_id, stream)
                 if ctx.out.json_mode:
-                    ctx.out.document({
-                        "pipeline_id": pipeline_id, "task_id": stream.task_id,
-                        **chunk.model_dump(exclude={"raw"}),
-                    })
+                    ctx.out.document(
+                        {
+                            "pipeline_id": pipeline_id,
+                            "task_id": stream.task_id,
+                            **chunk.model_dump(exclude={"raw"}),
+                        }
+                    )
                 else:
                     printer.chunk(chunk)
     finally:

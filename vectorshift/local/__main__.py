@@ -137,19 +137,44 @@ def _parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 
 _LIMITS: tuple[tuple[str, str, type, float, str], ...] = (
-    ("--header-timeout", "SECONDS", float, DEFAULT_HEADER_TIMEOUT,
-     "close a connection whose request headers take longer than this"),
-    ("--body-timeout", "SECONDS", float, DEFAULT_BODY_TIMEOUT,
-     "answer 408 and close a connection whose request body takes longer than this to arrive, "
-     "once its headers are complete"),
-    ("--max-connections", "N", int, DEFAULT_MAX_CONNECTIONS,
-     "connections open at once (streams included); one more is answered 503 and closed"),
-    ("--max-value-size", "CHARS", int, DEFAULT_MAX_VALUE_SIZE,
-     "largest value one node may produce or read through its references, in characters; past "
-     "it the run fails naming the node"),
-    ("--max-run-size", "CHARS", int, DEFAULT_MAX_RUN_SIZE,
-     "most characters all node values of one run may add up to; past it the run fails naming "
-     "the node"),
+    (
+        "--header-timeout",
+        "SECONDS",
+        float,
+        DEFAULT_HEADER_TIMEOUT,
+        "close a connection whose request headers take longer than this",
+    ),
+    (
+        "--body-timeout",
+        "SECONDS",
+        float,
+        DEFAULT_BODY_TIMEOUT,
+        "answer 408 and close a connection whose request body takes longer than this to arrive, "
+        "once its headers are complete",
+    ),
+    (
+        "--max-connections",
+        "N",
+        int,
+        DEFAULT_MAX_CONNECTIONS,
+        "connections open at once (streams included); one more is answered 503 and closed",
+    ),
+    (
+        "--max-value-size",
+        "CHARS",
+        int,
+        DEFAULT_MAX_VALUE_SIZE,
+        "largest value one node may produce or read through its references, in characters; past "
+        "it the run fails naming the node",
+    ),
+    (
+        "--max-run-size",
+        "CHARS",
+        int,
+        DEFAULT_MAX_RUN_SIZE,
+        "most characters all node values of one run may add up to; past it the run fails naming "
+        "the node",
+    ),
 )
 
 
@@ -157,7 +182,10 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     limits = parser.add_argument_group("limits")
     for flag, metavar, kind, default, text in _LIMITS:
         limits.add_argument(
-            flag, metavar=metavar, type=kind, default=kind(default),
+            flag,
+            metavar=metavar,
+            type=kind,
+            default=kind(default),
             help=f"{text} (default {format(default, 'g') if kind is float else int(default)})",
         )
     parser.epilog = (
@@ -179,7 +207,6 @@ def _limits(args: argparse.Namespace) -> dict[str, Any]:
         "max_value_size": args.max_value_size,
         "max_run_size": args.max_run_size,
     }
-
 
 
 def _configure_logging(level: str) -> None:
@@ -289,7 +316,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         print(
             f"vectorshift.local: warning: listening on {args.host}, beyond loopback: other "
             "machines can reach this server, and no Host check protects it from DNS rebinding",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
     print(f"vectorshift.local serving at {server.base_url}")
     print(f"  VECTORSHIFT_BASE_URL={server.base_url}")

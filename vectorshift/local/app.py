@@ -129,7 +129,11 @@ class _Api:
         retry = str(math.ceil(self.config.retry_after))
         try:
             return await self.runs.start(
-                org, pipeline, runs, intermediate_results=intermediate, idempotency=idempotency,
+                org,
+                pipeline,
+                runs,
+                intermediate_results=intermediate,
+                idempotency=idempotency,
                 files=files,
             )
         except RunLimitReached:
@@ -243,7 +247,9 @@ class _Api:
         limit = query_int(request, "limit", 100, low=0, high=1000)
         verbose = query_bool(request, "verbose", False)
         found = await self.store.visible_pipelines(
-            org, offset=offset, limit=limit,
+            org,
+            offset=offset,
+            limit=limit,
             folder_id=query_str(request, "folder_id", max_length=MAX_ID_LENGTH),
             include_shared=query_bool(request, "include_shared", False),
         )
@@ -362,8 +368,10 @@ class _Api:
                 f"field 'runs' holds {len(body.runs)} runs; this server accepts at most {limit}",
             )
         runs = [
-            (run_inputs(pipeline, item.inputs or {}, f"runs[{index}]."),
-             item.trace_id or uuid.uuid4().hex)
+            (
+                run_inputs(pipeline, item.inputs or {}, f"runs[{index}]."),
+                item.trace_id or uuid.uuid4().hex,
+            )
             for index, item in enumerate(body.runs)
         ]
         if not runs:
@@ -460,8 +468,12 @@ def create_app(
     app = LocalApp(
         routes=routes,
         middleware=[
-            Middleware(RecordingMiddleware, recorder=recorder, api_keys=config.api_keys,
-                       max_body_bytes=config.max_body_bytes),
+            Middleware(
+                RecordingMiddleware,
+                recorder=recorder,
+                api_keys=config.api_keys,
+                max_body_bytes=config.max_body_bytes,
+            ),
             Middleware(FaultMiddleware, injector=injector),
         ],
         exception_handlers={

@@ -76,9 +76,7 @@ def refuse_role(org: str, record: PipelineRecord, role: str, action: str, allowe
 class SharingApi:
     """The handlers of the share, unshare and marketplace routes."""
 
-    def __init__(
-        self, config: ServerConfig, store: Store, org: Callable[[Request], str]
-    ) -> None:
+    def __init__(self, config: ServerConfig, store: Store, org: Callable[[Request], str]) -> None:
         self.config = config
         self.store = store
         self._org = org

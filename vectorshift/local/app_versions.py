@@ -55,8 +55,12 @@ async def at_version(store: Store, record: PipelineRecord, version: Any) -> Pipe
     if found is None:
         raise await _unknown_version(store, record, wanted)
     return dataclasses.replace(
-        record, nodes=found.nodes, canvas_metadata=found.canvas_metadata, inputs=found.inputs,
-        outputs=found.outputs, version=found.version,
+        record,
+        nodes=found.nodes,
+        canvas_metadata=found.canvas_metadata,
+        inputs=found.inputs,
+        outputs=found.outputs,
+        version=found.version,
     )
 
 
@@ -96,7 +100,9 @@ def without_node(
     users = [
         _label(other_id, other)
         for other_id, other in nodes.items()
-        if other_id != node_id and isinstance(other, dict) and other.get("type") != "input"
+        if other_id != node_id
+        and isinstance(other, dict)
+        and other.get("type") != "input"
         and any(ref.node_id == node_id for ref in find_references(other.get("inputs")))
     ]
     if users:
@@ -111,7 +117,8 @@ def without_node(
         canvas["nodes"] = {i: n for i, n in canvas["nodes"].items() if i != node_id}
     if isinstance(canvas.get("edges"), list):
         canvas["edges"] = [
-            e for e in canvas["edges"]
+            e
+            for e in canvas["edges"]
             if not (isinstance(e, dict) and node_id in (e.get("source"), e.get("target")))
         ]
     inputs, outputs = graph_io(kept)

@@ -61,9 +61,11 @@ __all__ = ["dashboard_router"]
 _STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
 _MAX_FORM = 1024 * 1024
 _HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
-     b"form-action 'self'; object-src 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
+        b"form-action 'self'; object-src 'none'",
+    ),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
@@ -181,14 +183,16 @@ class _Dashboard:
         if isinstance(session, Response):
             return session
         query = request.query_params.get("q", "")[:200]
-        found = await self.store.visible_pipelines(session.org, offset=0, limit=1000,
-                                                   include_shared=True)
+        found = await self.store.visible_pipelines(
+            session.org, offset=0, limit=1000, include_shared=True
+        )
         wanted = query.casefold()
         shown = [p for p, _ in found if wanted in p.name.casefold()]
         return _html(pipelines_page(session, shown, query))
 
-    async def pipeline(self, request: Request, error: str | None = None,
-                       status: int = 200) -> Response:
+    async def pipeline(
+        self, request: Request, error: str | None = None, status: int = 200
+    ) -> Response:
         session = self._session(request)
         if isinstance(session, Response):
             return session
@@ -206,14 +210,14 @@ class _Dashboard:
             return session
         status = request.query_params.get("status", "")
         pipeline_id = request.query_params.get("pipeline", "")
-        records = await self.store.list_runs(session.org, status=status or None,
-                                             pipeline_id=pipeline_id or None)
+        records = await self.store.list_runs(
+            session.org, status=status or None, pipeline_id=pipeline_id or None
+        )
         names = await self._names(session.org)
         return _html(runs_page(session, records, names, status, pipeline_id))
 
     async def _names(self, org: str) -> dict[str, str]:
-        found = await self.store.visible_pipelines(org, offset=0, limit=1000,
-                                                   include_shared=True)
+        found = await self.store.visible_pipelines(org, offset=0, limit=1000, include_shared=True)
         return {p.id: p.name for p, _ in found}
 
     async def run(self, request: Request) -> Response:
@@ -230,7 +234,11 @@ class _Dashboard:
             pipeline = shared[0] if shared is not None else None
         recorder = self.state.recorder
         html = run_page(
-            session, record, pipeline, recorder.calls_of_run(task_id), self.log.of_run(task_id),
+            session,
+            record,
+            pipeline,
+            recorder.calls_of_run(task_id),
+            self.log.of_run(task_id),
             await self.store.idempotency_key(session.org, task_id),
         )
         return _html(html)
@@ -252,9 +260,13 @@ class _Dashboard:
             ("retain (s)", config.retain),
             ("providers", describe_providers(config.provider_config())),
         ]
-        html = state_page(session, self.state.faults.rules, limits,
-                          await self.store.active_runs_by_org(),
-                          await self.store.run_counts(session.org))
+        html = state_page(
+            session,
+            self.state.faults.rules,
+            limits,
+            await self.store.active_runs_by_org(),
+            await self.store.run_counts(session.org),
+        )
         return _html(html)
 
     # Actions ----------------------------------------------------------------------------------
@@ -267,20 +279,27 @@ class _Dashboard:
             return self._refused(session, 413, "the form is too large")
         form = await request.form(max_files=0, max_fields=1000)
         if not self.auth.may_change(request, session, str(form.get("csrf") or "")):
-            return self._refused(session, 403, "refused: not a same-origin request of this "
-                                 "session (reload the page and try again)")
+            return self._refused(
+                session,
+                403,
+                "refused: not a same-origin request of this "
+                "session (reload the page and try again)",
+            )
         try:
             record, _ = await access(self.store, session.org, request.path_params["pipeline_id"])
             given = {
-                name: _form_value(spec.get("io_type") if isinstance(spec, dict) else None,
-                                  str(form[f"in:{name}"]))
-                for name, spec in record.inputs.items() if f"in:{name}" in form
+                name: _form_value(
+                    spec.get("io_type") if isinstance(spec, dict) else None, str(form[f"in:{name}"])
+                )
+                for name, spec in record.inputs.items()
+                if f"in:{name}" in form
             }
             given = {k: v for k, v in given.items() if v is not None}
             inputs = run_inputs(record, given, "")
             started = [(inputs, uuid.uuid4().hex)]
-            records, _ = await self.state.runs.start(session.org, record, started,
-                                                     intermediate_results=True)
+            records, _ = await self.state.runs.start(
+                session.org, record, started, intermediate_results=True
+            )
         except Refusal as exc:
             return await self.pipeline(request, str(exc), exc.status)
         except Exception as exc:  # the run limit, a stopping server: said on the page
@@ -292,8 +311,9 @@ class _Dashboard:
         if session is None:
             return JSONResponse({"error": "log in to the dashboard first"}, 401)
         if not self.auth.may_change(request, session, None):
-            return JSONResponse({"error": "refused: not a same-origin request of this "
-                                 "session"}, 403)
+            return JSONResponse(
+                {"error": "refused: not a same-origin request of this session"}, 403
+            )
         record = await self.store.get_run(session.org, request.path_params["task_id"])
         if record is None:
             return JSONResponse({"error": "run not found"}, 404)
@@ -307,16 +327,26 @@ class _Dashboard:
         if isinstance(session, Response):
             return session
         records = await self.store.list_runs(
-            session.org, status=request.query_params.get("status") or None,
+            session.org,
+            status=request.query_params.get("status") or None,
             pipeline_id=request.query_params.get("pipeline") or None,
         )
         names = await self._names(session.org)
-        return JSONResponse({"runs": [
-            {"task_id": r.task_id, "pipeline_id": r.pipeline_id,
-             "pipeline": names.get(r.pipeline_id, r.pipeline_id), "status": r.status,
-             "created": r.created, "duration": duration(r)}
-            for r in records
-        ]})
+        return JSONResponse(
+            {
+                "runs": [
+                    {
+                        "task_id": r.task_id,
+                        "pipeline_id": r.pipeline_id,
+                        "pipeline": names.get(r.pipeline_id, r.pipeline_id),
+                        "status": r.status,
+                        "created": r.created,
+                        "duration": duration(r),
+                    }
+                    for r in records
+                ]
+            }
+        )
 
     async def _api_record(self, request: Request) -> RunRecord | Response:
         """The session's run named by the path, or the JSON refusal to answer."""
@@ -330,8 +360,14 @@ class _Dashboard:
         record = await self._api_record(request)
         if isinstance(record, Response):
             return record
-        return JSONResponse({**record.to_status(), "outputs": record.outputs,
-                             "finished": record.finished, "duration": duration(record)})
+        return JSONResponse(
+            {
+                **record.to_status(),
+                "outputs": record.outputs,
+                "finished": record.finished,
+                "duration": duration(record),
+            }
+        )
 
     async def api_events(self, request: Request) -> Response:
         record = await self._api_record(request)
@@ -394,4 +430,3 @@ def dashboard_router(platform: Starlette, *, token: str, port: int) -> ASGIApp:
     ]
     app = _Guarded(Starlette(routes=routes))
     return _Router(log, app)
-

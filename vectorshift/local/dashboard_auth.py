@@ -103,8 +103,7 @@ class DashboardAuth:
     def may_change(self, request: Request, session: Session, csrf: str | None) -> bool:
         """Whether a POST of this session may change state: same origin and its CSRF token."""
         given = csrf if csrf is not None else request.headers.get(CSRF_HEADER, "")
-        return same_origin(request) and hmac.compare_digest(given.encode(),
-                                                            session.csrf.encode())
+        return same_origin(request) and hmac.compare_digest(given.encode(), session.csrf.encode())
 
     def cookie_header(self, session_id: str) -> str:
         """The ``Set-Cookie`` value carrying a session."""

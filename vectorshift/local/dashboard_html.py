@@ -27,7 +27,8 @@ _MAX_SHOWN = 20_000
 _OPEN_INPUTS = 8
 """Nodes with more inputs than this show them folded (an LLM node has some forty)."""
 _FIELD_KINDS = {
-    "int32": ("number", "1"), "float": ("number", "any"),
+    "int32": ("number", "1"),
+    "float": ("number", "any"),
 }
 _TEXT_TYPES = ("string", "timestamp", "stream<string>")
 _JSON_TYPES = ("json", "vec<string>")
@@ -51,16 +52,19 @@ def seg(value: str) -> str:
 
 def pretty(value: Any) -> str:
     """A value as indented JSON text (strings as they are), cut at :data:`_MAX_SHOWN`."""
-    text = value if isinstance(value, str) else json.dumps(
-        value, indent=2, ensure_ascii=False, default=str
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, indent=2, ensure_ascii=False, default=str)
     )
     if len(text) > _MAX_SHOWN:
         text = text[:_MAX_SHOWN] + f"\n... ({len(text) - _MAX_SHOWN} more characters)"
     return text
 
 
-def page(title: str, body: str, session: Session | None, name: str,
-         data: dict[str, str] | None = None) -> str:
+def page(
+    title: str, body: str, session: Session | None, name: str, data: dict[str, str] | None = None
+) -> str:
     """A whole page: head, header (navigation only with a session) and ``body``."""
     attrs = "".join(f' data-{k}="{e(v)}"' for k, v in (data or {}).items())
     meta = f'<meta name="csrf" content="{e(session.csrf)}">' if session else ""
@@ -122,8 +126,11 @@ def pipelines_page(session: Session, pipelines: list[PipelineRecord], query: str
         '<form method="get" action="/" class="filters">'
         f'<input type="search" name="q" value="{e(query)}" placeholder="Search by name" '
         'aria-label="Search by name"> <button type="submit">Search</button></form>'
-        + _table(["Name", "Id", "Nodes", "Version", "Modified"], rows,
-                 "No pipeline matches." if query else "No pipeline yet.")
+        + _table(
+            ["Name", "Id", "Nodes", "Version", "Modified"],
+            rows,
+            "No pipeline matches." if query else "No pipeline yet.",
+        )
     )
     return page("Pipelines", body, session, "pipelines")
 
@@ -158,19 +165,26 @@ def _field(name: str, spec: Any) -> str:
         kind, step = _FIELD_KINDS[io_type]
         control = f'<input type="{kind}" step="{step}" name="{e(field)}">'
     elif io_type == "bool":
-        control = (f'<select name="{e(field)}"><option value="false">false</option>'
-                   '<option value="true">true</option></select>')
+        control = (
+            f'<select name="{e(field)}"><option value="false">false</option>'
+            '<option value="true">true</option></select>'
+        )
     elif io_type in _TEXT_TYPES:
         control = f'<textarea name="{e(field)}" rows="2"></textarea>'
     elif io_type in _JSON_TYPES:
         control = f'<textarea name="{e(field)}" rows="2" placeholder="JSON"></textarea>'
     else:
-        control = '<em>not run from the dashboard (use the SDK)</em>'
+        control = "<em>not run from the dashboard (use the SDK)</em>"
     return f"<label>{label}{control}</label>"
 
 
-def pipeline_page(session: Session, pipeline: PipelineRecord, versions: list[VersionRecord],
-                  diagram: str, error: str | None = None) -> str:
+def pipeline_page(
+    session: Session,
+    pipeline: PipelineRecord,
+    versions: list[VersionRecord],
+    diagram: str,
+    error: str | None = None,
+) -> str:
     """One pipeline: diagram, nodes with their inputs and outputs, versions, and a run form."""
     version_rows = [
         f"<tr><td>{e(v.version)}</td><td>{e(v.created)}</td><td>{e(v.description)}</td></tr>"
@@ -182,7 +196,7 @@ def pipeline_page(session: Session, pipeline: PipelineRecord, versions: list[Ver
         f'<form method="post" action="{PREFIX}/pipelines/{seg(pipeline.id)}/run" '
         f'class="run-form">{problem}'
         f'<input type="hidden" name="csrf" value="{e(session.csrf)}">'
-        f'{fields or "<p>This pipeline takes no input.</p>"}'
+        f"{fields or '<p>This pipeline takes no input.</p>'}"
         '<button type="submit" id="start-run">Start a run</button></form>'
     )
     body = (
@@ -192,7 +206,9 @@ def pipeline_page(session: Session, pipeline: PipelineRecord, versions: list[Ver
         f'<a href="{link(PREFIX + "/runs", pipeline=pipeline.id)}">its runs</a></p>'
         + (f"<p>{e(pipeline.description)}</p>" if pipeline.description else "")
         + f'<section><h2>Diagram</h2><div class="diagram-box">{diagram}</div></section>'
-        + '<section><h2>Run it</h2>' + form + "</section>"
+        + "<section><h2>Run it</h2>"
+        + form
+        + "</section>"
         + "<section><h2>Nodes</h2>"
         + _table(["Name", "Id", "Type", "Inputs", "Outputs"], _node_rows(pipeline), "No node.")
         + "</section><section><h2>Versions</h2>"

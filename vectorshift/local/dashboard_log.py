@@ -39,8 +39,9 @@ class RunRequestLog:
         """The requests noted for a run, oldest first."""
         with self._lock:
             entries = list(self._runs.get(task_id, ()))
-        return [(str(m), str(p), str(r), s if isinstance(s, int) else None)
-                for m, p, r, s in entries]
+        return [
+            (str(m), str(p), str(r), s if isinstance(s, int) else None) for m, p, r, s in entries
+        ]
 
     def _note(self, task_id: str, entry: list[object]) -> None:
         with self._lock:

@@ -25,8 +25,9 @@ def duration(record: RunRecord) -> str:
     if record.finished is None:
         return ""
     try:
-        seconds = (datetime.fromisoformat(record.finished)
-                   - datetime.fromisoformat(record.created)).total_seconds()
+        seconds = (
+            datetime.fromisoformat(record.finished) - datetime.fromisoformat(record.created)
+        ).total_seconds()
     except ValueError:
         return ""
     return f"{seconds:.2f} s"
@@ -36,14 +37,15 @@ def run_row(record: RunRecord, pipeline_name: str) -> str:
     """One row of the runs list (the script builds the same ones when it refreshes)."""
     return (
         f'<tr><td><a href="{PREFIX}/runs/{seg(record.task_id)}"><code>{e(record.task_id)}'
-        f'</code></a></td><td>{e(pipeline_name)}</td>'
+        f"</code></a></td><td>{e(pipeline_name)}</td>"
         f'<td><span class="status s-{e(record.status)}">{e(record.status)}</span></td>'
         f"<td>{e(record.created)}</td><td>{e(duration(record))}</td></tr>"
     )
 
 
-def runs_page(session: Session, runs: list[RunRecord], names: Mapping[str, str],
-              status: str, pipeline_id: str) -> str:
+def runs_page(
+    session: Session, runs: list[RunRecord], names: Mapping[str, str], status: str, pipeline_id: str
+) -> str:
     """The organisation's runs, newest first, filtered by status and pipeline; live."""
     statuses = "".join(
         f'<option value="{e(s)}"{" selected" if s == status else ""}>{e(s or "any")}</option>'
@@ -59,9 +61,12 @@ def runs_page(session: Session, runs: list[RunRecord], names: Mapping[str, str],
         f'<label>Status <select name="status">{statuses}</select></label> '
         f'<label>Pipeline <select name="pipeline">{pipelines}</select></label> '
         '<button type="submit">Filter</button> <span id="live" class="live">live</span></form>'
-        + _table(["Run", "Pipeline", "Status", "Started", "Duration"],
-                 [run_row(r, names.get(r.pipeline_id, r.pipeline_id)) for r in runs],
-                 "No run matches.", tbody_id="runs-body")
+        + _table(
+            ["Run", "Pipeline", "Status", "Started", "Duration"],
+            [run_row(r, names.get(r.pipeline_id, r.pipeline_id)) for r in runs],
+            "No run matches.",
+            tbody_id="runs-body",
+        )
     )
     data = {"status": status, "pipeline": pipeline_id}
     return page("Runs", body, session, "runs", data)
@@ -72,10 +77,13 @@ def _dl(items: list[tuple[str, str]]) -> str:
 
 
 def _call(call: LLMCall, index: int) -> str:
-    origin = f"scripted ({call.rule})" if call.scripted and call.rule else (
-        "scripted" if call.scripted else call.provider)
+    origin = (
+        f"scripted ({call.rule})"
+        if call.scripted and call.rule
+        else ("scripted" if call.scripted else call.provider)
+    )
     error = f'<p class="error">{e(call.error)}</p>' if call.error else ""
-    system = (f"<h4>System</h4><pre>{e(pretty(call.system))}</pre>" if call.system else "")
+    system = f"<h4>System</h4><pre>{e(pretty(call.system))}</pre>" if call.system else ""
     return (
         f'<article class="llm-call"><h3>{index}. {e(call.node_name)} '
         f"<small>{e(call.provider)} / {e(call.model)} \u00b7 {e(origin)}</small></h3>{error}"
@@ -84,27 +92,43 @@ def _call(call: LLMCall, index: int) -> str:
     )
 
 
-def run_page(session: Session, record: RunRecord, pipeline: PipelineRecord | None,
-             calls: list[LLMCall], requests: list[tuple[str, str, str, int | None]],
-             idempotency_key: str | None) -> str:
+def run_page(
+    session: Session,
+    record: RunRecord,
+    pipeline: PipelineRecord | None,
+    calls: list[LLMCall],
+    requests: list[tuple[str, str, str, int | None]],
+    idempotency_key: str | None,
+) -> str:
     """A run: status, timings, ids, inputs, outputs, its live stream and its LLM calls."""
     name = pipeline.name if pipeline is not None else record.pipeline_id
     traceparent = getattr(record, "traceparent", None)  # recorded by servers that keep it
     live = not record.terminal
-    ids = _dl([
-        ("Status", f'<span id="run-status" class="status s-{e(record.status)}">'
-                   f"{e(record.status)}</span>"),
-        ("Pipeline", f'<a href="{PREFIX}/pipelines/{seg(record.pipeline_id)}">{e(name)}</a>'),
-        ("Started", e(record.created)),
-        ("Finished", e(record.finished or "")),
-        ("Duration", e(duration(record))),
-        ("Trace id", f"<code>{e(record.trace_id)}</code>"),
-        ("Trace context", f"<code>{e(traceparent)}</code>" if traceparent
-         else "<em>not recorded with this run</em>"),
-        ("Idempotency key", f"<code>{e(idempotency_key)}</code>" if idempotency_key
-         else "<em>none</em>"),
-        ("Simulated providers", e(", ".join(record.simulated) or "none")),
-    ])
+    ids = _dl(
+        [
+            (
+                "Status",
+                f'<span id="run-status" class="status s-{e(record.status)}">'
+                f"{e(record.status)}</span>",
+            ),
+            ("Pipeline", f'<a href="{PREFIX}/pipelines/{seg(record.pipeline_id)}">{e(name)}</a>'),
+            ("Started", e(record.created)),
+            ("Finished", e(record.finished or "")),
+            ("Duration", e(duration(record))),
+            ("Trace id", f"<code>{e(record.trace_id)}</code>"),
+            (
+                "Trace context",
+                f"<code>{e(traceparent)}</code>"
+                if traceparent
+                else "<em>not recorded with this run</em>",
+            ),
+            (
+                "Idempotency key",
+                f"<code>{e(idempotency_key)}</code>" if idempotency_key else "<em>none</em>",
+            ),
+            ("Simulated providers", e(", ".join(record.simulated) or "none")),
+        ]
+    )
     error = f'<p class="error" id="run-error">{e(record.error)}</p>' if record.error else ""
     terminate = (
         '<button type="button" id="terminate" class="danger">Terminate</button>' if live else ""
@@ -119,13 +143,16 @@ def run_page(session: Session, record: RunRecord, pipeline: PipelineRecord | Non
         "last ones only).</em></p>"
     )
     body = (
-        f'<h1>Run <code>{e(record.task_id)}</code></h1>{error}'
+        f"<h1>Run <code>{e(record.task_id)}</code></h1>{error}"
         f'<div class="actions">{terminate}<span id="action-result"></span></div>'
         + _dl_section("Run", ids)
         + f"<section><h2>Inputs</h2><pre>{e(pretty(record.inputs))}</pre></section>"
         + "<section><h2>Final outputs</h2>"
-        + (f"<pre>{e(pretty(record.outputs))}</pre>" if record.outputs is not None else
-           f"<p><em>{'None yet: the run is in progress.' if live else 'None.'}</em></p>")
+        + (
+            f"<pre>{e(pretty(record.outputs))}</pre>"
+            if record.outputs is not None
+            else f"<p><em>{'None yet: the run is in progress.' if live else 'None.'}</em></p>"
+        )
         + "</section>"
         + '<section><h2>Stream</h2><p class="hint">Token deltas of streamed outputs, as the '
         'run sends them <span id="stream-state"></span></p><div id="stream"></div></section>'
@@ -133,8 +160,11 @@ def run_page(session: Session, record: RunRecord, pipeline: PipelineRecord | Non
         "<p><em>None yet.</em></p></div></section>"
         + f"<section><h2>LLM calls</h2>{calls_html}</section>"
         + "<section><h2>Requests</h2>"
-        + _table(["Method", "Path", "Request id", "Status"], request_rows,
-                 "No request of this run seen since the server started.")
+        + _table(
+            ["Method", "Path", "Request id", "Status"],
+            request_rows,
+            "No request of this run seen since the server started.",
+        )
         + "</section>"
     )
     data = {"run": record.task_id, "live": "1" if live else "0"}
@@ -163,8 +193,13 @@ def _rule(rule: FaultRule) -> str:
     )
 
 
-def state_page(session: Session, rules: list[FaultRule], limits: list[tuple[str, Any]],
-               active: Mapping[str, int], counts: Mapping[str, int]) -> str:
+def state_page(
+    session: Session,
+    rules: list[FaultRule],
+    limits: list[tuple[str, Any]],
+    active: Mapping[str, int],
+    counts: Mapping[str, int],
+) -> str:
     """The platform's state: fault rules in force, limits, active runs per organisation."""
     active_rows = [f"<tr><td>{e(org)}</td><td>{n}</td></tr>" for org, n in active.items()]
     limit_rows = [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in limits]
@@ -174,11 +209,14 @@ def state_page(session: Session, rules: list[FaultRule], limits: list[tuple[str,
         "<section><h2>Active runs per organisation</h2>"
         + _table(["Organisation", "Runs in progress"], active_rows, "No run in progress.")
         + "</section><section><h2>Fault rules in force</h2>"
-        + _table(["Name", "Method", "Path", "Does", "When", "Probability", "Fired", "Left"],
-                 [_rule(r) for r in rules], "No fault rule.")
+        + _table(
+            ["Name", "Method", "Path", "Does", "When", "Probability", "Fired", "Left"],
+            [_rule(r) for r in rules],
+            "No fault rule.",
+        )
         + "</section><section><h2>Limits</h2>"
         + _table(["Setting", "Value"], limit_rows, "")
-        + f'</section><section><h2>Runs of {e(session.org)} by status</h2>'
+        + f"</section><section><h2>Runs of {e(session.org)} by status</h2>"
         + _table(["Status", "Runs"], count_rows, "")
         + f'</section><p><a href="{link(PREFIX + "/state")}">Refresh</a></p>'
     )

@@ -96,7 +96,9 @@ def check_integrity(path: str, seconds: float = CHECK_SECONDS) -> None:
     if problems is None:
         log.warning(
             "database check of %s stopped after %.0f s (%d MB): started without a full check",
-            full, seconds, os.path.getsize(full) // 1_000_000,
+            full,
+            seconds,
+            os.path.getsize(full) // 1_000_000,
         )
         return
     if not problems:

@@ -227,18 +227,30 @@ def validate_graph(nodes: dict[str, Any]) -> None:
         for key, value in node["inputs"].items():
             for ref in find_references(value):
                 if ref.node_id not in nodes:
-                    problems.append(((node_id,), f"{_label(node_id, node)} references missing node "
-                                              f"'{ref.node_id}' in input '{key}'"))
+                    problems.append(
+                        (
+                            (node_id,),
+                            f"{_label(node_id, node)} references missing node "
+                            f"'{ref.node_id}' in input '{key}'",
+                        )
+                    )
                 elif ref.node_id in valid:
                     target = valid[ref.node_id]
                     declared = declared_outputs(target)
                     if ref.field in declared:
                         edges[node_id].append(ref.node_id)
                     else:
-                        problems.append(((node_id,), (
-                            f"{_label(node_id, node)} references output '{ref.field}' of "
-                            f"{_label(ref.node_id, target)} in input '{key}', but that node's "
-                            f"outputs are {', '.join(sorted(declared))}")))
+                        problems.append(
+                            (
+                                (node_id,),
+                                (
+                                    f"{_label(node_id, node)} references output "
+                                    f"'{ref.field}' of {_label(ref.node_id, target)} in input "
+                                    f"'{key}', but that node's outputs are "
+                                    f"{', '.join(sorted(declared))}"
+                                ),
+                            )
+                        )
     cycle = _find_cycle(edges)
     if cycle is not None:
         flow = " -> ".join(_short(node_id, valid[node_id]) for node_id in reversed(cycle))
@@ -291,9 +303,16 @@ async def _discard(_frame: dict[str, Any]) -> None:
 class _Run:
     """The state of one execution of one graph."""
 
-    def __init__(self, nodes: dict[str, Any], inputs: dict[str, Any], emit: Emit,
-                 options: EngineOptions, stack: tuple[str, ...], meter: Meter,
-                 simulated: set[str]) -> None:
+    def __init__(
+        self,
+        nodes: dict[str, Any],
+        inputs: dict[str, Any],
+        emit: Emit,
+        options: EngineOptions,
+        stack: tuple[str, ...],
+        meter: Meter,
+        simulated: set[str],
+    ) -> None:
         self._meter = meter
         self._nodes = nodes
         self._inputs = inputs
@@ -316,13 +335,20 @@ class _Run:
             raise RunFailure(str(exc), exc.node_ids[0] if exc.node_ids else None) from exc
         for node_id, node in self._nodes.items():
             if node["type"] not in EXECUTORS and node["type"] not in ("input", "output"):
-                raise RunFailure(f"{_label(node_id, node)}: node type '{node['type']}' is not "
-                                 "supported by vectorshift.local", node_id)
+                raise RunFailure(
+                    f"{_label(node_id, node)}: node type '{node['type']}' is not "
+                    "supported by vectorshift.local",
+                    node_id,
+                )
         self._stream_targets = self._find_stream_targets()
         async with anyio.create_task_group() as group:
             scope = group.cancel_scope
-            await start_when_ready(group, lambda node_id: self._run_node(node_id, scope),
-                                   reads, self._done.__contains__)
+            await start_when_ready(
+                group,
+                lambda node_id: self._run_node(node_id, scope),
+                reads,
+                self._done.__contains__,
+            )
         if self._failure is not None:
             raise self._failure
         names = [node["name"] for node in self._nodes.values() if node["type"] == "output"]
@@ -382,8 +408,11 @@ class _Run:
         if skippable is None:
             rendered: dict[str, Any] = render(inputs, self._lookup, count)
             return rendered
-        rendered = {key: render(value, self._lookup, count) for key, value in inputs.items()
-                    if key != skippable}
+        rendered = {
+            key: render(value, self._lookup, count)
+            for key, value in inputs.items()
+            if key != skippable
+        }
         items = [self._available(item, count) for item in inputs[skippable]]
         if all(item is SKIPPED for item in items):
             raise _Skip
@@ -406,18 +435,20 @@ class _Run:
             self._outputs[name] = inputs.get("value")
             self._results[node_id] = {"complete": True}
             if name not in self._deltas_sent:
-                await self._emit({"type": "stream", "output_name": name,
-                                  "output_value": self._outputs[name]})
+                await self._emit(
+                    {"type": "stream", "output_name": name, "output_value": self._outputs[name]}
+                )
             return
         batch = node.get("execution_mode") == "batch"
         sink = _no_tokens if batch else self._token_sink(node_id)
-        context = NodeContext(node_id, name, self._options.providers, sink,
-                              self._run_pipeline, self._simulated)
+        context = NodeContext(
+            node_id, name, self._options.providers, sink, self._run_pipeline, self._simulated
+        )
         run = EXECUTORS[kind]
         if batch:
             result: dict[str, Any] = await run_batch(
-                node, inputs, lambda element: run.execute(element, context),
-                declared_outputs(node))
+                node, inputs, lambda element: run.execute(element, context), declared_outputs(node)
+            )
         else:
             result = await run.execute(inputs, context)
         for field in declared_outputs(node):
@@ -432,8 +463,14 @@ class _Run:
             return
         for field, value in result.items():
             if field != "complete" and value is not SKIPPED:
-                await self._emit({"type": "stream", "output_name": f"{node['name']}.{field}",
-                                  "output_value": value, "node_id": node_id})
+                await self._emit(
+                    {
+                        "type": "stream",
+                        "output_name": f"{node['name']}.{field}",
+                        "output_value": value,
+                        "node_id": node_id,
+                    }
+                )
 
     def _token_sink(self, node_id: str) -> OnToken:
         targets = self._stream_targets.get(node_id, [])
@@ -458,18 +495,31 @@ class _Run:
             nodes = await loader(pipeline_id)
         except KeyError as exc:
             raise NodeError(f"pipeline '{pipeline_id}' does not exist") from exc
-        options = dataclasses.replace(self._options, stream_tokens=False,
-                                      intermediate_results=False)
+        options = dataclasses.replace(
+            self._options, stream_tokens=False, intermediate_results=False
+        )
         try:
-            sub = _Run(nodes, inputs, _discard, options, (*self._stack, pipeline_id),
-                       self._meter, self._simulated)
+            sub = _Run(
+                nodes,
+                inputs,
+                _discard,
+                options,
+                (*self._stack, pipeline_id),
+                self._meter,
+                self._simulated,
+            )
             return await sub.run()
         except RunFailure as exc:
             raise NodeError(f"sub-pipeline '{pipeline_id}' failed: {exc}") from exc
 
 
-async def execute(nodes: dict[str, Any], inputs: dict[str, Any], emit: Emit,
-                  options: EngineOptions, simulated: set[str] | None = None) -> dict[str, Any]:
+async def execute(
+    nodes: dict[str, Any],
+    inputs: dict[str, Any],
+    emit: Emit,
+    options: EngineOptions,
+    simulated: set[str] | None = None,
+) -> dict[str, Any]:
     """Run a graph and return its outputs keyed by output node name.
 
     ``inputs`` are keyed by input node name (the server checks names against

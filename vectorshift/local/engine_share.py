@@ -26,7 +26,11 @@ from anyio.abc import TaskGroup
 from vectorshift.local.templates import find_references
 
 __all__ = [
-    "BATCH", "OFF_LOOP_NODES", "check_off_loop", "reads_of", "start_when_ready",
+    "BATCH",
+    "OFF_LOOP_NODES",
+    "check_off_loop",
+    "reads_of",
+    "start_when_ready",
 ]
 
 #: Graphs with more nodes than this are validated in a worker thread (smaller ones take
@@ -58,14 +62,17 @@ async def check_off_loop(
 def reads_of(nodes: dict[str, Any]) -> dict[str, set[str]]:
     """The ids of the nodes each node reads (an input node reads none: it is given its value)."""
     return {
-        node_id: set() if node["type"] == "input"
+        node_id: set()
+        if node["type"] == "input"
         else {ref.node_id for ref in find_references(node["inputs"])}
         for node_id, node in nodes.items()
     }
 
 
 async def start_when_ready(
-    group: TaskGroup, run_node: Callable[[str], Awaitable[None]], reads: dict[str, set[str]],
+    group: TaskGroup,
+    run_node: Callable[[str], Awaitable[None]],
+    reads: dict[str, set[str]],
     finished: Callable[[str], bool],
 ) -> None:
     """Start ``run_node(node_id)`` in ``group`` for each node once the nodes it reads finished.

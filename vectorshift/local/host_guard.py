@@ -60,10 +60,15 @@ class HostGuard:
             f"only {self.shown} (a foreign name may be a DNS rebinding attack)"
         )
         body = json.dumps({"status": "failed", "error": message}).encode()
-        await send({
-            "type": "http.response.start", "status": 421,
-            "headers": [(b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close")],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 421,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

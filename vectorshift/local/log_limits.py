@@ -100,9 +100,11 @@ def loop_exception_handler(logger: logging.Logger) -> Callable[..., None]:
         if isinstance(exception, BaseException):
             message = f"{message}: {type(exception).__name__}: {exception}"
         logger.error(
-            "event loop: %s", message,
+            "event loop: %s",
+            message,
             exc_info=(type(exception), exception, exception.__traceback__)
-            if isinstance(exception, BaseException) else None,
+            if isinstance(exception, BaseException)
+            else None,
         )
 
     return handle

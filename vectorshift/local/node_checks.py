@@ -40,17 +40,24 @@ def node_problems(label: str, node: dict[str, Any]) -> list[str]:
     declared = declaration(kind)
     if declared is None:
         return []
-    problems = [f"{label} is missing input '{key}'" for key in declared.required_inputs()
-                if key not in inputs]
-    problems += [f"{label}: input '{key}' must be a list" for key in declared.list_inputs()
-                 if key in inputs and not isinstance(inputs[key], list)]
+    problems = [
+        f"{label} is missing input '{key}'"
+        for key in declared.required_inputs()
+        if key not in inputs
+    ]
+    problems += [
+        f"{label}: input '{key}' must be a list"
+        for key in declared.list_inputs()
+        if key in inputs and not isinstance(inputs[key], list)
+    ]
     mode = node.get("execution_mode", declared.execution_modes[0])
     if mode not in declared.execution_modes:
         allowed = ", ".join(repr(mode) for mode in declared.execution_modes)
         problems.append(f"{label}: execution_mode {mode!r} is not one of {allowed}")
     if kind == "input" and inputs.get("use_default_value") is True:
-        problem = value_problem("default_value", inputs.get("input_type"),
-                                inputs.get("default_value"))
+        problem = value_problem(
+            "default_value", inputs.get("input_type"), inputs.get("default_value")
+        )
         problems += [f"{label}: {problem}"] if problem else []
     run = EXECUTORS.get(kind)
     if run is not None and run.problems is not None and not problems:

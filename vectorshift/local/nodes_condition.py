@@ -63,6 +63,7 @@ _Binary = Callable[[Any, Any], bool]
 
 _NOT_EVALUATED = {"Expression"}
 
+
 def _number(value: Any, operator: str) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
@@ -148,8 +149,8 @@ OPERATORS: dict[str, _Binary] = {
     "VecContainsItem": lambda left, right: any(
         _equal(item, right) for item in _list(left, "VecContainsItem")
     ),
-    "VecDoesNotContainsItem": lambda left, right: not any(
-        _equal(item, right) for item in _list(left, "VecDoesNotContainsItem")
+    "VecDoesNotContainsItem": lambda left, right: (
+        not any(_equal(item, right) for item in _list(left, "VecDoesNotContainsItem"))
     ),
     "MapContainsKey": lambda left, right: to_text(right) in _map(left, "MapContainsKey"),
 }
@@ -174,9 +175,7 @@ def _operator(name: Any) -> _Binary:
 
 
 def _is_group(term: dict[str, Any]) -> bool:
-    return term.get("termType") == "ConditionGroup" or (
-        "termType" not in term and "terms" in term
-    )
+    return term.get("termType") == "ConditionGroup" or ("termType" not in term and "terms" in term)
 
 
 def _term_true(term: dict[str, Any]) -> bool:

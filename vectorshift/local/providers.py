@@ -67,9 +67,48 @@ OnToken = Callable[[str], Awaitable[None]]
 
 _TOKEN = re.compile(r"\s*\S+")
 _SYLLABLES = (
-    "lo", "rem", "ip", "sum", "do", "lor", "sit", "am", "et", "con", "sec", "tur", "ad", "pi",
-    "sci", "el", "it", "sed", "ei", "us", "mod", "tem", "por", "in", "ci", "di", "unt", "ut",
-    "la", "bo", "re", "ma", "gna", "ali", "qua", "ve", "ni", "no", "str", "ex", "er", "ta",
+    "lo",
+    "rem",
+    "ip",
+    "sum",
+    "do",
+    "lor",
+    "sit",
+    "am",
+    "et",
+    "con",
+    "sec",
+    "tur",
+    "ad",
+    "pi",
+    "sci",
+    "el",
+    "it",
+    "sed",
+    "ei",
+    "us",
+    "mod",
+    "tem",
+    "por",
+    "in",
+    "ci",
+    "di",
+    "unt",
+    "ut",
+    "la",
+    "bo",
+    "re",
+    "ma",
+    "gna",
+    "ali",
+    "qua",
+    "ve",
+    "ni",
+    "no",
+    "str",
+    "ex",
+    "er",
+    "ta",
 )
 _OPENAI_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 
@@ -242,17 +281,26 @@ async def complete(request: LLMRequest, config: ProviderConfig, on_token: OnToke
     scripted = None
     if config.script is not None:
         scripted = config.script.answer(
-            prompt=request.prompt, node_name=request.node_name, node_id=request.node_id,
-            model=request.model, provider=request.provider, org=config.org,
+            prompt=request.prompt,
+            node_name=request.node_name,
+            node_id=request.node_id,
+            model=request.model,
+            provider=request.provider,
+            org=config.org,
         )
     if config.recorder is None or not config.recorder.records_calls:
         return await _answer(request, config, on_token, scripted)
     from vectorshift.local.recording import CURRENT_RUN, LLMCall
 
     call = LLMCall(
-        run_id=CURRENT_RUN.get(), node_id=request.node_id, node_name=request.node_name,
-        provider=request.provider, model=request.model, prompt=request.prompt,
-        system=request.system, scripted=scripted is not None,
+        run_id=CURRENT_RUN.get(),
+        node_id=request.node_id,
+        node_name=request.node_name,
+        provider=request.provider,
+        model=request.model,
+        prompt=request.prompt,
+        system=request.system,
+        scripted=scripted is not None,
         rule=None if scripted is None else scripted.rule.name,
     )
     config.recorder.llm_call(call)
@@ -271,7 +319,9 @@ async def complete(request: LLMRequest, config: ProviderConfig, on_token: OnToke
 
 
 async def _answer(
-    request: LLMRequest, config: ProviderConfig, on_token: OnToken,
+    request: LLMRequest,
+    config: ProviderConfig,
+    on_token: OnToken,
     scripted: ScriptedAnswer | None,
 ) -> LLMResult:
     if scripted is not None:
@@ -299,7 +349,9 @@ async def _scripted(request: LLMRequest, answer: ScriptedAnswer, on_token: OnTok
         raise ProviderError(answer.error)
     input_tokens = len(_TOKEN.findall(request.system)) + len(_TOKEN.findall(request.prompt))
     return LLMResult(
-        text=answer.text, input_tokens=input_tokens, output_tokens=len(answer.tokens),
+        text=answer.text,
+        input_tokens=input_tokens,
+        output_tokens=len(answer.tokens),
         simulated=request.provider != "local",
     )
 

@@ -209,15 +209,15 @@ class Recorder:
         with self._lock:
             if org is None:
                 return list(self._calls)
-            return [c for c in self._calls if c.run_id in self._runs
-                    and self._runs[c.run_id].org == org]
+            return [
+                c for c in self._calls if c.run_id in self._runs and self._runs[c.run_id].org == org
+            ]
 
     def _add_request(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
 
-    def run_started(self, task_id: str, pipeline_id: str, org: str,
-                    inputs: dict[str, Any]) -> None:
+    def run_started(self, task_id: str, pipeline_id: str, org: str, inputs: dict[str, Any]) -> None:
         """Note that a run started (and tell the request starting it: :data:`STARTING`)."""
         started = STARTING.get()
         if started is not None:
@@ -227,8 +227,9 @@ class Recorder:
             with self._lock:
                 self._runs[task_id] = run
 
-    def run_finished(self, task_id: str, status: str, outputs: dict[str, Any] | None,
-                     error: str | None) -> None:
+    def run_finished(
+        self, task_id: str, status: str, outputs: dict[str, Any] | None, error: str | None
+    ) -> None:
         """Note how a run ended."""
         with self._lock:
             run = self._runs.get(task_id)
@@ -262,8 +263,9 @@ class RecordingMiddleware:
         max_body_bytes: Most bytes of a body kept; the rest passes through unrecorded.
     """
 
-    def __init__(self, app: ASGIApp, recorder: Recorder, api_keys: dict[str, str],
-                 max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, recorder: Recorder, api_keys: dict[str, str], max_body_bytes: int
+    ) -> None:
         self.app = app
         self.recorder = recorder
         self.api_keys = api_keys
@@ -291,11 +293,17 @@ class RecordingMiddleware:
             if size > self.max_body_bytes:
                 break
         body = b"".join(m.get("body", b"") for m in buffered if m["type"] == "http.request")
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                               keep_blank_values=True))
+        query = dict(
+            parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        )
         record = RecordedRequest(
-            method=scope["method"], path=scope["path"], query=query, headers=headers,
-            body=body[: self.max_body_bytes], org=org, request_id=scope.get(REQUEST_ID_KEY),
+            method=scope["method"],
+            path=scope["path"],
+            query=query,
+            headers=headers,
+            body=body[: self.max_body_bytes],
+            org=org,
+            request_id=scope.get(REQUEST_ID_KEY),
             received=time.time(),
         )
         self.recorder._add_request(record)

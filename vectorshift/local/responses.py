@@ -102,19 +102,24 @@ async def on_internal_error(request: Request, exc: Exception) -> Response:
     failure = storage_failure(exc)
     if failure is not None:
         logger.error(
-            "storage failure answering %s %s: %s", request.method, request.url.path, failure,
+            "storage failure answering %s %s: %s",
+            request.method,
+            request.url.path,
+            failure,
             extra=_log.fields(request_id=request_id),
         )
         return error_response(
             request, 503, storage_error(failure), {"Retry-After": str(STORAGE_RETRY_AFTER)}
         )
     logger.error(
-        "unexpected error answering %s %s", request.method, request.url.path,
-        exc_info=exc, extra=_log.fields(request_id=request_id),
+        "unexpected error answering %s %s",
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra=_log.fields(request_id=request_id),
     )
     message = (
-        "internal error of the local server; its log has the details under request id "
-        f"{request_id}"
+        f"internal error of the local server; its log has the details under request id {request_id}"
     )
     return error_response(request, 500, message)
 

@@ -108,7 +108,8 @@ async def write_events(
                 failure = storage_failure(exc)
                 run.stop_error = (
                     f"the local server could not store this run's events: {exc}"
-                    if failure is None else storage_error(failure)
+                    if failure is None
+                    else storage_error(failure)
                 )
                 seqs = None
             if seqs is None:  # ended from elsewhere, or unwritable: stop the run

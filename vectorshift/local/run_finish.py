@@ -59,7 +59,8 @@ async def record_end(
                     run.task_id, status, outputs=outputs, error=error, simulated=simulated
                 )
                 frames = (
-                    [ended] if ended is not None
+                    [ended]
+                    if ended is not None
                     else await store.events_after(run.task_id, run.last_seq)
                 )
             run.publish(frames)
@@ -68,13 +69,19 @@ async def record_end(
             failure = storage_failure(exc)
             logger.error(
                 "run %s: could not record its end (%s), attempt %d: %s",
-                run.task_id, status, attempt + 1, exc, exc_info=failure is None,
+                run.task_id,
+                status,
+                attempt + 1,
+                exc,
+                exc_info=failure is None,
             )
             if failure is not None:
                 if status != "failed" or error != storage_error(failure):
                     logger.warning(
                         "run %s: ends failed, its storage failed (%s; it was %s)",
-                        run.task_id, failure, status,
+                        run.task_id,
+                        failure,
+                        status,
                     )
                 status, outputs, error = "failed", None, storage_error(failure)
             elif isinstance(exc, _UNRECORDABLE) and not replaced:

@@ -113,8 +113,9 @@ class RunManager:
         providers = self.config.provider_config()
         logger.info(describe_providers(providers))
         if providers.is_real("openai") and not providers.openai_api_key:
-            logger.warning("openai is set to be real but OPENAI_API_KEY is not set: its LLM "
-                           "nodes will fail")
+            logger.warning(
+                "openai is set to be real but OPENAI_API_KEY is not set: its LLM nodes will fail"
+            )
         recovered = await self.store.recover_orphans()
         if recovered:
             logger.warning("marked %d abandoned run(s) failed", len(recovered))
@@ -261,9 +262,7 @@ class RunManager:
         providers = self.config.provider_config()
         if self.script is None and self.recorder is None:
             return providers
-        return dataclasses.replace(
-            providers, script=self.script, recorder=self.recorder, org=org
-        )
+        return dataclasses.replace(providers, script=self.script, recorder=self.recorder, org=org)
 
     def _loader(self, org: str) -> engine.SubPipelineLoader:
         async def load(pipeline_id: str) -> dict[str, Any]:
@@ -305,8 +304,10 @@ class RunManager:
         except Exception as exc:  # around the engine (its event writer): the run cannot go on
             logger.exception("run %s: unexpected error running it", run.task_id)
             status, outputs = "failed", None
-            error = error or run.stop_error or (
-                f"internal error of the local server running this run ({type(exc).__name__})"
+            error = (
+                error
+                or run.stop_error
+                or (f"internal error of the local server running this run ({type(exc).__name__})")
             )
         finally:
             interrupted = run.scope.cancel_called or (status == "failed" and error is None)
@@ -350,7 +351,8 @@ class RunManager:
             if recovered:
                 logger.warning(
                     "marked %d run(s) of a server that died failed: %s",
-                    len(recovered), ", ".join(recovered),
+                    len(recovered),
+                    ", ".join(recovered),
                 )
 
     async def _watch(self) -> None:

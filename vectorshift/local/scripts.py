@@ -45,7 +45,12 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 __all__ = [
-    "OrgScript", "Script", "ScriptRule", "ScriptedAnswer", "parse_script", "read_script",
+    "OrgScript",
+    "Script",
+    "ScriptRule",
+    "ScriptedAnswer",
+    "parse_script",
+    "read_script",
 ]
 
 Answer: TypeAlias = "str | dict[str, Any] | list[Any] | Callable[[str], str | None]"
@@ -169,8 +174,16 @@ class ScriptRule:
         except TypeError as exc:
             raise ValueError(f"script rule: {exc}") from None
 
-    def matches(self, *, prompt: str, node_name: str, node_id: str, model: str,
-                provider: str, org: str | None = None) -> bool:
+    def matches(
+        self,
+        *,
+        prompt: str,
+        node_name: str,
+        node_id: str,
+        model: str,
+        provider: str,
+        org: str | None = None,
+    ) -> bool:
         """Whether every criterion the rule gives holds for this call (answers aside)."""
         return (
             (self.org is None or self.org == org)
@@ -252,15 +265,29 @@ class Script:
         with self._lock:
             return list(self._rules)
 
-    def answer(self, *, prompt: str, node_name: str = "", node_id: str = "", model: str = "",
-               provider: str = "", org: str | None = None) -> ScriptedAnswer | None:
+    def answer(
+        self,
+        *,
+        prompt: str,
+        node_name: str = "",
+        node_id: str = "",
+        model: str = "",
+        provider: str = "",
+        org: str | None = None,
+    ) -> ScriptedAnswer | None:
         """What the script answers this call, or ``None`` to leave it unscripted.
 
         A function answer is called without the lock held (it may change the script).
         """
         for rule in self.rules:
-            if not rule.matches(prompt=prompt, node_name=node_name, node_id=node_id,
-                                model=model, provider=provider, org=org):
+            if not rule.matches(
+                prompt=prompt,
+                node_name=node_name,
+                node_id=node_id,
+                model=model,
+                provider=provider,
+                org=org,
+            ):
                 continue
             text: str | None = None
             if callable(rule.answer):
@@ -331,11 +358,25 @@ class OrgScript(Script):
         the server's rules of no organisation (a server's ``script=`` setting)."""
         return [rule for rule in self.script.rules if rule.org in (None, self.org)]
 
-    def answer(self, *, prompt: str, node_name: str = "", node_id: str = "", model: str = "",
-               provider: str = "", org: str | None = None) -> ScriptedAnswer | None:
+    def answer(
+        self,
+        *,
+        prompt: str,
+        node_name: str = "",
+        node_id: str = "",
+        model: str = "",
+        provider: str = "",
+        org: str | None = None,
+    ) -> ScriptedAnswer | None:
         """What the server's script answers a call of this organisation's runs."""
-        return self.script.answer(prompt=prompt, node_name=node_name, node_id=node_id,
-                                  model=model, provider=provider, org=self.org)
+        return self.script.answer(
+            prompt=prompt,
+            node_name=node_name,
+            node_id=node_id,
+            model=model,
+            provider=provider,
+            org=self.org,
+        )
 
     def unused(self) -> list[ScriptRule]:
         """The :attr:`rules` that no call has used."""
@@ -347,7 +388,7 @@ def _items(data: Any) -> list[dict[str, Any]]:
         data = data.get("rules") if set(data) == {"rules"} else [data]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ValueError(
-            "a script must be a JSON object (one rule, or {\"rules\": [...]}) or a list of "
+            'a script must be a JSON object (one rule, or {"rules": [...]}) or a list of '
             "rule objects"
         )
     return data

@@ -55,6 +55,7 @@ _STOP_TIMEOUT = 10.0
 # below) to put it on ``vectorshift.local``, where the package's records go.
 _UVICORN_LOGGER = "uvicorn.error"
 
+
 class _HeaderTimeoutProtocol(H11Protocol):
     """uvicorn's h11 protocol, closing a connection whose request headers take too long.
 
@@ -99,10 +100,16 @@ class _HeaderTimeoutProtocol(H11Protocol):
         super().connection_made(transport)
         if len(self.open_connections) >= self.max_connections:
             # Past the limit: answered at once and closed, never held (nor its descriptor).
-            transport.write(_refusal(503, "Service Unavailable", (
-                f"the local server has {self.max_connections} connections open, its limit; "
-                "retry when some have closed"
-            )))
+            transport.write(
+                _refusal(
+                    503,
+                    "Service Unavailable",
+                    (
+                        f"the local server has {self.max_connections} connections open, its limit; "
+                        "retry when some have closed"
+                    ),
+                )
+            )
             transport.close()
             return
         self.open_connections.add(transport)
@@ -137,10 +144,16 @@ class _HeaderTimeoutProtocol(H11Protocol):
         cycle = self.cycle
         if cycle is not None and not cycle.response_started:
             cycle.response_started = True  # the app's own answer, if any, is not sent now
-            self.transport.write(_refusal(408, "Request Timeout", (
-                f"the request body did not arrive within {self.body_timeout:g} s (the body "
-                "timeout)"
-            )))
+            self.transport.write(
+                _refusal(
+                    408,
+                    "Request Timeout",
+                    (
+                        f"the request body did not arrive within {self.body_timeout:g} s (the body "
+                        "timeout)"
+                    ),
+                )
+            )
         self.transport.close()
 
 
@@ -161,8 +174,9 @@ def _refusal(status: int, reason: str, message: str) -> bytes:
 
 async def _client_gone(request: Request, exc: Exception) -> Response:
     """A client gone mid-body (or cut at the body timeout) is no server error: no traceback."""
-    logger.debug("client gone before its request body arrived: %s %s", request.method,
-                 request.url.path)
+    logger.debug(
+        "client gone before its request body arrived: %s %s", request.method, request.url.path
+    )
     return Response(status_code=400)  # never sent: nobody is listening
 
 
@@ -246,8 +260,9 @@ class LocalServer:
         self._port = port
         self.faults = FaultInjector(self.config.faults)
         self.script = Script(self.config.script)
-        self.recorder = Recorder(enabled=self.config.record,
-                                 keep_calls=DASHBOARD_CALLS if self.config.dashboard else 0)
+        self.recorder = Recorder(
+            enabled=self.config.record, keep_calls=DASHBOARD_CALLS if self.config.dashboard else 0
+        )
         self._dashboard_token: str | None = None
         if self.config.db_path is None:
             directory = tempfile.mkdtemp(prefix="vectorshift-local-")
@@ -341,7 +356,10 @@ class LocalServer:
             raise startup_error(None, f"cannot open the database {path}: {exc}") from None
         self._port = sock.getsockname()[1]
         app = create_app(
-            self.config, store=store, faults=self.faults, script=self.script,
+            self.config,
+            store=store,
+            faults=self.faults,
+            script=self.script,
             recorder=self.recorder,
         )
         self._store, self._runs = store, app.state.runs

@@ -24,7 +24,11 @@ class ListingStore(Store, Protocol):
     needs)."""
 
     async def list_runs(
-        self, org: str, *, status: str | None = None, pipeline_id: str | None = None,
+        self,
+        org: str,
+        *,
+        status: str | None = None,
+        pipeline_id: str | None = None,
         limit: int = 100,
     ) -> list[RunRecord]:
         """The organisation's runs, newest first, optionally of one status and pipeline."""
@@ -46,7 +50,11 @@ class SQLiteListing:
         raise NotImplementedError
 
     async def list_runs(
-        self, org: str, *, status: str | None = None, pipeline_id: str | None = None,
+        self,
+        org: str,
+        *,
+        status: str | None = None,
+        pipeline_id: str | None = None,
         limit: int = 100,
     ) -> list[RunRecord]:
         """See :meth:`ListingStore.list_runs`."""
@@ -55,8 +63,9 @@ class SQLiteListing:
             sql, params = sql + " AND status = ?", [*params, status]
         if pipeline_id:
             sql, params = sql + " AND pipeline_id = ?", [*params, pipeline_id]
-        rows = await self._read(sql + " ORDER BY created DESC, rowid DESC LIMIT ?",
-                                [*params, limit])
+        rows = await self._read(
+            sql + " ORDER BY created DESC, rowid DESC LIMIT ?", [*params, limit]
+        )
         return [run_from_row(row) for row in rows]
 
     async def active_runs_by_org(self) -> dict[str, int]:

@@ -166,8 +166,20 @@ class SQLiteStore(VersionsStore, SQLiteSharing, SQLiteListing):
         def job(db: sqlite3.Connection) -> sqlite3.Row:
             # Encoded here, on the writer's thread: a big graph takes milliseconds to encode,
             # which the server's loop would otherwise spend (issue 24, point 6).
-            values = (pid, org, name, dump(nodes), dump(canvas_metadata), dump(inputs),
-                      dump(outputs), branch, FIRST_VERSION, description, now, now)
+            values = (
+                pid,
+                org,
+                name,
+                dump(nodes),
+                dump(canvas_metadata),
+                dump(inputs),
+                dump(outputs),
+                branch,
+                FIRST_VERSION,
+                description,
+                now,
+                now,
+            )
             db.execute(
                 "INSERT INTO pipelines (id, org, name, nodes, canvas_metadata, inputs, outputs,"
                 " branch_id, version, description, created, modified, rev)"
@@ -304,8 +316,17 @@ class SQLiteStore(VersionsStore, SQLiteSharing, SQLiteListing):
                     "INSERT INTO runs (task_id, pipeline_id, org, status, inputs, trace_id,"
                     " owner_host, owner_pid, owner_instance, created)"
                     " VALUES (?,?,?,'in_progress',?,?,?,?,?,?)",
-                    (task_id, pipeline_id, org, dump(inputs), trace_id, self._host, pid,
-                     self.instance_id, now),
+                    (
+                        task_id,
+                        pipeline_id,
+                        org,
+                        dump(inputs),
+                        trace_id,
+                        self._host,
+                        pid,
+                        self.instance_id,
+                        now,
+                    ),
                 )
             if idempotency is not None:
                 db.execute(
@@ -377,8 +398,15 @@ class SQLiteStore(VersionsStore, SQLiteSharing, SQLiteListing):
             cur = db.execute(
                 "UPDATE runs SET status = ?, outputs = ?, error = ?, finished = ?,"
                 " finished_at = ?, simulated = ? WHERE task_id = ? AND status = 'in_progress'",
-                (status, dump(outputs or {}), error, now_iso(), time.time(), ",".join(simulated),
-                 task_id),
+                (
+                    status,
+                    dump(outputs or {}),
+                    error,
+                    now_iso(),
+                    time.time(),
+                    ",".join(simulated),
+                    task_id,
+                ),
             )
             if cur.rowcount != 1:
                 return None
@@ -415,9 +443,7 @@ class SQLiteStore(VersionsStore, SQLiteSharing, SQLiteListing):
         }
         with _live_lock:
             live = set(_live_instances)
-        dead = abandoned(
-            rows, beats, host=self._host, pid=os.getpid(), live=live, now=time.time()
-        )
+        dead = abandoned(rows, beats, host=self._host, pid=os.getpid(), live=live, now=time.time())
         orphans = []
         for task_id in dead:
             if await self.finish_run(task_id, "failed", error=STOPPED_SERVER_ERROR):

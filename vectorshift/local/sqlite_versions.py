@@ -67,8 +67,16 @@ def record_version(db: sqlite3.Connection, row: sqlite3.Row, description: str) -
     """Store the graph of the ``pipelines`` row ``row`` as its version ``row["version"]``."""
     db.execute(
         "INSERT OR REPLACE INTO pipeline_versions VALUES (?,?,?,?,?,?,?,?)",
-        (row["id"], row["version"], row["nodes"], row["canvas_metadata"], row["inputs"],
-         row["outputs"], description, now_iso()),
+        (
+            row["id"],
+            row["version"],
+            row["nodes"],
+            row["canvas_metadata"],
+            row["inputs"],
+            row["outputs"],
+            description,
+            now_iso(),
+        ),
     )
 
 
@@ -88,9 +96,7 @@ def _set_graph(
         " version = ?, modified = ?, rev = (SELECT MAX(rev) + 1 FROM pipelines) WHERE id = ?",
         (*graph, version, now_iso(), pipeline_id),
     )
-    row: sqlite3.Row = db.execute(
-        "SELECT * FROM pipelines WHERE id = ?", (pipeline_id,)
-    ).fetchone()
+    row: sqlite3.Row = db.execute("SELECT * FROM pipelines WHERE id = ?", (pipeline_id,)).fetchone()
     return row
 
 
@@ -113,9 +119,7 @@ class VersionsStore:
         versions = [_version_from_row(row) for row in rows]
         return sorted(versions, key=lambda v: version_key(v.version))
 
-    async def get_version(
-        self, org: str, pipeline_id: str, version: str
-    ) -> VersionRecord | None:
+    async def get_version(self, org: str, pipeline_id: str, version: str) -> VersionRecord | None:
         """See :meth:`Store.get_version <vectorshift.local.store.Store.get_version>`."""
         if version == LATEST:
             versions = await self.list_versions(org, pipeline_id)
@@ -160,8 +164,9 @@ class VersionsStore:
             if row is None:
                 return None
             new = edit(pipeline_from_row(row))
-            graph = tuple(dump(x) for x in (new.nodes, new.canvas_metadata, new.inputs,
-                                            new.outputs))
+            graph = tuple(
+                dump(x) for x in (new.nodes, new.canvas_metadata, new.inputs, new.outputs)
+            )
             return _set_graph(db, pipeline_id, graph, row["version"])
 
         row = await self._write(job)

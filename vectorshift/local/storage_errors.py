@@ -56,4 +56,3 @@ def _busy(exc: sqlite3.DatabaseError) -> bool:
 def storage_error(failure: BaseException) -> str:
     """The user-facing message of a storage failure: ``storage full or failing: <sqlite's>``."""
     return _PREFIX + (str(failure) or type(failure).__name__)
-

@@ -89,9 +89,7 @@ class Store(SharingStore, Protocol):
         """The pipeline's stored versions, lowest number first (``[]`` for no such pipeline)."""
         ...
 
-    async def get_version(
-        self, org: str, pipeline_id: str, version: str
-    ) -> VersionRecord | None:
+    async def get_version(self, org: str, pipeline_id: str, version: str) -> VersionRecord | None:
         """One stored version (``"latest"``: the highest number), or ``None``."""
         ...
 

@@ -51,6 +51,7 @@ thread hop would cost more than the work.
 OFF_LOOP_NODES = 500
 """Graphs of more nodes than this are checked (:func:`checked_graph_io`) in a worker thread."""
 
+
 class Refusal(Exception):
     """The server's refusal of a request: answered as ``{"status": "failed", "error": message}``
     with an HTTP status.

@@ -43,8 +43,10 @@ def _positive_seconds(value: object) -> bool:
     """Whether ``value`` is a positive, finite-or-infinite number of seconds (not a bool, not
     NaN)."""
     return (
-        isinstance(value, (int, float)) and not isinstance(value, bool)
-        and value > 0 and not math.isnan(value)
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and value > 0
+        and not math.isnan(value)
     )
 
 
@@ -188,7 +190,10 @@ class AsyncStream(Generic[T]):
             trace_id=self.trace_id,
         )
         _log.failure(
-            error, "stream", pipeline_id=self.pipeline_id, task_id=self.task_id,
+            error,
+            "stream",
+            pipeline_id=self.pipeline_id,
+            task_id=self.task_id,
             trace_id=self.trace_id,
         )
         return error
@@ -201,8 +206,11 @@ class AsyncStream(Generic[T]):
         stack = AsyncExitStack()
         items: AsyncIterator[T] | None = None
         self._operation = _intercept.begin(
-            self._interceptors, self._operation_name, pipeline_id=self.pipeline_id,
-            task_id=self.task_id, trace_id=self.trace_id,
+            self._interceptors,
+            self._operation_name,
+            pipeline_id=self.pipeline_id,
+            task_id=self.task_id,
+            trace_id=self.trace_id,
         )
         try:
             with anyio.move_on_after(self._remaining()), _intercept.activate(self._operation):
@@ -244,8 +252,9 @@ class AsyncStream(Generic[T]):
             raise StopAsyncIteration
         items = await self._open()
         try:
-            with anyio.move_on_after(self._remaining()) as scope, _intercept.activate(
-                self._operation
+            with (
+                anyio.move_on_after(self._remaining()) as scope,
+                _intercept.activate(self._operation),
             ):
                 item = await items.__anext__()
             if scope.cancelled_caught:

@@ -148,8 +148,9 @@ class TypedNode(Node):
         inputs = prepare(name, given, self.DEFAULTS) if prepare is not None else given
         if "dependencies" in inputs:
             inputs["dependencies"] = list(inputs["dependencies"])
-        Node.__init__(self, name=name, id=id, inputs={**self.DEFAULTS, **inputs},
-                      execution_mode=mode)
+        Node.__init__(
+            self, name=name, id=id, inputs={**self.DEFAULTS, **inputs}, execution_mode=mode
+        )
         self._unnamed = unnamed
         if self.OUTPUTS_BY is not None:
             case = self.OUTPUT_CASES[str(self.inputs[self.OUTPUTS_BY])]
@@ -182,9 +183,7 @@ def _llm(name: str, given: Inputs, defaults: Defaults) -> Inputs:
     token_delay_ms = given.pop("token_delay_ms")
     if token_delay_ms is not None:
         extra_inputs["token_delay_ms"] = token_delay_ms
-    twice = sorted(
-        key for key in extra_inputs if key in given and given[key] != defaults.get(key)
-    )
+    twice = sorted(key for key in extra_inputs if key in given and given[key] != defaults.get(key))
     if twice:
         raise PipelineDefinitionError(
             f"llm node {name!r}: {', '.join(map(repr, twice))} given both as an argument and "
@@ -193,9 +192,7 @@ def _llm(name: str, given: Inputs, defaults: Defaults) -> Inputs:
     return {**given, **extra_inputs}
 
 
-def _a_list(
-    name: str, node_type: str, what: str, value: Any, non_empty: bool = False
-) -> list[Any]:
+def _a_list(name: str, node_type: str, what: str, value: Any, non_empty: bool = False) -> list[Any]:
     if isinstance(value, (str, NodeOutput)) or (non_empty and not value):
         raise PipelineDefinitionError(f"{node_type} node {name!r}: {what}")
     return list(value)
@@ -209,8 +206,13 @@ def _combine_text(name: str, given: Inputs, _defaults: Defaults) -> Inputs:
 
 @prepares("merge")
 def _merge(name: str, given: Inputs, _defaults: Defaults) -> Inputs:
-    fields = _a_list(name, "merge", "fields is a non-empty list of the branches' values",
-                     given["fields"], non_empty=True)
+    fields = _a_list(
+        name,
+        "merge",
+        "fields is a non-empty list of the branches' values",
+        given["fields"],
+        non_empty=True,
+    )
     return {**given, "fields": fields}
 
 
@@ -314,4 +316,3 @@ class PipelineNode(Node):
     def _batch_fields(self) -> tuple[str, ...]:
         """The sub-pipeline's inputs: each may be a list in batch mode."""
         return tuple(key for key in self.inputs if key not in ("pipeline_id", "dependencies"))
-

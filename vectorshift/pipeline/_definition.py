@@ -20,7 +20,6 @@ from vectorshift.pipeline._node_index import NodeIndex
 __all__ = ["MissingNodeError", "PipelineDefinition"]
 
 
-
 class MissingNodeError(PipelineDefinitionError, KeyError):
     """A node looked up by name that the pipeline does not have.
 
@@ -29,6 +28,7 @@ class MissingNodeError(PipelineDefinitionError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
 
 class PipelineDefinition:
     """A pipeline's name, ids and graph, built and checked locally (see :class:`Pipeline`).
@@ -298,7 +298,5 @@ class PipelineDefinition:
         """
         pipeline_id = self._require_saved()
         trace_id = trace_id or _requests.new_trace_id()
-        body = _requests.run_body(
-            self._nodes, self._label(), inputs, trace_id=trace_id, **options
-        )
+        body = _requests.run_body(self._nodes, self._label(), inputs, trace_id=trace_id, **options)
         return pipeline_id, trace_id, body

@@ -153,14 +153,18 @@ def canvas_metadata(nodes: Sequence[Node]) -> dict[str, Any]:
     by_id = {node.id: node for node in nodes}
     for node_id, (col, row, z_index) in place.items():  # in visiting order, as the platform
         node = by_id[node_id]
-        canvas_nodes[node.id] = node.canvas if node.canvas is not None else {
-            "advancedOutputs": False,
-            "position": {"x": col * _COLUMN_WIDTH, "y": row * _ROW_HEIGHT},
-            "zIndex": z_index,
-            "sidePanelOpen": True,
-            "input_mode": "inputs",
-            "batchModeConfig": batch_mode_config(node),
-        }
+        canvas_nodes[node.id] = (
+            node.canvas
+            if node.canvas is not None
+            else {
+                "advancedOutputs": False,
+                "position": {"x": col * _COLUMN_WIDTH, "y": row * _ROW_HEIGHT},
+                "zIndex": z_index,
+                "sidePanelOpen": True,
+                "input_mode": "inputs",
+                "batchModeConfig": batch_mode_config(node),
+            }
+        )
     return {"nodes": canvas_nodes, "edges": edges(nodes)}
 
 
@@ -264,8 +268,11 @@ def check_streams(nodes: Sequence[Node]) -> None:
         value = node.inputs.get("value")
         match = TEMPLATE.fullmatch(value) if isinstance(value, str) else None
         source = by_id.get(match.group(1)) if match else None
-        if match is None or source is None or source.type != "llm" or (
-            match.group(2) != "response"
+        if (
+            match is None
+            or source is None
+            or source.type != "llm"
+            or (match.group(2) != "response")
         ):
             raise PipelineDefinitionError(
                 f"output node {_label(node)} is of type {STREAM} but its value is {value!r}; "
@@ -295,8 +302,7 @@ def validate(nodes: Sequence[Node]) -> None:
     for node in nodes:
         if node.id in by_id:
             raise PipelineDefinitionError(
-                f"two nodes share the id {node.id!r}: {_label(by_id[node.id])} and "
-                f"{node.name!r}",
+                f"two nodes share the id {node.id!r}: {_label(by_id[node.id])} and {node.name!r}",
                 node_ids=(node.id,),
             )
         if node.name in names:
@@ -348,7 +354,8 @@ def input_mismatch(
     names = set(given)
     unknown = sorted(names - set(declared))
     missing = sorted(
-        name for name, node in declared.items()
+        name
+        for name, node in declared.items()
         if name not in names and not node.inputs.get("use_default_value")
     )
     return unknown, missing, sorted(declared)

@@ -140,9 +140,9 @@ class RunHandler(RunHandlerSync):
         self.__init__(**state)  # type: ignore[misc]
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, RunHandler)
-            and (other.pipeline_id, other.task_id) == (self.pipeline_id, self.task_id)
+        return isinstance(other, RunHandler) and (other.pipeline_id, other.task_id) == (
+            self.pipeline_id,
+            self.task_id,
         )
 
     def __hash__(self) -> int:
@@ -165,14 +165,13 @@ class RunHandler(RunHandlerSync):
             >>> if status.is_terminal: ...
         """
         ids = ids_of(self)
-        with _intercept.scope(self.client.interceptors, "status", **ids), _log.raising(
-            "status", **ids
+        with (
+            _intercept.scope(self.client.interceptors, "status", **ids),
+            _log.raising("status", **ids),
         ):
             return await self._status()
 
-    async def aresult(
-        self, poll_interval: float = 1.0, timeout: float | None = None
-    ) -> RunStatus:
+    async def aresult(self, poll_interval: float = 1.0, timeout: float | None = None) -> RunStatus:
         """Wait until the run ends and return its final status.
 
         The first check happens at once. Against a server that holds status requests until the
@@ -201,8 +200,9 @@ class RunHandler(RunHandlerSync):
             >>> final["result"]["answer"]
         """
         ids = ids_of(self)
-        with _intercept.scope(self.client.interceptors, "result", **ids), _log.raising(
-            "result", **ids
+        with (
+            _intercept.scope(self.client.interceptors, "result", **ids),
+            _log.raising("result", **ids),
         ):
             return raise_for_end(await wait_for_end(self, poll_interval, timeout))
 
@@ -219,8 +219,9 @@ class RunHandler(RunHandlerSync):
         from vectorshift._schema.answers import ACK
 
         ids = ids_of(self)
-        with _intercept.scope(self.client.interceptors, "terminate", **ids), _log.raising(
-            "terminate", **ids
+        with (
+            _intercept.scope(self.client.interceptors, "terminate", **ids),
+            _log.raising("terminate", **ids),
         ):
             try:
                 response = await self.client.http.request(
@@ -364,7 +365,10 @@ async def wait_for_end(
                 delay = handler.client.retry.delay(exc, failures)
                 failures += 1
                 _log.retrying(
-                    f"status check of run {handler.task_id}", exc, failures, delay,
+                    f"status check of run {handler.task_id}",
+                    exc,
+                    failures,
+                    delay,
                     **ids_of(handler),
                 )
                 await anyio.sleep(min(delay, max(deadline - anyio.current_time(), 0)))
@@ -400,7 +404,10 @@ def raise_for_end(status: RunStatus) -> RunStatus:
     # A run that did not succeed is raised as well, so only success is news worth INFO.
     _log.event(
         logging.INFO if status.status == "succeeded" else logging.DEBUG,
-        "run %s ended: %s", status.task_id, status.status, **ids,
+        "run %s ended: %s",
+        status.task_id,
+        status.status,
+        **ids,
     )
     if status.status == "failed":
         raise PipelineRunFailedError(status.error, **ids)

@@ -108,8 +108,12 @@ class StreamingStart:
                 delay = policy.delay(exc, retries)
                 retries += 1
                 _log.retrying(
-                    f"streaming start POST {self.path}", exc, retries, delay,
-                    budget=policy.max_retries, pipeline_id=self.pipeline_id,
+                    f"streaming start POST {self.path}",
+                    exc,
+                    retries,
+                    delay,
+                    budget=policy.max_retries,
+                    pipeline_id=self.pipeline_id,
                     trace_id=self.trace_id,
                 )
                 await anyio.sleep(delay)

@@ -157,9 +157,7 @@ class _Mapper:
                 remaining = deadline - anyio.current_time()
                 ids = ids_of(handler)
                 interceptors = self.pipeline.client.interceptors
-                with _intercept.scope(interceptors, "result", **ids), _log.raising(
-                    "result", **ids
-                ):
+                with _intercept.scope(interceptors, "result", **ids), _log.raising("result", **ids):
                     result = await wait_for_end(
                         handler,
                         self.poll_interval,
@@ -200,7 +198,10 @@ class _Mapper:
                     raise
                 waits += 1
                 _log.retrying(
-                    f"start of a run of pipeline {self.pipeline_id}", exc, waits, delay,
+                    f"start of a run of pipeline {self.pipeline_id}",
+                    exc,
+                    waits,
+                    delay,
                     pipeline_id=self.pipeline_id,
                 )
             await anyio.sleep(delay)

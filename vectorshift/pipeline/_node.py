@@ -17,7 +17,13 @@ from typing import Any, ClassVar, overload
 from vectorshift.errors import PipelineDefinitionError
 
 __all__ = [
-    "MissingOutputError", "Node", "NodeOutput", "Output", "node_class", "references", "to_wire",
+    "MissingOutputError",
+    "Node",
+    "NodeOutput",
+    "Output",
+    "node_class",
+    "references",
+    "to_wire",
 ]
 
 TEMPLATE = re.compile(r"\{\{\s*([A-Za-z0-9_\-]+)\.([A-Za-z0-9_\-]+)\s*\}\}")
@@ -67,9 +73,7 @@ class NodeOutput:
 
     def __eq__(self, other: object) -> bool:
         return (
-            isinstance(other, NodeOutput)
-            and other.node is self.node
-            and other.field == self.field
+            isinstance(other, NodeOutput) and other.node is self.node and other.field == self.field
         )
 
     def __hash__(self) -> int:
@@ -186,7 +190,8 @@ class Node:
             return
         known = _NODE_CLASSES.get(node_type)
         same = known is not None and (known.__module__, known.__qualname__) == (
-            cls.__module__, cls.__qualname__
+            cls.__module__,
+            cls.__qualname__,
         )
         if known is not None and not same:
             raise TypeError(

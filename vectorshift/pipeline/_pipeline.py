@@ -148,8 +148,13 @@ class Pipeline(PipelineVersions, PipelineSharing, PipelineRuns, OfficialPipeline
         sender = client or default_client()
         with _intercept.scope(sender.interceptors, "fetch", pipeline_id=id):
             pipeline = await _requests.fetch_object(
-                sender, lambda obj: cls._from_object(obj, client), id=id,
-                name=name, branch_id=branch_id, version=version, username=username,
+                sender,
+                lambda obj: cls._from_object(obj, client),
+                id=id,
+                name=name,
+                branch_id=branch_id,
+                version=version,
+                username=username,
                 org_name=org_name,
             )
             _intercept.note(pipeline_id=pipeline.id)
@@ -176,8 +181,12 @@ class Pipeline(PipelineVersions, PipelineSharing, PipelineRuns, OfficialPipeline
                 argument="offset" if offset < 0 else "limit",
             )
         return await _requests.list_objects(
-            client or default_client(), lambda obj: cls._from_object(obj, client),
-            offset=offset, limit=limit, verbose=True, folder_id=folder_id,
+            client or default_client(),
+            lambda obj: cls._from_object(obj, client),
+            offset=offset,
+            limit=limit,
+            verbose=True,
+            folder_id=folder_id,
             include_shared=include_shared,
         )
 
@@ -212,8 +221,13 @@ class Pipeline(PipelineVersions, PipelineSharing, PipelineRuns, OfficialPipeline
                 return self
             graph = self.to_json()
             await _requests.update(
-                self.client, self.id, graph, branch_id=self.branch_id, deploy=deploy,
-                bump=bump, description=description,
+                self.client,
+                self.id,
+                graph,
+                branch_id=self.branch_id,
+                deploy=deploy,
+                bump=bump,
+                description=description,
             )
         self._saved = graph["nodes"]
         return self

@@ -55,8 +55,10 @@ def parts(nodes: Sequence[Node]) -> tuple[list[DiagramNode], list[DiagramEdge]]:
     """
     key = {node.id: f"n{index}" for index, node in enumerate(nodes)}
     by_id = {node.id: node for node in nodes}
-    boxes = [DiagramNode(key[node.id], node.name, node.type, _NODE_SHAPES.get(node.type, "box"))
-             for node in nodes]
+    boxes = [
+        DiagramNode(key[node.id], node.name, node.type, _NODE_SHAPES.get(node.type, "box"))
+        for node in nodes
+    ]
     arrows: list[DiagramEdge] = []
     for target in nodes:
         wired: dict[str, list[str]] = {}
@@ -71,8 +73,9 @@ def parts(nodes: Sequence[Node]) -> tuple[list[DiagramNode], list[DiagramEdge]]:
             values = [f for f in fields if f not in paths]
             if values:
                 arrows.append(DiagramEdge(key[source], key[target.id], ", ".join(values)))
-            arrows += [DiagramEdge(key[source], key[target.id], path, dashed=True)
-                       for path in paths]
+            arrows += [
+                DiagramEdge(key[source], key[target.id], path, dashed=True) for path in paths
+            ]
     return boxes, arrows
 
 

@@ -112,7 +112,8 @@ def check_inputs(
         if wants_file != is_file_value(inputs[node.name]):
             expected = (
                 "a file (a vectorshift.File, a pathlib.Path or a binary file object)"
-                if wants_file else "a value, not a file"
+                if wants_file
+                else "a value, not a file"
             )
             raise InputError(
                 f"pipeline {label}: input {node.name!r} is a "
@@ -172,8 +173,11 @@ def start_key(
     """
     if idempotency_key is None:
         return uuid.uuid4().hex, trace_id or new_trace_id()
-    if not (0 < len(idempotency_key) <= 255 and idempotency_key.isascii()
-            and idempotency_key.isprintable()):
+    if not (
+        0 < len(idempotency_key) <= 255
+        and idempotency_key.isascii()
+        and idempotency_key.isprintable()
+    ):
         raise ArgumentError(
             "idempotency_key must be 1 to 255 printable ASCII characters",
             argument="idempotency_key",
@@ -249,9 +253,7 @@ async def update(
 
     optional = {"branch_id": branch_id, "bump": bump, "description": description}
     body.update({key: value for key, value in optional.items() if value is not None})
-    response = await client.http.request(
-        "POST", f"/update/pipeline/{pipeline_id}", json_body=body
-    )
+    response = await client.http.request("POST", f"/update/pipeline/{pipeline_id}", json_body=body)
     response.parse(ACK)
 
 
@@ -269,8 +271,13 @@ async def run_blocking(
     with _log.raising("run", pipeline_id=pipeline_id, trace_id=trace_id):
         json_body, data, files = encode_body(body)
         response = await client.http.request(
-            "POST", f"/pipeline/{pipeline_id}/run", json_body=json_body, data=data, files=files,
-            retry_mode="unsafe", read_timeout=None,
+            "POST",
+            f"/pipeline/{pipeline_id}/run",
+            json_body=json_body,
+            data=data,
+            files=files,
+            retry_mode="unsafe",
+            read_timeout=None,
         )
         answer = response.parse(BLOCKING_RUN)
         run_id = answer.run_id
@@ -317,9 +324,7 @@ async def run_until(start: Awaitable[RunHandler], timeout: float) -> RunResult:
     handler = await start
     with _log.raising("run", **ids_of(handler)):
         try:
-            final = await wait_for_end(
-                handler, 1.0, max(deadline - anyio.current_time(), 0.001)
-            )
+            final = await wait_for_end(handler, 1.0, max(deadline - anyio.current_time(), 0.001))
         except PollTimeoutError as exc:
             raw = exc.last_status.raw_status if exc.last_status is not None else None
             raise PollTimeoutError(
@@ -382,9 +387,7 @@ async def start(
     return handler
 
 
-async def bulk_run(
-    client: Client, pipeline_id: str, runs: list[dict[str, Any]]
-) -> list[RunResult]:
+async def bulk_run(client: Client, pipeline_id: str, runs: list[dict[str, Any]]) -> list[RunResult]:
     """P9: several blocking runs in one request; results in the order of ``runs``.
 
     Raises:
@@ -404,8 +407,11 @@ async def bulk_run(
                     input_names=(name,),
                 )
     response = await client.http.request(
-        "POST", f"/pipeline/{pipeline_id}/bulk-run", json_body={"runs": runs},
-        retry_mode="unsafe", read_timeout=None,
+        "POST",
+        f"/pipeline/{pipeline_id}/bulk-run",
+        json_body={"runs": runs},
+        retry_mode="unsafe",
+        read_timeout=None,
     )
     items = response.parse(BULK_RUN).run_outputs
     if len(items) != len(runs):

@@ -39,7 +39,6 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         """The client this pipeline talks through."""
         raise NotImplementedError
 
-
     @overload
     def arun(
         self,
@@ -124,23 +123,38 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         check_timeout(timeout)
         # As the official client sends them: stream_all_outputs only when true,
         # send_intermediate_results whenever given (false too).
-        extra = {"stream_all_outputs": True if stream_all_outputs else None,
-                 "send_intermediate_results": send_intermediate_results}
+        extra = {
+            "stream_all_outputs": True if stream_all_outputs else None,
+            "send_intermediate_results": send_intermediate_results,
+        }
         if stream:
             pipeline_id, trace_id, body = self._prepare(
-                inputs, trace_id, stream=True, session_id=session_id,
-                node_input_overrides=node_input_overrides, version=version, **extra,
+                inputs,
+                trace_id,
+                stream=True,
+                session_id=session_id,
+                node_input_overrides=node_input_overrides,
+                version=version,
+                **extra,
             )
             opener = sse_opener(StreamingStart(self.client, pipeline_id, body, trace_id=trace_id))
             return AsyncStream(
-                opener, timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id,
-                interceptors=self.client.interceptors, operation="run",
+                opener,
+                timeout=timeout,
+                pipeline_id=pipeline_id,
+                trace_id=trace_id,
+                interceptors=self.client.interceptors,
+                operation="run",
             )
         interceptors = self.client.interceptors
         if timeout is None:
             pipeline_id, trace_id, body = self._prepare(
-                inputs, trace_id, session_id=session_id,
-                node_input_overrides=node_input_overrides, version=version, **extra,
+                inputs,
+                trace_id,
+                session_id=session_id,
+                node_input_overrides=node_input_overrides,
+                version=version,
+                **extra,
             )
             run = _requests.run_blocking(self.client, pipeline_id, self.name, body, trace_id)
             if not interceptors:
@@ -150,18 +164,31 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
             )
         key, trace_id = _requests.start_key(self._require_saved(), None, trace_id)
         pipeline_id, trace_id, body = self._prepare(
-            inputs, trace_id, background=True, session_id=session_id,
-            node_input_overrides=node_input_overrides, version=version, **extra,
+            inputs,
+            trace_id,
+            background=True,
+            session_id=session_id,
+            node_input_overrides=node_input_overrides,
+            version=version,
+            **extra,
         )
         start = _requests.start(
-            self.client, pipeline_id, self.name, body,
-            key=key, trace_id=trace_id, handler_client=self._client,
+            self.client,
+            pipeline_id,
+            self.name,
+            body,
+            key=key,
+            trace_id=trace_id,
+            handler_client=self._client,
         )
         if not interceptors:
             return _requests.run_until(start, timeout)
         return _intercept.within(
-            interceptors, "run", _requests.run_until(start, timeout),
-            pipeline_id=pipeline_id, trace_id=trace_id,
+            interceptors,
+            "run",
+            _requests.run_until(start, timeout),
+            pipeline_id=pipeline_id,
+            trace_id=trace_id,
         )
 
     def astream(
@@ -232,7 +259,9 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
         first = StreamingStart(self.client, pipeline_id, body, trace_id=trace_id)
         return AsyncStream(
             resumable_opener(self.client, first, pipeline_id=pipeline_id, trace_id=trace_id),
-            timeout=timeout, pipeline_id=pipeline_id, trace_id=trace_id,
+            timeout=timeout,
+            pipeline_id=pipeline_id,
+            trace_id=trace_id,
             interceptors=self.client.interceptors,
         )
 
@@ -298,8 +327,13 @@ class PipelineRuns(PipelineDefinition, PipelineRunsSync):
             self.client.interceptors, "start", pipeline_id=pipeline_id, trace_id=trace_id
         ):
             return await _requests.start(
-                self.client, pipeline_id, self.name, body,
-                key=key, trace_id=trace_id, handler_client=self._client,
+                self.client,
+                pipeline_id,
+                self.name,
+                body,
+                key=key,
+                trace_id=trace_id,
+                handler_client=self._client,
             )
 
     async def amap(

@@ -319,16 +319,17 @@ class _Resumer:
         assert self.task_id is not None
         self._asked_whether_ended = True
         try:
-            status = await read_status(
-                self.client, self.pipeline_id, self.task_id, self.trace_id
-            )
+            status = await read_status(self.client, self.pipeline_id, self.task_id, self.trace_id)
         except (ApiError, ApiConnectionError):
             return False
         if status.is_terminal:
             _log.event(
                 logging.INFO,
                 "run %s had %s at or before event %s: nothing follows it",
-                self.task_id, status.status, self.last_id, **self._ids(),
+                self.task_id,
+                status.status,
+                self.last_id,
+                **self._ids(),
             )
         return status.is_terminal
 
@@ -374,7 +375,8 @@ class _Resumer:
         lost = cause or ApiConnectionError(
             "the stream ended before its result frame",
             method="GET" if restart is None else "POST",
-            url=events_path(self.pipeline_id, self.task_id or "") if restart is None
+            url=events_path(self.pipeline_id, self.task_id or "")
+            if restart is None
             else restart.path,
         )
         if not policy.is_retryable(lost):
@@ -396,13 +398,21 @@ class _Resumer:
             _log.event(
                 logging.INFO,
                 "stream of run %s broke after event %s (%s); reconnection %d/%d in %.2fs",
-                self.task_id, self.last_id, failure or "it ended early", self.failures,
-                policy.max_retries, delay,
-                attempt=self.failures, **self._ids(),
+                self.task_id,
+                self.last_id,
+                failure or "it ended early",
+                self.failures,
+                policy.max_retries,
+                delay,
+                attempt=self.failures,
+                **self._ids(),
             )
             _intercept.report(
-                "reconnect", attempt=self.failures, delay=delay,
-                last_event_id=self.last_id or "", cause=_log.cause_of(failure),
+                "reconnect",
+                attempt=self.failures,
+                delay=delay,
+                last_event_id=self.last_id or "",
+                cause=_log.cause_of(failure),
             )
             await anyio.sleep(delay)
             if restart is not None:  # the same key: the server replays the run it started

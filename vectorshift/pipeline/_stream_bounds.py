@@ -28,6 +28,7 @@ __all__ = ["bounded_open", "stream_idle_timeout"]
 
 H = TypeVar("H")
 
+
 def stream_idle_timeout(client: Client) -> float | None:
     """How long ``client``'s streams may be silent (``Client(stream_idle_timeout=)``)."""
     return client.stream_idle_timeout
@@ -88,5 +89,3 @@ async def bounded_open(
             url=path,
         )
     return headers, _idle_bounded(chunks, stream_idle_timeout(client), method, path)
-
-

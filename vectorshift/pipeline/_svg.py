@@ -33,8 +33,10 @@ SHAPES = ("box", "round", "hexagon")
 """A node's outline: a box, a rounded pill (inputs, outputs) or a hexagon (conditions)."""
 
 _DIRECTIONS = ("LR", "RL", "TD", "TB", "BT")
-_FONT = ('system-ui, -apple-system, &quot;Segoe UI&quot;, Roboto, &quot;Helvetica Neue&quot;, '
-         "Arial, &quot;Noto Sans&quot;, &quot;Liberation Sans&quot;, sans-serif")
+_FONT = (
+    "system-ui, -apple-system, &quot;Segoe UI&quot;, Roboto, &quot;Helvetica Neue&quot;, "
+    "Arial, &quot;Noto Sans&quot;, &quot;Liberation Sans&quot;, sans-serif"
+)
 _STYLE = (
     ".vsd{color:var(--vsd-color,#1f2328);max-width:100%;height:auto}"
     "@media (prefers-color-scheme:dark){.vsd{color:var(--vsd-color,#e6edf3)}}"
@@ -113,8 +115,10 @@ def _escape(text: str) -> str:
             out.append("&gt;")
         elif char == '"':
             out.append("&quot;")
-        elif (code < 0x20 and char not in "\t\n\r") or 0xD800 <= code <= 0xDFFF or code in (
-            0xFFFE, 0xFFFF
+        elif (
+            (code < 0x20 and char not in "\t\n\r")
+            or 0xD800 <= code <= 0xDFFF
+            or code in (0xFFFE, 0xFFFF)
         ):
             out.append("\ufffd")
         else:
@@ -133,7 +137,7 @@ def _width(text: str, size: float, bold: bool = False) -> float:
     for char in text:
         if char in "ijl.,:;'|!`":
             units += 0.3
-        elif char in "frtI()[]{}-\" /\\":
+        elif char in 'frtI()[]{}-" /\\':
             units += 0.38
         elif char in "mwMW@%":
             units += 0.9
@@ -166,15 +170,19 @@ class _Layout:
     """Where everything goes, in abstract coordinates: ``m`` along the layers (the main
     axis), ``c`` across them. :meth:`point` turns them into the SVG's x and y."""
 
-    def __init__(self, nodes: Sequence[DiagramNode], edges: Sequence[DiagramEdge],
-                 direction: str) -> None:
+    def __init__(
+        self, nodes: Sequence[DiagramNode], edges: Sequence[DiagramEdge], direction: str
+    ) -> None:
         self.flat = direction in ("LR", "RL")  # layers are columns
         self.mirror = direction in ("RL", "BT")
         self.nodes = {node.id: node for node in nodes}
         ids = list(self.nodes)
         upstream: dict[str, list[str]] = {i: [] for i in ids}
-        kept = [e for e in edges if e.source in self.nodes and e.target in self.nodes
-                and e.source != e.target]
+        kept = [
+            e
+            for e in edges
+            if e.source in self.nodes and e.target in self.nodes and e.source != e.target
+        ]
         for edge in kept:
             if edge.source not in upstream[edge.target]:
                 upstream[edge.target].append(edge.source)
@@ -207,8 +215,10 @@ class _Layout:
     def _size_boxes(self) -> None:
         self.extent: dict[str, tuple[float, float]] = {}  # (along m, along c)
         for node_id, node in self.nodes.items():
-            text = max(_width(_short(node.title, _MAX_TEXT), _TITLE, bold=True),
-                       _width(_short(node.kind, _MAX_TEXT), _KIND))
+            text = max(
+                _width(_short(node.title, _MAX_TEXT), _TITLE, bold=True),
+                _width(_short(node.kind, _MAX_TEXT), _KIND),
+            )
             height = 46.0 if node.kind else 32.0
             ends = {"hexagon": 2 * _BEVEL, "round": height / 2}.get(node.shape, 0.0)
             width = max(text + 2 * _PAD + ends, 88.0)
@@ -225,8 +235,11 @@ class _Layout:
         self.size: list[float] = []
         position = _MARGIN
         for k, layer in enumerate(self.layers):
-            labels = [w.label_width for w in self.wires
-                      if w.forward and w.label and self.layer_of[w.edge.target] == k]
+            labels = [
+                w.label_width
+                for w in self.wires
+                if w.forward and w.label and self.layer_of[w.edge.target] == k
+            ]
             tallest = (max(labels) + 16.0 if self.flat else 22.0) if labels else 8.0
             self.zone.append(tallest)
             if k:
@@ -245,24 +258,34 @@ class _Layout:
         for k, layer in enumerate(self.layers):
             boxes: list[tuple[float | None, float, str | _Wire]] = []
             for node_id in layer:
-                come = [w.slots[-1] if w.slots else self.center[w.edge.source]
-                        for w in self.into[node_id]]
-                boxes.append((sum(come) / len(come) if come else None,
-                              self.extent[node_id][1], node_id))
+                come = [
+                    w.slots[-1] if w.slots else self.center[w.edge.source]
+                    for w in self.into[node_id]
+                ]
+                boxes.append(
+                    (sum(come) / len(come) if come else None, self.extent[node_id][1], node_id)
+                )
             ways = sorted(
-                ((w.slots[-1] if w.slots else self.center[w.edge.source], _SLOT, w)
-                 for w in self.wires if w.forward
-                 and self.layer_of[w.edge.source] < k < self.layer_of[w.edge.target]),
-                key=lambda way: (way[0], way[2].index))
+                (
+                    (w.slots[-1] if w.slots else self.center[w.edge.source], _SLOT, w)
+                    for w in self.wires
+                    if w.forward and self.layer_of[w.edge.source] < k < self.layer_of[w.edge.target]
+                ),
+                key=lambda way: (way[0], way[2].index),
+            )
             items: list[tuple[float | None, float, str | _Wire]] = []
             for box in boxes:
                 while ways and box[0] is not None and ways[0][0] < box[0]:
                     items.append(ways.pop(0))
                 items.append(box)
             items += ways
-            centers = _pack([(wanted, extent) for wanted, extent, _ in items],
-                            [_STACK_GAP if isinstance(a[2], str) and isinstance(b[2], str)
-                             else 8.0 for a, b in pairwise(items)])
+            centers = _pack(
+                [(wanted, extent) for wanted, extent, _ in items],
+                [
+                    _STACK_GAP if isinstance(a[2], str) and isinstance(b[2], str) else 8.0
+                    for a, b in pairwise(items)
+                ],
+            )
             for center, (_, extent, owner) in zip(centers, items, strict=True):
                 placed.append((center, extent))
                 if isinstance(owner, _Wire):
@@ -313,8 +336,9 @@ def _pack(items: list[tuple[float | None, float]], gaps: list[float]) -> list[fl
     return [offset + shift for offset, shift in zip(offsets, shifts, strict=True)]
 
 
-def _ports(layout: _Layout, wires: list[_Wire], center: float, across: float, into: bool
-           ) -> dict[int, float]:
+def _ports(
+    layout: _Layout, wires: list[_Wire], center: float, across: float, into: bool
+) -> dict[int, float]:
     """The cross position where each wire meets a box: spread, in the order of their other
     ends, so that they do not cross at the box."""
 
@@ -352,21 +376,32 @@ def _path(layout: _Layout, points: list[tuple[float, float]]) -> str:
 
 
 def _head(layout: _Layout, m: float, c: float) -> str:
-    corners = [layout.point(m, c), layout.point(m - _ARROW, c - 4.5),
-               layout.point(m - _ARROW, c + 4.5)]
+    corners = [
+        layout.point(m, c),
+        layout.point(m - _ARROW, c - 4.5),
+        layout.point(m - _ARROW, c + 4.5),
+    ]
     return "M" + "L".join(f"{_n(x)} {_n(y)}" for x, y in corners) + "Z"
 
 
 def _shape(node: DiagramNode, x: float, y: float, w: float, h: float) -> str:
     if node.shape == "hexagon":
         bevel = min(_BEVEL, h / 2)
-        points = [(x, y + h / 2), (x + bevel, y), (x + w - bevel, y), (x + w, y + h / 2),
-                  (x + w - bevel, y + h), (x + bevel, y + h)]
+        points = [
+            (x, y + h / 2),
+            (x + bevel, y),
+            (x + w - bevel, y),
+            (x + w, y + h / 2),
+            (x + w - bevel, y + h),
+            (x + bevel, y + h),
+        ]
         spec = " ".join(f"{_n(px)},{_n(py)}" for px, py in points)
         return f'<polygon class="vsd-shape" points="{spec}"/>'
     radius = h / 2 if node.shape == "round" else 5.0
-    return (f'<rect class="vsd-shape" x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" '
-            f'height="{_n(h)}" rx="{_n(radius)}"/>')
+    return (
+        f'<rect class="vsd-shape" x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" '
+        f'height="{_n(h)}" rx="{_n(radius)}"/>'
+    )
 
 
 def _draw_node(layout: _Layout, node: DiagramNode) -> str:
@@ -376,20 +411,25 @@ def _draw_node(layout: _Layout, node: DiagramNode) -> str:
     x, y, w, h = min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1)
     cx, cy = x + w / 2, y + h / 2
     tip = node.title + (f" ({node.kind})" if node.kind else "")
-    parts = [f'<g class="vsd-node vsd-{node.shape}"><title>{_escape(tip)}</title>',
-             _shape(node, x, y, w, h)]
+    parts = [
+        f'<g class="vsd-node vsd-{node.shape}"><title>{_escape(tip)}</title>',
+        _shape(node, x, y, w, h),
+    ]
     title_y = cy - 4 if node.kind else cy + 5
-    parts.append(f'<text x="{_n(cx)}" y="{_n(title_y)}" font-size="{_n(_TITLE)}" '
-                 f'font-weight="600">{_escape(_short(node.title, _MAX_TEXT))}</text>')
+    parts.append(
+        f'<text x="{_n(cx)}" y="{_n(title_y)}" font-size="{_n(_TITLE)}" '
+        f'font-weight="600">{_escape(_short(node.title, _MAX_TEXT))}</text>'
+    )
     if node.kind:
-        parts.append(f'<text class="vsd-kind" x="{_n(cx)}" y="{_n(cy + 13)}" '
-                     f'font-size="{_n(_KIND)}">{_escape(_short(node.kind, _MAX_TEXT))}</text>')
+        parts.append(
+            f'<text class="vsd-kind" x="{_n(cx)}" y="{_n(cy + 13)}" '
+            f'font-size="{_n(_KIND)}">{_escape(_short(node.kind, _MAX_TEXT))}</text>'
+        )
     parts.append("</g>")
     return "".join(parts)
 
 
-def _draw_wire(layout: _Layout, wire: _Wire, out_port: float, in_port: float
-               ) -> tuple[str, str]:
+def _draw_wire(layout: _Layout, wire: _Wire, out_port: float, in_port: float) -> tuple[str, str]:
     """The arrow (line and head) and its label, as SVG elements."""
     source, target = wire.edge.source, wire.edge.target
     _, source_end, _, _ = layout.box(source)
@@ -399,8 +439,10 @@ def _draw_wire(layout: _Layout, wire: _Wire, out_port: float, in_port: float
         m1, c1, m2, c2 = source_end, out_port, target_start, in_port
         a, b = layout.point(m1 + 60, c1), layout.point(m2 - 60 - _ARROW, c2)
         s, e = layout.point(m1, c1), layout.point(m2 - _ARROW + 1, c2)
-        line = (f"M{_n(s[0])} {_n(s[1])}C{_n(a[0])} {_n(a[1])} {_n(b[0])} {_n(b[1])} "
-                f"{_n(e[0])} {_n(e[1])}")
+        line = (
+            f"M{_n(s[0])} {_n(s[1])}C{_n(a[0])} {_n(a[1])} {_n(b[0])} {_n(b[1])} "
+            f"{_n(e[0])} {_n(e[1])}"
+        )
         label_at = layout.point((m1 + m2) / 2, (c1 + c2) / 2 - 5)
         anchor = "middle"
     else:
@@ -408,8 +450,10 @@ def _draw_wire(layout: _Layout, wire: _Wire, out_port: float, in_port: float
         zone_start = layout.start[k] - layout.zone[k]
         points = [(source_end, out_port)]
         for slot, passed in zip(wire.slots, range(layout.layer_of[source] + 1, k), strict=True):
-            points += [(layout.start[passed], slot),
-                       (layout.start[passed] + layout.size[passed], slot)]
+            points += [
+                (layout.start[passed], slot),
+                (layout.start[passed] + layout.size[passed], slot),
+            ]
         points += [(zone_start, in_port), (target_start - _ARROW + 1, in_port)]
         line = _path(layout, points)
         if layout.flat:
@@ -420,17 +464,26 @@ def _draw_wire(layout: _Layout, wire: _Wire, out_port: float, in_port: float
             label_at = (x, y + 4)  # the baseline below the zone's middle, either way up
             anchor = "start"
     head_class = "vsd-head vsd-dashed-head" if wire.edge.dashed else "vsd-head"
-    arrow = (f'<path class="vsd-edge{dashed}" d="{line}"/>'
-             f'<path class="{head_class}" d="{_head(layout, target_start, in_port)}"/>')
+    arrow = (
+        f'<path class="vsd-edge{dashed}" d="{line}"/>'
+        f'<path class="{head_class}" d="{_head(layout, target_start, in_port)}"/>'
+    )
     label = ""
     if wire.label:
-        label = (f'<text class="vsd-label" x="{_n(label_at[0])}" y="{_n(label_at[1])}" '
-                 f'text-anchor="{anchor}">{_escape(wire.label)}</text>')
+        label = (
+            f'<text class="vsd-label" x="{_n(label_at[0])}" y="{_n(label_at[1])}" '
+            f'text-anchor="{anchor}">{_escape(wire.label)}</text>'
+        )
     return arrow, label
 
 
-def draw(nodes: Sequence[DiagramNode], edges: Sequence[DiagramEdge], direction: str = "LR",
-         *, label: str = "") -> str:
+def draw(
+    nodes: Sequence[DiagramNode],
+    edges: Sequence[DiagramEdge],
+    direction: str = "LR",
+    *,
+    label: str = "",
+) -> str:
     """A diagram of a directed graph as one standalone ``<svg>`` element.
 
     Args:
@@ -455,19 +508,24 @@ def draw(nodes: Sequence[DiagramNode], edges: Sequence[DiagramEdge], direction: 
         True
     """
     if direction not in _DIRECTIONS:
-        raise ArgumentError(f"direction must be one of {', '.join(_DIRECTIONS)}, got "
-                            f"{direction!r}", argument="direction")
+        raise ArgumentError(
+            f"direction must be one of {', '.join(_DIRECTIONS)}, got {direction!r}",
+            argument="direction",
+        )
     seen: set[str] = set()
     for node in nodes:
         if node.shape not in SHAPES:
-            raise ArgumentError(f"node {node.id!r} has shape {node.shape!r}; shapes are "
-                                f"{', '.join(SHAPES)}", argument="nodes")
+            raise ArgumentError(
+                f"node {node.id!r} has shape {node.shape!r}; shapes are {', '.join(SHAPES)}",
+                argument="nodes",
+            )
         if node.id in seen:
             raise ArgumentError(f"two nodes have the id {node.id!r}", argument="nodes")
         seen.add(node.id)
     layout = _Layout(nodes, edges, direction)
-    width, height = (layout.length, layout.breadth) if layout.flat else (
-        layout.breadth, layout.length)
+    width, height = (
+        (layout.length, layout.breadth) if layout.flat else (layout.breadth, layout.length)
+    )
     ins: dict[int, float] = {}
     outs: dict[int, float] = {}
     for node_id in layout.nodes:
@@ -477,8 +535,11 @@ def draw(nodes: Sequence[DiagramNode], edges: Sequence[DiagramEdge], direction: 
     arrows, labels = [], []
     for wire in layout.wires:
         arrow, text = _draw_wire(
-            layout, wire, outs.get(wire.index, layout.center[wire.edge.source]),
-            ins.get(wire.index, layout.center[wire.edge.target]))
+            layout,
+            wire,
+            outs.get(wire.index, layout.center[wire.edge.source]),
+            ins.get(wire.index, layout.center[wire.edge.target]),
+        )
         arrows.append(arrow)
         labels.append(text)
     boxes = [_draw_node(layout, node) for node in layout.nodes.values()]

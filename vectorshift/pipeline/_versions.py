@@ -65,7 +65,9 @@ class PipelineVersions(PipelineDefinition, PipelineVersionsSync):
         given = {"name": name, "description": description, "folder_id": folder_id}
         body = {key: value for key, value in given.items() if value is not None}
         response = await self.client.http.request(
-            "POST", f"/pipeline/{self._require_id()}/duplicate", json_body=body,
+            "POST",
+            f"/pipeline/{self._require_id()}/duplicate",
+            json_body=body,
             retry_mode="unsafe",
         )
         new_id = response.parse(DUPLICATED).id
@@ -103,9 +105,7 @@ class PipelineVersions(PipelineDefinition, PipelineVersionsSync):
         self._nodes = current._nodes
         self._mark_saved()
 
-    async def aremove_node(
-        self, node_id: str | None = None, node_name: str | None = None
-    ) -> str:
+    async def aremove_node(self, node_id: str | None = None, node_name: str | None = None) -> str:
         """Remove a node from the saved pipeline on the platform, and from this object.
 
         The platform refuses to remove a node other nodes reference (the error names them):
@@ -135,7 +135,9 @@ class PipelineVersions(PipelineDefinition, PipelineVersionsSync):
         given = {"node_id": node_id, "node_name": node_name}
         body = {key: value for key, value in given.items() if value is not None}
         response = await self.client.http.request(
-            "POST", f"/pipeline/{self._require_id()}/remove-node", json_body=body,
+            "POST",
+            f"/pipeline/{self._require_id()}/remove-node",
+            json_body=body,
             retry_mode="unsafe",
         )
         removed = response.parse(NODE_REMOVED).node_id

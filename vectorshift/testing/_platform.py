@@ -128,8 +128,10 @@ class LocalPlatform:
         """
         pattern = re.compile(path)
         return [
-            r for r in self.server.recorder.requests()
-            if r.org in (self.org, None) and method.upper() in ("*", r.method)
+            r
+            for r in self.server.recorder.requests()
+            if r.org in (self.org, None)
+            and method.upper() in ("*", r.method)
             and pattern.search(r.path)
         ]
 
@@ -141,7 +143,8 @@ class LocalPlatform:
             ['completed']
         """
         return [
-            r for r in self.server.recorder.runs(self.org)
+            r
+            for r in self.server.recorder.runs(self.org)
             if pipeline_id is None or r.pipeline_id == pipeline_id
         ]
 
@@ -153,7 +156,8 @@ class LocalPlatform:
             'Write about tides'
         """
         return [
-            c for c in self.server.recorder.llm_calls(self.org)
+            c
+            for c in self.server.recorder.llm_calls(self.org)
             if node is None or node in (c.node_name, c.node_id)
         ]
 
@@ -215,13 +219,25 @@ def default_client(platform: LocalPlatform) -> Iterator[Client]:
                 os.environ[name] = value
 
 
-_RULE_FIELDS = ("name", "node", "prompt", "regex", "model", "provider", "answer", "answers",
-                "tokens", "error", "count")
+_RULE_FIELDS = (
+    "name",
+    "node",
+    "prompt",
+    "regex",
+    "model",
+    "provider",
+    "answer",
+    "answers",
+    "tokens",
+    "error",
+    "count",
+)
 
 
 def _rule_text(rule: ScriptRule) -> str:
     given = (
-        f"{name}={getattr(rule, name)!r}" for name in _RULE_FIELDS
+        f"{name}={getattr(rule, name)!r}"
+        for name in _RULE_FIELDS
         if getattr(rule, name) is not None
     )
     return f"ScriptRule({', '.join(given)})"
@@ -254,9 +270,7 @@ def local_platform(*, assert_all_called: bool = True, **settings: Any) -> Iterat
 
     with LocalServer(ServerConfig(**_settings(settings))) as server:
         org = server.config.api_keys[server.api_key]
-        platform = LocalPlatform(
-            server, server.api_key, org, assert_all_called=assert_all_called
-        )
+        platform = LocalPlatform(server, server.api_key, org, assert_all_called=assert_all_called)
         with default_client(platform):
             yield platform
         platform.check_all_called()

@@ -36,12 +36,15 @@ def _graph(client: Client | None) -> Pipeline:
     pipeline = Pipeline(PIPELINE_NAME, client=client)
     ticket = pipeline.add(name="ticket").input()
     classifier = pipeline.add(name="classifier").llm(
-        model="gpt-4o-mini", json_response=True,
+        model="gpt-4o-mini",
+        json_response=True,
         prompt="Classify this support ticket as billing, bug or other; answer JSON with one "
         f"key, category. Ticket: {ticket.text}",
     )
     writer = pipeline.add(name="writer").llm(
-        model="gpt-4o", stream=True, system="You are a kind support agent.",
+        model="gpt-4o",
+        stream=True,
+        system="You are a kind support agent.",
         prompt=f"Draft a reply to this ticket: {ticket.text}",
     )
     pipeline.add(name="category").output(classifier.response)
