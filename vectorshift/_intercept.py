@@ -195,7 +195,13 @@ def guarded(method: Any, *args: Any) -> None:
         method(*args)
     except Exception:
         name = getattr(method, "__qualname__", repr(method))
-        _log.warning("interceptor %s raised; ignored", name, exc_info=True, extra=dict(_NO_IDS))
+        operation = next((arg for arg in args if isinstance(arg, Operation)), None)
+        ids = {
+            field: getattr(operation, field, None) or "" for field in _NO_IDS if field != "attempt"
+        }
+        _log.warning(
+            "interceptor %s raised; ignored", name, exc_info=True, extra={**_NO_IDS, **ids}
+        )
 
 
 _NO_IDS = dict.fromkeys(("task_id", "trace_id", "pipeline_id", "request_id", "attempt"), "")
