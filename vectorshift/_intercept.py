@@ -173,14 +173,23 @@ class Interceptor:
 
 
 def guarded(method: Any, *args: Any) -> None:
-    """Call an interceptor's ``method``; what it raises is logged and dropped."""
+    """Call an interceptor's ``method``; what it raises is logged and dropped.
+
+    The record carries the structured fields of :mod:`vectorshift._log` (which imports this
+    module, so they are written here), with the ids of the operation concerned.
+    """
     try:
         method(*args)
     except Exception:
-        from vectorshift._log import fields  # here: _log imports this module
-
+        operation = next((arg for arg in args if isinstance(arg, Operation)), None)
+        ids = {
+            field: (getattr(operation, field, None) or "")
+            for field in ("task_id", "trace_id", "pipeline_id", "request_id")
+        }
         name = getattr(method, "__qualname__", repr(method))
-        _log.warning("interceptor %s raised; ignored", name, exc_info=True, extra=fields())
+        _log.warning(
+            "interceptor %s raised; ignored", name, exc_info=True, extra={**ids, "attempt": ""}
+        )
 
 
 def check_interceptors(interceptors: Iterable[Interceptor] | None) -> tuple[Interceptor, ...]:
