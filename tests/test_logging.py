@@ -136,7 +136,20 @@ def test_a_lone_surrogate_from_a_server_never_reaches_a_handler_raw(
     assert record.task_id == "t\\ud83d" and record.request_id == "ok"
 
 
-def test_an_interceptors_failure_is_logged_with_the_same_fields_as_every_record() -> None:
+def test_an_interceptors_failure_is_logged_with_the_same_fields_as_every_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from vectorshift import _intercept, _log
 
-    assert tuple(_intercept._NO_IDS) == _log.FIELDS
+    class Broken(_intercept.Interceptor):
+        def on_operation_start(self, operation: _intercept.Operation) -> None:
+            raise RuntimeError("broken")
+
+    operation = _intercept.Operation("status", [Broken()], task_id="t\ud800", trace_id="tr")
+    with caplog.at_level(logging.WARNING, logger="vectorshift"):
+        _intercept.guarded(Broken().on_operation_start, operation)
+    [record] = [r for r in caplog.records if "interceptor" in r.getMessage()]
+    assert {name: getattr(record, name) for name in _log.FIELDS} == _log.fields(
+        task_id="t\ud800", trace_id="tr"
+    )
+    assert record.task_id == "t\\ud800"  # a lone surrogate is written as its escape

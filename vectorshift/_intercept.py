@@ -36,6 +36,8 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from vectorshift._log_fields import fields
+
 if TYPE_CHECKING:
     import httpx
 
@@ -197,19 +199,10 @@ def guarded(method: Any, *args: Any) -> None:
         name = getattr(method, "__qualname__", repr(method))
         operation = next((arg for arg in args if isinstance(arg, Operation)), None)
         ids = {
-            field: getattr(operation, field, None) or "" for field in _NO_IDS if field != "attempt"
+            field: getattr(operation, field, None)
+            for field in ("task_id", "trace_id", "pipeline_id", "request_id")
         }
-        _log.warning(
-            "interceptor %s raised; ignored", name, exc_info=True, extra={**_NO_IDS, **ids}
-        )
-
-
-_NO_IDS = dict.fromkeys(("task_id", "trace_id", "pipeline_id", "request_id", "attempt"), "")
-"""The five fields every record of the package carries (``vectorshift._log.FIELDS``), unknown.
-
-Written out here rather than asked of :mod:`vectorshift._log`, which imports this module (it
-reports retries to the running operation): the package's imports form no cycle.
-"""
+        _log.warning("interceptor %s raised; ignored", name, exc_info=True, extra=fields(**ids))
 
 
 def check_interceptors(interceptors: Iterable[Interceptor] | None) -> tuple[Interceptor, ...]:

@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from vectorshift import _intercept
+from vectorshift._log_fields import FIELDS, fields, text
 from vectorshift.errors import ApiError, RunError, StreamInterruptedError, VectorshiftError
 
 __all__ = [
@@ -59,9 +60,6 @@ __all__ = [
 log = logging.getLogger("vectorshift")
 log.addHandler(logging.NullHandler())
 
-FIELDS = ("task_id", "trace_id", "pipeline_id", "request_id", "attempt")
-"""The names every record of the package carries."""
-
 DOCUMENTED_FORMAT = (
     "%(levelname)s %(name)s: %(message)s task=%(task_id)s trace=%(trace_id)s "
     "pipeline=%(pipeline_id)s request=%(request_id)s attempt=%(attempt)s"
@@ -74,39 +72,6 @@ _BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",}]+")
 def redact(text: str) -> str:
     """``text`` with the token of any ``Bearer <token>`` replaced by ``[redacted]``."""
     return _BEARER.sub(r"\1[redacted]", text)
-
-
-def fields(
-    *,
-    task_id: str | None = None,
-    trace_id: str | None = None,
-    pipeline_id: str | None = None,
-    request_id: str | None = None,
-    attempt: int | None = None,
-) -> dict[str, Any]:
-    """The ``extra`` mapping of a record: all five fields, ``""`` where unknown."""
-    return {
-        "task_id": _text(task_id or ""),
-        "trace_id": _text(trace_id or ""),
-        "pipeline_id": _text(pipeline_id or ""),
-        "request_id": _text(request_id or ""),
-        "attempt": "" if attempt is None else attempt,
-    }
-
-
-def _text(value: Any) -> Any:
-    """``value``, or for a string holding a lone surrogate (from JSON such as ``"\\ud800"``,
-    which a hostile server may send) that string with it written as its escape.
-
-    A record must be writable by any handler: a UTF-8 log file or a pipe to another process
-    cannot encode a lone surrogate, and would fail on the record, or worse, on its process.
-    """
-    if isinstance(value, str) and not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return value
 
 
 class _FieldsAdapter(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -145,7 +110,7 @@ def event(level: int, message: str, *args: object, **ids: Any) -> None:
 def _emit(level: int, message: str, args: tuple[object, ...], ids: dict[str, Any]) -> None:
     """Log for the public function that called this (``%(filename)s`` names its caller)."""
     if log.isEnabledFor(level):
-        safe = tuple(_text(arg) if isinstance(arg, str) else arg for arg in args)
+        safe = tuple(text(arg) if isinstance(arg, str) else arg for arg in args)
         log.log(level, message, *safe, extra=fields(**ids), stacklevel=3)
 
 
