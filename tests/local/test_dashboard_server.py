@@ -194,6 +194,13 @@ def test_the_event_route_resumes_after_the_last_frame_seen(server: LocalServer) 
         assert every == list(range(1, len(every) + 1)) and len(every) > 8
         assert ids({"Last-Event-ID": "5"}) == every[5:]
         assert http.get(path, params={"after": 3}).text.count("id: ") == len(every) - 3
+        for hostile in ("\u00b2", "9" * 19, "9" * 5000, "-1"):  # replayed from the start
+            answer = http.get(path, params={"after": hostile})
+            assert answer.status_code == 200 and ids_in(answer.text) == every, hostile
+
+
+def ids_in(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"^id: (\d+)$", text, re.M)]
 
 
 def test_untrusted_text_is_escaped_on_every_page(server: LocalServer) -> None:

@@ -13,7 +13,7 @@ import math
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import aclosing, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -48,11 +48,11 @@ from vectorshift.local.records import (
 )
 from vectorshift.local.responses import (
     LocalApp,
+    event_stream,
     on_http_error,
     on_internal_error,
     on_refusal,
     on_storage_error,
-    sse_bytes,
 )
 from vectorshift.local.run_inputs import file_inputs, run_inputs
 from vectorshift.local.runs import RunManager
@@ -151,17 +151,7 @@ class _Api:
             raise Refusal(503, str(exc), {"Retry-After": retry}) from None
 
     def _stream(self, record: RunRecord, after: int) -> StreamingResponse:
-        async def frames() -> AsyncIterator[bytes]:
-            follow = self.runs.follow(record, after, self.config.keepalive_interval)
-            async with aclosing(follow) as items:
-                async for item in items:
-                    if item is None:
-                        yield b": keep-alive\n\n"
-                    else:
-                        yield b"".join(sse_bytes(*frame) for frame in item)
-
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+        return event_stream(self.runs, record, after)
 
     # P1-P5: pipelines ------------------------------------------------------------------------
 

@@ -24,15 +24,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import aclosing
 from importlib.resources import files
 from typing import Any, cast
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,7 +49,7 @@ from vectorshift.local.dashboard_log import RunRequestLog
 from vectorshift.local.dashboard_pages import duration, run_page, runs_page, state_page
 from vectorshift.local.providers import describe_providers
 from vectorshift.local.records import RunRecord
-from vectorshift.local.responses import sse_bytes
+from vectorshift.local.responses import event_stream
 from vectorshift.local.run_inputs import run_inputs
 from vectorshift.local.sqlite_listing import ListingStore
 from vectorshift.local.validation import Refusal
@@ -374,20 +372,9 @@ class _Dashboard:
         if isinstance(record, Response):
             return record
         given = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-        after = int(given) if given.isdigit() else 0
-        runs, keepalive = self.state.runs, self.state.runs.config.keepalive_interval
-
-        async def frames() -> AsyncIterator[bytes]:
-            yield b"retry: 1000\n\n"
-            async with aclosing(runs.follow(record, after, keepalive)) as items:
-                async for item in items:
-                    if item is None:
-                        yield b": keep-alive\n\n"
-                    else:
-                        yield b"".join(sse_bytes(*frame) for frame in item)
-
-        headers = {"X-Accel-Buffering": "no"}
-        return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+        # Digits only (ASCII: "²" is a digit to isdigit), and fewer than MAX_EVENT_ID's 19.
+        after = int(given) if given.isascii() and given.isdigit() and len(given) < 19 else 0
+        return event_stream(self.state.runs, record, after, prelude=b"retry: 1000\n\n")
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]

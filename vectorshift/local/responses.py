@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from vectorshift import _log
 from vectorshift.local.faults import REQUEST_ID_KEY, TRANSPORT_KEY
 from vectorshift.local.storage_errors import STORAGE_RETRY_AFTER, storage_error, storage_failure
 from vectorshift.local.validation import Refusal, printable
+
+if TYPE_CHECKING:
+    from vectorshift.local.records import RunRecord
+    from vectorshift.local.runs import RunManager
 
 __all__ = [
     "IDEMPOTENT_STARTS",
@@ -133,3 +139,27 @@ async def on_storage_error(request: Request, exc: Exception) -> Response:
 def sse_bytes(seq: int, frame: dict[str, Any]) -> bytes:
     data = json.dumps(frame, separators=(",", ":"), default=str)
     return f"id: {seq}\nevent: {frame.get('type', 'message')}\ndata: {data}\n\n".encode()
+
+
+def event_stream(
+    runs: RunManager, record: RunRecord, after: int, *, prelude: bytes = b""
+) -> StreamingResponse:
+    """A run's frames after ``after`` as Server-Sent Events, until its result frame.
+
+    Frames written together go out in one write; a comment keeps the connection alive when none
+    came for the configured interval. ``prelude`` is sent first (the dashboard's ``retry:``).
+    """
+
+    async def frames() -> AsyncIterator[bytes]:
+        if prelude:
+            yield prelude
+        follow = runs.follow(record, after, runs.config.keepalive_interval)
+        async with aclosing(follow) as items:
+            async for item in items:
+                if item is None:
+                    yield b": keep-alive\n\n"
+                else:
+                    yield b"".join(sse_bytes(*frame) for frame in item)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
